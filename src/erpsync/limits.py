@@ -1,0 +1,292 @@
+"""Per-tenant governance: how many requests may be in flight and how many may start in a
+window of time, shrinking when the ERP throttles and growing back when it stops.
+
+Both ERPs count against the *company* (QuickBooks realm, NetSuite account), not against
+one client object, so a limiter belongs to a tenant: :func:`limiter_for` hands every
+backend object of the same tenant the same :class:`Limiter`.
+
+Why sliding windows and not a token bucket
+------------------------------------------
+The design sketch said "a concurrency gate and a token bucket". The rate part is a
+*sliding-window log* instead, because the services count requests per window: QuickBooks
+allows 500 requests in a minute and 10 in a second. A token bucket that starts full
+(capacity ``count``, refilled at ``count / per``) admits a burst of ``count`` at once and
+then keeps refilling, so the first ``per`` seconds can see nearly ``2 * count`` requests,
+and that is exactly the pattern that draws 429s. A bucket that starts empty or with a
+smaller capacity avoids the excess only by being slower than the service permits. The log
+keeps the admission time of the last ``count`` requests per window and admits a new one
+only when the oldest of them is at least ``per`` seconds old, which guarantees that **no
+half-open interval of ``per`` seconds contains more than ``count`` admissions** while
+never waiting longer than that rule requires. Memory is O(count) per window (500 floats
+for QuickBooks), which is nothing.
+
+Admission is measured at the moment a request is let through here; network latency moves
+the arrival at the server by a few milliseconds in either direction, so a service that
+counts very strictly may still answer 429 now and then. That is what the adaptive part
+is for: :meth:`Limiter.on_throttle` halves the effective concurrency and rate
+(multiplicative decrease) and can pause new admissions for the ``Retry-After`` the
+service asked for; :meth:`Limiter.on_success` grows them back additively (AIMD, as in
+TCP congestion control and botocore's adaptive retry mode).
+
+Waiting for a rate window or a pause uses the injected ``sleep`` (outside the lock), so a
+fake clock makes tests instant; waiting for a concurrency place uses the condition
+variable, woken when a place is freed. Admission is not strictly first-come
+first-served: whichever waiting thread re-checks first after a place frees up wins.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from erpsync.errors import ConfigurationError
+
+__all__ = ["Limiter", "RateLimit", "limiter_for"]
+
+#: Rate factor regained per successful request; from a halving (0.5) back to the
+#: configured rate takes ten successes, which at QuickBooks' 10/s is about a second.
+_RATE_RECOVERY_STEP = 0.05
+
+#: Shortest rate wait handed to ``sleep``: guarantees progress even when float rounding
+#: leaves a wait of a few ulps that would not advance a fake clock.
+_MIN_WAIT = 1e-6
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``count`` requests in any window of ``per`` seconds.
+
+    ``scope`` None applies to every request; a named scope (``"batch"``) applies only to
+    requests that ask for a slot with that scope, on top of the unscoped windows. The
+    QuickBooks limits are ``RateLimit(500, 60)``, ``RateLimit(10, 1)`` and
+    ``RateLimit(40, 60, scope="batch")``.
+    """
+
+    count: int
+    per: float
+    scope: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise ConfigurationError(
+                f"RateLimit count must be a positive integer, not {self.count!r}"
+            )
+        if not isinstance(self.per, int | float) or not math.isfinite(self.per) or self.per <= 0:
+            raise ConfigurationError(
+                f"RateLimit per must be a positive number of seconds, not {self.per!r}"
+            )
+
+    def applies_to(self, scope: str | None) -> bool:
+        """Whether a request acquired with ``scope`` counts against this window."""
+        return self.scope is None or self.scope == scope
+
+
+class _Window:
+    """The admission times of one :class:`RateLimit`, oldest first."""
+
+    __slots__ = ("limit", "times")
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self.times: deque[float] = deque()
+
+    def wait(self, now: float, allowed: int) -> float:
+        """Seconds until one more admission fits with at most ``allowed`` per window."""
+        per = self.limit.per
+        while self.times and now - self.times[0] >= per:
+            self.times.popleft()
+        excess = len(self.times) - allowed
+        if excess < 0:
+            return 0.0
+        # The admission at index `excess` must leave the window before a new one fits.
+        # Written as `per - age` so it agrees to the last bit with the test above.
+        return per - (now - self.times[excess])
+
+
+class Limiter:
+    """A concurrency gate plus sliding rate windows, adaptive to throttling.
+
+    ``concurrency`` None means no concurrency limit; ``rates`` empty means no rate limit.
+    With ``adaptive`` false the configured values are fixed and :meth:`on_throttle` only
+    pauses admissions for the ``retry_after`` it is given.
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int | None = None,
+        rates: Sequence[RateLimit] = (),
+        adaptive: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        name: str = "",
+    ) -> None:
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise ConfigurationError(
+                f"Limiter concurrency must be a positive integer or None, not {concurrency!r}"
+            )
+        for rate in rates:
+            if not isinstance(rate, RateLimit):
+                raise ConfigurationError(f"Limiter rates must be RateLimit objects, not {rate!r}")
+        self._max_concurrency = concurrency
+        self._rates = tuple(rates)
+        self._adaptive = adaptive
+        self._clock = clock
+        self._sleep = sleep
+        self.name = name
+        self._cond = threading.Condition()
+        self._windows = [_Window(rate) for rate in self._rates]
+        self._in_flight = 0
+        # Fractional so that additive increase can be +1 per "round" of successes.
+        self._concurrency_level = float(concurrency) if concurrency is not None else 0.0
+        self._rate_factor = 1.0
+        # Below this factor every window is already at one request; halving further
+        # would only make recovery slower.
+        self._min_rate_factor = min((1.0 / rate.count for rate in self._rates), default=1.0)
+        self._paused_until = -math.inf
+
+    # -- read-only state ------------------------------------------------------------------
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """The configured concurrency (None: unlimited)."""
+        return self._max_concurrency
+
+    @property
+    def rates(self) -> tuple[RateLimit, ...]:
+        """The configured rate windows."""
+        return self._rates
+
+    @property
+    def effective_concurrency(self) -> int | None:
+        """How many requests may be in flight now (None: unlimited)."""
+        with self._cond:
+            return self._effective_concurrency()
+
+    @property
+    def rate_factor(self) -> float:
+        """The fraction of the configured rates currently admitted, in (0, 1]."""
+        with self._cond:
+            return self._rate_factor
+
+    @property
+    def effective_rates(self) -> tuple[RateLimit, ...]:
+        """The rate windows as currently enforced (counts scaled by :attr:`rate_factor`)."""
+        with self._cond:
+            return tuple(
+                RateLimit(self._allowed(rate), rate.per, rate.scope) for rate in self._rates
+            )
+
+    @property
+    def in_flight(self) -> int:
+        """How many slots are held right now."""
+        with self._cond:
+            return self._in_flight
+
+    # -- admission ------------------------------------------------------------------------
+
+    @contextmanager
+    def slot(self, scope: str | None = None) -> Iterator[None]:
+        """Hold a place for one request; blocks until the gate and every window admit it."""
+        self._acquire(scope)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
+
+    def _acquire(self, scope: str | None) -> None:
+        windows = [w for w in self._windows if w.limit.applies_to(scope)]
+        while True:
+            with self._cond:
+                limit = self._effective_concurrency()
+                while limit is not None and self._in_flight >= limit:
+                    self._cond.wait()
+                    limit = self._effective_concurrency()
+                now = self._clock()
+                wait = self._paused_until - now
+                for window in windows:
+                    wait = max(wait, window.wait(now, self._allowed(window.limit)))
+                if wait <= 0:
+                    for window in windows:
+                        window.times.append(now)
+                    self._in_flight += 1
+                    return
+            # Sleep outside the lock so that other threads can release and re-check.
+            self._sleep(max(wait, _MIN_WAIT))
+
+    # -- adaptation -----------------------------------------------------------------------
+
+    def on_throttle(self, retry_after: float | None = None) -> None:
+        """The service said "too many": slow down, and pause for ``retry_after`` if given."""
+        with self._cond:
+            if retry_after is not None and retry_after > 0:
+                self._paused_until = max(self._paused_until, self._clock() + retry_after)
+            if self._adaptive:
+                if self._max_concurrency is not None:
+                    self._concurrency_level = max(1.0, math.floor(self._concurrency_level / 2))
+                self._rate_factor = max(self._min_rate_factor, self._rate_factor / 2)
+
+    def on_success(self) -> None:
+        """A request got a healthy answer: grow back additively toward the configuration."""
+        if not self._adaptive:
+            return
+        with self._cond:
+            if self._max_concurrency is not None:
+                # +1 per round of `level` successes, like TCP congestion avoidance.
+                self._concurrency_level = min(
+                    float(self._max_concurrency),
+                    self._concurrency_level + 1.0 / self._concurrency_level,
+                )
+            self._rate_factor = min(1.0, self._rate_factor + _RATE_RECOVERY_STEP)
+            self._cond.notify_all()
+
+    # -- helpers (lock held) --------------------------------------------------------------
+
+    def _effective_concurrency(self) -> int | None:
+        if self._max_concurrency is None:
+            return None
+        # The epsilon absorbs float error in the additive steps (1/3 + 1/3 + 1/3 < 1).
+        return max(1, math.floor(self._concurrency_level + 1e-9))
+
+    def _allowed(self, rate: RateLimit) -> int:
+        return max(1, math.floor(rate.count * self._rate_factor + 1e-9))
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return (
+            f"Limiter({label}concurrency={self._max_concurrency}, "
+            f"rates={list(self._rates)!r}, adaptive={self._adaptive})"
+        )
+
+
+_registry: dict[str, Limiter] = {}
+_registry_lock = threading.Lock()
+
+
+def limiter_for(key: str, factory: Callable[[], Limiter]) -> Limiter:
+    """The process-wide limiter of a tenant, made by ``factory`` the first time.
+
+    The ERP counts requests per company or account, so two backend objects for the same
+    tenant (two threads, a CLI run inside a service) must draw from one budget. ``key``
+    should name the service and the tenant (``"quickbooks:9130..."``); ``factory`` runs
+    at most once per key, under a lock.
+    """
+    with _registry_lock:
+        limiter = _registry.get(key)
+        if limiter is None:
+            limiter = factory()
+            if not isinstance(limiter, Limiter):
+                raise ConfigurationError(
+                    f"limiter_for({key!r}) factory returned {type(limiter).__name__}, not Limiter"
+                )
+            _registry[key] = limiter
+        return limiter

@@ -1,0 +1,50 @@
+"""Mapping helpers: translate a source system's vocabulary into erpsync models.
+
+- :mod:`erpsync.mapping.status`: declared status tables (NetSuite purchase-order codes to
+  a local system's statuses, and back where unambiguous).
+- :mod:`erpsync.mapping.xometry`: the single-line invoice for a marketplace job, and the
+  payout payment applied to all the payout's invoices.
+- :mod:`erpsync.mapping.fields`: custom fields holding ERP internal ids (product to items,
+  customer to customer, contract to sales order).
+
+Names are resolved lazily so that importing a status table does not load pydantic.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "StatusTable": "erpsync.mapping.status",
+    "NETSUITE_PO_STATUS": "erpsync.mapping.status",
+    "NETSUITE_PO_TO_ION": "erpsync.mapping.status",
+    "QUICKBOOKS_PO_TO_ION": "erpsync.mapping.status",
+    "FieldMapping": "erpsync.mapping.fields",
+    "ItemRule": "erpsync.mapping.fields",
+    "item_id_from_line": "erpsync.mapping.fields",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from erpsync.mapping.fields import FieldMapping, ItemRule, item_id_from_line
+    from erpsync.mapping.status import (
+        NETSUITE_PO_STATUS,
+        NETSUITE_PO_TO_ION,
+        QUICKBOOKS_PO_TO_ION,
+        StatusTable,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'erpsync.mapping' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,949 @@
+"""Credentials for NetSuite: token-based authentication and OAuth 2.0 client credentials.
+
+A :class:`NetSuiteAuth` is the user's configuration (keys, secrets, a certificate); the
+backend calls :meth:`NetSuiteAuth.for_account` once to get the ``requests`` auth object
+its transport attaches to every request for one account. Splitting the two keeps
+secrets out of the backend and lets one configuration serve several accounts.
+
+Every per-account object also has ``renew(response) -> bool``, the transport's
+``RenewableAuth`` protocol: on a 401 the transport asks the auth to renew, and retries
+once when it answers True.
+
+* :class:`TokenBasedAuth` (TBA, OAuth 1.0a, HMAC-SHA256) signs each request afresh, so
+  a retry carries a new nonce and timestamp. There is nothing to renew.
+* :class:`ClientCredentialsAuth` (OAuth 2.0 machine-to-machine) signs a short JWT
+  assertion with the private key of a certificate uploaded to NetSuite, trades it for
+  a 60-minute access token, and caches that token until shortly before it expires.
+  Token requests are single-flight per account: twenty threads needing a token at
+  once cause one token request.
+* :func:`generate_certificate` makes the key pair and self-signed certificate that
+  NetSuite's OAuth 2.0 client credentials setup page asks for.
+
+Secrets (consumer and token secrets, private keys, assertions, access tokens) never
+appear in a repr, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import string
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, Literal, cast
+from urllib.parse import urlsplit
+
+import jwt
+import requests
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+from requests.auth import AuthBase
+from requests_oauthlib import OAuth1
+
+from erpsync._redact import REDACTED, redact
+from erpsync.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ErpSyncError,
+    RateLimitError,
+    ServiceError,
+)
+
+__all__ = [
+    "ClientCredentialsAuth",
+    "GeneratedCertificate",
+    "NetSuiteAuth",
+    "TokenBasedAuth",
+    "canonical_account_id",
+    "default_base_url",
+    "generate_certificate",
+]
+
+_log = logging.getLogger(__name__)
+
+_BACKEND: Final = "NetSuite"
+
+#: Production ``1234567``, sandbox ``1234567_SB1``, release preview ``1234567_RP``, and
+#: the ``TSTDRV1234567`` test-drive / SDN development accounts. The host form with
+#: ``-`` (``1234567-sb1``, as seen in URLs) is accepted and normalised.
+_ACCOUNT_ID = re.compile(r"^(?:TSTDRV)?\d+(?:[_-](?:SB\d+|RP\d*))?$", re.IGNORECASE)
+
+TOKEN_PATH: Final = "/services/rest/auth/oauth2/v1/token"
+_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+_MAX_ASSERTION_LIFETIME: Final = 3600.0
+_MAX_CERT_DAYS: Final = 730
+_MIN_RSA_BITS: Final = 3072
+#: A token this close to its expiry is not sent any more (clock skew, request latency).
+_EXPIRY_MARGIN: Final = 5.0
+#: After a failed early renewal, wait this long before asking the endpoint again.
+_RENEWAL_RETRY: Final = 10.0
+_NONCE_ALPHABET: Final = string.ascii_letters + string.digits
+
+#: JWT algorithm -> (key type, EC curve). RS256 is deliberately absent: NetSuite stopped
+#: accepting it, see ``_check_key``.
+_ALGORITHMS: Final[dict[str, tuple[str, str | None]]] = {
+    "PS256": ("rsa", None),
+    "PS384": ("rsa", None),
+    "PS512": ("rsa", None),
+    "ES256": ("ec", "secp256r1"),
+    "ES384": ("ec", "secp384r1"),
+    "ES512": ("ec", "secp521r1"),
+}
+_Digest = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+_CURVES: Final[dict[str, tuple[ec.EllipticCurve, str, _Digest]]] = {
+    "P-256": (ec.SECP256R1(), "ES256", hashes.SHA256()),
+    "P-384": (ec.SECP384R1(), "ES384", hashes.SHA384()),
+    "P-521": (ec.SECP521R1(), "ES512", hashes.SHA512()),
+}
+#: OAuth errors meaning "these credentials will not work until a person fixes them".
+_CREDENTIAL_ERRORS: Final = frozenset(
+    {"invalid_client", "invalid_grant", "unauthorized_client", "INVALID_LOGIN"}
+)
+_M2M_HINT: Final = (
+    "Check the certificate id (kid) and client id (consumer key) on the OAuth 2.0 client "
+    "credentials setup page, and that the certificate is active, not expired, and mapped "
+    "to this integration, role and entity"
+)
+
+Clock = Callable[[], float]
+
+
+# -- account ids and hosts ---------------------------------------------------------------
+
+
+def canonical_account_id(account_id: str) -> str:
+    """NetSuite's own spelling of an account id: upper case with ``_`` (``1234567_SB1``).
+
+    This is the TBA realm, which NetSuite compares literally (``1234567_sb1`` fails), so
+    every user spelling is normalised here rather than trusted.
+    """
+    if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id.strip()):
+        raise ConfigurationError(
+            f"{account_id!r} is not a NetSuite account id",
+            backend=_BACKEND,
+            hint="Use the id shown at Setup > Company > Company Information, for example "
+            "1234567 (production), 1234567_SB1 (sandbox) or TSTDRV1234567",
+        )
+    return account_id.strip().upper().replace("-", "_")
+
+
+def default_base_url(account_id: str) -> str:
+    """The account-specific REST host: lower case, ``_`` becomes ``-``."""
+    host = canonical_account_id(account_id).lower().replace("_", "-")
+    return f"https://{host}.suitetalk.api.netsuite.com"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(base_url: str) -> str:
+    """Credentials only travel over https; plain http is allowed for loopback emulators."""
+    try:
+        parts = urlsplit(base_url)
+        host = (parts.hostname or "").lower()
+    except (TypeError, ValueError, AttributeError):
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise ConfigurationError(f"{base_url!r} is not an http(s) URL", backend=_BACKEND)
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigurationError(
+            f"refusing to send NetSuite credentials over plain http to {host}",
+            backend=_BACKEND,
+            hint="Use https (plain http is only allowed for loopback addresses)",
+        )
+    return base_url
+
+
+def _require_text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty string", backend=_BACKEND)
+    return value.strip()
+
+
+def _mask(value: str) -> str:
+    """Enough of an identifier to tell two configurations apart, never the whole of it."""
+    return f"{value[:6]}..." if len(value) >= 12 else REDACTED
+
+
+class _NoAuth(AuthBase):
+    """Explicitly no auth: stops a session-level ``auth`` (possibly ourselves) or a
+    ``.netrc`` entry from being applied to the token request."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+# -- the common interface ----------------------------------------------------------------
+
+
+class NetSuiteAuth(abc.ABC):
+    """User-side credentials that produce one ``requests`` auth object per account."""
+
+    def for_account(
+        self, account_id: str, base_url: str, *, session: requests.Session | None = None
+    ) -> AuthBase:
+        """The auth object the backend's transport attaches to every request.
+
+        ``session`` is the transport's session, used for any token requests so that they
+        share its connection pool, proxies and certificates. The result also has
+        ``renew(response) -> bool`` for the transport's 401 handling.
+        """
+        return self._for_account(
+            canonical_account_id(account_id), _check_base_url(base_url), session
+        )
+
+    @abc.abstractmethod
+    def _for_account(
+        self, account_id: str, base_url: str, session: requests.Session | None
+    ) -> AuthBase:
+        """Build the per-account object; ``account_id`` is already canonical."""
+
+
+# -- token-based authentication (OAuth 1.0a) ---------------------------------------------
+
+
+def _default_nonce() -> str:
+    return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(20))
+
+
+class TokenBasedAuth(NetSuiteAuth):
+    """NetSuite token-based authentication: OAuth 1.0a signed with HMAC-SHA256.
+
+    ``nonce_factory`` and ``clock`` exist for tests and known-answer vectors; the
+    defaults draw the nonce from :mod:`secrets` and the timestamp from ``time.time``.
+    """
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        token_id: str,
+        token_secret: str,
+        *,
+        nonce_factory: Callable[[], str] = _default_nonce,
+        clock: Clock = time.time,
+    ) -> None:
+        self._consumer_key = _require_text("consumer_key", consumer_key)
+        self._consumer_secret = _require_text("consumer_secret", consumer_secret)
+        self._token_id = _require_text("token_id", token_id)
+        self._token_secret = _require_text("token_secret", token_secret)
+        self._nonce_factory = nonce_factory
+        self._clock = clock
+
+    @property
+    def consumer_key(self) -> str:
+        return self._consumer_key
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenBasedAuth(consumer_key={_mask(self._consumer_key)!r}, "
+            f"token_id={_mask(self._token_id)!r})"
+        )
+
+    def _for_account(
+        self, account_id: str, base_url: str, session: requests.Session | None
+    ) -> AuthBase:
+        return _TokenBasedAccountAuth(self, realm=account_id)
+
+    def _signer(self, realm: str) -> AuthBase:
+        """A single-use OAuth1 signer carrying a fresh nonce and timestamp.
+
+        requests-oauthlib's OAuth1 otherwise fixes them at construction or draws them
+        itself; one instance per request keeps them injectable and thread-safe.
+        """
+        nonce = self._nonce_factory()
+        if not isinstance(nonce, str) or not 6 <= len(nonce) <= 64:
+            raise ConfigurationError("the TBA nonce must be 6 to 64 characters", backend=_BACKEND)
+        return cast(
+            AuthBase,
+            OAuth1(
+                self._consumer_key,
+                client_secret=self._consumer_secret,
+                resource_owner_key=self._token_id,
+                resource_owner_secret=self._token_secret,
+                signature_method="HMAC-SHA256",
+                realm=realm,
+                nonce=nonce,
+                timestamp=str(int(self._clock())),
+            ),
+        )
+
+
+class _TokenBasedAccountAuth(AuthBase):
+    """Signs every request for one account; the realm is the canonical account id."""
+
+    def __init__(self, owner: TokenBasedAuth, *, realm: str) -> None:
+        self._owner = owner
+        self.realm = realm
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        # OAuth1 treats a body without a Content-Type that happens to parse as
+        # "a=b&c=d" as a form: it would sign it and relabel the request. NetSuite signs
+        # only query parameters and form bodies, so such a body is hidden from the signer.
+        hide_body = bool(r.body) and not r.headers.get("Content-Type")
+        body = r.body
+        textual = {name for name, value in r.headers.items() if isinstance(value, str)}
+        if hide_body:
+            r.body = None
+        try:
+            signed = self._owner._signer(self.realm)(r)
+        except ValueError as exc:  # oauthlib: a body that contradicts its Content-Type
+            raise ConfigurationError(f"cannot sign this request: {exc}", backend=_BACKEND) from None
+        finally:
+            if hide_body:
+                r.body = body
+        # requests-oauthlib hands every header back as UTF-8 bytes; restore text where
+        # text was given (and for the new Authorization header, which is ASCII), since
+        # that is what the transport, its redaction and users' hooks expect.
+        for name in (*textual, "Authorization"):
+            value = signed.headers.get(name)
+            if isinstance(value, bytes):
+                signed.headers[name] = value.decode("utf-8")
+        return signed
+
+    def renew(self, response: requests.Response) -> bool:
+        """TBA tokens do not expire; a 401 means the token was revoked or is wrong."""
+        return False
+
+    def __repr__(self) -> str:
+        return f"<TokenBasedAuth for account {self.realm} ({self._owner!r})>"
+
+
+# -- OAuth 2.0 client credentials (machine to machine) -----------------------------------
+
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def _read_key_bytes(source: str | bytes | os.PathLike[str]) -> bytes:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source)
+    if isinstance(source, str) and "-----BEGIN" in source:
+        return source.encode("utf-8")
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigurationError(
+            f"private_key must be PEM text, bytes or a path, not {type(source).__name__}",
+            backend=_BACKEND,
+        )
+    path = Path(source).expanduser()
+    # Only name the file when the value cannot be key material pasted without its
+    # header: base64 has no "." and a Path object is unambiguous.
+    shown = f" {str(path)!r}" if isinstance(source, os.PathLike) or "." in source else ""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"could not read the private key file{shown}: {exc.strerror or type(exc).__name__}",
+            backend=_BACKEND,
+            hint="Pass the PEM text, its bytes, or the path of a readable PEM file",
+        ) from None
+
+
+def _load_private_key(
+    source: str | bytes | os.PathLike[str], password: str | bytes | None
+) -> PrivateKey:
+    data = _read_key_bytes(source)
+    secret = password.encode("utf-8") if isinstance(password, str) else password
+    try:
+        if b"-----BEGIN" in data:
+            key: Any = serialization.load_pem_private_key(data, password=secret)
+        else:
+            key = serialization.load_der_private_key(data, password=secret)
+    except TypeError:
+        raise ConfigurationError(
+            "the private key is encrypted and no private_key_password was given"
+            if secret is None
+            else "a private_key_password was given but the private key is not encrypted",
+            backend=_BACKEND,
+        ) from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ConfigurationError(
+            "private_key is not a readable private key (or the password is wrong)",
+            backend=_BACKEND,
+            hint="Expected a PEM 'PRIVATE KEY' block for an RSA or EC key",
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ConfigurationError(
+            f"NetSuite accepts RSA or EC keys, not {type(key).__name__}", backend=_BACKEND
+        )
+    return key
+
+
+def _check_key(key: PrivateKey, algorithm: str) -> None:
+    """Refuse, before any request, what NetSuite would refuse with an opaque error."""
+    if algorithm.upper() == "RS256":
+        raise ConfigurationError(
+            "NetSuite no longer accepts RS256 client assertions",
+            backend=_BACKEND,
+            hint="Use PS256 (the default) with the same RSA key, or ES256 with an EC P-256 key",
+        )
+    if algorithm not in _ALGORITHMS:
+        raise ConfigurationError(
+            f"unsupported algorithm {algorithm!r}; use one of {', '.join(_ALGORITHMS)}",
+            backend=_BACKEND,
+        )
+    kind, curve = _ALGORITHMS[algorithm]
+    if kind == "rsa":
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ConfigurationError(
+                f"{algorithm} needs an RSA key, but the private key is EC", backend=_BACKEND
+            )
+        if key.key_size < _MIN_RSA_BITS:
+            raise ConfigurationError(
+                f"the RSA key has {key.key_size} bits; NetSuite requires at least {_MIN_RSA_BITS}",
+                backend=_BACKEND,
+                hint="Make a new key and certificate with erpsync's generate_certificate()",
+            )
+        return
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ConfigurationError(
+            f"{algorithm} needs an EC key, but the private key is RSA",
+            backend=_BACKEND,
+            hint="Use PS256 with an RSA key",
+        )
+    if key.curve.name != curve:
+        matching = next((a for a, (_, c) in _ALGORITHMS.items() if c == key.curve.name), None)
+        raise ConfigurationError(
+            f"{algorithm} needs an EC key on {curve}, but the key is on {key.curve.name}",
+            backend=_BACKEND,
+            hint=f"Use algorithm={matching!r}" if matching else "Use a P-256, P-384 or P-521 key",
+        )
+
+
+class ClientCredentialsAuth(NetSuiteAuth):
+    """OAuth 2.0 client credentials (M2M) with a certificate-signed JWT assertion.
+
+    ``private_key`` is PEM text, PEM/DER bytes, or a path to a PEM file; it is loaded and
+    checked here so that a wrong key fails at start-up, not at the first sync.
+    ``assertion_lifetime`` is the JWT's ``exp - iat`` (NetSuite allows at most an hour);
+    the access token is renewed ``leeway`` seconds before it expires; ``default_expires_in``
+    applies when the token endpoint does not say. ``token_url`` overrides the endpoint
+    otherwise derived from the account's base URL.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        certificate_id: str,
+        private_key: str | bytes | os.PathLike[str],
+        *,
+        algorithm: str = "PS256",
+        scopes: Iterable[str] = ("restlets", "rest_webservices"),
+        private_key_password: str | bytes | None = None,
+        assertion_lifetime: float = 300.0,
+        leeway: float = 60.0,
+        default_expires_in: float = 3600.0,
+        token_url: str | None = None,
+        timeout: float = 30.0,
+        clock: Clock = time.time,
+        id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._client_id = _require_text("client_id", client_id)
+        self._certificate_id = _require_text("certificate_id", certificate_id)
+        if not isinstance(algorithm, str):
+            raise ConfigurationError("algorithm must be a string", backend=_BACKEND)
+        self._algorithm = algorithm.strip().upper()
+        self._key = _load_private_key(private_key, private_key_password)
+        _check_key(self._key, self._algorithm)
+        self._scopes = self._check_scopes(scopes)
+        if not 0 < assertion_lifetime <= _MAX_ASSERTION_LIFETIME:
+            raise ConfigurationError(
+                "assertion_lifetime must be more than 0 and at most 3600 seconds",
+                backend=_BACKEND,
+            )
+        if leeway < 0 or default_expires_in <= 0 or timeout <= 0:
+            raise ConfigurationError(
+                "leeway must be >= 0; default_expires_in and timeout must be > 0",
+                backend=_BACKEND,
+            )
+        self._assertion_lifetime = assertion_lifetime
+        self._leeway = leeway
+        self._default_expires_in = default_expires_in
+        self._token_url = _check_base_url(token_url) if token_url is not None else None
+        self._timeout = timeout
+        self._clock = clock
+        self._id_factory = id_factory
+
+    @staticmethod
+    def _check_scopes(scopes: Iterable[str]) -> tuple[str, ...]:
+        if isinstance(scopes, str):
+            scopes = re.split(r"[,\s]+", scopes)
+        result = tuple(s.strip() for s in scopes if isinstance(s, str) and s.strip())
+        if not result or any(re.search(r"[\s,]", s) for s in result):
+            raise ConfigurationError(
+                "scopes must name at least one scope, e.g. ('restlets', 'rest_webservices')",
+                backend=_BACKEND,
+            )
+        return result
+
+    @property
+    def client_id(self) -> str:
+        return self._client_id
+
+    @property
+    def certificate_id(self) -> str:
+        return self._certificate_id
+
+    @property
+    def algorithm(self) -> str:
+        return self._algorithm
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return self._scopes
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientCredentialsAuth(client_id={_mask(self._client_id)!r}, "
+            f"certificate_id={self._certificate_id!r}, algorithm={self._algorithm!r}, "
+            f"scopes={self._scopes!r})"
+        )
+
+    def token_url_for(self, base_url: str) -> str:
+        """The token endpoint: ``token_url`` if given, else on the base URL's host."""
+        if self._token_url is not None:
+            return self._token_url
+        parts = urlsplit(_check_base_url(base_url))
+        return f"{parts.scheme}://{parts.netloc}{TOKEN_PATH}"
+
+    def _for_account(
+        self, account_id: str, base_url: str, session: requests.Session | None
+    ) -> AuthBase:
+        return _ClientCredentialsAccountAuth(
+            self, account_id=account_id, token_url=self.token_url_for(base_url), session=session
+        )
+
+    def _assertion(self, token_url: str, now: float) -> str:
+        """The signed client assertion; short-lived and never stored."""
+        issued = int(now)
+        claims = {
+            "iss": self._client_id,
+            "scope": list(self._scopes),
+            "aud": token_url,
+            "iat": issued,
+            "exp": issued + int(self._assertion_lifetime),
+            "jti": self._id_factory(),
+        }
+        headers = {"typ": "JWT", "kid": self._certificate_id}
+        return jwt.encode(claims, self._key, algorithm=self._algorithm, headers=headers)
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str = field(repr=False)
+    refresh_at: float
+    expires_at: float
+
+
+def _bearer_of(request: requests.PreparedRequest | None) -> str | None:
+    if request is None:
+        return None
+    header = request.headers.get("Authorization", "")
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class _ClientCredentialsAccountAuth(AuthBase):
+    """Bearer auth for one account, with a cached, single-flight-renewed token."""
+
+    def __init__(
+        self,
+        owner: ClientCredentialsAuth,
+        *,
+        account_id: str,
+        token_url: str,
+        session: requests.Session | None,
+    ) -> None:
+        self._owner = owner
+        self.account_id = account_id
+        self.token_url = token_url
+        self._session = session
+        self._lock = threading.Lock()
+        self._token: _Token | None = None
+
+    def __repr__(self) -> str:
+        return f"<ClientCredentialsAuth for account {self.account_id} ({self._owner!r})>"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._current().value}"
+        return r
+
+    def renew(self, response: requests.Response) -> bool:
+        """After a 401: drop the token that failed and fetch another (once per failure).
+
+        When another thread has already replaced the failed token, its replacement is
+        used without a new token request. Errors from the token endpoint propagate,
+        since they say more than the 401 did.
+        """
+        failed = _bearer_of(response.request)
+        with self._lock:
+            current = self._token
+            if current is not None and failed is not None and current.value != failed:
+                return True
+            self._token = None
+            self._token = self._fetch()
+            return True
+
+    def _current(self) -> _Token:
+        token = self._token
+        if token is not None and self._owner._clock() < token.refresh_at:
+            return token
+        with self._lock:
+            token = self._token
+            now = self._owner._clock()
+            if token is not None and now < token.refresh_at:
+                return token
+            try:
+                fresh = self._fetch()
+            except (ServiceError, RateLimitError):
+                # Renewal is early by design; a token endpoint hiccup inside that window
+                # should not fail requests the current token can still carry.
+                # Try again a little later rather than on every request, so that a
+                # slow or down endpoint does not hold every request up in this lock.
+                if token is not None and now < token.expires_at - _EXPIRY_MARGIN:
+                    _log.warning(
+                        "NetSuite token renewal failed for account %s; using the current "
+                        "token until it expires",
+                        self.account_id,
+                    )
+                    retry_at = min(now + _RENEWAL_RETRY, token.expires_at - _EXPIRY_MARGIN)
+                    self._token = replace(token, refresh_at=retry_at)
+                    return token
+                raise
+            self._token = fresh
+            return fresh
+
+    def _fetch(self) -> _Token:
+        owner = self._owner
+        started = owner._clock()
+        assertion = owner._assertion(self.token_url, started)
+        session = self._session if self._session is not None else requests.Session()
+        _log.debug("requesting a NetSuite access token for account %s", self.account_id)
+        try:
+            response = session.post(
+                self.token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": _ASSERTION_TYPE,
+                    "client_assertion": assertion,
+                },
+                headers={"Accept": "application/json"},
+                timeout=owner._timeout,
+                auth=_NoAuth(),
+            )
+        except requests.Timeout:
+            raise self._error(ServiceError, "the token endpoint did not answer in time") from None
+        except requests.RequestException as exc:
+            raise self._error(
+                ServiceError,
+                "could not reach the token endpoint",
+                detail=redact(str(exc), assertion),
+            ) from None
+        finally:
+            if self._session is None:
+                session.close()
+        value, expires_in = self._parse(response, assertion)
+        margin = max(expires_in - owner._leeway, expires_in / 2)
+        _log.debug(
+            "obtained a NetSuite access token for account %s (expires in %ss)",
+            self.account_id,
+            int(expires_in),
+        )
+        return _Token(value=value, refresh_at=started + margin, expires_at=started + expires_in)
+
+    def _error(self, cls: type[ErpSyncError], message: str, **kw: Any) -> ErpSyncError:
+        return cls(message, backend=_BACKEND, record=f"account {self.account_id}", **kw)
+
+    def _parse(self, response: requests.Response, assertion: str) -> tuple[str, float]:
+        status = response.status_code
+        text = response.text
+        try:
+            body: Any = json.loads(text) if text else None
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        raw = redact(text, assertion, token if isinstance(token, str) else None)
+
+        if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
+            if not isinstance(token, str) or not token:
+                raise self._error(
+                    ServiceError,
+                    "the token endpoint answered without an access_token",
+                    http_status=status,
+                    raw=raw,
+                    retryable=False,
+                )
+            return token, self._expires_in(body, status, raw)
+        if status == 429:
+            raise self._error(
+                RateLimitError,
+                "the token endpoint is throttling",
+                http_status=status,
+                retry_after=_retry_after(response),
+                raw=raw,
+            )
+        if status >= 500:
+            raise self._error(
+                ServiceError,
+                f"the token endpoint failed (HTTP {status})",
+                http_status=status,
+                raw=raw,
+            )
+        code, detail = _oauth_error(body)
+        if code is None:
+            raise self._error(
+                ServiceError,
+                f"the token endpoint gave an unexpected answer (HTTP {status})",
+                http_status=status,
+                raw=raw,
+                retryable=False,
+            )
+        raise self._auth_error(code, detail, status, raw)
+
+    def _expires_in(self, body: dict[str, Any], status: int, raw: str) -> float:
+        value = body.get("expires_in")
+        if value is None:
+            return self._owner._default_expires_in
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = -1.0
+        if not seconds > 0 or isinstance(value, bool):
+            raise self._error(
+                ServiceError,
+                "the token endpoint gave an invalid expires_in",
+                http_status=status,
+                raw=raw,
+                retryable=False,
+            )
+        return seconds
+
+    def _auth_error(
+        self, code: str, detail: str | None, status: int, raw: str
+    ) -> AuthenticationError:
+        if code == "invalid_scope":
+            hint = "Enable these scopes on the integration record: " + ", ".join(self._owner.scopes)
+        else:
+            hint = _M2M_HINT
+        return AuthenticationError(
+            "NetSuite did not issue an access token",
+            backend=_BACKEND,
+            record=f"account {self.account_id}",
+            http_status=status,
+            code=code,
+            detail=detail,
+            raw=raw,
+            hint=hint,
+            reconnect_required=code in _CREDENTIAL_ERRORS or code == "invalid_scope",
+        )
+
+
+def _oauth_error(body: Any) -> tuple[str | None, str | None]:
+    """The error code and description, from an RFC 6749 body or NetSuite's REST shape."""
+    if not isinstance(body, dict):
+        return None, None
+    code = body.get("error")
+    if isinstance(code, str) and code:
+        description = body.get("error_description")
+        return code, description if isinstance(description, str) else None
+    details = body.get("o:errorDetails")
+    if isinstance(details, list) and details and isinstance(details[0], dict):
+        first = details[0]
+        ns_code = first.get("o:errorCode")
+        detail = first.get("detail")
+        if isinstance(ns_code, str) and ns_code:
+            return ns_code, detail if isinstance(detail, str) else None
+    return None, None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return None
+
+
+# -- certificates for the M2M setup page -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedCertificate:
+    """A key pair and self-signed certificate for NetSuite's M2M setup page.
+
+    Upload ``certificate_pem``; keep ``private_key_pem`` for
+    :class:`ClientCredentialsAuth`, with ``algorithm`` as its algorithm.
+    """
+
+    private_key_pem: str = field(repr=False)
+    certificate_pem: str
+    fingerprint: str
+    not_after: datetime
+    algorithm: str
+
+
+def generate_certificate(
+    common_name: str = "erpsync",
+    *,
+    key_type: Literal["rsa", "ec"] = "rsa",
+    key_size: int = 3072,
+    curve: str = "P-256",
+    days: int = _MAX_CERT_DAYS,
+    key_path: str | os.PathLike[str] | None = None,
+    cert_path: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    now: datetime | None = None,
+) -> GeneratedCertificate:
+    """Make a private key and a self-signed X.509 certificate NetSuite will accept.
+
+    NetSuite takes RSA keys of 3072 bits or more, or EC keys on P-256/384/521, in a
+    certificate valid for at most two years. When ``key_path`` is given the key is
+    written with mode 0600 atomically (a crash never leaves half a key); an existing
+    file is only replaced with ``overwrite=True``, since replacing a key that is in use
+    breaks the integration.
+    """
+    common_name = _require_text("common_name", common_name)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= _MAX_CERT_DAYS:
+        raise ConfigurationError(
+            f"days must be between 1 and {_MAX_CERT_DAYS}: NetSuite refuses certificates "
+            "valid for more than two years",
+            backend=_BACKEND,
+        )
+    key: PrivateKey
+    if key_type == "rsa":
+        if not isinstance(key_size, int) or key_size < _MIN_RSA_BITS:
+            raise ConfigurationError(
+                f"key_size must be at least {_MIN_RSA_BITS} bits for NetSuite", backend=_BACKEND
+            )
+        key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+        algorithm = "PS256"
+        digest: _Digest = hashes.SHA256()
+    elif key_type == "ec":
+        if curve not in _CURVES:
+            raise ConfigurationError(
+                f"curve must be one of {', '.join(_CURVES)}, not {curve!r}", backend=_BACKEND
+            )
+        ec_curve, algorithm, digest = _CURVES[curve]
+        key = ec.generate_private_key(ec_curve)
+    else:
+        raise ConfigurationError(
+            f"key_type must be 'rsa' or 'ec', not {key_type!r}", backend=_BACKEND
+        )
+
+    start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    not_before = start - timedelta(minutes=1)  # tolerate a little clock skew at upload
+    not_after = not_before + timedelta(days=days)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, digest)
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    cert_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    fingerprint = certificate.fingerprint(hashes.SHA256()).hex(":").upper()
+
+    targets = [
+        (p, text, mode)
+        for p, text, mode in ((key_path, key_pem, 0o600), (cert_path, cert_pem, 0o644))
+        if p is not None
+    ]
+    resolved = [(Path(p).expanduser(), text, mode) for p, text, mode in targets]
+    if not overwrite:
+        for path, _, _ in resolved:
+            if path.exists():
+                raise ConfigurationError(
+                    f"{str(path)!r} already exists; pass overwrite=True to replace it",
+                    backend=_BACKEND,
+                )
+    for path, text, mode in resolved:
+        _write_atomically(path, text, mode)
+    return GeneratedCertificate(
+        private_key_pem=key_pem,
+        certificate_pem=cert_pem,
+        fingerprint=fingerprint,
+        not_after=not_after,
+        algorithm=algorithm,
+    )
+
+
+def _write_atomically(path: Path, text: str, mode: int) -> None:
+    """Temp file in the same directory, fsync, rename: readers see all or nothing.
+
+    The temp file is created 0600 by ``mkstemp``, so the key is never world-readable,
+    not even for a moment.
+    """
+    directory = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write {str(path)!r}: {exc.strerror or type(exc).__name__}", backend=_BACKEND
+        ) from None
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ConfigurationError(
+            f"cannot write {str(path)!r}: {exc.strerror or type(exc).__name__}", backend=_BACKEND
+        ) from None
+    if hasattr(os, "O_DIRECTORY"):
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)

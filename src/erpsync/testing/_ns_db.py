@@ -1,0 +1,268 @@
+"""The account's data: an in-memory SQLite database laid out as SuiteQL shows it.
+
+Records live once, in tables and columns named as NetSuite names them (``transaction``,
+``transactionline``, ``customer``...), so the REST record service and SuiteQL can never
+disagree: REST writes rows and renders JSON from them, SuiteQL runs the user's SELECT
+on the same rows.
+
+Two connections share the database. The *record* connection reads and writes plain
+ISO dates. The *query* connection is read-only (an authorizer refuses anything but
+reading) and converts DATE / DATETIME columns on the way out to NetSuite's default
+``M/D/YYYY`` display format, as real SuiteQL does (a datetime such as
+``lastmodifieddate`` comes back as its date only; ``TO_CHAR`` gets the time). The
+converter keys on the declared column type, so it applies to columns selected directly
+or through an alias and not to computed expressions, which is how NetSuite behaves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+DATE = "NSDATE"
+DATETIME = "NSDATETIME"
+
+_TABLES: dict[str, tuple[str, ...]] = {
+    "currency": (
+        "id INTEGER PRIMARY KEY",
+        "name TEXT",
+        "symbol TEXT",
+        "displaysymbol TEXT",
+        "isbasecurrency TEXT",
+        "isinactive TEXT DEFAULT 'F'",
+        "exchangerate REAL",
+        "currencyprecision INTEGER",
+        "externalid TEXT",
+        f"lastmodifieddate {DATETIME}",
+    ),
+    "subsidiary": (
+        "id INTEGER PRIMARY KEY",
+        "name TEXT",
+        "fullname TEXT",
+        "currency INTEGER",
+        "country TEXT",
+        "isinactive TEXT DEFAULT 'F'",
+        "iselimination TEXT DEFAULT 'F'",
+        "externalid TEXT",
+        f"lastmodifieddate {DATETIME}",
+    ),
+    "customer": (
+        "id INTEGER PRIMARY KEY",
+        "entityid TEXT",
+        "companyname TEXT",
+        "altname TEXT",
+        "isperson TEXT DEFAULT 'F'",
+        "firstname TEXT",
+        "lastname TEXT",
+        "email TEXT",
+        "phone TEXT",
+        "subsidiary INTEGER",
+        "currency INTEGER",
+        "isinactive TEXT DEFAULT 'F'",
+        "externalid TEXT",
+        f"datecreated {DATETIME}",
+        f"lastmodifieddate {DATETIME}",
+    ),
+    "vendor": (
+        "id INTEGER PRIMARY KEY",
+        "entityid TEXT",
+        "companyname TEXT",
+        "altname TEXT",
+        "isperson TEXT DEFAULT 'F'",
+        "firstname TEXT",
+        "lastname TEXT",
+        "email TEXT",
+        "phone TEXT",
+        "subsidiary INTEGER",
+        "currency INTEGER",
+        "isinactive TEXT DEFAULT 'F'",
+        "externalid TEXT",
+        f"datecreated {DATETIME}",
+        f"lastmodifieddate {DATETIME}",
+    ),
+    "item": (
+        "id INTEGER PRIMARY KEY",
+        "itemid TEXT",
+        "fullname TEXT",
+        "displayname TEXT",
+        "description TEXT",
+        "purchasedescription TEXT",
+        "itemtype TEXT",
+        "subtype TEXT",
+        "cost REAL",
+        "isinactive TEXT DEFAULT 'F'",
+        "externalid TEXT",
+        f"createddate {DATETIME}",
+        f"lastmodifieddate {DATETIME}",
+    ),
+    "transaction": (
+        "id INTEGER PRIMARY KEY",
+        "tranid TEXT",
+        "type TEXT",
+        "recordtype TEXT",
+        "entity INTEGER",
+        f"trandate {DATE}",
+        f"duedate {DATE}",
+        "status TEXT",
+        "approvalstatus INTEGER",
+        "currency INTEGER",
+        "exchangerate REAL DEFAULT 1",
+        "foreigntotal REAL",
+        "foreignamountremaining REAL",
+        "foreignamountpaid REAL",
+        "foreignpaymentamountused REAL",
+        "foreignpaymentamountunused REAL",
+        "memo TEXT",
+        "externalid TEXT",
+        f"createddate {DATETIME}",
+        f"lastmodifieddate {DATETIME}",
+    ),
+    "transactionline": (
+        '"transaction" INTEGER',
+        "id INTEGER",
+        "linesequencenumber INTEGER",
+        "uniquekey INTEGER PRIMARY KEY",
+        "mainline TEXT",
+        "item INTEGER",
+        "quantity REAL",
+        "rate REAL",
+        "netamount REAL",
+        "foreignamount REAL",
+        "memo TEXT",
+        "isclosed TEXT DEFAULT 'F'",
+        "quantityshiprecv REAL",
+        "quantitybilled REAL",
+        "createdfrom INTEGER",
+        "subsidiary INTEGER",
+    ),
+    "previoustransactionlinelink": (
+        "previousdoc INTEGER",
+        "previousline INTEGER",
+        "nextdoc INTEGER",
+        "nextline INTEGER",
+        "linktype TEXT",
+        "foreignamount REAL",
+        f"lastmodifieddate {DATETIME}",
+    ),
+    "deletedrecord": (
+        "recordid TEXT",
+        "recordtypeid TEXT",
+        "type TEXT",
+        "name TEXT",
+        "externalid TEXT",
+        f"deleteddate {DATETIME}",
+        "context TEXT",
+        "iscustomlist TEXT DEFAULT 'F'",
+        "iscustomrecord TEXT DEFAULT 'F'",
+        "iscustomtransaction TEXT DEFAULT 'F'",
+    ),
+}
+
+_VIEWS = {
+    "dual": "SELECT 'X' AS dummy",
+    "nexttransactionlinelink": "SELECT * FROM previoustransactionlinelink",
+    "entity": (
+        "SELECT id, entityid, altname, companyname, email, phone, isinactive, externalid, "
+        "isperson, firstname, lastname, datecreated, lastmodifieddate, 'CustJob' AS type "
+        "FROM customer UNION ALL "
+        "SELECT id, entityid, altname, companyname, email, phone, isinactive, externalid, "
+        "isperson, firstname, lastname, datecreated, lastmodifieddate, 'Vendor' AS type "
+        "FROM vendor"
+    ),
+}
+
+_counter = itertools.count(1)
+
+
+def _display_date(raw: bytes) -> str:
+    """``2026-11-03`` or ``2026-11-03 10:15:00`` -> ``11/3/2026`` (NetSuite's default)."""
+    text = raw.decode("utf-8")
+    try:
+        year, month, day = text[:10].split("-")
+        return f"{int(month)}/{int(day)}/{int(year)}"
+    except ValueError:
+        return text
+
+
+sqlite3.register_converter(DATE, _display_date)
+sqlite3.register_converter(DATETIME, _display_date)
+
+_ALLOWED_ACTIONS = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
+
+
+def _read_only(action: int, arg1: str | None, arg2: str | None, db: str | None, _: Any) -> int:
+    if action not in _ALLOWED_ACTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_READ and (arg1 or "").lower().startswith("sqlite_"):
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+class Database:
+    """The shared in-memory database and the lock every access goes through."""
+
+    def __init__(self) -> None:
+        uri = f"file:erpsync-netsuite-{next(_counter)}-{id(self)}?mode=memory&cache=shared"
+        self.lock = threading.RLock()
+        self._records = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._records.row_factory = sqlite3.Row
+        self._query = sqlite3.connect(
+            uri, uri=True, check_same_thread=False, detect_types=sqlite3.PARSE_DECLTYPES
+        )
+        self._query.execute("PRAGMA read_uncommitted = 1")
+        self.create_schema()
+        self._query.set_authorizer(_read_only)
+
+    @property
+    def query_connection(self) -> sqlite3.Connection:
+        return self._query
+
+    def create_schema(self) -> None:
+        with self.lock:
+            for table, columns in _TABLES.items():
+                self._records.execute(f'CREATE TABLE "{table}" ({", ".join(columns)})')
+            for view, select in _VIEWS.items():
+                self._records.execute(f"CREATE VIEW {view} AS {select}")
+            self._records.commit()
+
+    def close(self) -> None:
+        with self.lock:
+            self._query.close()
+            self._records.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One atomic change: committed when the block ends, rolled back if it raises."""
+        with self.lock:
+            try:
+                yield self._records
+            except BaseException:
+                self._records.rollback()
+                raise
+            self._records.commit()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self.lock:
+            row: sqlite3.Row | None = self._records.execute(sql, params).fetchone()
+            return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self.lock:
+            return list(self._records.execute(sql, params).fetchall())
+
+    def columns(self, table: str) -> list[str]:
+        with self.lock:
+            return [r[1] for r in self._records.execute(f'PRAGMA table_info("{table}")')]
+
+    def ensure_column(self, table: str, column: str, sql_type: str = "") -> None:
+        """Add a custom field's column (``custbody_x``) the first time it is written."""
+        with self.lock:
+            if column not in self.columns(table):
+                self._records.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}')
+                self._records.commit()

@@ -1,0 +1,337 @@
+"""FakeNetSuite: an offline NetSuite account, for your integration's tests.
+
+Like moto for AWS, it is meant for users: point any NetSuite REST client at it
+(erpsync's, requests-oauthlib, your own ``requests`` code) and it answers as NetSuite
+does, awkward parts included (``/work/shared/WIRE.md`` lists the facts)::
+
+    fake = FakeNetSuite("1234567_SB1", clock=FakeClock())
+    creds = fake.credentials                 # TBA keys + an M2M certificate and key
+    with fake:                               # intercepts https://1234567-sb1.suitetalk...
+        session = OAuth1Session(creds.consumer_key, creds.consumer_secret,
+                                creds.token_id, creds.token_secret,
+                                signature_method="HMAC-SHA256", realm=creds.account_id)
+        session.get(f"{fake.base_url}/services/rest/record/v1/customer/eid:cust-acme")
+    url = fake.serve()                       # or over loopback HTTP; fake.shutdown()
+    fake.records("purchaseOrder")            # wire-format state, for assertions
+
+What it covers:
+
+* Token-based authentication (OAuth 1.0a HMAC-SHA256, checked with oauthlib's server
+  functions; realm, nonce, timestamp and replay rules) and OAuth 2.0 client credentials
+  (JWT assertions checked against registered certificates, 60-minute bearer tokens).
+  Every failure is NetSuite's opaque ``INVALID_LOGIN``; the reason is in
+  :attr:`FakeNetSuite.login_audit_trail`.
+* The REST record service for customer, vendor, the inventory / non-inventory / service
+  item types, invoice, customerPayment, purchaseOrder and itemReceipt (by transform):
+  204 + ``Location`` writes, ``eid:`` addressing and ``PUT`` upserts, sublists merged or
+  replaced, ``expandSubResources``, ``fields``, async jobs with idempotency keys, and the
+  ``o:errorDetails`` error bodies. Read-only: currency and subsidiary.
+* SuiteQL over SQLite tables named and shaped as NetSuite's (see :mod:`._ns_suiteql`),
+  including ``deletedrecord``.
+* The account-wide concurrency limit (5 by default, a Standard account) with NetSuite's
+  429 ``CONCURRENCY_LIMIT_EXCEEDED``. The token endpoint is not governed: NetSuite
+  counts web-services requests (REST, SOAP, RESTlets) against the limit, and an OAuth
+  token request is none of them.
+
+Known differences: timestamps are UTC (a real account shows its own time zone); sales
+lines in ``transactionline`` keep positive quantities and amounts (NetSuite may report
+them negated); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills,
+sales orders, credit memos and RESTlets are not emulated. The exact wording of some
+error details (duplicate external id, over-application, the SuiteQL row cap) could not
+be confirmed; they use NetSuite's codes and shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import datetime
+from typing import Any
+
+from erpsync.errors import ConfigurationError
+from erpsync.testing._core import Clock, Emulator, FaultPlan, Governance, Latency, clock_datetime
+from erpsync.testing._ns_async import JOB_PATH, AsyncJobs
+from erpsync.testing._ns_auth import Authenticator, LoginAttempt
+from erpsync.testing._ns_credentials import NetSuiteCredentials, load_certificate, make_credentials
+from erpsync.testing._ns_db import Database
+from erpsync.testing._ns_errors import (
+    CONCURRENCY_DETAIL,
+    NetSuiteFault,
+    error_body,
+    not_found,
+)
+from erpsync.testing._ns_m2m import TOKEN_PATH, issue_token
+from erpsync.testing._ns_records import REST_ROOT, Account
+from erpsync.testing._ns_rest import handle_record
+from erpsync.testing._ns_seed import seed_company, seed_lists
+from erpsync.testing._ns_suiteql import QUERY_PATH, SuiteQL
+from erpsync.testing._ns_types import RECORD_TYPES, lookup
+from erpsync.testing._wire import WireRequest, WireResponse
+
+__all__ = [
+    "NETSUITE_GOVERNANCE",
+    "FakeNetSuite",
+    "LoginAttempt",
+    "NetSuiteCredentials",
+    "netsuite_host",
+]
+
+#: A Standard (or developer) account: five concurrent requests across SOAP, REST and
+#: RESTlets.
+NETSUITE_GOVERNANCE = Governance(concurrency=5)
+
+_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)?$")
+
+
+def netsuite_host(account_id: str) -> str:
+    """``1234567_SB1`` -> ``1234567-sb1.suitetalk.api.netsuite.com``."""
+    return f"{account_id.lower().replace('_', '-')}.suitetalk.api.netsuite.com"
+
+
+class FakeNetSuite(Emulator):
+    """One NetSuite account: its credentials, records and limits."""
+
+    service_name = "NetSuite"
+
+    def __init__(
+        self,
+        account_id: str = "1234567_SB1",
+        *,
+        clock: Clock | None = None,
+        latency: Latency | float | None = None,
+        faults: FaultPlan | None = None,
+        governance: Governance = NETSUITE_GOVERNANCE,
+        seed: int = 0,
+        seed_data: bool = True,
+    ) -> None:
+        if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
+            raise ConfigurationError(
+                f"A NetSuite account id looks like 1234567 or 1234567_SB1, not {account_id!r}."
+            )
+        super().__init__(
+            clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
+        )
+        #: The id as NetSuite writes it in the TBA realm: upper case, with ``_``.
+        self.account_id = account_id.upper()
+        self.base_url = f"https://{netsuite_host(self.account_id)}"
+        vars(self)["intercept_prefixes"] = (self.base_url,)
+        self.seed_data = seed_data
+        self._lock = threading.RLock()
+        self._credentials = make_credentials(self.account_id, seed)
+        self._db: Database | None = None
+        self._build()
+
+    def _build(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+            self._db = Database()
+            self.account = Account(self._db, self._now)
+            self.suiteql = SuiteQL(self._db, self._now)
+            self.jobs = AsyncJobs()
+            self.auth = Authenticator(self.account_id, self._now)
+            creds = self._credentials
+            self.auth.add_integration(creds.consumer_key, creds.consumer_secret)
+            self.auth.add_token(creds.consumer_key, creds.token_id, creds.token_secret)
+            self._default_certificate_pending = True
+            seed_lists(self.account)
+            if self.seed_data:
+                seed_company(self.account)
+
+    def _now(self) -> datetime:
+        return clock_datetime(self.clock)
+
+    # -- public surface ---------------------------------------------------------------------
+
+    @property
+    def credentials(self) -> NetSuiteCredentials:
+        """The integration's TBA values and M2M certificate (the key pair is made on first
+        use of ``private_key_pem`` / ``certificate_pem``, or of the M2M endpoint)."""
+        return self._credentials
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}{TOKEN_PATH}"
+
+    @property
+    def login_audit_trail(self) -> list[LoginAttempt]:
+        """Every login attempt with its real reason, as Setup > Login Audit Trail shows."""
+        return list(self.auth.audit)
+
+    @property
+    def suiteql_row_cap(self) -> int:
+        """How many rows a SuiteQL query can page through (100,000 in NetSuite)."""
+        return self.suiteql.row_cap
+
+    @suiteql_row_cap.setter
+    def suiteql_row_cap(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigurationError(f"suiteql_row_cap must be a positive integer, not {value!r}")
+        self.suiteql.row_cap = value
+
+    @property
+    def async_delay(self) -> float:
+        """Emulator seconds an async job stays ``pending`` (0: done at once)."""
+        return self.jobs.delay
+
+    @async_delay.setter
+    def async_delay(self, seconds: float) -> None:
+        self.jobs.delay = float(seconds)
+
+    def register_certificate(
+        self, certificate_id: str, cert_pem: str | bytes, client_id: str
+    ) -> None:
+        """Upload a public certificate for an integration (the M2M setup page).
+
+        Refuses what NetSuite refuses: RSA keys other than 3072/4096 bits, EC curves
+        other than P-256/384/521, validity over two years. Several certificates may be
+        active for one client (rotation).
+        """
+        key = load_certificate(cert_pem)
+        with self._lock:
+            if not self.auth.has_integration(client_id):
+                raise ConfigurationError(f"No integration has the client id {client_id!r}.")
+            self.auth.add_certificate(certificate_id, client_id, key)
+
+    def revoke_certificate(self, certificate_id: str) -> None:
+        self._ensure_default_certificate()
+        self.auth.revoke_certificate(certificate_id)
+
+    def register_token(
+        self, *, consumer_key: str, consumer_secret: str, token_id: str, token_secret: str
+    ) -> None:
+        """Add an integration record and/or an access token for TBA."""
+        self.auth.add_integration(consumer_key, consumer_secret)
+        self.auth.add_token(consumer_key, token_id, token_secret)
+
+    def revoke_token(self, token_id: str) -> None:
+        self.auth.revoke_token(token_id)
+
+    def records(self, record_type: str) -> list[dict[str, Any]]:
+        """Every record of a type as ``GET ...?expandSubResources=true`` shows it."""
+        rt = lookup(record_type)
+        if rt is None:
+            raise ConfigurationError(
+                f"Unknown record type {record_type!r}; known: {sorted(RECORD_TYPES)}"
+            )
+        with self._lock:
+            return [
+                self.account.render(rt, rid, self.base_url, expand=True)
+                for rid in self.account.ids(rt)
+            ]
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """The rows a SuiteQL query returns (first 1000), without authentication."""
+        with self._lock:
+            result = self.suiteql.run(sql, "1000", "0", self.base_url)
+        return [{k: v for k, v in item.items() if k != "links"} for item in result["items"]]
+
+    @property
+    def require_subsidiary(self) -> bool:
+        """Whether customers and vendors need a subsidiary (OneWorld: yes)."""
+        return self.account.require_subsidiary
+
+    @require_subsidiary.setter
+    def require_subsidiary(self, value: bool) -> None:
+        self.account.require_subsidiary = bool(value)
+
+    def reset(self) -> None:
+        """Back to the state of a new emulator: data, tokens, jobs, governance, faults."""
+        with self._lock:
+            self._build()
+        self.reset_runtime()
+
+    # -- the emulator hooks -------------------------------------------------------------------
+
+    def _ensure_default_certificate(self) -> None:
+        """Register the default certificate on first need (it costs a key generation)."""
+        with self._lock:
+            if self._default_certificate_pending:
+                self._default_certificate_pending = False
+                creds = self._credentials
+                self.auth.add_certificate(
+                    creds.certificate_id, creds.client_id, load_certificate(creds.certificate_pem)
+                )
+
+    def _dispatch(self, request: WireRequest) -> WireResponse:
+        path = request.path
+        with self._lock:
+            try:
+                if path == TOKEN_PATH:
+                    self._ensure_default_certificate()
+                    audiences = {self.token_url, f"{request.base}{TOKEN_PATH}"}
+                    return issue_token(self.auth, request, sorted(audiences))
+                if not path.startswith("/services/rest/"):
+                    raise not_found("The requested resource does not exist.")
+                self.auth.authenticate(request)
+                return self._route(request, path)
+            except NetSuiteFault as fault:
+                return fault.response()
+
+    def _route(self, request: WireRequest, path: str) -> WireResponse:
+        prefer = {p.strip().lower() for p in re.split(r"[,;]", request.headers.get("Prefer", ""))}
+        if path.startswith(REST_ROOT + "/"):
+            if "respond-async" not in prefer:
+                return handle_record(self.account, request)
+            key = self.jobs.check_key(request.headers.get("X-NetSuite-Idempotency-Key"))
+            try:
+                answer = handle_record(self.account, request)
+            except NetSuiteFault as fault:
+                answer = fault.response()
+            job = self.jobs.submit(answer, key, self.clock.now())
+            return WireResponse.empty(
+                202, {"Location": f"{JOB_PATH}/{job.id}", "Preference-Applied": "respond-async"}
+            )
+        if path == QUERY_PATH:
+            if request.method != "POST":
+                raise NetSuiteFault(405, "METHOD_NOT_ALLOWED", "SuiteQL queries are POSTed.")
+            if "transient" not in prefer:
+                raise NetSuiteFault(
+                    400,
+                    "INVALID_PARAMETER",
+                    "SuiteQL requests must carry the header 'Prefer: transient'.",
+                )
+            try:
+                body = request.json()
+            except ValueError:
+                body = None
+            query = body.get("q") if isinstance(body, dict) else None
+            result = self.suiteql.run(
+                query, request.param("limit"), request.param("offset"), request.base
+            )
+            return WireResponse.json(200, result)
+        if path.startswith(JOB_PATH + "/") and request.method == "GET":
+            parts = [p for p in path[len(JOB_PATH) :].split("/") if p]
+            return self.jobs.answer(parts, request.base, self.clock.now())
+        raise not_found("The requested resource does not exist.")
+
+    def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
+        return WireResponse.json(
+            429, error_body(429, "CONCURRENCY_LIMIT_EXCEEDED", CONCURRENCY_DETAIL)
+        )
+
+    def _server_error(self, request: WireRequest, status: int) -> WireResponse:
+        if status == 503:
+            body = error_body(
+                503,
+                "SERVICE_UNAVAILABLE",
+                "The service is temporarily unavailable. Try again later.",
+            )
+        else:
+            with self._lock:
+                error_id = f"{self.rng.getrandbits(48):012x}"
+            body = error_body(
+                status, "UNEXPECTED_ERROR", f"An unexpected error occurred. Error ID: {error_id}"
+            )
+        return WireResponse(
+            status,
+            json.dumps(body).encode("utf-8"),
+            {"Content-Type": "application/json;charset=UTF-8"},
+        )
+
+    def _governed(self, request: WireRequest) -> bool:
+        return request.path != TOKEN_PATH
+
+    def __repr__(self) -> str:
+        return f"FakeNetSuite({self.account_id!r}, served_url={self.served_url!r})"
