@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from decimal import Decimal as D
 from typing import Any
 
@@ -326,7 +327,7 @@ def test_purchase_order_status_is_open() -> None:
     assert order.status is PurchaseOrderStatus.UNKNOWN
     assert order.remote_status == "B"
     with pytest.raises(ValidationError) as info:
-        PurchaseOrder(vendor=Ref(id="7"), date=TODAY)
+        PurchaseOrder(vendor=Ref(id="7"), date=TODAY)  # type: ignore[call-arg]
     assert locs(info.value) == {"status"}
 
 
@@ -408,6 +409,8 @@ def test_item_receipt_rules() -> None:
 
 def test_ref_coerces_int_ids_and_rejects_others() -> None:
     assert Ref(id=58).id == "58"
+    assert {Ref(id=58), Ref(id="58")} == {Ref(id="58")}  # hashable, usable as keys
+    assert Ref(id="58") != "58"
     for bad in (True, None, "", "  ", 1.5):
         with pytest.raises(ValidationError):
             Ref(id=bad)
@@ -519,7 +522,7 @@ NAMES = st.text(min_size=1, max_size=20).filter(str.strip)
 TIMESTAMPS = st.none() | st.datetimes(
     min_value=dt.datetime(1900, 1, 1),
     max_value=dt.datetime(2200, 1, 1),
-    timezones=st.none() | st.timezones(),
+    timezones=st.one_of(st.none(), st.timezones()),
 )
 DATES = st.dates()
 FACTORS = st.decimals(min_value=0, max_value=10**6, places=3)
@@ -691,7 +694,7 @@ def test_every_model_has_a_round_trip_strategy() -> None:
 
 @pytest.mark.parametrize("name", sorted(EVERY_MODEL))
 def test_json_round_trip_is_lossless(name: str) -> None:
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(EVERY_MODEL[name])
     def check(model: BaseModel) -> None:
         data = model.model_dump(mode="json")
@@ -825,10 +828,14 @@ def wild_kwargs(cls: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES, ids=lambda c: c.__name__)
 def test_constructors_raise_only_validation_error(cls: type[BaseModel]) -> None:
-    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(wild_kwargs(cls))
     def check(kwargs: dict[str, Any]) -> None:
-        for build in (lambda: cls(**kwargs), lambda: cls.model_validate(kwargs)):
+        builders: list[Callable[[], BaseModel]] = [
+            lambda: cls(**kwargs),
+            lambda: cls.model_validate(kwargs),
+        ]
+        for build in builders:
             try:
                 model = build()
             except ValidationError:
@@ -861,7 +868,7 @@ def mutated_dumps(draw: st.DrawFn, name: str) -> tuple[type[BaseModel], Any]:
 
 @pytest.mark.parametrize("name", sorted(EVERY_MODEL))
 def test_mutated_dumps_raise_only_validation_error(name: str) -> None:
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(mutated_dumps(name))
     def check(case: tuple[type[BaseModel], Any]) -> None:
         cls, data = case

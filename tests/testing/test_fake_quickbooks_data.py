@@ -172,6 +172,24 @@ def test_full_update_nulls_omitted_writable_fields(api):
     assert updated["DisplayName"] == "Full Co"
 
 
+def test_full_invoice_update_forgets_what_it_does_not_repeat(api):
+    created = invoice(api, 10, PrivateNote="internal", CustomerMemo={"value": "Thanks"})
+    updated = api.create(
+        "Invoice",
+        {
+            "Id": created["Id"],
+            "SyncToken": "0",
+            "CustomerRef": {"value": "1"},
+            "Line": [sales_line(30)],
+            "DocNumber": created["DocNumber"],
+        },
+    )
+    assert "PrivateNote" not in updated
+    assert "CustomerMemo" not in updated
+    assert updated["TotalAmt"] == 30
+    assert updated["DocNumber"] == created["DocNumber"]
+
+
 def test_stale_synctoken_is_5010(api):
     created = api.create("Vendor", {"DisplayName": "Stale Supplies"})
     api.create(
@@ -294,6 +312,24 @@ def test_items_need_a_unique_name_and_their_accounts(api):
     )
     assert item["IncomeAccountRef"] == {"value": "2", "name": "Services"}
     assert item["TrackQtyOnHand"] is False
+
+
+def test_deactivating_an_item_renames_it_and_frees_the_name(api):
+    item = api.create(
+        "Item", {"Name": "Old Service", "Type": "Service", "IncomeAccountRef": {"value": "2"}}
+    )
+    gone = api.create("Item", {"Id": item["Id"], "SyncToken": "0", "sparse": True, "Active": False})
+    assert (gone["Name"], gone["Active"]) == ("Old Service (deleted)", False)
+    again = api.create(
+        "Item", {"Name": "Old Service", "Type": "Service", "IncomeAccountRef": {"value": "2"}}
+    )
+    assert again["Id"] != item["Id"]
+    error = fault(
+        api.post(
+            "/invoice", {"CustomerRef": {"value": "1"}, "Line": [sales_line(5, item=item["Id"])]}
+        )
+    )
+    assert error["code"] == "610"
 
 
 def test_inventory_items_need_asset_expense_and_start_date(api):
@@ -725,6 +761,18 @@ def test_requestid_replays_a_fault_too(api):
     second = api.post("/customer", {"DisplayName": "Fresh Name"}, requestid="dup-1")
     assert second.status_code == first.status_code == 400
     assert second.json() == first.json()
+
+
+def test_requestid_memory_is_bounded(api, fake, monkeypatch):
+    from erpsync.testing import _qbo_api
+
+    monkeypatch.setattr(_qbo_api, "REPLAY_MEMORY", 2)
+    for n in range(3):
+        api.post("/customer", {"DisplayName": f"Memory {n}"}, requestid=f"mem-{n}")
+    replay = api.post("/customer", {"DisplayName": "Memory 1 again"}, requestid="mem-1")
+    assert replay.json()["Customer"]["DisplayName"] == "Memory 1"
+    forgotten = api.post("/customer", {"DisplayName": "Memory 0 again"}, requestid="mem-0")
+    assert forgotten.json()["Customer"]["DisplayName"] == "Memory 0 again"
 
 
 def test_requestid_is_at_most_50_characters(api):

@@ -232,6 +232,7 @@ def test_failed_deliveries_are_retried_with_the_same_event_ids(fake):
     second = fake.webhooks.flush()
     assert [(d.ok, d.attempt) for d in second] == [(True, 2)]
     assert attempts[0] == attempts[1]
+    assert [d.ok for d in fake.webhooks.deliveries] == [False, True]
 
 
 def test_deliveries_give_up_after_max_attempts(fake):
@@ -251,7 +252,7 @@ def test_url_subscriptions_receive_signed_posts(fake):
     received: list[tuple[bytes, dict[str, str]]] = []
 
     class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((body, {k.lower(): v for k, v in self.headers.items()}))
             self.send_response(200)
@@ -262,7 +263,9 @@ def test_url_subscriptions_receive_signed_posts(fake):
             pass
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         fake.webhooks.subscribe(f"http://127.0.0.1:{server.server_address[1]}/hooks")
@@ -275,6 +278,21 @@ def test_url_subscriptions_receive_signed_posts(fake):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_at_most_100_events_a_delivery(fake):
+    sizes: list[int] = []
+    fake.webhooks.subscribe(lambda body, headers: sizes.append(len(json.loads(body))))
+    for chunk in range(5):
+        items = [
+            {"bId": str(i), "operation": "create", "Customer": {"DisplayName": f"Many {chunk}-{i}"}}
+            for i in range(30)
+        ]
+        requests.post(
+            f"{base_of(fake)}/batch", json={"BatchItemRequest": items}, headers=auth(fake)
+        )
+    fake.webhooks.flush()
+    assert sizes == [100, 50]
 
 
 def test_subscribe_validates_its_arguments(fake):

@@ -326,6 +326,13 @@ def test_access_tokens_expire_after_an_hour(fake, clock):
     assert "intuit_tid" in response.headers
 
 
+def test_access_token_expiry_is_reported_by_the_emulator_clock(fake, clock):
+    expiry = fake.access_token_expires_at(fake.credentials.access_token)
+    assert expiry is not None
+    assert expiry.timestamp() == clock.now() + 3600
+    assert fake.access_token_expires_at("never-issued") is None
+
+
 def test_a_refreshed_pair_works_and_the_previous_access_token_lives_out_its_hour(fake, clock):
     old_access = fake.credentials.access_token
     new = refresh(fake, fake.credentials.refresh_token).json()

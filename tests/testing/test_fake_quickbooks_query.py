@@ -374,6 +374,24 @@ def test_cdc_reports_changes_and_deletions_since_a_time(base, headers, clock):
     assert [c["DisplayName"] for c in customers["Customer"]] == ["CDC Customer"]
 
 
+def test_cdc_shows_invoices_changed_by_a_payment(base, headers, clock):
+    inv = create(base, headers, "Invoice", invoice_body(100))
+    clock.advance(60)
+    since = datetime.fromtimestamp(clock.now(), UTC).isoformat()
+    create(
+        base,
+        headers,
+        "Payment",
+        {
+            "CustomerRef": {"value": "1"},
+            "TotalAmt": 40,
+            "Line": [{"Amount": 40, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
+    answer = cdc(base, headers, "Invoice", since).json()["CDCResponse"][0]["QueryResponse"][0]
+    assert [(i["Id"], i["Balance"]) for i in answer["Invoice"]] == [(inv["Id"], 60)]
+
+
 def test_cdc_looks_back_at_most_30_days(base, headers, clock):
     now = datetime.fromtimestamp(clock.now(), UTC)
     assert cdc(base, headers, "Invoice", (now - timedelta(days=29)).isoformat()).status_code == 200

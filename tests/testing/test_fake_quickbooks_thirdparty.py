@@ -16,7 +16,6 @@ import requests
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
-from quickbooks import QuickBooks
 from quickbooks.cdc import change_data_capture
 from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.customer import Customer
@@ -26,6 +25,7 @@ from quickbooks.objects.item import Item
 
 from erpsync.testing._core import FakeClock
 from erpsync.testing.quickbooks import FakeQuickBooks
+from quickbooks import QuickBooks
 
 
 @pytest.fixture

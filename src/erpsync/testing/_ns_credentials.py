@@ -105,7 +105,7 @@ def make_credentials(account_id: str, seed: int) -> NetSuiteCredentials:
         token_id=hex64(),
         token_secret=hex64(),
         client_id=consumer_key,
-        certificate_id=f"{rng.getrandbits(128):032x}"[:43],
+        certificate_id=f"{rng.getrandbits(128):032x}",
     )
 
 

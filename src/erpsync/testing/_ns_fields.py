@@ -61,18 +61,9 @@ def number(value: Any) -> Decimal:
     return Decimal(0) if value is None else Decimal(str(value))
 
 
-def as_float(value: Decimal) -> float:
-    return float(value)
-
-
-def json_number(value: Any) -> float | int | None:
-    """How REST writes a stored number: an int when whole, else a float."""
-    if value is None:
-        return None
-    as_decimal = Decimal(str(value))
-    if as_decimal == as_decimal.to_integral_value() and abs(as_decimal) < 10**15:
-        return float(as_decimal)
-    return float(as_decimal)
+def json_number(value: Any) -> float | None:
+    """How REST writes a stored number: a JSON number (``100.0``)."""
+    return None if value is None else float(value)
 
 
 def parse_scalar(field: Field, value: Any, path: str) -> Any:
@@ -169,14 +160,6 @@ def render_scalar(field: Field, stored: Any) -> Any:
     if field.kind == INT:
         return int(stored)
     return stored
-
-
-CUSTOM_PREFIXES = {
-    "entity": ("custentity",),
-    "item": ("custitem",),
-    "transaction": ("custbody",),
-    "line": ("custcol",),
-}
 
 
 def custom_value(name: str, value: Any, path: str) -> Any:

@@ -132,7 +132,8 @@ def _verified_claims(assertion: str, key: Any, alg: str, audiences: list[str]) -
         raise _TokenError("invalid_request", str(exc)) from None
     except (jwt.InvalidAudienceError, jwt.InvalidIssuerError):
         raise _TokenError("invalid_grant", "aud is not the token endpoint URL") from None
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
+        # pyjwt raises TypeError when the algorithm does not fit the certificate's key.
         raise _TokenError("invalid_grant", f"signature not verified: {exc}") from None
     return claims
 

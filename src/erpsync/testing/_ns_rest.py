@@ -7,7 +7,6 @@ addressed, so a served emulator answers with its loopback URL), 200 JSON for rea
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -141,7 +140,3 @@ def _collection(account: Account, rt: RecordType, request: WireRequest) -> dict[
         "offset": offset,
         "totalResults": len(ids),
     }
-
-
-def dumps(payload: Any) -> bytes:
-    return json.dumps(payload).encode("utf-8")

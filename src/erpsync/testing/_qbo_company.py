@@ -24,7 +24,6 @@ from typing import Any
 
 from erpsync.testing import _qbo_rules as rules
 from erpsync.testing._qbo_clock import iso, parse_instant
-from erpsync.testing._qbo_values import ref_value
 from erpsync.testing._qbo_errors import (
     malformed_request,
     object_not_found,
@@ -32,6 +31,7 @@ from erpsync.testing._qbo_errors import (
     stale_object,
     unsupported_operation,
 )
+from erpsync.testing._qbo_values import money, ref_value, to_decimal
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,9 @@ class Company:
     #: (entity, key) -> ids holding it (names case-folded, document numbers exact), so
     #: the uniqueness rules stay O(1) in a company with many thousands of records.
     _keys: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    #: customer id -> the (entity, id) of its invoices and payments.
-    by_customer: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    #: customer id -> open balance (its invoices' Balance less its payments' UnappliedAmt),
+    #: kept as a running total so a company with many thousands of invoices stays fast.
+    open_balance: dict[str, Decimal] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ENTITIES:
@@ -145,15 +146,24 @@ class Company:
                     ids.add(record_id)
                 else:
                     ids.discard(record_id)
-            customer = (
-                ref_value(record.get("CustomerRef")) if entity in ("Invoice", "Payment") else None
-            )
-            if customer is not None:
-                links = self.by_customer.setdefault(customer, set())
-                if adding:
-                    links.add((entity, record_id))
-                else:
-                    links.discard((entity, record_id))
+            if entity in ("Invoice", "Payment"):
+                self._rebalance(entity, record, 1 if adding else -1)
+
+    def _rebalance(self, entity: str, record: dict[str, Any], sign: int) -> None:
+        """Add (sign 1) or remove (-1) a transaction's share of its customer's Balance."""
+        customer_id = ref_value(record.get("CustomerRef"))
+        if customer_id is None:
+            return
+        if entity == "Invoice":
+            share = to_decimal(record.get("Balance", 0), "Balance")
+        else:
+            share = -to_decimal(record.get("UnappliedAmt", 0), "UnappliedAmt")
+        total = self.open_balance.get(customer_id, Decimal(0)) + sign * share
+        self.open_balance[customer_id] = total
+        customer = self.records["Customer"].get(customer_id)
+        if customer is not None:
+            # A customer's balance moves with its transactions without a new version.
+            customer["Balance"] = customer["BalanceWithJobs"] = money(total)
 
     # -- reading ---------------------------------------------------------------------------
 

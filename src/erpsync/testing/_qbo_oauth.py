@@ -206,6 +206,11 @@ class OAuthServer:
         connection = _Connection(client_id, realm_id, scope, self._now() + HARD_EXPIRY_SECONDS)
         return TokenPair(self._new_access(connection), self._new_refresh(connection))
 
+    def access_expiry(self, access_token: str) -> float | None:
+        """Epoch seconds at which ``access_token`` expires; None if never issued."""
+        token = self._access.get(access_token)
+        return None if token is None else token.expires_at
+
     def check_bearer(self, request: WireRequest, realm_id: str) -> BearerCheck | None:
         """``None`` when the request carries a live accounting token for ``realm_id``."""
         now = datetime.fromtimestamp(self._now(), UTC)

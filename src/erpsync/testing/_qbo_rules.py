@@ -8,7 +8,8 @@ raises the fault QuickBooks would answer. What is reproduced, by entity:
   (6240 naming who holds it); no colon in names; ``CurrencyRef`` defaults to the home
   currency, may be foreign only with multicurrency on, and never changes once set;
   ``Active: false`` is QuickBooks' delete and renames the record ``"X (deleted)"``, which
-  frees the name; a customer's ``Balance`` is its open invoices less unapplied payments.
+  frees the name; a customer's ``Balance`` is its open invoices less unapplied payments
+  (kept by :class:`Company` as transactions change).
 * Item: ``Name`` unique among items; ``Type`` Service / NonInventory / Inventory with the
   accounts each needs.
 * Invoice: ``CustomerRef`` and a ``Line`` required; references must be active (610);
@@ -98,11 +99,6 @@ def after_write(
     """Cross-record effects of a committed write."""
     if entity == "Payment":
         _apply_payment(company, stored, previous)
-    if entity in ("Invoice", "Payment"):
-        customers = {ref_value(stored.get("CustomerRef"))}
-        if previous is not None:
-            customers.add(ref_value(previous.get("CustomerRef")))
-        _refresh_customer_balances(company, {c for c in customers if c})
 
 
 def after_delete(company: Company, entity: str, previous: dict[str, Any]) -> None:
@@ -110,10 +106,6 @@ def after_delete(company: Company, entity: str, previous: dict[str, Any]) -> Non
         _apply_payment(company, None, previous)
     if entity == "Invoice":
         _unlink_invoice(company, previous["Id"])
-    if entity in ("Invoice", "Payment"):
-        customer = ref_value(previous.get("CustomerRef"))
-        if customer:
-            _refresh_customer_balances(company, {customer})
 
 
 def voided(company: Company, entity: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -685,25 +677,6 @@ def _refresh_invoice(company: Company, invoice_id: str) -> None:
     else:
         updated.pop("LinkedTxn", None)
     company.replace("Invoice", invoice_id, updated)
-
-
-def _refresh_customer_balances(company: Company, customer_ids: set[str]) -> None:
-    """A customer's Balance: open invoices less unapplied payments (not a new version)."""
-    for customer_id in customer_ids:
-        customer = company.get("Customer", customer_id)
-        if customer is None:
-            continue
-        balance = Decimal(0)
-        for entity, record_id in company.by_customer.get(customer_id, set()):
-            record = company.get(entity, record_id)
-            if record is None:
-                continue
-            if entity == "Invoice":
-                balance += to_decimal(record.get("Balance", 0), "Balance")
-            else:
-                balance -= to_decimal(record.get("UnappliedAmt", 0), "UnappliedAmt")
-        customer["Balance"] = money(balance)
-        customer["BalanceWithJobs"] = money(balance)
 
 
 def _account_by_type(company: Company, account_type: str, name: str) -> dict[str, Any]:

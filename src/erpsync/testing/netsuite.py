@@ -4,7 +4,7 @@ Like moto for AWS, it is meant for users: point any NetSuite REST client at it
 (erpsync's, requests-oauthlib, your own ``requests`` code) and it answers as NetSuite
 does, awkward parts included (``/work/shared/WIRE.md`` lists the facts)::
 
-    fake = FakeNetSuite("1234567_SB1", clock=FakeClock())
+    fake = FakeNetSuite("1234567_SB1")      # real time: TBA timestamps must be current
     creds = fake.credentials                 # TBA keys + an M2M certificate and key
     with fake:                               # intercepts https://1234567-sb1.suitetalk...
         session = OAuth1Session(creds.consumer_key, creds.consumer_secret,
@@ -33,6 +33,11 @@ What it covers:
   counts web-services requests (REST, SOAP, RESTlets) against the limit, and an OAuth
   token request is none of them.
 
+TBA checks ``oauth_timestamp`` against the emulator clock, so a ``FakeClock`` for TBA
+clients must start near the real time (``FakeClock(time.time())``); bearer tokens and
+every other check follow whatever clock is given. Async job ``Location`` headers are
+relative (``/services/rest/async/v1/job/7``), as in Oracle's documentation.
+
 Known differences: timestamps are UTC (a real account shows its own time zone); sales
 lines in ``transactionline`` keep positive quantities and amounts (NetSuite may report
 them negated); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills,
@@ -47,7 +52,7 @@ import json
 import re
 import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync.errors import ConfigurationError
 from erpsync.testing._core import Clock, Emulator, FaultPlan, Governance, Latency, clock_datetime
@@ -68,6 +73,9 @@ from erpsync.testing._ns_seed import seed_company, seed_lists
 from erpsync.testing._ns_suiteql import QUERY_PATH, SuiteQL
 from erpsync.testing._ns_types import RECORD_TYPES, lookup
 from erpsync.testing._wire import WireRequest, WireResponse
+
+if TYPE_CHECKING:
+    from erpsync.netsuite.backend import NetSuiteBackend
 
 __all__ = [
     "NETSUITE_GOVERNANCE",
@@ -101,7 +109,7 @@ class FakeNetSuite(Emulator):
         clock: Clock | None = None,
         latency: Latency | float | None = None,
         faults: FaultPlan | None = None,
-        governance: Governance = NETSUITE_GOVERNANCE,
+        governance: Governance | None = NETSUITE_GOVERNANCE,
         seed: int = 0,
         seed_data: bool = True,
     ) -> None:
@@ -207,6 +215,19 @@ class FakeNetSuite(Emulator):
 
     def revoke_token(self, token_id: str) -> None:
         self.auth.revoke_token(token_id)
+
+    def backend(self, auth: Literal["tba", "m2m"] = "tba", **options: Any) -> NetSuiteBackend:
+        """A :class:`~erpsync.netsuite.NetSuiteBackend` connected to this account.
+
+        ``auth="tba"`` signs with the account's token-based credentials, ``"m2m"`` uses
+        the OAuth 2.0 client-credentials flow with the registered certificate. The
+        emulator's clock is shared, so timestamps and token lifetimes agree. The emulator
+        must be running (``with fake:`` or ``fake.serve()``); other options go to the
+        backend.
+        """
+        from erpsync.testing._connect import netsuite_backend
+
+        return netsuite_backend(self, auth=auth, **options)
 
     def records(self, record_type: str) -> list[dict[str, Any]]:
         """Every record of a type as ``GET ...?expandSubResources=true`` shows it."""

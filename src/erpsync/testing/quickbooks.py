@@ -2,7 +2,8 @@
 
 Like moto for AWS, it is meant for users: point any QuickBooks client at it (erpsync's,
 python-quickbooks with intuit-oauth, your own ``requests`` code) and it answers as
-Intuit does, awkward parts included (see ``/work/shared/WIRE.md`` for the facts)::
+Intuit does, awkward parts included (expiring and rotating tokens, SyncTokens, the
+three error shapes, the query language's limits, throttling as XML)::
 
     fake = FakeQuickBooks(clock=FakeClock())
     with fake:                                   # intercepts the real Intuit hosts
@@ -34,8 +35,8 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from erpsync.errors import ConfigurationError
 from erpsync.testing._core import (
@@ -64,6 +65,9 @@ from erpsync.testing._qbo_oauth import (
 from erpsync.testing._qbo_seed import seed
 from erpsync.testing._qbo_webhooks import Subscription, WebhookDelivery, Webhooks, sign
 from erpsync.testing._wire import WireRequest, WireResponse
+
+if TYPE_CHECKING:
+    from erpsync.quickbooks.backend import QuickBooksBackend
 
 __all__ = [
     "QBO_GOVERNANCE",
@@ -271,6 +275,25 @@ class FakeQuickBooks(Emulator):
         with self._lock:
             code = self.oauth.grant_code(client_id, redirect_uri, scopes, self.realm_id)
         return AuthorizationGrant(code=code, realm_id=self.realm_id, state=state)
+
+    def access_token_expires_at(self, access_token: str) -> datetime | None:
+        """When ``access_token`` expires by the emulator clock (None if never issued here),
+        so a client seeded with :attr:`credentials` knows the true age of its token."""
+        with self._lock:
+            expiry = self.oauth.access_expiry(access_token)
+        return None if expiry is None else datetime.fromtimestamp(expiry, UTC)
+
+    def backend(self, **options: Any) -> QuickBooksBackend:
+        """A :class:`~erpsync.quickbooks.QuickBooksBackend` connected to this company.
+
+        It holds the pre-issued token pair of :attr:`credentials` (in a
+        ``MemoryTokenStore`` unless ``token_store=`` is given) and shares the emulator's
+        clock, so moving a ``FakeClock`` past an hour makes it refresh. The emulator must
+        be running (``with fake:`` or ``fake.serve()``); other options go to the backend.
+        """
+        from erpsync.testing._connect import quickbooks_backend
+
+        return quickbooks_backend(self, **options)
 
     def register_redirect_uri(self, redirect_uri: str) -> None:
         """Allow another redirect URI for the registered app (as the developer portal does)."""

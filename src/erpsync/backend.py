@@ -1,0 +1,547 @@
+"""The contract every ERP backend fulfils, and the bulk-write machinery they share.
+
+A workflow written against :class:`AccountingBackend` runs unchanged on NetSuite and
+QuickBooks; what differs between them is said up front by :class:`Capabilities`, so a
+workflow can check ``backend.capabilities.invoice_pdf`` before it starts a long run
+instead of failing half-way through. Operations a backend cannot do raise
+:class:`~erpsync.errors.UnsupportedOperationError` from the defaults defined here.
+
+Bulk writes return a :class:`BulkResult` with exactly one outcome per input, in input
+order: a failure in invoice 40,312 of 100,000 is a value to inspect, not an exception
+that loses the other 99,999 results.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar, overload
+
+from erpsync.errors import (
+    ConfigurationError,
+    ErpSyncError,
+    MappingError,
+    ServiceError,
+    UnsupportedOperationError,
+)
+from erpsync.models import (
+    Customer,
+    DeletedRecord,
+    Invoice,
+    Item,
+    ItemReceipt,
+    Payment,
+    PurchaseOrder,
+    Vendor,
+)
+
+__all__ = [
+    "AccountingBackend",
+    "AmbiguousMatchError",
+    "BulkOutcome",
+    "BulkResult",
+    "BulkStatus",
+    "Capabilities",
+]
+
+T = TypeVar("T")
+_Named = TypeVar("_Named", Customer, Vendor, Item)
+
+#: What happened to one input of a bulk write: written now, found already written (an
+#: idempotent retry), or not written.
+BulkStatus = Literal["created", "existed", "failed"]
+_WRITTEN: frozenset[str] = frozenset({"created", "existed"})
+
+
+class AmbiguousMatchError(MappingError):
+    """A lookup by name found several records, so no single one can be chosen.
+
+    ``candidates`` holds them all, so the caller can show them or pick by another rule.
+    """
+
+    def __init__(self, message: str = "", *, candidates: Sequence[Any] = (), **kw: Any):
+        self.candidates: list[Any] = list(candidates)
+        super().__init__(message, **kw)
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "candidates": self.candidates}
+
+
+# -- capabilities -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """What a backend can do. Flags default to False so that a backend claims only what
+    it has implemented.
+
+    ``max_concurrency`` is the number of requests the ERP accepts at once for one company
+    or account (QuickBooks 10; NetSuite 5 to 20+ by licence); ``max_batch_size`` the
+    number of records one batch request may carry (QuickBooks 30; 1 means no batching).
+    """
+
+    invoice_pdf: bool = False
+    purchase_orders: bool = False
+    item_receipts: bool = False
+    create_purchase_orders: bool = False
+    batch_writes: bool = False
+    change_data_capture: bool = False
+    deleted_records: bool = False
+    upsert_by_external_id: bool = False
+    document_numbers_assigned_by_erp: bool = False
+    max_concurrency: int = 1
+    max_batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.type in ("int", int):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ConfigurationError(f"Capabilities.{spec.name} must be an int >= 1")
+            elif not isinstance(value, bool):
+                raise ConfigurationError(f"Capabilities.{spec.name} must be a bool")
+
+    @classmethod
+    def flags(cls) -> tuple[str, ...]:
+        """The names of the boolean capabilities, the ones :meth:`require` accepts."""
+        return tuple(spec.name for spec in fields(cls) if spec.type in ("bool", bool))
+
+    def require(self, name: str, operation: str, *, backend: str | None = None) -> None:
+        """Raise UnsupportedOperationError unless capability ``name`` is present.
+
+        ``operation`` is what the caller was trying to do, for the message. An unknown
+        ``name`` is a programming error and raises ConfigurationError.
+        """
+        if name not in self.flags():
+            raise ConfigurationError(
+                f"{name!r} is not a capability; known ones are {', '.join(self.flags())}"
+            )
+        if not getattr(self, name):
+            raise UnsupportedOperationError(
+                f"this backend does not support {name.replace('_', ' ')}",
+                backend=backend,
+                record=operation,
+                code=name,
+                hint=f"check backend.capabilities.{name} before calling {operation}",
+            )
+
+
+# -- bulk results -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkOutcome(Generic[T]):
+    """What happened to the input at ``index``; ``key`` is its external id, if any.
+
+    ``record`` is the record as the ERP now holds it (for ``created`` and ``existed``);
+    ``error`` says why it was not written (for ``failed``).
+    """
+
+    index: int
+    key: str | None
+    status: BulkStatus
+    record: T | None = None
+    error: ErpSyncError | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in _WRITTEN and self.status != "failed":
+            raise ConfigurationError(f"unknown BulkOutcome status {self.status!r}")
+        if self.status == "failed" and self.error is None:
+            raise ConfigurationError("a failed BulkOutcome needs an error")
+        if self.status in _WRITTEN and (self.record is None or self.error is not None):
+            raise ConfigurationError(f"a {self.status!r} BulkOutcome needs a record, no error")
+
+    @property
+    def ok(self) -> bool:
+        """The record is in the ERP (created now or found there)."""
+        return self.status != "failed"
+
+
+class BulkResult(Sequence[BulkOutcome[T]]):
+    """The outcomes of a bulk write: one per input, in input order.
+
+    Iterate it, index it, or use the views: ``created``, ``existed``, ``failed``,
+    ``records`` (what is now in the ERP, in order), ``ok`` and ``counts``.
+    ``raise_for_failures()`` turns failures into an exception for callers that want
+    all-or-error semantics.
+    """
+
+    def __init__(self, outcomes: Iterable[BulkOutcome[T]]) -> None:
+        ordered = sorted(outcomes, key=lambda outcome: outcome.index)
+        if [outcome.index for outcome in ordered] != list(range(len(ordered))):
+            raise ConfigurationError("a BulkResult needs exactly one outcome for each index 0..n-1")
+        self._outcomes: tuple[BulkOutcome[T], ...] = tuple(ordered)
+
+    # Sequence protocol ----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    @overload
+    def __getitem__(self, index: int) -> BulkOutcome[T]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[BulkOutcome[T]]: ...
+    def __getitem__(self, index: int | slice) -> BulkOutcome[T] | Sequence[BulkOutcome[T]]:
+        return self._outcomes[index]
+
+    def __iter__(self) -> Iterator[BulkOutcome[T]]:
+        return iter(self._outcomes)
+
+    # views ----------------------------------------------------------------------------
+
+    def _with(self, status: BulkStatus) -> list[BulkOutcome[T]]:
+        return [outcome for outcome in self._outcomes if outcome.status == status]
+
+    @property
+    def created(self) -> list[BulkOutcome[T]]:
+        return self._with("created")
+
+    @property
+    def existed(self) -> list[BulkOutcome[T]]:
+        return self._with("existed")
+
+    @property
+    def failed(self) -> list[BulkOutcome[T]]:
+        return self._with("failed")
+
+    @property
+    def records(self) -> list[T]:
+        """The records now in the ERP (created or existed), in input order."""
+        return [o.record for o in self._outcomes if o.status != "failed" and o.record is not None]
+
+    @property
+    def ok(self) -> bool:
+        """Every input is in the ERP."""
+        return all(outcome.ok for outcome in self._outcomes)
+
+    @property
+    def counts(self) -> dict[BulkStatus, int]:
+        counts: dict[BulkStatus, int] = {"created": 0, "existed": 0, "failed": 0}
+        for outcome in self._outcomes:
+            counts[outcome.status] += 1
+        return counts
+
+    def raise_for_failures(self) -> None:
+        """Raise the first failure's error, with a note summarising all failures."""
+        failed = self.failed
+        if not failed:
+            return
+        error = failed[0].error
+        assert error is not None  # guaranteed by BulkOutcome
+        shown = ", ".join(f"#{o.index}" + (f" ({o.key})" if o.key else "") for o in failed[:10]) + (
+            ", ..." if len(failed) > 10 else ""
+        )
+        note = (
+            f"{len(failed)} of {len(self)} failed: {shown}; "
+            "this is the first; see BulkResult.failed for the rest"
+        )
+        if note not in getattr(error, "__notes__", ()):
+            error.add_note(note)
+        raise error
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{status}={count}" for status, count in self.counts.items())
+        return f"BulkResult({counts})"
+
+
+# -- the backend contract -----------------------------------------------------------------
+
+
+class AccountingBackend(abc.ABC):
+    """One ERP company or account, seen through erpsync's models.
+
+    Core operations (customers, vendors, items, invoices, payments) are abstract. Optional
+    ones (invoice PDFs, purchase orders, item receipts, deleted-record feeds) raise
+    UnsupportedOperationError unless the backend overrides them and says so in
+    :attr:`capabilities`. Backends must be safe to call from several threads at once:
+    :meth:`create_invoices` does.
+
+    ``get_*`` raise NotFoundError for an unknown id; ``find_*`` by external id return
+    None instead; ``iter_*`` fetch lazily, page by page.
+    """
+
+    #: Human name for messages and errors, e.g. ``"NetSuite"``.
+    name: str = "backend"
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What this backend (and the account it is connected to) can do."""
+
+    def _require(self, capability: str, operation: str) -> None:
+        self.capabilities.require(capability, operation, backend=self.name)
+
+    def _missing(self, capability: str, operation: str) -> UnsupportedOperationError:
+        """For a default method whose capability a backend claims without implementing."""
+        self._require(capability, operation)
+        return UnsupportedOperationError(
+            f"capabilities.{capability} is set but {type(self).__name__} does not "
+            f"implement {operation}",
+            backend=self.name,
+            record=operation,
+        )
+
+    # -- name lookups (shared rule) -----------------------------------------------------
+
+    @staticmethod
+    def _select_by_name(candidates: Iterable[_Named], name: str) -> list[_Named]:
+        """The rule behind every ``find_<kind>s(name)``: the exact matches, or, when
+        there are none, the case-insensitive ones. Backends fetch candidates (a query
+        that may already be case-insensitive) and pass them through this."""
+        pool = list(candidates)
+        exact = [record for record in pool if record.name == name]
+        if exact:
+            return exact
+        folded = name.casefold()
+        return [record for record in pool if record.name.casefold() == folded]
+
+    def _find_one(self, kind: str, name: str, matches: list[_Named]) -> _Named | None:
+        if not matches:
+            return None
+        if len(matches) == 1:
+            return matches[0]
+        ids = ", ".join(str(match.id) for match in matches[:10])
+        raise AmbiguousMatchError(
+            f"{len(matches)} {kind}s match the name",
+            backend=self.name,
+            record=f"{kind} {name!r}",
+            detail=f"ids {ids}",
+            hint=f"use get_{kind}(id) with one of them",
+            candidates=matches,
+        )
+
+    # -- customers ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_customer(self, id: str) -> Customer: ...
+
+    @abc.abstractmethod
+    def find_customers(self, name: str) -> list[Customer]:
+        """Customers whose display name is ``name``; case-insensitive matches only when
+        there is no exact one (see :meth:`_select_by_name`)."""
+
+    def find_customer(self, name: str) -> Customer | None:
+        """The one customer with this name, None if there is none; AmbiguousMatchError
+        (with ``.candidates``) if there are several."""
+        return self._find_one("customer", name, self.find_customers(name))
+
+    @abc.abstractmethod
+    def iter_customers(self, modified_since: datetime | None = None) -> Iterator[Customer]: ...
+
+    @abc.abstractmethod
+    def create_customer(self, customer: Customer) -> Customer: ...
+
+    # -- vendors ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_vendor(self, id: str) -> Vendor: ...
+
+    @abc.abstractmethod
+    def find_vendors(self, name: str) -> list[Vendor]:
+        """As :meth:`find_customers`, for vendors."""
+
+    def find_vendor(self, name: str) -> Vendor | None:
+        """As :meth:`find_customer`, for vendors."""
+        return self._find_one("vendor", name, self.find_vendors(name))
+
+    @abc.abstractmethod
+    def iter_vendors(self, modified_since: datetime | None = None) -> Iterator[Vendor]: ...
+
+    @abc.abstractmethod
+    def create_vendor(self, vendor: Vendor) -> Vendor: ...
+
+    # -- items --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_item(self, id: str) -> Item: ...
+
+    @abc.abstractmethod
+    def find_items(self, name: str) -> list[Item]:
+        """As :meth:`find_customers`, for items."""
+
+    def find_item(self, name: str) -> Item | None:
+        """As :meth:`find_customer`, for items."""
+        return self._find_one("item", name, self.find_items(name))
+
+    @abc.abstractmethod
+    def iter_items(self, modified_since: datetime | None = None) -> Iterator[Item]: ...
+
+    @abc.abstractmethod
+    def create_item(self, item: Item) -> Item: ...
+
+    # -- invoices -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_invoice(self, id: str) -> Invoice: ...
+
+    @abc.abstractmethod
+    def find_invoice(self, external_id: str) -> Invoice | None: ...
+
+    @abc.abstractmethod
+    def iter_invoices(
+        self, modified_since: datetime | None = None, open_only: bool = False
+    ) -> Iterator[Invoice]: ...
+
+    @abc.abstractmethod
+    def create_invoice(self, invoice: Invoice) -> Invoice:
+        """Create the invoice; with an ``external_id``, idempotently (a repeat returns
+        the record already there rather than making a second one)."""
+
+    @abc.abstractmethod
+    def update_invoice(self, invoice: Invoice) -> Invoice: ...
+
+    def invoice_pdf(self, id: str) -> bytes:
+        """The invoice rendered as PDF bytes."""
+        raise self._missing("invoice_pdf", "invoice_pdf")
+
+    def create_invoices(
+        self, invoices: Iterable[Invoice], *, max_workers: int | None = None
+    ) -> BulkResult[Invoice]:
+        """Create many invoices concurrently; one outcome per input, in input order.
+
+        ``max_workers`` defaults to ``capabilities.max_concurrency`` and is capped by it.
+        The input is consumed lazily: at most ``max_workers`` invoices are in flight, so
+        a generator of a million invoices is never held in memory at once (the outcomes
+        are). Errors are captured per invoice; anything that is not an ErpSyncError is
+        wrapped in a ServiceError. An exception raised by the input iterable itself
+        propagates once the invoices already started have finished.
+
+        Backends with batch endpoints may override this; to report ``existed`` rather
+        than ``created`` they need only override :meth:`_create_invoice_outcome`.
+        """
+        limit = self.capabilities.max_concurrency
+        if max_workers is None:
+            max_workers = limit
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ConfigurationError(f"max_workers must be an int >= 1, got {max_workers!r}")
+        return BulkResult(_run_bounded(invoices, self._invoice_outcome, min(max_workers, limit)))
+
+    def _create_invoice_outcome(
+        self, invoice: Invoice
+    ) -> tuple[Invoice, Literal["created", "existed"]]:
+        """Write one invoice for :meth:`create_invoices` and say whether it was new.
+
+        The default cannot tell and says ``created``; backends that upsert by external id
+        or look up before writing override it.
+        """
+        return self.create_invoice(invoice), "created"
+
+    def _invoice_outcome(self, index: int, invoice: object) -> BulkOutcome[Invoice]:
+        """Run the hook for one input and turn whatever happens into an outcome."""
+        key = invoice.external_id if isinstance(invoice, Invoice) else None
+        record = f"invoice {key}" if key else f"invoice #{index}"
+        try:
+            if not isinstance(invoice, Invoice):
+                raise ConfigurationError(
+                    f"expected an Invoice, got {type(invoice).__name__}", record=record
+                )
+            written, status = self._create_invoice_outcome(invoice)
+            if status not in _WRITTEN or not isinstance(written, Invoice):
+                raise ServiceError(
+                    f"{type(self).__name__}._create_invoice_outcome returned "
+                    f"({type(written).__name__}, {status!r})",
+                    retryable=False,
+                )
+            return BulkOutcome(index, key, status, written)
+        except ErpSyncError as exc:
+            return BulkOutcome(
+                index, key, "failed", error=exc.with_context(backend=self.name, record=record)
+            )
+        except Exception as exc:
+            wrapped = ServiceError(
+                f"unexpected {type(exc).__name__}: {exc}",
+                backend=self.name,
+                record=record,
+                retryable=False,
+            )
+            wrapped.__cause__ = exc
+            return BulkOutcome(index, key, "failed", error=wrapped)
+
+    # -- payments -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def get_payment(self, id: str) -> Payment: ...
+
+    @abc.abstractmethod
+    def find_payment(self, external_id: str) -> Payment | None: ...
+
+    @abc.abstractmethod
+    def iter_payments(self, modified_since: datetime | None = None) -> Iterator[Payment]: ...
+
+    @abc.abstractmethod
+    def create_payment(self, payment: Payment) -> Payment: ...
+
+    # -- purchase orders (optional) -----------------------------------------------------
+
+    def get_purchase_order(self, id: str) -> PurchaseOrder:
+        raise self._missing("purchase_orders", "get_purchase_order")
+
+    def find_purchase_order(self, external_id: str) -> PurchaseOrder | None:
+        raise self._missing("purchase_orders", "find_purchase_order")
+
+    def iter_purchase_orders(
+        self, modified_since: datetime | None = None
+    ) -> Iterator[PurchaseOrder]:
+        raise self._missing("purchase_orders", "iter_purchase_orders")
+
+    def create_purchase_order(self, purchase_order: PurchaseOrder) -> PurchaseOrder:
+        self._require("purchase_orders", "create_purchase_order")
+        raise self._missing("create_purchase_orders", "create_purchase_order")
+
+    def receive_purchase_order(self, receipt: ItemReceipt) -> ItemReceipt:
+        """Record goods received against a purchase order (an item receipt)."""
+        raise self._missing("item_receipts", "receive_purchase_order")
+
+    # -- change tracking (optional) -----------------------------------------------------
+
+    def iter_deleted(self, record_type: str, since: datetime) -> Iterator[DeletedRecord]:
+        """Records of ``record_type`` deleted since ``since``, oldest first."""
+        raise self._missing("deleted_records", "iter_deleted")
+
+
+# -- the bounded fan-out ------------------------------------------------------------------
+
+
+def _run_bounded(
+    items: Iterable[Any],
+    work: Callable[[int, Any], BulkOutcome[T]],
+    workers: int,
+) -> list[BulkOutcome[T]]:
+    """Apply ``work`` to each item on ``workers`` threads, with at most ``workers`` items
+    taken from ``items`` and not yet finished at any time.
+
+    ``work`` must not raise (it turns failures into outcomes); if it does anyway, or the
+    iterable raises, the items already running are allowed to finish and the exception
+    propagates.
+    """
+    outcomes: list[BulkOutcome[T]] = []
+    source = iter(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="erpsync-bulk") as pool:
+        running: set[Future[BulkOutcome[T]]] = set()
+        try:
+            for index in itertools.count():
+                if len(running) >= workers:
+                    done, running = _wait_some(running)
+                    outcomes.extend(future.result() for future in done)
+                try:
+                    item = next(source)
+                except StopIteration:
+                    break
+                running.add(pool.submit(work, index, item))
+        finally:
+            # On the way out (normally or not), let started writes finish: abandoning
+            # them would leave their outcome unknown.
+            done, _ = wait(running)
+        outcomes.extend(future.result() for future in done)
+    return outcomes
+
+
+def _wait_some(
+    running: set[Future[BulkOutcome[T]]],
+) -> tuple[set[Future[BulkOutcome[T]]], set[Future[BulkOutcome[T]]]]:
+    done, pending = wait(running, return_when=FIRST_COMPLETED)
+    return set(done), set(pending)

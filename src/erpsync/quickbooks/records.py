@@ -1,0 +1,705 @@
+"""QuickBooks wire records <-> erpsync models. Pure functions: no I/O, no clock.
+
+Reading is strict about what a model cannot do without (an Id, a CustomerRef, a date,
+amounts) and tolerant about everything else: a wire record missing a required field
+or carrying nonsense raises :class:`ServiceError` naming the record and the field,
+because QuickBooks broke its promise, not the caller. Where QuickBooks' data is richer
+than the model the choices are:
+
+* Invoice lines: ``SalesItemLineDetail`` lines become lines; the ``SubTotalLineDetail``
+  line the server appends is ignored; ``DiscountLineDetail`` becomes a negative line;
+  ``DescriptionOnly`` lines keep their text (amount 0 unless given). A line whose
+  ``Qty * UnitPrice`` does not give its ``Amount`` (QuickBooks rounds prices it shows)
+  keeps the amount and drops the quantity and price rather than failing the invoice.
+* Invoice ``tax`` is ``TotalAmt`` minus the line sum (what QuickBooks added); the
+  status comes from ``Balance``/``TotalAmt`` (QuickBooks has no status field): voided
+  (total 0 and a ``PrivateNote`` starting "Voided", as QuickBooks marks voids), paid
+  (balance 0), partially paid, open.
+* Purchase order ``POStatus`` Open/Closed maps to OPEN/CLOSED; lines without an item
+  (``AccountBasedExpenseLineDetail``) are not purchase order lines in the model's
+  sense (nothing to receive) and are left out.
+
+External ids live in a marker line at the end of ``PrivateNote`` (transactions) or
+``Notes`` (customers): ``[erpsync external_id=job-1042]``. See backend.py for why and
+how they are found again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from erpsync.errors import InvalidRequestError, ServiceError
+from erpsync.models import (
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Item,
+    Payment,
+    PaymentApplication,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Ref,
+    Vendor,
+)
+from erpsync.quickbooks.faults import BACKEND
+
+__all__ = [
+    "DOC_NUMBER_MAX",
+    "PRIVATE_NOTE_MAX",
+    "customer_from_wire",
+    "customer_to_wire",
+    "external_id_in",
+    "invoice_from_wire",
+    "invoice_to_wire",
+    "item_from_wire",
+    "item_to_wire",
+    "parse_timestamp",
+    "payment_from_wire",
+    "payment_to_wire",
+    "purchase_order_from_wire",
+    "purchase_order_to_wire",
+    "vendor_from_wire",
+    "vendor_to_wire",
+    "with_external_id",
+    "without_marker",
+]
+
+DOC_NUMBER_MAX = 21
+PRIVATE_NOTE_MAX = 4000
+NOTES_MAX = 2000
+
+_MARKER = re.compile(r"\n?\[erpsync external_id=([A-Za-z0-9_-]{1,255})\]\s*\Z")
+_ITEM_KINDS = {"Service": "service", "NonInventory": "non_inventory", "Inventory": "inventory"}
+_ITEM_TYPES = {v: k for k, v in _ITEM_KINDS.items()}
+_PO_STATUS = {"open": PurchaseOrderStatus.OPEN, "closed": PurchaseOrderStatus.CLOSED}
+
+M = TypeVar("M")
+
+
+# -- external id markers ------------------------------------------------------------------
+
+
+def with_external_id(note: str | None, external_id: str | None) -> str | None:
+    """``note`` with the marker for ``external_id`` as its last line (replacing any)."""
+    text = without_marker(note)
+    if external_id is None:
+        return text
+    marker = f"[erpsync external_id={external_id}]"
+    return f"{text}\n{marker}" if text else marker
+
+
+def external_id_in(note: Any) -> str | None:
+    """The external id a note's marker holds, if any."""
+    if not isinstance(note, str):
+        return None
+    match = _MARKER.search(note)
+    return match.group(1) if match else None
+
+
+def without_marker(note: Any) -> str | None:
+    """The note as the user wrote it (marker removed); None when that is empty."""
+    if not isinstance(note, str):
+        return None
+    text = _MARKER.sub("", note).rstrip()
+    return text or None
+
+
+# -- shared reading helpers ----------------------------------------------------------------
+
+
+class _Reader:
+    """Reads fields of one wire record, naming the record and the field on failure."""
+
+    def __init__(self, entity: str, wire: Any) -> None:
+        if not isinstance(wire, Mapping):
+            raise ServiceError(
+                f"a {entity} record is not a JSON object",
+                backend=BACKEND,
+                record=entity,
+                retryable=False,
+            )
+        self.entity = entity
+        self.wire = wire
+        self.label = f"{entity} {wire.get('Id')}" if wire.get("Id") else f"{entity} (no Id)"
+
+    def fail(self, field: str, why: str) -> ServiceError:
+        return ServiceError(
+            f"malformed {self.entity} record: {field} {why}",
+            backend=BACKEND,
+            record=self.label,
+            field=field,
+            retryable=False,
+        )
+
+    def text(self, field: str, *, required: bool = False) -> str | None:
+        value = self.wire.get(field)
+        if value is None or value == "":
+            if required:
+                raise self.fail(field, "is missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.fail(field, f"is not text ({type(value).__name__})")
+        return str(value)
+
+    def ref(self, field: str, *, required: bool = False) -> Ref | None:
+        return _ref(self, self.wire.get(field), field, required)
+
+    def money(self, field: str, source: Mapping[str, Any] | None = None) -> Decimal | None:
+        return _decimal(self, (source if source is not None else self.wire).get(field), field)
+
+    def day(self, field: str, *, required: bool = False) -> date | None:
+        value = self.text(field, required=required)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            raise self.fail(field, f"is not a yyyy-MM-dd date ({value!r})") from None
+
+    def updated_at(self) -> datetime | None:
+        meta = self.wire.get("MetaData")
+        if not isinstance(meta, Mapping):
+            return None
+        value = meta.get("LastUpdatedTime")
+        if value is None:
+            return None
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            raise self.fail("MetaData.LastUpdatedTime", f"is not a timestamp ({value!r})")
+        return parsed
+
+    def currency(self, default: str) -> str:
+        ref = self.wire.get("CurrencyRef")
+        if isinstance(ref, Mapping) and ref.get("value"):
+            return str(ref["value"]).upper()
+        return default
+
+    def build(self, factory: Callable[..., M], **fields: Any) -> M:
+        try:
+            return factory(**fields)
+        except ValidationError as exc:
+            errors = exc.errors()
+            where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "?"
+            why = errors[0]["msg"] if errors else str(exc)
+            raise self.fail(where or "?", f"does not fit the model: {why}") from None
+
+
+def _ref(reader: _Reader, value: Any, field: str, required: bool) -> Ref | None:
+    if value is None or value == "":
+        if required:
+            raise reader.fail(field, "is missing")
+        return None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return Ref(id=str(value))
+    if not isinstance(value, Mapping) or value.get("value") in (None, ""):
+        raise reader.fail(field, "has no value")
+    name = value.get("name")
+    return Ref(id=str(value["value"]), name=str(name) if name else None)
+
+
+def _decimal(reader: _Reader, value: Any, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise reader.fail(field, "is not a number")
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        raise reader.fail(field, f"is not a number ({value!r})") from None
+    if not number.is_finite():
+        raise reader.fail(field, "is not a finite number")
+    return number
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """QuickBooks' ISO-8601 timestamps (company-local with an offset) as aware datetimes."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _money_places(amount: Decimal, currency: str) -> Decimal:
+    """Wire amounts are JSON numbers (``350.5``); the model wants the currency's places,
+    which only changes the spelling of an exact value. More places than the currency
+    has cannot be expressed and are left for the model to refuse."""
+    from erpsync.models import currency_exponent
+
+    places = currency_exponent(currency)
+    quantum = Decimal(1).scaleb(-places)
+    try:
+        shaped = amount.quantize(quantum)
+    except InvalidOperation:
+        return amount
+    return shaped if shaped == amount else amount
+
+
+def _ref_wire(ref: Ref) -> dict[str, str]:
+    return {"value": ref.id}
+
+
+def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        target[key] = value
+
+
+# -- names ---------------------------------------------------------------------------------
+
+
+def customer_from_wire(wire: Any, *, home_currency: str = "USD") -> Customer:
+    r = _Reader("Customer", wire)
+    email = wire.get("PrimaryEmailAddr")
+    return r.build(
+        Customer,
+        id=r.text("Id", required=True),
+        external_id=external_id_in(wire.get("Notes")),
+        name=r.text("DisplayName", required=True),
+        email=str(email["Address"])
+        if isinstance(email, Mapping) and email.get("Address")
+        else None,
+        currency=r.currency(home_currency),
+        updated_at=r.updated_at(),
+    )
+
+
+def customer_to_wire(customer: Customer) -> dict[str, Any]:
+    """A create body; the external id goes into ``Notes`` as a marker line."""
+    body: dict[str, Any] = {"DisplayName": customer.name}
+    if customer.email:
+        body["PrimaryEmailAddr"] = {"Address": customer.email}
+    body["CurrencyRef"] = {"value": customer.currency}
+    notes = with_external_id(None, customer.external_id)
+    _put(body, "Notes", notes)
+    return body
+
+
+def vendor_from_wire(wire: Any, *, home_currency: str = "USD") -> Vendor:
+    r = _Reader("Vendor", wire)
+    email = wire.get("PrimaryEmailAddr")
+    return r.build(
+        Vendor,
+        id=r.text("Id", required=True),
+        external_id=None,
+        name=r.text("DisplayName", required=True),
+        email=str(email["Address"])
+        if isinstance(email, Mapping) and email.get("Address")
+        else None,
+        currency=r.currency(home_currency),
+        updated_at=r.updated_at(),
+    )
+
+
+def vendor_to_wire(vendor: Vendor) -> dict[str, Any]:
+    body: dict[str, Any] = {"DisplayName": vendor.name, "CurrencyRef": {"value": vendor.currency}}
+    if vendor.email:
+        body["PrimaryEmailAddr"] = {"Address": vendor.email}
+    return body
+
+
+def item_from_wire(wire: Any) -> Item:
+    r = _Reader("Item", wire)
+    kind = r.text("Type")
+    return r.build(
+        Item,
+        id=r.text("Id", required=True),
+        external_id=None,
+        name=r.text("Name", required=True),
+        kind=_ITEM_KINDS.get(kind or "", kind.lower() if kind else None),
+        updated_at=r.updated_at(),
+    )
+
+
+def item_to_wire(
+    item: Item, *, income_account: str | None, expense_account: str | None
+) -> dict[str, Any]:
+    """A create body for a service or non-inventory item (inventory items need an asset
+    account, a quantity and a start date that the model does not carry)."""
+    kind = item.kind or "service"
+    item_type = _ITEM_TYPES.get(kind)
+    if item_type is None or item_type == "Inventory":
+        raise InvalidRequestError(
+            f"items of kind {kind!r} cannot be created through erpsync; use 'service' or "
+            "'non_inventory' (inventory items need QuickBooks' own setup)",
+            backend=BACKEND,
+            record=f"item {item.name}",
+            field="kind",
+        )
+    body: dict[str, Any] = {"Name": item.name, "Type": item_type}
+    if income_account:
+        body["IncomeAccountRef"] = {"value": income_account}
+    if expense_account and item_type == "NonInventory":
+        body["ExpenseAccountRef"] = {"value": expense_account}
+    return body
+
+
+# -- invoices ------------------------------------------------------------------------------
+
+
+def invoice_from_wire(
+    wire: Any, *, home_currency: str = "USD", external_id_field: str = "PrivateNote"
+) -> Invoice:
+    r = _Reader("Invoice", wire)
+    currency = r.currency(home_currency)
+    lines = _invoice_lines(r, currency)
+    line_sum = sum((line.amount or Decimal(0) for line in lines), Decimal(0))
+    total = r.money("TotalAmt")
+    if total is None:
+        total = line_sum
+    tax = total - line_sum
+    if tax < 0:
+        raise r.fail("TotalAmt", f"({total}) is less than the sum of the lines ({line_sum})")
+    balance = r.money("Balance")
+    note = wire.get("PrivateNote")
+    voided = total == 0 and isinstance(note, str) and note.strip().lower().startswith("voided")
+    status, remote = _invoice_status(total, balance, voided)
+    number = r.text("DocNumber")
+    external_id = number if external_id_field == "DocNumber" else external_id_in(note)
+    return r.build(
+        Invoice,
+        id=r.text("Id", required=True),
+        external_id=external_id,
+        number=number,
+        customer=r.ref("CustomerRef", required=True),
+        date=r.day("TxnDate", required=True),
+        due_date=r.day("DueDate"),
+        currency=currency,
+        lines=lines,
+        memo=without_marker(note),
+        status=status,
+        remote_status=remote,
+        tax=_money_places(tax, currency),
+        balance=_money_places(balance, currency) if balance is not None else None,
+        updated_at=r.updated_at(),
+    )
+
+
+def _invoice_status(
+    total: Decimal, balance: Decimal | None, voided: bool
+) -> tuple[InvoiceStatus, str | None]:
+    if voided:
+        return InvoiceStatus.VOIDED, "Voided"
+    if balance is None:
+        return InvoiceStatus.OPEN, None
+    if balance <= 0:
+        return InvoiceStatus.PAID, None
+    if balance < total:
+        return InvoiceStatus.PARTIALLY_PAID, None
+    return InvoiceStatus.OPEN, None
+
+
+def _invoice_lines(r: _Reader, currency: str) -> list[InvoiceLine]:
+    raw = r.wire.get("Line")
+    if not isinstance(raw, list):
+        raise r.fail("Line", "is missing")
+    lines: list[InvoiceLine] = []
+    for index, line in enumerate(raw):
+        field = f"Line[{index}]"
+        if not isinstance(line, Mapping):
+            raise r.fail(field, "is not an object")
+        kind = line.get("DetailType")
+        if kind == "SubTotalLineDetail":
+            continue
+        amount = _decimal(r, line.get("Amount"), f"{field}.Amount")
+        description = line.get("Description")
+        description = str(description) if description not in (None, "") else None
+        if kind == "DiscountLineDetail":
+            if amount is None:
+                raise r.fail(f"{field}.Amount", "is missing")
+            lines.append(
+                InvoiceLine(
+                    description=description or "Discount", amount=-_money_places(amount, currency)
+                )
+            )
+            continue
+        if kind == "SalesItemLineDetail":
+            if amount is None:
+                raise r.fail(f"{field}.Amount", "is missing")
+            detail = line.get("SalesItemLineDetail")
+            detail = detail if isinstance(detail, Mapping) else {}
+            item = _ref(r, detail.get("ItemRef"), f"{field}.SalesItemLineDetail.ItemRef", False)
+            tax_code = _ref(
+                r, detail.get("TaxCodeRef"), f"{field}.SalesItemLineDetail.TaxCodeRef", False
+            )
+            quantity = _decimal(r, detail.get("Qty"), f"{field}.SalesItemLineDetail.Qty")
+            price = _decimal(r, detail.get("UnitPrice"), f"{field}.SalesItemLineDetail.UnitPrice")
+            lines.append(
+                _sales_line(
+                    r, field, description, amount, quantity, price, item, tax_code, currency
+                )
+            )
+            continue
+        # DescriptionOnly and any line type the model has no special place for: keep the
+        # text and the money, so totals still add up.
+        lines.append(
+            r.build(
+                InvoiceLine,
+                description=description or (str(kind) if kind else None),
+                amount=_money_places(amount or Decimal(0), currency),
+            )
+        )
+    if not lines:
+        raise r.fail("Line", "has no lines besides the subtotal")
+    return lines
+
+
+def _sales_line(
+    r: _Reader,
+    field: str,
+    description: str | None,
+    amount: Decimal,
+    quantity: Decimal | None,
+    price: Decimal | None,
+    item: Ref | None,
+    tax_code: Ref | None,
+    currency: str,
+) -> InvoiceLine:
+    shaped = _money_places(amount, currency)
+    if quantity is not None and price is not None and quantity != 0 and price != 0:
+        try:
+            return InvoiceLine(
+                description=description,
+                amount=shaped,
+                quantity=quantity,
+                unit_price=price,
+                item=item,
+                tax_code=tax_code,
+            )
+        except ValidationError:
+            pass  # QuickBooks kept a rounded price; the amount is what counts
+    try:
+        return InvoiceLine(description=description, amount=shaped, item=item, tax_code=tax_code)
+    except ValidationError as exc:
+        raise r.fail(
+            f"{field}.Amount", f"does not fit the model: {exc.errors()[0]['msg']}"
+        ) from None
+
+
+def invoice_to_wire(
+    invoice: Invoice, *, doc_number: str | None, private_note: str | None
+) -> dict[str, Any]:
+    """A create body. ``doc_number`` and ``private_note`` are decided by the backend
+    (numbering rule, external id marker); their QuickBooks limits are checked here so
+    that a too-long value fails before the request, naming the field."""
+    label = f"invoice {invoice.external_id or invoice.number or '(new)'}"
+    if doc_number is not None and len(doc_number) > DOC_NUMBER_MAX:
+        raise InvalidRequestError(
+            f"DocNumber {doc_number!r} is longer than QuickBooks' {DOC_NUMBER_MAX} characters",
+            backend=BACKEND,
+            record=label,
+            field="DocNumber",
+        )
+    if private_note is not None and len(private_note) > PRIVATE_NOTE_MAX:
+        raise InvalidRequestError(
+            f"the memo is longer than QuickBooks' {PRIVATE_NOTE_MAX} characters "
+            "(the external id marker included)",
+            backend=BACKEND,
+            record=label,
+            field="PrivateNote",
+        )
+    if invoice.tax != 0:
+        raise InvalidRequestError(
+            "QuickBooks computes sales tax itself: give lines tax codes instead of a tax amount",
+            backend=BACKEND,
+            record=label,
+            field="tax",
+        )
+    body: dict[str, Any] = {
+        "CustomerRef": _ref_wire(invoice.customer),
+        "TxnDate": invoice.date.isoformat(),
+        "CurrencyRef": {"value": invoice.currency},
+        "Line": [_sales_line_wire(line) for line in invoice.lines],
+    }
+    _put(body, "DueDate", invoice.due_date.isoformat() if invoice.due_date else None)
+    _put(body, "DocNumber", doc_number)
+    _put(body, "PrivateNote", private_note)
+    return body
+
+
+def _sales_line_wire(line: InvoiceLine) -> dict[str, Any]:
+    detail: dict[str, Any] = {}
+    if line.item is not None:
+        detail["ItemRef"] = _ref_wire(line.item)
+    if line.quantity is not None:
+        detail["Qty"] = line.quantity
+    if line.unit_price is not None:
+        detail["UnitPrice"] = line.unit_price
+    if line.tax_code is not None:
+        detail["TaxCodeRef"] = _ref_wire(line.tax_code)
+    out: dict[str, Any] = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": line.amount,
+        "SalesItemLineDetail": detail,
+    }
+    _put(out, "Description", line.description)
+    return out
+
+
+# -- payments ------------------------------------------------------------------------------
+
+
+def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
+    r = _Reader("Payment", wire)
+    currency = r.currency(home_currency)
+    applications: list[PaymentApplication] = []
+    raw_lines = wire.get("Line") or []
+    if not isinstance(raw_lines, list):
+        raise r.fail("Line", "is not a list")
+    for index, line in enumerate(raw_lines):
+        if not isinstance(line, Mapping):
+            raise r.fail(f"Line[{index}]", "is not an object")
+        amount = _decimal(r, line.get("Amount"), f"Line[{index}].Amount") or Decimal(0)
+        for link in line.get("LinkedTxn") or []:
+            if isinstance(link, Mapping) and link.get("TxnType") == "Invoice" and link.get("TxnId"):
+                applications.append(
+                    PaymentApplication(
+                        invoice_id=str(link["TxnId"]), amount=_money_places(amount, currency)
+                    )
+                )
+                break  # one amount per line: it belongs to the line's first invoice
+    total = r.money("TotalAmt")
+    if total is None:
+        raise r.fail("TotalAmt", "is missing")
+    note = wire.get("PrivateNote")
+    return r.build(
+        Payment,
+        id=r.text("Id", required=True),
+        external_id=external_id_in(note),
+        customer=r.ref("CustomerRef", required=True),
+        date=r.day("TxnDate", required=True),
+        amount=_money_places(total, currency),
+        currency=currency,
+        applications=applications,
+        memo=without_marker(note),
+        updated_at=r.updated_at(),
+    )
+
+
+def payment_to_wire(payment: Payment, *, private_note: str | None) -> dict[str, Any]:
+    label = f"payment {payment.external_id or '(new)'}"
+    if private_note is not None and len(private_note) > PRIVATE_NOTE_MAX:
+        raise InvalidRequestError(
+            f"the memo is longer than QuickBooks' {PRIVATE_NOTE_MAX} characters",
+            backend=BACKEND,
+            record=label,
+            field="PrivateNote",
+        )
+    body: dict[str, Any] = {
+        "CustomerRef": _ref_wire(payment.customer),
+        "TotalAmt": payment.amount,
+        "TxnDate": payment.date.isoformat(),
+        "CurrencyRef": {"value": payment.currency},
+        "Line": [
+            {"Amount": app.amount, "LinkedTxn": [{"TxnId": app.invoice_id, "TxnType": "Invoice"}]}
+            for app in payment.applications
+        ],
+    }
+    _put(body, "PrivateNote", private_note)
+    return body
+
+
+# -- purchase orders -----------------------------------------------------------------------
+
+
+def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> PurchaseOrder:
+    r = _Reader("PurchaseOrder", wire)
+    currency = r.currency(home_currency)
+    lines: list[PurchaseOrderLine] = []
+    raw_lines = wire.get("Line") or []
+    if not isinstance(raw_lines, list):
+        raise r.fail("Line", "is not a list")
+    for index, line in enumerate(raw_lines):
+        field = f"Line[{index}]"
+        if not isinstance(line, Mapping):
+            raise r.fail(field, "is not an object")
+        if line.get("DetailType") != "ItemBasedExpenseLineDetail":
+            continue
+        detail = line.get("ItemBasedExpenseLineDetail")
+        if not isinstance(detail, Mapping):
+            raise r.fail(f"{field}.ItemBasedExpenseLineDetail", "is missing")
+        item = _ref(r, detail.get("ItemRef"), f"{field}.ItemBasedExpenseLineDetail.ItemRef", True)
+        assert item is not None
+        quantity = _decimal(r, detail.get("Qty"), f"{field}.ItemBasedExpenseLineDetail.Qty")
+        rate = _decimal(r, detail.get("UnitPrice"), f"{field}.ItemBasedExpenseLineDetail.UnitPrice")
+        amount = _decimal(r, line.get("Amount"), f"{field}.Amount")
+        description = line.get("Description")
+        fields: dict[str, Any] = {
+            "line_id": str(line["Id"]) if line.get("Id") not in (None, "") else None,
+            "item": item,
+            "description": str(description) if description else None,
+            "quantity": quantity if quantity is not None else Decimal(1),
+            "rate": rate,
+            "amount": _money_places(amount, currency) if amount is not None else None,
+        }
+        try:
+            lines.append(PurchaseOrderLine(**fields))
+        except ValidationError:
+            lines.append(r.build(PurchaseOrderLine, **{**fields, "rate": None}))
+    raw_status = r.text("POStatus")
+    status = _PO_STATUS.get((raw_status or "open").lower(), PurchaseOrderStatus.UNKNOWN)
+    note = wire.get("PrivateNote")
+    return r.build(
+        PurchaseOrder,
+        id=r.text("Id", required=True),
+        external_id=external_id_in(note),
+        number=r.text("DocNumber"),
+        vendor=r.ref("VendorRef", required=True),
+        date=r.day("TxnDate", required=True),
+        status=status,
+        remote_status=raw_status,
+        currency=currency,
+        lines=lines,
+        memo=without_marker(note),
+        updated_at=r.updated_at(),
+    )
+
+
+def purchase_order_to_wire(order: PurchaseOrder, *, private_note: str | None) -> dict[str, Any]:
+    label = f"purchase order {order.external_id or order.number or '(new)'}"
+    if order.number is not None and len(order.number) > DOC_NUMBER_MAX:
+        raise InvalidRequestError(
+            f"DocNumber {order.number!r} is longer than QuickBooks' {DOC_NUMBER_MAX} characters",
+            backend=BACKEND,
+            record=label,
+            field="DocNumber",
+        )
+    if not order.lines:
+        raise InvalidRequestError(
+            "a purchase order needs at least one line", backend=BACKEND, record=label, field="lines"
+        )
+    status = {PurchaseOrderStatus.CLOSED: "Closed"}.get(order.status, "Open")
+    lines = []
+    for line in order.lines:
+        detail: dict[str, Any] = {"ItemRef": _ref_wire(line.item), "Qty": line.quantity}
+        _put(detail, "UnitPrice", line.rate)
+        amount = line.amount if line.amount is not None else Decimal(0)
+        out: dict[str, Any] = {
+            "DetailType": "ItemBasedExpenseLineDetail",
+            "Amount": amount,
+            "ItemBasedExpenseLineDetail": detail,
+        }
+        _put(out, "Description", line.description)
+        lines.append(out)
+    body: dict[str, Any] = {
+        "VendorRef": _ref_wire(order.vendor),
+        "TxnDate": order.date.isoformat(),
+        "POStatus": status,
+        "CurrencyRef": {"value": order.currency},
+        "Line": lines,
+    }
+    _put(body, "DocNumber", order.number)
+    _put(body, "PrivateNote", private_note)
+    return body

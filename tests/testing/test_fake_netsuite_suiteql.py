@@ -1,0 +1,205 @@
+"""FakeNetSuite's SuiteQL endpoint, over real HTTP with requests-oauthlib."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from requests import Response
+from requests_oauthlib import OAuth1Session
+
+from erpsync.testing._core import FakeClock
+from erpsync.testing.netsuite import FakeNetSuite
+
+PATH = "/services/rest/query/v1/suiteql"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(time.time())
+
+
+@pytest.fixture
+def fake(clock: FakeClock) -> Iterator[FakeNetSuite]:
+    emulator = FakeNetSuite(clock=clock)
+    emulator.serve()
+    yield emulator
+    emulator.shutdown()
+
+
+@pytest.fixture
+def session(fake: FakeNetSuite) -> OAuth1Session:
+    creds = fake.credentials
+    return OAuth1Session(
+        creds.consumer_key,
+        client_secret=creds.consumer_secret,
+        resource_owner_key=creds.token_id,
+        resource_owner_secret=creds.token_secret,
+        signature_method="HMAC-SHA256",
+        realm=creds.account_id,
+    )
+
+
+def run(
+    fake: FakeNetSuite, session: OAuth1Session, q: str, prefer: str = "transient", **params: Any
+) -> Response:
+    return session.post(
+        f"{fake.served_url}{PATH}", params=params or None, json={"q": q}, headers={"Prefer": prefer}
+    )
+
+
+def items(response: Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    return [{k: v for k, v in row.items() if k != "links"} for row in response.json()["items"]]
+
+
+def test_envelope_paging_and_string_values(fake: FakeNetSuite, session: OAuth1Session) -> None:
+    first = run(
+        fake, session, "SELECT id, entityid, email FROM customer ORDER BY id", limit=3, offset=0
+    )
+    body = first.json()
+    assert (body["count"], body["hasMore"], body["offset"], body["totalResults"]) == (3, True, 0, 4)
+    assert body["items"][0] == {
+        "links": [],
+        "id": "101",
+        "entityid": "Acme Robotics",
+        "email": "ap@acme.example",
+    }
+    rels = {link["rel"]: link["href"] for link in body["links"]}
+    assert rels["next"] == f"{fake.served_url}{PATH}?limit=3&offset=3"
+    second = session.post(
+        rels["next"],
+        json={"q": "SELECT id, entityid, email FROM customer ORDER BY id"},
+        headers={"Prefer": "transient"},
+    ).json()
+    assert (second["count"], second["hasMore"], second["offset"]) == (1, False, 3)
+    assert second["items"][0]["id"] == "104"
+
+
+def test_nulls_are_left_out_and_columns_are_lower_case(
+    fake: FakeNetSuite, session: OAuth1Session
+) -> None:
+    rows = items(run(fake, session, "SELECT ID, Phone, CompanyName FROM customer WHERE id = 101"))
+    assert rows == [{"id": "101", "companyname": "Acme Robotics"}]
+
+
+def test_limits_offsets_and_the_row_cap(fake: FakeNetSuite, session: OAuth1Session) -> None:
+    q = "SELECT id FROM customer"
+    assert run(fake, session, q, limit=1001).status_code == 400
+    assert run(fake, session, q, limit=0).status_code == 400
+    assert run(fake, session, q, limit=2, offset=1).status_code == 400
+    fake.suiteql_row_cap = 4
+    assert run(fake, session, q, limit=2, offset=2).status_code == 200
+    capped = run(fake, session, q, limit=2, offset=4)
+    assert capped.status_code == 400
+    assert capped.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
+
+
+def test_only_select_runs_and_bad_sql_is_a_400(fake: FakeNetSuite, session: OAuth1Session) -> None:
+    for q in (
+        "DELETE FROM customer",
+        "UPDATE customer SET email = 'x'",
+        "SELECT id FROM customer; DELETE FROM customer",
+        "SELECT nosuchcolumn FROM customer",
+        "SELECT name FROM sqlite_master",
+        "WITH x AS (SELECT 1) DELETE FROM customer",
+    ):
+        response = run(fake, session, q)
+        assert response.status_code == 400, q
+        assert response.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
+    assert len(fake.records("customer")) == 4
+    missing_q = session.post(f"{fake.served_url}{PATH}", json={}, headers={"Prefer": "transient"})
+    assert missing_q.status_code == 400
+
+
+def test_prefer_transient_is_required(fake: FakeNetSuite, session: OAuth1Session) -> None:
+    response = run(fake, session, "SELECT id FROM customer", prefer="")
+    assert response.status_code == 400
+
+
+def test_dates_display_like_netsuite_and_functions_translate(
+    fake: FakeNetSuite, session: OAuth1Session, clock: FakeClock
+) -> None:
+    today = datetime.fromtimestamp(clock.now(), tz=UTC)
+    shown = f"{today.month}/{today.day}/{today.year}"
+    rows = items(
+        run(
+            fake,
+            session,
+            "SELECT tranid, trandate, lastmodifieddate AS modified, "
+            "TO_CHAR(lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS exact "
+            "FROM transaction WHERE id = 1001",
+        )
+    )
+    assert rows[0]["trandate"] == shown
+    assert rows[0]["modified"] == shown
+    assert rows[0]["exact"] == today.strftime("%Y-%m-%d %H:%M:%S")
+    iso = today.strftime("%Y-%m-%d")
+    for condition in (
+        f"trandate = TO_DATE('{iso}', 'YYYY-MM-DD')",
+        f"trandate >= '{shown}'",
+        "lastmodifieddate <= SYSDATE",
+        "trandate <= CURRENT_DATE",
+    ):
+        found = items(
+            run(fake, session, f"SELECT id FROM transaction WHERE {condition} AND id = 1001")
+        )
+        assert found == [{"id": "1001"}], condition
+    later = items(
+        run(
+            fake,
+            session,
+            "SELECT id FROM transaction WHERE lastmodifieddate > "
+            "TO_DATE('2999-01-01', 'YYYY-MM-DD')",
+        )
+    )
+    assert later == []
+
+
+def test_builtin_df_joins_and_fetch_first(fake: FakeNetSuite, session: OAuth1Session) -> None:
+    rows = items(
+        run(
+            fake,
+            session,
+            "SELECT t.id, BUILTIN.DF(t.status) AS status, BUILTIN.DF(t.entity) AS "
+            "vendor, BUILTIN.DF(tl.item) AS item, NVL(tl.quantityshiprecv, 0) AS got "
+            "FROM transaction t JOIN transactionline tl ON tl.transaction = t.id "
+            "WHERE t.type = 'PurchOrd' AND tl.mainline = 'F' ORDER BY t.id, tl.id "
+            "FETCH FIRST 3 ROWS ONLY",
+        )
+    )
+    assert rows == [
+        {
+            "id": "1001",
+            "status": "Purchase Order : Pending Receipt",
+            "vendor": "Precision Parts Co.",
+            "item": "WIDGET-100",
+            "got": "0",
+        },
+        {
+            "id": "1001",
+            "status": "Purchase Order : Pending Receipt",
+            "vendor": "Precision Parts Co.",
+            "item": "SHOP-SUPPLIES",
+            "got": "0",
+        },
+        {
+            "id": "1002",
+            "status": "Purchase Order : Partially Received",
+            "vendor": "Metal Supply Inc.",
+            "item": "BRACKET-KIT",
+            "got": "8",
+        },
+    ]
+
+
+def test_query_helper_and_tables(fake: FakeNetSuite) -> None:
+    assert fake.query("SELECT symbol FROM currency WHERE isbasecurrency = 'T'") == [
+        {"symbol": "USD"}
+    ]
+    assert fake.query("SELECT COUNT(*) AS n FROM vendor") == [{"n": "2"}]
+    assert fake.query("SELECT name FROM subsidiary") == [{"name": "Honeycomb Mfg."}]
+    assert fake.query("SELECT type FROM entity WHERE id = 105") == [{"type": "Vendor"}]
