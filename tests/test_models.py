@@ -906,4 +906,6 @@ def test_import_is_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     third_party, ours = out.stdout.split("\n")[:2]
     assert third_party == ""
-    assert set(ours.split(",")) <= {"erpsync.models", "erpsync.errors", "erpsync._redact"}
+    assert set(ours.split(",")) <= {
+        "erpsync.models", "erpsync.errors", "erpsync._redact", "erpsync._lazy"
+    }

@@ -1,11 +1,11 @@
 """Fixtures for the QuickBooks client/backend tests: a FakeQuickBooks on a FakeClock and
 a connected QuickBooksBackend built from its credentials (until ``fake.backend()``
-exists, :func:`connect` is how a test gets one)."""
+exists, the ``connect`` fixture is how a test gets one: ``connect(fake, **options)``)."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ def fake_limiter(clock: FakeClock) -> Limiter:
     )
 
 
-def connect(fake: FakeQuickBooks, **options: Any) -> QuickBooksBackend:
+def _connect(fake: FakeQuickBooks, **options: Any) -> QuickBooksBackend:
     """A QuickBooksBackend connected to ``fake`` with its initial token pair, on its clock."""
     clock = fake.clock
     assert isinstance(clock, FakeClock)
@@ -81,7 +81,13 @@ def fake(clock: FakeClock) -> Iterator[FakeQuickBooks]:
 
 
 @pytest.fixture
+def connect() -> Callable[..., QuickBooksBackend]:
+    """``connect(fake, **backend_options)``: a backend connected to ``fake``."""
+    return _connect
+
+
+@pytest.fixture
 def backend(fake: FakeQuickBooks) -> Iterator[QuickBooksBackend]:
-    qb = connect(fake)
+    qb = _connect(fake)
     yield qb
     qb.close()

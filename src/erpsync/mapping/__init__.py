@@ -12,8 +12,9 @@ Names are resolved lazily so that importing a status table does not load pydanti
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from erpsync._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "StatusTable": "erpsync.mapping.status",
@@ -37,14 +38,4 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'erpsync.mapping' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports("erpsync.mapping", _EXPORTS, globals())

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from enum import StrEnum
@@ -50,7 +51,7 @@ from pydantic import (
     model_validator,
 )
 
-from erpsync.errors import MappingError
+from erpsync.errors import ConfigurationError, MappingError
 from erpsync.models import (
     Currency,
     Invoice,
@@ -61,6 +62,7 @@ from erpsync.models import (
     Quantity,
     Ref,
     currency_exponent,
+    decode_external_id,
     encode_external_id,
     round_money,
 )
@@ -100,6 +102,7 @@ class JobStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+_NOT_LETTERS = re.compile("[^a-z]")
 _STATUS_ALIASES: dict[str, JobStatus] = {
     "accepted": JobStatus.ACCEPTED,
     "completed": JobStatus.COMPLETED,
@@ -134,7 +137,7 @@ class XometryJob(_Frozen):
     accepted_date: _dt.date
     expected_ship_date: _dt.date
     ship_date: _dt.date | None = None
-    status: JobStatus = JobStatus.ACCEPTED
+    status: JobStatus
     raw_status: str | None = None
     description: str | None = None
 
@@ -146,9 +149,8 @@ class XometryJob(_Frozen):
         raw = data["status"]
         if isinstance(raw, JobStatus):
             return data
-        key = " ".join(raw.lower().replace("_", " ").replace("-", " ").split())
         data = dict(data)
-        known = _STATUS_ALIASES.get(key.replace(" ", ""))
+        known = _STATUS_ALIASES.get(_NOT_LETTERS.sub("", raw.lower()))
         if known is None:
             data["status"] = JobStatus.UNKNOWN
             data.setdefault("raw_status", raw)
@@ -176,8 +178,7 @@ class XometryPayout(_Frozen):
     @field_validator("job_ids")
     @classmethod
     def _unique(cls, job_ids: tuple[str, ...]) -> tuple[str, ...]:
-        seen: set[str] = set()
-        repeated = sorted({job for job in job_ids if job in seen or seen.add(job)})  # type: ignore[func-returns-value]
+        repeated = sorted({job for job in job_ids if job_ids.count(job) > 1})
         if repeated:
             raise ValueError(f"job ids listed more than once: {', '.join(repeated)}")
         return job_ids
@@ -216,22 +217,19 @@ class InvoicePolicy(_Frozen):
 
 def invoice_external_id(job_id: str) -> str:
     """The external id of a job's invoice: ``xometry-job-<id>`` (id encoded if needed)."""
-    return _PREFIXED(_JOB_PREFIX, job_id)
+    return _prefixed(_JOB_PREFIX, job_id)
 
 
 def payment_external_id(payout_id: str) -> str:
     """The external id of a payout's payment: ``xometry-payout-<id>``."""
-    return _PREFIXED(_PAYOUT_PREFIX, payout_id)
+    return _prefixed(_PAYOUT_PREFIX, payout_id)
 
 
 def _prefixed(prefix: str, key: str) -> str:
     try:
         return prefix + encode_external_id(str(key))
-    except Exception as exc:  # ConfigurationError: empty, unencodable or too long
+    except ConfigurationError as exc:  # empty, unencodable or too long
         raise MappingError(f"{key!r} cannot be made into an external id: {exc}") from exc
-
-
-_PREFIXED = _prefixed
 
 
 def invoice_for_job(job: XometryJob, policy: InvoicePolicy) -> Invoice:
@@ -376,11 +374,9 @@ def _by_job(invoices: Mapping[str, Invoice] | Iterable[Invoice]) -> dict[str, In
 
 
 def _decode_job(encoded: str) -> str:
-    from erpsync.models import decode_external_id
-
     try:
         return decode_external_id(encoded)
-    except Exception:  # not one of ours; cannot be matched to a job
+    except ConfigurationError:  # not one of ours; a key no job id can equal
         return "\0" + encoded
 
 

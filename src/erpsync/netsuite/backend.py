@@ -241,7 +241,9 @@ class NetSuiteBackend(AccountingBackend):
         if cached is not None:
             return cached
         found: dict[str, str] = {}
-        for row in self.client.suiteql("SELECT c.id, c.symbol FROM currency c ORDER BY c.id"):
+        for row in self.client.suiteql(
+            "SELECT c.id, c.symbol FROM currency c ORDER BY c.id", page_size=self.page_size
+        ):
             symbol, cid = row.get("symbol"), row.get("id")
             if isinstance(symbol, str) and isinstance(cid, str) and len(symbol) == 3:
                 found[cid] = symbol.upper()
@@ -258,7 +260,8 @@ class NetSuiteBackend(AccountingBackend):
         rows = list(
             self.client.suiteql(
                 "SELECT s.id FROM subsidiary s WHERE s.isinactive = 'F' "
-                "AND s.iselimination = 'F' ORDER BY s.id"
+                "AND s.iselimination = 'F' ORDER BY s.id",
+                page_size=self.page_size,
             )
         )
         if len(rows) == 1 and isinstance(rows[0].get("id"), str):
@@ -353,7 +356,8 @@ class NetSuiteBackend(AccountingBackend):
         literal = suiteql_literal(name.upper())
         return self.client.suiteql(
             f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE UPPER(e.companyname) = {literal} "
-            f"OR UPPER(e.altname) = {literal} OR UPPER(e.entityid) = {literal} ORDER BY e.id"
+            f"OR UPPER(e.altname) = {literal} OR UPPER(e.entityid) = {literal} ORDER BY e.id",
+            page_size=self.page_size,
         )
 
     def find_customers(self, name: str) -> list[Customer]:
@@ -416,8 +420,8 @@ class NetSuiteBackend(AccountingBackend):
     # -- items -------------------------------------------------------------------------------
 
     def _item_rows(self, where: str) -> list[dict[str, Any]]:
-        return list(self.client.suiteql(f"SELECT {_ITEM_COLUMNS} FROM item i WHERE {where} "
-                                        "ORDER BY i.id"))
+        query = f"SELECT {_ITEM_COLUMNS} FROM item i WHERE {where} ORDER BY i.id"
+        return list(self.client.suiteql(query, page_size=self.page_size))
 
     def get_item(self, id: str) -> Item:
         rows = self._item_rows(f"i.id = {_internal_id(id, f'item {id}')}")

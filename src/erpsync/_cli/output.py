@@ -1,0 +1,151 @@
+"""What the command prints: rich tables and progress bars, or plain text without rich.
+
+rich is an optional extra (``erpsync[cli]``), so it is imported here lazily and only
+here; when it is missing (or ``--plain`` is given) the same calls print aligned plain
+text. Commands therefore never import rich themselves, and the demo works in a bare
+install. Errors and warnings go to stderr so that ``erpsync import ... > file`` stays
+clean.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, TextIO
+
+__all__ = ["Output", "Progress", "rich_available"]
+
+
+def rich_available() -> bool:
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Progress(Protocol):
+    def advance(self, steps: int = 1) -> None: ...
+
+
+class _PlainProgress:
+    """Counts silently and prints one line at the end: a non-terminal gets no spinner."""
+
+    def __init__(self, out: Output, description: str, total: int | None) -> None:
+        self._out, self._description, self._total, self.done = out, description, total, 0
+
+    def advance(self, steps: int = 1) -> None:
+        self.done += steps
+
+    def finish(self) -> None:
+        total = f"/{self._total}" if self._total is not None else ""
+        self._out.line(f"{self._description}: {self.done}{total}")
+
+
+class _RichProgress:
+    def __init__(self, progress: Any, task: Any) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, steps: int = 1) -> None:
+        self._progress.advance(self._task, steps)
+
+
+class Output:
+    """Prints to ``stdout``/``stderr`` with rich when available and wanted.
+
+    ``plain=True`` forces plain text; ``plain=None`` uses rich when it is installed.
+    """
+
+    def __init__(
+        self,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        *,
+        plain: bool | None = None,
+        width: int | None = None,
+    ) -> None:
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        self.rich = (not plain) and rich_available()
+        self._console: Any = None
+        self._err_console: Any = None
+        if self.rich:
+            from rich.console import Console
+
+            self._console = Console(file=self.stdout, width=width, highlight=False)
+            self._err_console = Console(file=self.stderr, width=width, highlight=False)
+
+    # -- text ----------------------------------------------------------------------------
+
+    def line(self, text: str = "") -> None:
+        if self._console is not None:
+            self._console.print(text, markup=False, soft_wrap=True)
+        else:
+            print(text, file=self.stdout)
+
+    def heading(self, text: str) -> None:
+        if self._console is not None:
+            from rich.rule import Rule
+
+            self._console.print(Rule(text, align="left"))
+        else:
+            print(f"\n== {text}", file=self.stdout)
+
+    def ok(self, text: str) -> None:
+        self._styled(self._console, self.stdout, text, "green", "")
+
+    def warn(self, text: str) -> None:
+        self._styled(self._err_console, self.stderr, f"warning: {text}", "yellow", "")
+
+    def error(self, text: str) -> None:
+        self._styled(self._err_console, self.stderr, f"error: {text}", "bold red", "")
+
+    def _styled(self, console: Any, stream: TextIO, text: str, style: str, prefix: str) -> None:
+        if console is not None:
+            console.print(prefix + text, style=style, markup=False, soft_wrap=True)
+        else:
+            print(prefix + text, file=stream)
+
+    # -- tables and progress -------------------------------------------------------------
+
+    def table(
+        self,
+        title: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[object]],
+    ) -> None:
+        cells = [["" if v is None else str(v) for v in row] for row in rows]
+        if self._console is not None:
+            from rich.table import Table
+
+            table = Table(title=title, title_justify="left")
+            for column in columns:
+                table.add_column(column, overflow="fold")
+            for row in cells:
+                table.add_row(*row)
+            self._console.print(table)
+            return
+        widths = [len(c) for c in columns]
+        for row in cells:
+            for i, value in enumerate(row):
+                widths[i] = max(widths[i], len(value))
+        print(title, file=self.stdout)
+        print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), file=self.stdout)
+        print("  ".join("-" * w for w in widths), file=self.stdout)
+        for row in cells:
+            print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip(), file=self.stdout)
+        if not cells:
+            print("(none)", file=self.stdout)
+
+    @contextmanager
+    def progress(self, description: str, total: int | None) -> Iterator[Progress]:
+        if self._console is not None and self._console.is_terminal:
+            from rich.progress import Progress as RichProgress
+
+            with RichProgress(console=self._console, transient=False) as bar:
+                yield _RichProgress(bar, bar.add_task(description, total=total))
+            return
+        plain = _PlainProgress(self, description, total)
+        yield plain
+        plain.finish()

@@ -1,0 +1,38 @@
+"""NetSuite: token-based auth (OAuth 1.0a, HMAC-SHA256) and OAuth 2.0 machine-to-machine
+(certificate-signed JWT), REST records, SuiteQL.
+
+``NetSuiteBackend`` implements :class:`erpsync.AccountingBackend`. Names are resolved
+lazily so that importing the auth helpers does not load the whole client.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from erpsync._lazy import lazy_exports
+
+_EXPORTS: dict[str, str] = {
+    "NetSuiteBackend": "erpsync.netsuite.backend",
+    "NetSuiteClient": "erpsync.netsuite.client",
+    "NetSuiteAuth": "erpsync.netsuite.auth",
+    "TokenBasedAuth": "erpsync.netsuite.auth",
+    "ClientCredentialsAuth": "erpsync.netsuite.auth",
+    "GeneratedCertificate": "erpsync.netsuite.auth",
+    "generate_certificate": "erpsync.netsuite.auth",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from erpsync.netsuite.auth import (
+        ClientCredentialsAuth,
+        GeneratedCertificate,
+        NetSuiteAuth,
+        TokenBasedAuth,
+        generate_certificate,
+    )
+    from erpsync.netsuite.backend import NetSuiteBackend
+    from erpsync.netsuite.client import NetSuiteClient
+
+
+__getattr__, __dir__ = lazy_exports("erpsync.netsuite", _EXPORTS, globals())
