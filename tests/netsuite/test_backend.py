@@ -77,9 +77,7 @@ def _count(fake: FakeNetSuite, record_type: str) -> int:
 # -- auth end to end ------------------------------------------------------------------------
 
 
-def test_both_auth_kinds_end_to_end(
-    fake: FakeNetSuite, auth_kind: Literal["tba", "m2m"]
-) -> None:
+def test_both_auth_kinds_end_to_end(fake: FakeNetSuite, auth_kind: Literal["tba", "m2m"]) -> None:
     backend = make_backend(fake, auth_kind)
     customer = backend.find_customer("Acme Robotics")
     assert customer is not None and customer.id == ACME
@@ -111,8 +109,14 @@ def test_customers(backend: NetSuiteBackend, fake: FakeNetSuite) -> None:
     assert len(list(backend.iter_customers())) == 4
     assert backend.find_customer("ACME ROBOTICS") is not None  # case-insensitive fallback
     assert backend.find_customer("Nobody") is None
-    created = backend.create_customer(Customer(name="Wayne Enterprises", external_id="c-wayne",
-                                               email="ap@wayne.example", currency="EUR"))
+    created = backend.create_customer(
+        Customer(
+            name="Wayne Enterprises",
+            external_id="c-wayne",
+            email="ap@wayne.example",
+            currency="EUR",
+        )
+    )
     assert created.id and created.currency == "EUR" and created.external_id == "c-wayne"
     again = backend.create_customer(Customer(name="Wayne Enterprises", external_id="c-wayne"))
     assert again.id == created.id and _count(fake, "customer") == 5
@@ -149,8 +153,10 @@ def test_vendors_and_items(backend: NetSuiteBackend, fake: FakeNetSuite) -> None
     assert {i.kind for i in backend.iter_items()} >= {"inventory", "service", "non_inventory"}
     item = backend.create_item(Item(name="ANODIZE", kind="service", external_id="i-anod"))
     assert item.kind == "service" and item.external_id == "i-anod"
-    assert backend.create_item(Item(name="ANODIZE", kind="service", external_id="i-anod")).id \
+    assert (
+        backend.create_item(Item(name="ANODIZE", kind="service", external_id="i-anod")).id
         == item.id
+    )
     with pytest.raises(NotFoundError):
         backend.get_item("9999")
 
@@ -171,11 +177,22 @@ def test_invoices(backend: NetSuiteBackend, fake: FakeNetSuite) -> None:
     with pytest.raises(NotFoundError):
         backend.get_invoice("424242")
 
-    updated = backend.update_invoice(created.model_copy(update={
-        "memo": "second",
-        "lines": [InvoiceLine(description="A", amount=Decimal("100"), item=Ref(id=MACHINING)),
-                  InvoiceLine(description="B", quantity=Decimal(3), unit_price=Decimal("5"),
-                              item=Ref(id=MACHINING))]}))
+    updated = backend.update_invoice(
+        created.model_copy(
+            update={
+                "memo": "second",
+                "lines": [
+                    InvoiceLine(description="A", amount=Decimal("100"), item=Ref(id=MACHINING)),
+                    InvoiceLine(
+                        description="B",
+                        quantity=Decimal(3),
+                        unit_price=Decimal("5"),
+                        item=Ref(id=MACHINING),
+                    ),
+                ],
+            }
+        )
+    )
     assert updated.memo == "second" and updated.total == Decimal("115.00")
     assert len(updated.lines) == 2 and updated.external_id == "job-1"
 
@@ -213,10 +230,15 @@ def test_iter_invoices_filters_and_pages_past_the_row_cap(
     listed = list(backend.iter_invoices())
     assert [i.id for i in listed] == ids
     assert all(len(i.lines) == 1 for i in listed)
-    backend.create_payment(Payment(external_id="pay-0", customer=Ref(id=ACME),
-                                   date=date(2026, 11, 5), amount=Decimal("1250.00"),
-                                   applications=[PaymentApplication(invoice_id=ids[0] or "",
-                                                                    amount=Decimal("1250.00"))]))
+    backend.create_payment(
+        Payment(
+            external_id="pay-0",
+            customer=Ref(id=ACME),
+            date=date(2026, 11, 5),
+            amount=Decimal("1250.00"),
+            applications=[PaymentApplication(invoice_id=ids[0] or "", amount=Decimal("1250.00"))],
+        )
+    )
     open_ids = [i.id for i in backend.iter_invoices(open_only=True)]
     assert open_ids == ids[1:]
     fake.clock.sleep(60)  # type: ignore[attr-defined]
@@ -235,8 +257,13 @@ def test_invoice_pdf_through_the_restlet() -> None:
     pdf = b"%PDF-1.4 fake"
     url = "https://1234567-sb1.restlets.api.netsuite.com/app/site/hosting/restlet.nl"
     auth = TokenBasedAuth("ck" * 8, "cs" * 8, "ti" * 8, "ts" * 8)
-    backend = NetSuiteBackend("1234567_SB1", auth, pdf_restlet=("customscript_pdf", "1"),
-                              limiter=Limiter(concurrency=5), sleep=lambda s: None)
+    backend = NetSuiteBackend(
+        "1234567_SB1",
+        auth,
+        pdf_restlet=("customscript_pdf", "1"),
+        limiter=Limiter(concurrency=5),
+        sleep=lambda s: None,
+    )
     with responses.RequestsMock() as mock:
         mock.add(responses.GET, url, json={"pdf": base64.b64encode(pdf).decode()})
         mock.add(responses.GET, url, body=base64.b64encode(pdf).decode())
@@ -257,14 +284,13 @@ def test_invoice_pdf_through_the_restlet() -> None:
 
 
 @pytest.mark.parametrize("kind", ["lose_response", "drop", "server_error", "throttle"])
-def test_an_invoice_is_created_once_whatever_fails(
-    fake: FakeNetSuite, kind: str
-) -> None:
+def test_an_invoice_is_created_once_whatever_fails(fake: FakeNetSuite, kind: str) -> None:
     backend = make_backend(fake)
     fake.inject(kind, match=_posts_to("invoice"), times=2)
     invoice = backend.create_invoice(_invoice())
     assert invoice.id and _count(fake, "invoice") == 1
     assert backend.create_invoice(_invoice()).id == invoice.id
+    assert fake.stats.faults_by_kind.get(kind) == 2  # both injected faults were hit
     assert _count(fake, "invoice") == 1
 
 
@@ -279,10 +305,14 @@ def test_bulk_outcome_after_a_lost_answer_is_created(fake: FakeNetSuite) -> None
 def test_a_payment_is_created_once(fake: FakeNetSuite) -> None:
     backend = make_backend(fake)
     invoice = backend.create_invoice(_invoice())
-    payment = Payment(external_id="pay-1", customer=Ref(id=ACME), date=date(2026, 11, 5),
-                      amount=Decimal("500.00"), memo="wire",
-                      applications=[PaymentApplication(invoice_id=invoice.id or "",
-                                                       amount=Decimal("500.00"))])
+    payment = Payment(
+        external_id="pay-1",
+        customer=Ref(id=ACME),
+        date=date(2026, 11, 5),
+        amount=Decimal("500.00"),
+        memo="wire",
+        applications=[PaymentApplication(invoice_id=invoice.id or "", amount=Decimal("500.00"))],
+    )
     fake.inject("lose_response", match=_posts_to("customerPayment"))
     written = backend.create_payment(payment)
     assert written.applications == payment.applications and written.memo == "wire"
@@ -292,8 +322,7 @@ def test_a_payment_is_created_once(fake: FakeNetSuite) -> None:
     assert backend.find_payment("pay-1") == backend.get_payment(written.id or "")
     assert backend.find_payment("nope") is None
     listed = list(backend.iter_payments())
-    assert [p.id for p in listed] == [written.id] and listed[0].applications == \
-        payment.applications
+    assert [p.id for p in listed] == [written.id] and listed[0].applications == payment.applications
 
 
 # -- purchase orders and receipts ---------------------------------------------------------------
@@ -309,10 +338,17 @@ def test_purchase_orders(backend: NetSuiteBackend) -> None:
     assert pending.remote_status == "Pending Receipt"
     assert [line.line_id for line in pending.lines] == ["1", "2"]
     assert backend.find_purchase_order("nope") is None
-    made = backend.create_purchase_order(PurchaseOrder(
-        vendor=Ref(id="105"), date=date(2026, 11, 2), status=PurchaseOrderStatus.PENDING_RECEIPT,
-        external_id="po-new",
-        lines=[PurchaseOrderLine(item=Ref(id=WIDGET), quantity=Decimal(6), rate=Decimal("4.5"))]))
+    made = backend.create_purchase_order(
+        PurchaseOrder(
+            vendor=Ref(id="105"),
+            date=date(2026, 11, 2),
+            status=PurchaseOrderStatus.PENDING_RECEIPT,
+            external_id="po-new",
+            lines=[
+                PurchaseOrderLine(item=Ref(id=WIDGET), quantity=Decimal(6), rate=Decimal("4.5"))
+            ],
+        )
+    )
     assert made.status is PurchaseOrderStatus.PENDING_RECEIPT and made.lines[0].line_id == "1"
 
 
@@ -320,8 +356,12 @@ def test_receiving_a_purchase_order_once(fake: FakeNetSuite) -> None:
     backend = make_backend(fake)
     order = backend.find_purchase_order("po-pending")
     assert order is not None and order.id
-    receipt = ItemReceipt(purchase_order_id=order.id, date=date(2026, 11, 4), external_id="rcv-1",
-                          lines=[ItemReceiptLine(line_id="1", quantity=Decimal(4))])
+    receipt = ItemReceipt(
+        purchase_order_id=order.id,
+        date=date(2026, 11, 4),
+        external_id="rcv-1",
+        lines=[ItemReceiptLine(line_id="1", quantity=Decimal(4))],
+    )
     fake.inject("lose_response", match=lambda r: "!transform" in r.path)
     written = backend.receive_purchase_order(receipt)
     assert written.external_id == "rcv-1" and written.purchase_order_id == order.id
@@ -332,9 +372,12 @@ def test_receiving_a_purchase_order_once(fake: FakeNetSuite) -> None:
     assert after.status is PurchaseOrderStatus.PARTIALLY_RECEIVED
     assert [line.quantity_received for line in after.lines] == [Decimal(4), Decimal(0)]
 
-    too_much = ItemReceipt(purchase_order_id=order.id, date=date(2026, 11, 5),
-                           external_id="rcv-2",
-                           lines=[ItemReceiptLine(line_id="1", quantity=Decimal(7))])
+    too_much = ItemReceipt(
+        purchase_order_id=order.id,
+        date=date(2026, 11, 5),
+        external_id="rcv-2",
+        lines=[ItemReceiptLine(line_id="1", quantity=Decimal(7))],
+    )
     with pytest.raises(InvalidRequestError) as caught:
         backend.receive_purchase_order(too_much)
     assert "remaining" in str(caught.value)
@@ -346,7 +389,8 @@ def test_iter_deleted(backend: NetSuiteBackend, fake: FakeNetSuite) -> None:
     backend.client.delete("invoice", invoice.id or "")
     deleted = list(backend.iter_deleted("invoice", since))
     assert [(d.id, d.record_type, d.external_id) for d in deleted] == [
-        (invoice.id, "invoice", "job-1")]
+        (invoice.id, "invoice", "job-1")
+    ]
     assert list(backend.iter_deleted("customer", since)) == []
 
 
@@ -354,8 +398,9 @@ def test_iter_deleted(backend: NetSuiteBackend, fake: FakeNetSuite) -> None:
 
 
 def test_create_invoices_runs_at_the_limit_without_429s() -> None:
-    fake = FakeNetSuite("1234567_SB1", clock=SystemClock(), latency=0.02,
-                        governance=Governance(concurrency=5))
+    fake = FakeNetSuite(
+        "1234567_SB1", clock=SystemClock(), latency=0.02, governance=Governance(concurrency=5)
+    )
     with fake:
         backend = make_backend(fake)
         invoices = (_invoice(f"bulk-{n}", amount=f"{n + 1}.00") for n in range(40))
@@ -370,8 +415,9 @@ def test_create_invoices_runs_at_the_limit_without_429s() -> None:
 
 
 def test_an_oversized_limiter_is_absorbed_by_retries() -> None:
-    fake = FakeNetSuite("1234567_SB1", clock=SystemClock(), latency=0.01,
-                        governance=Governance(concurrency=3))
+    fake = FakeNetSuite(
+        "1234567_SB1", clock=SystemClock(), latency=0.01, governance=Governance(concurrency=3)
+    )
     with fake:
         backend = make_backend(fake, concurrency=8, limiter=Limiter(concurrency=8))
         result = backend.create_invoices(_invoice(f"b-{n}") for n in range(30))

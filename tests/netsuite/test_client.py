@@ -58,8 +58,13 @@ def _problem(status: int, code: str, detail: str, path: str | None = None) -> di
         entry["o:errorPath"] = path
     return {
         "type": "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
-        "title": {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                  429: "Too Many Requests"}.get(status, "Error"),
+        "title": {
+            400: "Bad Request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found",
+            429: "Too Many Requests",
+        }.get(status, "Error"),
         "status": status,
         "o:errorDetails": [entry],
     }
@@ -121,10 +126,18 @@ def test_suiteql_literals_are_escaped() -> None:
 
 @responses.activate
 def test_create_reads_the_id_from_location_and_quotes_external_ids() -> None:
-    responses.add(responses.POST, f"{RECORDS}/invoice", status=204,
-                  headers={"Location": f"{RECORDS}/invoice/1234"})
-    responses.add(responses.PUT, f"{RECORDS}/customer/eid:a%2Fb%20c", status=204,
-                  headers={"Location": f"{RECORDS}/customer/77"})
+    responses.add(
+        responses.POST,
+        f"{RECORDS}/invoice",
+        status=204,
+        headers={"Location": f"{RECORDS}/invoice/1234"},
+    )
+    responses.add(
+        responses.PUT,
+        f"{RECORDS}/customer/eid:a%2Fb%20c",
+        status=204,
+        headers={"Location": f"{RECORDS}/customer/77"},
+    )
     client = _client()
     assert client.create("invoice", {"entity": {"id": "1"}}) == "1234"
     assert client.upsert("customer", "a/b c", {"companyName": "X"}) == "77"
@@ -149,8 +162,12 @@ def test_get_update_delete_transform() -> None:
     responses.add(responses.GET, f"{RECORDS}/invoice/5", json={"id": "5", "tranId": "INV1"})
     responses.add(responses.PATCH, f"{RECORDS}/invoice/5", status=204)
     responses.add(responses.DELETE, f"{RECORDS}/invoice/5", status=204)
-    responses.add(responses.POST, f"{RECORDS}/purchaseOrder/9/!transform/itemReceipt",
-                  status=204, headers={"Location": f"{RECORDS}/itemReceipt/31"})
+    responses.add(
+        responses.POST,
+        f"{RECORDS}/purchaseOrder/9/!transform/itemReceipt",
+        status=204,
+        headers={"Location": f"{RECORDS}/itemReceipt/31"},
+    )
     client = _client()
     assert client.get("invoice", 5, expand=True, fields=["tranId", "total"])["tranId"] == "INV1"
     assert "expandSubResources=true" in responses.calls[0].request.url
@@ -163,34 +180,55 @@ def test_get_update_delete_transform() -> None:
 
 @responses.activate
 def test_a_get_answered_with_html_is_a_service_error() -> None:
-    responses.add(responses.GET, f"{RECORDS}/invoice/5", body="<html>maintenance</html>",
-                  content_type="text/html")
+    responses.add(
+        responses.GET,
+        f"{RECORDS}/invoice/5",
+        body="<html>maintenance</html>",
+        content_type="text/html",
+    )
     with pytest.raises(ServiceError):
         _client().get("invoice", "5")
 
 
 @responses.activate
 def test_a_delete_whose_answer_was_lost_is_not_an_error() -> None:
-    responses.add(responses.DELETE, f"{RECORDS}/invoice/5",
-                  body=requests.exceptions.ConnectionError("reset"))
-    responses.add(responses.DELETE, f"{RECORDS}/invoice/5", status=404,
-                  json=_problem(404, "NONEXISTENT_ID", "The record instance does not exist."))
+    responses.add(
+        responses.DELETE, f"{RECORDS}/invoice/5", body=requests.exceptions.ConnectionError("reset")
+    )
+    responses.add(
+        responses.DELETE,
+        f"{RECORDS}/invoice/5",
+        status=404,
+        json=_problem(404, "NONEXISTENT_ID", "The record instance does not exist."),
+    )
     _client().delete("invoice", "5")
     assert len(responses.calls) == 2
-    responses.replace(responses.DELETE, f"{RECORDS}/invoice/5", status=404,
-                      json=_problem(404, "NONEXISTENT_ID", "gone"))
+    responses.replace(
+        responses.DELETE,
+        f"{RECORDS}/invoice/5",
+        status=404,
+        json=_problem(404, "NONEXISTENT_ID", "gone"),
+    )
     with pytest.raises(NotFoundError):
         _client().delete("invoice", "5")
 
 
 @responses.activate
 def test_upsert_is_retried_after_a_lost_answer_but_create_is_not() -> None:
-    responses.add(responses.PUT, f"{RECORDS}/invoice/eid:k1",
-                  body=requests.exceptions.ConnectionError("reset"))
-    responses.add(responses.PUT, f"{RECORDS}/invoice/eid:k1", status=204,
-                  headers={"Location": f"{RECORDS}/invoice/8"})
-    responses.add(responses.POST, f"{RECORDS}/invoice",
-                  body=requests.exceptions.ConnectionError("reset"))
+    responses.add(
+        responses.PUT,
+        f"{RECORDS}/invoice/eid:k1",
+        body=requests.exceptions.ConnectionError("reset"),
+    )
+    responses.add(
+        responses.PUT,
+        f"{RECORDS}/invoice/eid:k1",
+        status=204,
+        headers={"Location": f"{RECORDS}/invoice/8"},
+    )
+    responses.add(
+        responses.POST, f"{RECORDS}/invoice", body=requests.exceptions.ConnectionError("reset")
+    )
     client = _client()
     assert client.upsert("invoice", "k1", {}) == "8"
     with pytest.raises(ServiceError) as caught:
@@ -205,8 +243,14 @@ def test_upsert_is_retried_after_a_lost_answer_but_create_is_not() -> None:
 @responses.activate
 def test_suiteql_sends_prefer_transient_and_pages_lazily() -> None:
     def page(offset: int, has_more: bool, ids: list[str]) -> dict[str, Any]:
-        return {"links": [], "count": len(ids), "hasMore": has_more, "offset": offset,
-                "totalResults": 5, "items": [{"links": [], "id": i} for i in ids]}
+        return {
+            "links": [],
+            "count": len(ids),
+            "hasMore": has_more,
+            "offset": offset,
+            "totalResults": 5,
+            "items": [{"links": [], "id": i} for i in ids],
+        }
 
     responses.add(responses.POST, QUERY, json=page(0, True, ["1", "2"]))
     responses.add(responses.POST, QUERY, json=page(2, True, ["3", "4"]))
@@ -233,7 +277,10 @@ def test_suiteql_paging_against_the_emulator(fake: FakeNetSuite) -> None:
     client = NetSuiteClient(fake.account_id, make_auth(fake), limiter=Limiter(concurrency=5))
     rows = list(client.suiteql("SELECT id, entityid FROM customer ORDER BY id", page_size=1))
     assert [r["entityid"] for r in rows] == [
-        "Acme Robotics", "Globex Corporation", "Initech", "Umbrella Europe GmbH"
+        "Acme Robotics",
+        "Globex Corporation",
+        "Initech",
+        "Umbrella Europe GmbH",
     ]
 
 
@@ -256,33 +303,53 @@ def test_keyset_paging_goes_past_the_row_cap(fake: FakeNetSuite) -> None:
 @pytest.mark.parametrize(
     ("status", "code", "detail", "path", "expected"),
     [
-        (400, "INVALID_CONTENT",
-         "Invalid value for the resource or sub-resource field 'item'.",
-         "item.items[0].item", InvalidRequestError),
-        (400, "USER_ERROR", "Please enter value(s) for: Customer", "entity",
-         InvalidRequestError),
-        (400, "USER_ERROR", "Error while accessing a resource. This record already exists.",
-         "externalId", DuplicateError),
-        (400, "INVALID_KEY_OR_REF", "Invalid entity reference key 999.", "entity",
-         InvalidRequestError),
+        (
+            400,
+            "INVALID_CONTENT",
+            "Invalid value for the resource or sub-resource field 'item'.",
+            "item.items[0].item",
+            InvalidRequestError,
+        ),
+        (400, "USER_ERROR", "Please enter value(s) for: Customer", "entity", InvalidRequestError),
+        (
+            400,
+            "USER_ERROR",
+            "Error while accessing a resource. This record already exists.",
+            "externalId",
+            DuplicateError,
+        ),
+        (
+            400,
+            "INVALID_KEY_OR_REF",
+            "Invalid entity reference key 999.",
+            "entity",
+            InvalidRequestError,
+        ),
         (404, "INVALID_KEY_OR_REF", "Invalid record key 999.", None, NotFoundError),
         (404, "NONEXISTENT_ID", "The record instance does not exist.", None, NotFoundError),
         (401, "INVALID_LOGIN", "Invalid login attempt.", None, AuthenticationError),
         (403, "INSUFFICIENT_PERMISSION", "Permission Violation.", None, PermissionDeniedError),
-        (429, "CONCURRENCY_LIMIT_EXCEEDED",
-         "Concurrent request limit exceeded. Request blocked.", None, RateLimitError),
-        (400, "IDEMPOTENCY_ERROR", "The idempotency key was already used.", None,
-         ConflictError),
-        (503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable.", None,
-         ServiceError),
+        (
+            429,
+            "CONCURRENCY_LIMIT_EXCEEDED",
+            "Concurrent request limit exceeded. Request blocked.",
+            None,
+            RateLimitError,
+        ),
+        (400, "IDEMPOTENCY_ERROR", "The idempotency key was already used.", None, ConflictError),
+        (503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable.", None, ServiceError),
     ],
 )
 @responses.activate
 def test_error_bodies_map_to_the_error_tree(
     status: int, code: str, detail: str, path: str | None, expected: type[Exception]
 ) -> None:
-    responses.add(responses.GET, f"{RECORDS}/invoice/1", status=status,
-                  json=_problem(status, code, detail, path))
+    responses.add(
+        responses.GET,
+        f"{RECORDS}/invoice/1",
+        status=status,
+        json=_problem(status, code, detail, path),
+    )
     client = _client(retry=RetryPolicy(max_attempts=1))
     with pytest.raises(expected) as caught:
         client.get("invoice", "1")
@@ -310,8 +377,9 @@ def test_error_bodies_map_to_the_error_tree(
 def test_bodies_that_are_not_the_documented_json_are_service_errors(
     status: int, body: str, content_type: str, retryable: bool
 ) -> None:
-    responses.add(responses.GET, f"{RECORDS}/invoice/1", status=status, body=body,
-                  content_type=content_type)
+    responses.add(
+        responses.GET, f"{RECORDS}/invoice/1", status=status, body=body, content_type=content_type
+    )
     with pytest.raises(ServiceError) as caught:
         _client(retry=RetryPolicy(max_attempts=1)).get("invoice", "1")
     assert caught.value.retryable is retryable
@@ -335,17 +403,26 @@ def test_html_429_is_still_a_rate_limit_and_retry_after_is_read() -> None:
 
 
 def test_several_details_are_joined() -> None:
-    body = {"title": "Bad Request", "status": 400, "o:errorDetails": [
-        {"detail": "First.", "o:errorCode": "USER_ERROR"},
-        {"detail": "Second.", "o:errorCode": "USER_ERROR"}]}
+    body = {
+        "title": "Bad Request",
+        "status": 400,
+        "o:errorDetails": [
+            {"detail": "First.", "o:errorCode": "USER_ERROR"},
+            {"detail": "Second.", "o:errorCode": "USER_ERROR"},
+        ],
+    }
     error = decode_error_body(400, body, json.dumps(body))
     assert error.detail == "First.; Second."
 
 
 @responses.activate
 def test_error_text_never_carries_the_authorization_header() -> None:
-    responses.add(responses.GET, f"{RECORDS}/invoice/1", status=401,
-                  json=_problem(401, "INVALID_LOGIN", "Invalid login attempt."))
+    responses.add(
+        responses.GET,
+        f"{RECORDS}/invoice/1",
+        status=401,
+        json=_problem(401, "INVALID_LOGIN", "Invalid login attempt."),
+    )
     with pytest.raises(AuthenticationError) as caught:
         _client().get("invoice", "1")
     sent = responses.calls[0].request.headers["Authorization"]

@@ -45,12 +45,25 @@ def _invoice_wire(**changes: Any) -> dict[str, Any]:
         "total": 1300.0,
         "amountRemaining": 1300.0,
         "lastModifiedDate": "2026-11-03T10:15:00Z",
-        "item": {"items": [
-            {"line": 1, "item": {"id": "202", "refName": "MACHINING"}, "quantity": 2.0,
-             "rate": 600.0, "amount": 1200.0, "description": "Machining"},
-            {"line": 2, "item": {"id": "201"}, "quantity": 1.0, "rate": 33.3333,
-             "amount": 100.0},
-        ]},
+        "item": {
+            "items": [
+                {
+                    "line": 1,
+                    "item": {"id": "202", "refName": "MACHINING"},
+                    "quantity": 2.0,
+                    "rate": 600.0,
+                    "amount": 1200.0,
+                    "description": "Machining",
+                },
+                {
+                    "line": 2,
+                    "item": {"id": "201"},
+                    "quantity": 1.0,
+                    "rate": 33.3333,
+                    "amount": 100.0,
+                },
+            ]
+        },
     }
     data.update(changes)
     return data
@@ -58,27 +71,49 @@ def _invoice_wire(**changes: Any) -> dict[str, Any]:
 
 def test_invoice_to_wire() -> None:
     invoice = Invoice(
-        external_id="job-1", customer=Ref(id="101"), date=date(2026, 11, 3),
-        due_date=date(2026, 12, 3), memo="m", currency="EUR",
-        lines=[InvoiceLine(description="Job", quantity=Decimal(2), unit_price=Decimal("0.10"),
-                           item=Ref(id="202")),
-               InvoiceLine(amount=Decimal("5"), item=Ref(id="201"))],
+        external_id="job-1",
+        customer=Ref(id="101"),
+        date=date(2026, 11, 3),
+        due_date=date(2026, 12, 3),
+        memo="m",
+        currency="EUR",
+        lines=[
+            InvoiceLine(
+                description="Job",
+                quantity=Decimal(2),
+                unit_price=Decimal("0.10"),
+                item=Ref(id="202"),
+            ),
+            InvoiceLine(amount=Decimal("5"), item=Ref(id="201")),
+        ],
     )
     body = rec.invoice_to_wire(invoice, external_id="job-1", currency_ids=CURRENCY_IDS)
     assert body == {
-        "entity": {"id": "101"}, "tranDate": "2026-11-03", "externalId": "job-1",
-        "dueDate": "2026-12-03", "memo": "m", "currency": {"id": "4"},
-        "item": {"items": [
-            {"item": {"id": "202"}, "quantity": 2, "rate": 0.1, "amount": 0.2,
-             "description": "Job"},
-            {"item": {"id": "201"}, "amount": 5},
-        ]},
+        "entity": {"id": "101"},
+        "tranDate": "2026-11-03",
+        "externalId": "job-1",
+        "dueDate": "2026-12-03",
+        "memo": "m",
+        "currency": {"id": "4"},
+        "item": {
+            "items": [
+                {
+                    "item": {"id": "202"},
+                    "quantity": 2,
+                    "rate": 0.1,
+                    "amount": 0.2,
+                    "description": "Job",
+                },
+                {"item": {"id": "201"}, "amount": 5},
+            ]
+        },
     }
 
 
 def test_invoice_lines_need_an_item_or_a_default() -> None:
-    invoice = Invoice(customer=Ref(id="1"), date=date(2026, 1, 1),
-                      lines=[InvoiceLine(amount=Decimal(1))])
+    invoice = Invoice(
+        customer=Ref(id="1"), date=date(2026, 1, 1), lines=[InvoiceLine(amount=Decimal(1))]
+    )
     with pytest.raises(InvalidRequestError) as caught:
         rec.invoice_to_wire(invoice, external_id="x")
     assert caught.value.field == "lines.0.item"
@@ -87,8 +122,12 @@ def test_invoice_lines_need_an_item_or_a_default() -> None:
 
 
 def test_a_currency_the_account_lacks_is_refused() -> None:
-    invoice = Invoice(customer=Ref(id="1"), date=date(2026, 1, 1), currency="JPY",
-                      lines=[InvoiceLine(amount=Decimal(1), item=Ref(id="2"))])
+    invoice = Invoice(
+        customer=Ref(id="1"),
+        date=date(2026, 1, 1),
+        currency="JPY",
+        lines=[InvoiceLine(amount=Decimal(1), item=Ref(id="2"))],
+    )
     with pytest.raises(InvalidRequestError) as caught:
         rec.invoice_to_wire(invoice, external_id="x", currency_ids=CURRENCY_IDS)
     assert caught.value.field == "currency"
@@ -115,22 +154,26 @@ def test_invoice_from_wire() -> None:
         ({"id": "B", "refName": "Paid In Full"}, 0.0, InvoiceStatus.PAID, "Paid In Full"),
         ({"id": "paidInFull"}, 0.0, InvoiceStatus.PAID, "paidInFull"),
         ({"id": "B"}, 0.0, InvoiceStatus.PAID, "Paid In Full"),
-        ({"id": "X", "refName": "Sent to the moon"}, 1300.0, InvoiceStatus.UNKNOWN,
-         "Sent to the moon"),
+        (
+            {"id": "X", "refName": "Sent to the moon"},
+            1300.0,
+            InvoiceStatus.UNKNOWN,
+            "Sent to the moon",
+        ),
     ],
 )
 def test_invoice_statuses(
     status: dict[str, str], remaining: float, expected: InvoiceStatus, remote: str
 ) -> None:
-    invoice = rec.invoice_from_wire(_invoice_wire(status=status, amountRemaining=remaining),
-                                    CURRENCIES)
+    invoice = rec.invoice_from_wire(
+        _invoice_wire(status=status, amountRemaining=remaining), CURRENCIES
+    )
     assert invoice.status is expected
     assert invoice.remote_status == remote
 
 
 def test_tax_is_what_the_total_adds_to_the_lines() -> None:
-    invoice = rec.invoice_from_wire(_invoice_wire(total=1404.0, amountRemaining=1404.0),
-                                    CURRENCIES)
+    invoice = rec.invoice_from_wire(_invoice_wire(total=1404.0, amountRemaining=1404.0), CURRENCIES)
     assert invoice.tax == Decimal("104.00") and invoice.total == Decimal("1404.00")
 
 
@@ -160,11 +203,29 @@ def test_a_record_that_is_not_an_object_is_a_service_error() -> None:
 
 
 def test_invoice_from_suiteql_rows() -> None:
-    row = {"id": "7", "tranid": "INV7", "externalid": "has space", "entity": "101",
-           "trandate": "2026-11-03", "currency": "4", "status": "B", "foreigntotal": "10",
-           "foreignamountremaining": "0", "lastmodified": "2026-11-03 10:15:00"}
-    lines = [{"transaction": "7", "line": "1", "item": "202", "quantity": "1", "rate": "10",
-              "foreignamount": "10", "memo": "x"}]
+    row = {
+        "id": "7",
+        "tranid": "INV7",
+        "externalid": "has space",
+        "entity": "101",
+        "trandate": "2026-11-03",
+        "currency": "4",
+        "status": "B",
+        "foreigntotal": "10",
+        "foreignamountremaining": "0",
+        "lastmodified": "2026-11-03 10:15:00",
+    }
+    lines = [
+        {
+            "transaction": "7",
+            "line": "1",
+            "item": "202",
+            "quantity": "1",
+            "rate": "10",
+            "foreignamount": "10",
+            "memo": "x",
+        }
+    ]
     invoice = rec.invoice_from_row(row, lines, CURRENCIES)
     assert invoice.currency == "EUR" and invoice.status is InvoiceStatus.PAID
     assert invoice.external_id is None  # not a valid eid: read as absent, not a failure
@@ -177,19 +238,28 @@ def test_invoice_from_suiteql_rows() -> None:
 def test_customers() -> None:
     customer = Customer(name="Acme", email="a@x", external_id="c1", currency="EUR")
     assert rec.customer_to_wire(customer, subsidiary_id="1", currency_ids=CURRENCY_IDS) == {
-        "companyName": "Acme", "email": "a@x", "externalId": "c1",
-        "subsidiary": {"id": "1"}, "currency": {"id": "4"},
+        "companyName": "Acme",
+        "email": "a@x",
+        "externalId": "c1",
+        "subsidiary": {"id": "1"},
+        "currency": {"id": "4"},
     }
-    wire = {"id": "101", "entityId": "CUST-1", "companyName": "Acme", "email": "a@x",
-            "currency": {"id": "4", "refName": "Euro"}, "externalId": "c1",
-            "lastModifiedDate": "2026-11-01T00:00:00Z"}
+    wire = {
+        "id": "101",
+        "entityId": "CUST-1",
+        "companyName": "Acme",
+        "email": "a@x",
+        "currency": {"id": "4", "refName": "Euro"},
+        "externalId": "c1",
+        "lastModifiedDate": "2026-11-01T00:00:00Z",
+    }
     read = rec.customer_from_wire(wire, CURRENCIES)
     assert (read.id, read.name, read.currency, read.external_id) == ("101", "Acme", "EUR", "c1")
-    person = rec.customer_from_row({"id": "5", "firstname": "Ada", "lastname": "Lovelace"},
-                                   CURRENCIES)
+    person = rec.customer_from_row(
+        {"id": "5", "firstname": "Ada", "lastname": "Lovelace"}, CURRENCIES
+    )
     assert person.name == "Ada Lovelace"
-    vendor = rec.vendor_from_row({"id": "6", "companyname": "Parts", "currency": "1"},
-                                 CURRENCIES)
+    vendor = rec.vendor_from_row({"id": "6", "companyname": "Parts", "currency": "1"}, CURRENCIES)
     assert vendor.name == "Parts" and vendor.currency == "USD"
     with pytest.raises(ServiceError):
         rec.customer_from_wire({"id": "9"}, CURRENCIES)
@@ -201,7 +271,10 @@ def test_items() -> None:
     with pytest.raises(InvalidRequestError):
         rec.item_record_type("spaceship")
     assert rec.item_to_wire(Item(name="X-1", external_id="i1")) == {
-        "itemId": "X-1", "displayName": "X-1", "externalId": "i1"}
+        "itemId": "X-1",
+        "displayName": "X-1",
+        "externalId": "i1",
+    }
     item = rec.item_from_row({"id": "201", "itemid": "W", "itemtype": "InvtPart"})
     assert item.kind == "inventory"
     wire = rec.item_from_wire({"id": "2", "itemId": "S", "itemType": {"id": "Service"}})
@@ -209,50 +282,106 @@ def test_items() -> None:
 
 
 def test_payments() -> None:
-    payment = Payment(external_id="p1", customer=Ref(id="101"), date=date(2026, 11, 5),
-                      amount=Decimal("250"), memo="wire",
-                      applications=[PaymentApplication(invoice_id="104", amount=Decimal(200))])
+    payment = Payment(
+        external_id="p1",
+        customer=Ref(id="101"),
+        date=date(2026, 11, 5),
+        amount=Decimal("250"),
+        memo="wire",
+        applications=[PaymentApplication(invoice_id="104", amount=Decimal(200))],
+    )
     assert rec.payment_to_wire(payment, external_id="p1", currency_ids=CURRENCY_IDS) == {
-        "customer": {"id": "101"}, "payment": 250, "tranDate": "2026-11-05",
-        "externalId": "p1", "memo": "wire", "currency": {"id": "1"},
+        "customer": {"id": "101"},
+        "payment": 250,
+        "tranDate": "2026-11-05",
+        "externalId": "p1",
+        "memo": "wire",
+        "currency": {"id": "1"},
         "apply": {"items": [{"doc": {"id": "104"}, "apply": True, "amount": 200}]},
     }
-    wire = {"id": "9", "customer": {"id": "101"}, "payment": 250.0, "tranDate": "2026-11-05",
-            "currency": {"id": "1"}, "externalId": "p1",
-            "apply": {"items": [{"doc": {"id": "104"}, "apply": True, "amount": 200.0},
-                                {"doc": {"id": "105"}, "apply": False, "amount": 0}]}}
+    wire = {
+        "id": "9",
+        "customer": {"id": "101"},
+        "payment": 250.0,
+        "tranDate": "2026-11-05",
+        "currency": {"id": "1"},
+        "externalId": "p1",
+        "apply": {
+            "items": [
+                {"doc": {"id": "104"}, "apply": True, "amount": 200.0},
+                {"doc": {"id": "105"}, "apply": False, "amount": 0},
+            ]
+        },
+    }
     read = rec.payment_from_wire(wire, CURRENCIES)
     assert read.applications == [PaymentApplication(invoice_id="104", amount=Decimal("200"))]
     row = rec.payment_from_row(
-        {"id": "9", "entity": "101", "foreigntotal": "250", "trandate": "2026-11-05",
-         "currency": "1"},
-        [{"nextdoc": "9", "previousdoc": "104", "foreignamount": "200"}], CURRENCIES)
+        {
+            "id": "9",
+            "entity": "101",
+            "foreigntotal": "250",
+            "trandate": "2026-11-05",
+            "currency": "1",
+        },
+        [{"nextdoc": "9", "previousdoc": "104", "foreignamount": "200"}],
+        CURRENCIES,
+    )
     assert row.amount == Decimal("250.00") and row.applications == read.applications
 
 
 def _po_wire(status: dict[str, str]) -> dict[str, Any]:
     return {
-        "id": "1001", "tranId": "PO1001", "externalId": "po-1", "entity": {"id": "105"},
-        "tranDate": "2026-11-01", "currency": {"id": "1"}, "status": status,
-        "item": {"items": [
-            {"line": 1, "item": {"id": "201"}, "quantity": 10.0, "quantityReceived": 4.0,
-             "rate": 4.5, "amount": 45.0, "isClosed": False},
-            {"line": 2, "item": {"id": "203"}, "quantity": 2.0, "quantityReceived": 0,
-             "rate": 25.0, "amount": 50.0, "isClosed": True},
-        ]},
+        "id": "1001",
+        "tranId": "PO1001",
+        "externalId": "po-1",
+        "entity": {"id": "105"},
+        "tranDate": "2026-11-01",
+        "currency": {"id": "1"},
+        "status": status,
+        "item": {
+            "items": [
+                {
+                    "line": 1,
+                    "item": {"id": "201"},
+                    "quantity": 10.0,
+                    "quantityReceived": 4.0,
+                    "rate": 4.5,
+                    "amount": 45.0,
+                    "isClosed": False,
+                },
+                {
+                    "line": 2,
+                    "item": {"id": "203"},
+                    "quantity": 2.0,
+                    "quantityReceived": 0,
+                    "rate": 25.0,
+                    "amount": 50.0,
+                    "isClosed": True,
+                },
+            ]
+        },
     }
 
 
 @pytest.mark.parametrize(
     ("status", "expected", "remote"),
     [
-        ({"id": "B", "refName": "Pending Receipt"}, PurchaseOrderStatus.PENDING_RECEIPT,
-         "Pending Receipt"),
-        ({"id": "E"}, PurchaseOrderStatus.PENDING_BILLING_PARTIALLY_RECEIVED,
-         "Pending Billing/Partially Received"),
+        (
+            {"id": "B", "refName": "Pending Receipt"},
+            PurchaseOrderStatus.PENDING_RECEIPT,
+            "Pending Receipt",
+        ),
+        (
+            {"id": "E"},
+            PurchaseOrderStatus.PENDING_BILLING_PARTIALLY_RECEIVED,
+            "Pending Billing/Partially Received",
+        ),
         ({"id": "purchOrd:H"}, PurchaseOrderStatus.CLOSED, "Closed"),
-        ({"id": "pendingBill", "refName": "Pending Bill"}, PurchaseOrderStatus.PENDING_BILL,
-         "Pending Bill"),
+        (
+            {"id": "pendingBill", "refName": "Pending Bill"},
+            PurchaseOrderStatus.PENDING_BILL,
+            "Pending Bill",
+        ),
         ({"id": "Z", "refName": "Lost at sea"}, PurchaseOrderStatus.UNKNOWN, "Lost at sea"),
     ],
 )
@@ -269,49 +398,90 @@ def test_purchase_orders(
 def test_purchase_order_rows_and_body() -> None:
     order = rec.purchase_order_from_row(
         {"id": "1", "entity": "105", "trandate": "2026-11-01", "status": "D", "currency": "1"},
-        [{"transaction": "1", "line": "1", "item": "201", "quantity": "5",
-          "quantityshiprecv": "2", "rate": "4.5", "foreignamount": "22.5", "isclosed": "F"}],
+        [
+            {
+                "transaction": "1",
+                "line": "1",
+                "item": "201",
+                "quantity": "5",
+                "quantityshiprecv": "2",
+                "rate": "4.5",
+                "foreignamount": "22.5",
+                "isclosed": "F",
+            }
+        ],
         CURRENCIES,
     )
     assert order.status is PurchaseOrderStatus.PARTIALLY_RECEIVED
     assert order.lines[0].quantity_received == 2
     body = rec.purchase_order_to_wire(
-        PurchaseOrder(vendor=Ref(id="105"), date=date(2026, 11, 1),
-                      status=PurchaseOrderStatus.PENDING_RECEIPT, external_id="po-9",
-                      lines=[PurchaseOrderLine(item=Ref(id="201"), quantity=Decimal(3),
-                                               rate=Decimal("4.5"))]))
+        PurchaseOrder(
+            vendor=Ref(id="105"),
+            date=date(2026, 11, 1),
+            status=PurchaseOrderStatus.PENDING_RECEIPT,
+            external_id="po-9",
+            lines=[PurchaseOrderLine(item=Ref(id="201"), quantity=Decimal(3), rate=Decimal("4.5"))],
+        )
+    )
     assert body["item"]["items"] == [{"item": {"id": "201"}, "quantity": 3, "rate": 4.5}]
     assert body["externalId"] == "po-9"
 
 
 def test_receipts() -> None:
-    receipt = ItemReceipt(purchase_order_id="1001", date=date(2026, 11, 4),
-                          lines=[ItemReceiptLine(line_id="1", quantity=Decimal(4))])
+    receipt = ItemReceipt(
+        purchase_order_id="1001",
+        date=date(2026, 11, 4),
+        lines=[ItemReceiptLine(line_id="1", quantity=Decimal(4))],
+    )
     body = rec.receipt_to_wire(receipt, external_id="r1", other_lines=["1", "2"])
-    assert body == {"externalId": "r1", "tranDate": "2026-11-04", "item": {"items": [
-        {"orderLine": 1, "quantity": 4, "itemReceive": True},
-        {"orderLine": 2, "itemReceive": False}]}}
-    read = rec.receipt_from_wire({
-        "id": "31", "createdFrom": {"id": "1001"}, "tranDate": "2026-11-04",
-        "externalId": "r1", "item": {"items": [{"line": 1, "orderLine": 1, "quantity": 4.0,
-                                                 "itemReceive": True}]}})
-    assert read == ItemReceipt(id="31", purchase_order_id="1001", date=date(2026, 11, 4),
-                               external_id="r1",
-                               lines=[ItemReceiptLine(line_id="1", quantity=Decimal(4))])
+    assert body == {
+        "externalId": "r1",
+        "tranDate": "2026-11-04",
+        "item": {
+            "items": [
+                {"orderLine": 1, "quantity": 4, "itemReceive": True},
+                {"orderLine": 2, "itemReceive": False},
+            ]
+        },
+    }
+    read = rec.receipt_from_wire(
+        {
+            "id": "31",
+            "createdFrom": {"id": "1001"},
+            "tranDate": "2026-11-04",
+            "externalId": "r1",
+            "item": {"items": [{"line": 1, "orderLine": 1, "quantity": 4.0, "itemReceive": True}]},
+        }
+    )
+    assert read == ItemReceipt(
+        id="31",
+        purchase_order_id="1001",
+        date=date(2026, 11, 4),
+        external_id="r1",
+        lines=[ItemReceiptLine(line_id="1", quantity=Decimal(4))],
+    )
 
 
 def test_deleted_rows() -> None:
-    deleted = rec.deleted_from_row({"recordid": "5", "recordtypeid": "invoice",
-                                    "deleted": "2026-11-02 08:00:00"})
+    deleted = rec.deleted_from_row(
+        {"recordid": "5", "recordtypeid": "invoice", "deleted": "2026-11-02 08:00:00"}
+    )
     assert deleted.id == "5" and deleted.deleted_at == datetime(2026, 11, 2, 8, tzinfo=UTC)
     with pytest.raises(ServiceError):
         rec.deleted_from_row({"recordid": "5", "recordtypeid": "invoice"})
 
 
 def test_numbers_that_json_cannot_carry_are_refused() -> None:
-    invoice = Invoice(customer=Ref(id="1"), date=date(2026, 1, 1),
-                      lines=[InvoiceLine(quantity=Decimal("1.123456789012"),
-                                         unit_price=Decimal("1234567.123456789012"),
-                                         item=Ref(id="2"))])
+    invoice = Invoice(
+        customer=Ref(id="1"),
+        date=date(2026, 1, 1),
+        lines=[
+            InvoiceLine(
+                quantity=Decimal("1.123456789012"),
+                unit_price=Decimal("1234567.123456789012"),
+                item=Ref(id="2"),
+            )
+        ],
+    )
     with pytest.raises(InvalidRequestError):
         rec.invoice_to_wire(invoice, external_id="x")

@@ -1,22 +1,19 @@
 """Fixtures for the QuickBooks client/backend tests: a FakeQuickBooks on a FakeClock and
-a connected QuickBooksBackend built from its credentials (until ``fake.backend()``
-exists, the ``connect`` fixture is how a test gets one: ``connect(fake, **options)``)."""
+a connected QuickBooksBackend built from its credentials (``connect(fake, **options)``
+is ``fake.backend()`` with a deterministic retry policy and randomness)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from erpsync.http import RetryPolicy
 from erpsync.limits import Limiter, RateLimit
-from erpsync.quickbooks.auth import QuickBooksAuth
 from erpsync.quickbooks.backend import QuickBooksBackend
-from erpsync.quickbooks.tokens import MemoryTokenStore, QuickBooksToken
-from erpsync.testing._core import FakeClock, clock_datetime
+from erpsync.testing._core import FakeClock
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 
@@ -31,41 +28,11 @@ def fake_limiter(clock: FakeClock) -> Limiter:
 
 
 def _connect(fake: FakeQuickBooks, **options: Any) -> QuickBooksBackend:
-    """A QuickBooksBackend connected to ``fake`` with its initial token pair, on its clock."""
-    clock = fake.clock
-    assert isinstance(clock, FakeClock)
-    now = clock_datetime(clock)
-    creds = fake.credentials
-    store = MemoryTokenStore()
-    store.save(
-        creds.realm_id,
-        QuickBooksToken(
-            access_token=creds.access_token,
-            refresh_token=creds.refresh_token,
-            access_expires_at=now + timedelta(seconds=3600),
-            refresh_expires_at=now + timedelta(days=100),
-            realm_id=creds.realm_id,
-            obtained_at=now,
-        ),
-    )
-    auth = QuickBooksAuth(
-        creds.client_id,
-        creds.client_secret,
-        token_store=store,
-        clock=lambda: clock_datetime(clock),
-        sleep=clock.sleep,
-    )
-    options.setdefault("limiter", fake_limiter(clock))
+    """A QuickBooksBackend connected to ``fake`` (``fake.backend()``), deterministic."""
+    assert isinstance(fake.clock, FakeClock)
     options.setdefault("retry", RetryPolicy(max_attempts=4, base_delay=0.5))
-    return QuickBooksBackend(
-        creds.realm_id,
-        auth,
-        clock=clock.now,
-        sleep=clock.sleep,
-        rng=random.Random(7),
-        now=lambda: clock_datetime(clock),
-        **options,
-    )
+    options.setdefault("rng", random.Random(7))
+    return fake.backend(**options)
 
 
 @pytest.fixture

@@ -51,7 +51,9 @@ LOWER_401 = {
 }
 
 
-def standard(code: str, message: str, detail: str, element: str = "", kind: str = "ValidationFault") -> dict[str, Any]:
+def standard(
+    code: str, message: str, detail: str, element: str = "", kind: str = "ValidationFault"
+) -> dict[str, Any]:
     return {
         "Fault": {
             "Error": [{"Message": message, "Detail": detail, "code": code, "element": element}],
@@ -61,7 +63,9 @@ def standard(code: str, message: str, detail: str, element: str = "", kind: str 
     }
 
 
-def response(status: int, body: str | bytes, headers: dict[str, str] | None = None) -> requests.Response:
+def response(
+    status: int, body: str | bytes, headers: dict[str, str] | None = None
+) -> requests.Response:
     made = requests.Response()
     made.status_code = status
     made._content = body.encode() if isinstance(body, str) else body
@@ -207,7 +211,9 @@ def test_bodies_that_are_not_faults_keep_their_text(status, body, cls):
 
 
 def test_error_from_a_batch_item_fault():
-    fault = standard("610", "Object Not Found", "Object Not Found : inactive", "CustomerRef")["Fault"]
+    fault = standard("610", "Object Not Found", "Object Not Found : inactive", "CustomerRef")[
+        "Fault"
+    ]
     error = error_from_fault(fault, http_status=200, record="batch item Invoice")
     assert isinstance(error, NotFoundError)
     assert error.http_status == 200
@@ -225,7 +231,9 @@ def test_request_id_of_reads_both_spellings():
 
 @responses.activate
 def test_throttling_is_retried_with_backoff_then_raised(client, sleeps):
-    responses.get(f"{BASE}/customer/1", body=THROTTLE_XML, status=429, content_type="application/xml")
+    responses.get(
+        f"{BASE}/customer/1", body=THROTTLE_XML, status=429, content_type="application/xml"
+    )
     with pytest.raises(RateLimitError) as caught:
         client.read("Customer", "1")
     assert len(responses.calls) == 3

@@ -35,9 +35,7 @@ def test_quote_literals_of_other_types():
     assert quote(moment) == "'2026-11-03T09:15:02-08:00'"
 
 
-@pytest.mark.parametrize(
-    "bad", [1.5, datetime(2026, 1, 1), Decimal("NaN"), None, ["x"]], ids=repr
-)
+@pytest.mark.parametrize("bad", [1.5, datetime(2026, 1, 1), Decimal("NaN"), None, ["x"]], ids=repr)
 def test_quote_refuses_inexact_or_ambiguous_values(bad):
     with pytest.raises(ConfigurationError):
         quote(bad)

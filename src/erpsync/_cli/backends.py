@@ -17,9 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from erpsync.errors import ConfigurationError
-
 from erpsync._cli.config import Config
+from erpsync.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from erpsync.backend import AccountingBackend

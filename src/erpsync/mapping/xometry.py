@@ -236,10 +236,12 @@ def invoice_for_job(job: XometryJob, policy: InvoicePolicy) -> Invoice:
     """The invoice for ``job`` under ``policy``: one line for the job's total.
 
     Raises MappingError (naming the job) when the job cannot be invoiced under the
-    policy: a completed-trigger job without a ship date, or values the invoice model
-    refuses.
+    policy: a canceled job, a completed-trigger job without a ship date, or values the
+    invoice model refuses.
     """
     record = f"Xometry job {job.job_id}"
+    if job.status is JobStatus.CANCELED:
+        raise MappingError("is canceled; a canceled job is not invoiced", record=record)
     if policy.trigger == "completed":
         if job.ship_date is None:
             raise MappingError(
@@ -271,9 +273,7 @@ def invoice_for_job(job: XometryJob, policy: InvoicePolicy) -> Invoice:
             memo=f"Xometry Job {job.job_id}",
         )
     except ValidationError as exc:
-        raise MappingError(
-            "cannot be invoiced", record=record, detail=_first_error(exc)
-        ) from exc
+        raise MappingError("cannot be invoiced", record=record, detail=_first_error(exc)) from exc
 
 
 def amount_due(invoice: Invoice) -> Decimal:
@@ -310,9 +310,7 @@ def payment_for_payout(
     chosen = [by_job[job] for job in payout.job_ids]
     no_id = [job for job, inv in zip(payout.job_ids, chosen, strict=True) if inv.id is None]
     if no_id:
-        raise MappingError(
-            f"the invoice of job(s) {', '.join(no_id)} has no ERP id", record=record
-        )
+        raise MappingError(f"the invoice of job(s) {', '.join(no_id)} has no ERP id", record=record)
     paid = [job for job, inv in zip(payout.job_ids, chosen, strict=True) if amount_due(inv) <= 0]
     if paid:
         raise MappingError(
@@ -352,8 +350,7 @@ def payment_for_payout(
             amount=payout.amount,
             currency=currency,
             applications=[
-                PaymentApplication(invoice_id=str(inv.id), amount=amount_due(inv))
-                for inv in chosen
+                PaymentApplication(invoice_id=str(inv.id), amount=amount_due(inv)) for inv in chosen
             ],
             memo=f"Xometry payout {payout.payout_id}",
         )

@@ -101,9 +101,10 @@ _TRAN_COLUMNS = (
     f"t.foreignamountremaining, t.memo, TO_CHAR(t.lastmodifieddate, {_TS}) AS lastmodified"
 )
 _LINE_COLUMNS = (
-    'tl.transaction, tl.id AS line, tl.item, tl.quantity, tl.rate, tl.foreignamount, tl.memo'
+    "tl.id AS line, tl.item, tl.quantity, tl.rate, tl.foreignamount, tl.memo AS linememo"
 )
 _PO_LINE_COLUMNS = f"{_LINE_COLUMNS}, tl.quantityshiprecv, tl.isclosed"
+_LINE_KEYS = ("line", "item", "quantity", "rate", "foreignamount", "quantityshiprecv", "isclosed")
 
 
 def _internal_external_id() -> str:
@@ -298,8 +299,9 @@ class NetSuiteBackend(AccountingBackend):
                 ambiguous = isinstance(exc, ServiceError)
                 duplicate = _duplicate_key(exc)
                 retried = attempt > 0 or (exc.attempts or 1) > 1
-                if not (ambiguous or duplicate or (retried and isinstance(
-                        exc, InvalidRequestError))):
+                if not (
+                    ambiguous or duplicate or (retried and isinstance(exc, InvalidRequestError))
+                ):
                     raise
                 found = lookup()
                 if found is not None:
@@ -313,13 +315,15 @@ class NetSuiteBackend(AccountingBackend):
                 delay = self.client.transport.retry.backoff(attempt - 1, self._rng)
                 _log.warning(
                     "NetSuite %s: the answer was lost and the record is not there; "
-                    "writing it again in %.2f s", what, delay,
+                    "writing it again in %.2f s",
+                    what,
+                    delay,
                 )
                 self._sleep(delay)
 
-    def _by_eid(self, record_type: str, external_id: str, *, expand: bool = True) -> (
-        dict[str, Any] | None
-    ):
+    def _by_eid(
+        self, record_type: str, external_id: str, *, expand: bool = True
+    ) -> dict[str, Any] | None:
         try:
             return self.client.get(record_type, f"eid:{external_id}", expand=expand)
         except NotFoundError:
@@ -355,7 +359,7 @@ class NetSuiteBackend(AccountingBackend):
     def _party_rows(self, table: str, name: str) -> Iterator[dict[str, Any]]:
         literal = suiteql_literal(name.upper())
         return self.client.suiteql(
-            f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE UPPER(e.companyname) = {literal} "
+            f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE UPPER(e.companyname) = {literal} "  # noqa: S608 - values via suiteql_literal
             f"OR UPPER(e.altname) = {literal} OR UPPER(e.entityid) = {literal} ORDER BY e.id",
             page_size=self.page_size,
         )
@@ -370,11 +374,9 @@ class NetSuiteBackend(AccountingBackend):
         rows = self._party_rows("vendor", name)
         return self._select_by_name((rec.vendor_from_row(r, currencies) for r in rows), name)
 
-    def _iter_party(self, table: str, modified_since: datetime | None) -> Iterator[
-        dict[str, Any]
-    ]:
+    def _iter_party(self, table: str, modified_since: datetime | None) -> Iterator[dict[str, Any]]:
         return self.client.suiteql_keyset(
-            f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE 1 = 1"
+            f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE 1 = 1"  # noqa: S608 - values via suiteql_literal
             f"{_since('e.lastmodifieddate', modified_since)}",
             page_size=self.page_size,
         )
@@ -420,7 +422,7 @@ class NetSuiteBackend(AccountingBackend):
     # -- items -------------------------------------------------------------------------------
 
     def _item_rows(self, where: str) -> list[dict[str, Any]]:
-        query = f"SELECT {_ITEM_COLUMNS} FROM item i WHERE {where} ORDER BY i.id"
+        query = f"SELECT {_ITEM_COLUMNS} FROM item i WHERE {where} ORDER BY i.id"  # noqa: S608 - values via suiteql_literal
         return list(self.client.suiteql(query, page_size=self.page_size))
 
     def get_item(self, id: str) -> Item:
@@ -436,7 +438,7 @@ class NetSuiteBackend(AccountingBackend):
 
     def iter_items(self, modified_since: datetime | None = None) -> Iterator[Item]:
         query = (
-            f"SELECT {_ITEM_COLUMNS} FROM item i WHERE 1 = 1"
+            f"SELECT {_ITEM_COLUMNS} FROM item i WHERE 1 = 1"  # noqa: S608 - values via suiteql_literal
             f"{_since('i.lastmodifieddate', modified_since)}"
         )
         for row in self.client.suiteql_keyset(query, page_size=self.page_size):
@@ -475,9 +477,9 @@ class NetSuiteBackend(AccountingBackend):
             default_item_id=self.default_item_id,
         )
 
-    def _write_invoice(self, invoice: Invoice) -> tuple[str | Invoice, str, Literal[
-        "created", "existed"
-    ]]:
+    def _write_invoice(
+        self, invoice: Invoice
+    ) -> tuple[str | Invoice, str, Literal["created", "existed"]]:
         ext = invoice.external_id or _internal_external_id()
         body = self._invoice_body(invoice, ext)
         currencies = self.currencies()
@@ -542,50 +544,61 @@ class NetSuiteBackend(AccountingBackend):
         self.client.update("invoice", rid, body, replace=["item"], idempotent=True)
         return self.get_invoice(str(rid))
 
-    def _invoice_header_query(self, modified_since: datetime | None, open_only: bool) -> str:
-        query = f"SELECT {_TRAN_COLUMNS} FROM transaction t WHERE t.type = 'CustInvc'"
-        query += _since("t.lastmodifieddate", modified_since)
-        if open_only:
-            query += " AND t.status = 'A'"
-        return query
+    def _id_pages(self, tran_type: str, where: str = "") -> Iterator[list[str]]:
+        """Pages of transaction ids in id order, by keyset (no 100,000-row cap).
 
-    def _lines_by_transaction(
-        self, ids: Sequence[str], columns: str
-    ) -> dict[str, list[dict[str, Any]]]:
-        lines: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-        if not ids:
-            return lines
-        query = (
-            f"SELECT {columns} FROM transactionline tl WHERE tl.mainline = 'F' "
-            f"AND tl.transaction IN ({_id_list(ids)}) "
-            "ORDER BY tl.transaction, tl.linesequencenumber"
-        )
-        for row in self.client.suiteql(query, page_size=self.page_size):
-            owner = row.get("transaction")
-            if isinstance(owner, str) and owner in lines:
-                lines[owner].append(row)
-        return lines
-
-    def _pages(self, query: str) -> Iterator[list[dict[str, Any]]]:
-        """Keyset-paged rows grouped in pages, so the lines of a page come in one query."""
-        page: list[dict[str, Any]] = []
+        Only ids are paged this way: NetSuite (and the emulator) evaluates the whole
+        remaining result for every page's ``totalResults``, so the page query is kept as
+        cheap as possible and the columns are read for one page of ids at a time.
+        """
+        query = f"SELECT t.id FROM transaction t WHERE t.type = {suiteql_literal(tran_type)}{where}"  # noqa: S608 - values via suiteql_literal
+        page: list[str] = []
         for row in self.client.suiteql_keyset(query, key="id", page_size=self.page_size):
-            page.append(row)
+            page.append(str(row["id"]))
             if len(page) >= self.page_size:
                 yield page
                 page = []
         if page:
             yield page
 
+    def _with_lines(
+        self, ids: Sequence[str], line_columns: str
+    ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """(header row, line rows) of the given transactions, in id order, from one query
+        (paged if the lines run past a page)."""
+        query = (
+            f"SELECT {_TRAN_COLUMNS}, {line_columns} FROM transaction t "  # noqa: S608 - values via suiteql_literal
+            "JOIN transactionline tl ON tl.transaction = t.id "
+            f"WHERE t.id IN ({_id_list(ids)}) AND tl.mainline = 'F' "
+            "ORDER BY t.id, tl.linesequencenumber"
+        )
+        header: dict[str, Any] | None = None
+        lines: list[dict[str, Any]] = []
+        for row in self.client.suiteql(query, page_size=self.page_size):
+            line = {key: row.pop(key) for key in _LINE_KEYS if key in row}
+            memo = row.pop("linememo", None)
+            if memo is not None:
+                line["memo"] = memo
+            if header is not None and header.get("id") != row.get("id"):
+                yield header, lines
+                lines = []
+            header = row
+            lines.append(line)
+        if header is not None:
+            yield header, lines
+
     def iter_invoices(
         self, modified_since: datetime | None = None, open_only: bool = False
     ) -> Iterator[Invoice]:
-        """Invoices by id, lazily: a page of headers, then one query for their lines."""
+        """Invoices in id order, lazily: a page of ids, then their headers and lines in
+        one query. Memory holds one page whatever the number of invoices."""
         currencies = self.currencies()
-        for page in self._pages(self._invoice_header_query(modified_since, open_only)):
-            lines = self._lines_by_transaction([str(r["id"]) for r in page], _LINE_COLUMNS)
-            for row in page:
-                yield rec.invoice_from_row(row, lines[str(row["id"])], currencies)
+        where = _since("t.lastmodifieddate", modified_since)
+        if open_only:
+            where += " AND t.status = 'A'"
+        for ids in self._id_pages("CustInvc", where):
+            for header, lines in self._with_lines(ids, _LINE_COLUMNS):
+                yield rec.invoice_from_row(header, lines, currencies)
 
     def invoice_pdf(self, id: str) -> bytes:
         """The invoice as PDF, rendered by the configured RESTlet (``pdf_restlet``).
@@ -606,7 +619,9 @@ class NetSuiteBackend(AccountingBackend):
         rid = _internal_id(id, f"invoice {id}")
         script, deploy = self.pdf_restlet
         response = self.client.restlet(
-            script, deploy, params={"id": str(rid), "recordType": "invoice"},
+            script,
+            deploy,
+            params={"id": str(rid), "recordType": "invoice"},
             record=f"invoice {rid} PDF",
         )
         return _pdf_bytes(response, f"invoice {rid} PDF")
@@ -633,24 +648,24 @@ class NetSuiteBackend(AccountingBackend):
 
     def iter_payments(self, modified_since: datetime | None = None) -> Iterator[Payment]:
         currencies = self.currencies()
-        query = (
-            f"SELECT {_TRAN_COLUMNS} FROM transaction t WHERE t.type = 'CustPymt'"
-            f"{_since('t.lastmodifieddate', modified_since)}"
-        )
-        for page in self._pages(query):
-            ids = [str(r["id"]) for r in page]
+        for ids in self._id_pages("CustPymt", _since("t.lastmodifieddate", modified_since)):
+            id_list = _id_list(ids)
             links: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
             for link in self.client.suiteql(
-                "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM "
+                "SELECT l.nextdoc, l.previousdoc, l.foreignamount FROM "  # noqa: S608 - values via suiteql_literal
                 "previoustransactionlinelink l WHERE l.linktype = 'Payment' "
-                f"AND l.nextdoc IN ({_id_list(ids)}) ORDER BY l.nextdoc, l.previousdoc",
+                f"AND l.nextdoc IN ({id_list}) ORDER BY l.nextdoc, l.previousdoc",
                 page_size=self.page_size,
             ):
                 owner = link.get("nextdoc")
                 if isinstance(owner, str) and owner in links:
                     links[owner].append(link)
-            for row in page:
-                yield rec.payment_from_row(row, links[str(row["id"])], currencies)
+            for row in self.client.suiteql(
+                f"SELECT {_TRAN_COLUMNS} FROM transaction t WHERE t.id IN ({id_list}) "  # noqa: S608 - values via suiteql_literal
+                "ORDER BY t.id",
+                page_size=self.page_size,
+            ):
+                yield rec.payment_from_row(row, links.get(str(row.get("id")), []), currencies)
 
     # -- purchase orders ------------------------------------------------------------------------
 
@@ -668,14 +683,9 @@ class NetSuiteBackend(AccountingBackend):
         self, modified_since: datetime | None = None
     ) -> Iterator[PurchaseOrder]:
         currencies = self.currencies()
-        query = (
-            f"SELECT {_TRAN_COLUMNS} FROM transaction t WHERE t.type = 'PurchOrd'"
-            f"{_since('t.lastmodifieddate', modified_since)}"
-        )
-        for page in self._pages(query):
-            lines = self._lines_by_transaction([str(r["id"]) for r in page], _PO_LINE_COLUMNS)
-            for row in page:
-                yield rec.purchase_order_from_row(row, lines[str(row["id"])], currencies)
+        for ids in self._id_pages("PurchOrd", _since("t.lastmodifieddate", modified_since)):
+            for header, lines in self._with_lines(ids, _PO_LINE_COLUMNS):
+                yield rec.purchase_order_from_row(header, lines, currencies)
 
     def create_purchase_order(self, purchase_order: PurchaseOrder) -> PurchaseOrder:
         ext = purchase_order.external_id or _internal_external_id()
@@ -684,7 +694,9 @@ class NetSuiteBackend(AccountingBackend):
         )
         currencies = self.currencies()
         result, _ = self._create(
-            "purchaseOrder", ext, body,
+            "purchaseOrder",
+            ext,
+            body,
             lambda data: rec.purchase_order_from_wire(data, currencies),
         )
         return result if isinstance(result, PurchaseOrder) else self.get_purchase_order(result)
@@ -705,10 +717,17 @@ class NetSuiteBackend(AccountingBackend):
         existing = self._find_receipt(ext)
         if existing is not None:
             return existing
-        po_id = _internal_id(receipt.purchase_order_id, f"purchaseOrder {receipt.purchase_order_id}")
+        po_id = _internal_id(
+            receipt.purchase_order_id, f"purchaseOrder {receipt.purchase_order_id}"
+        )
         order = self.get_purchase_order(str(po_id))
-        others = [line.line_id for line in order.lines if line.line_id is not None
-                  and line.receivable and line.quantity_received < line.quantity]
+        others = [
+            line.line_id
+            for line in order.lines
+            if line.line_id is not None
+            and line.receivable
+            and line.quantity_received < line.quantity
+        ]
         body = rec.receipt_to_wire(receipt, external_id=ext, other_lines=others)
 
         def write() -> str:
@@ -728,7 +747,7 @@ class NetSuiteBackend(AccountingBackend):
         if not isinstance(record_type, str) or not record_type.strip():
             raise ConfigurationError("record_type must be a record type name", backend=BACKEND)
         query = (
-            "SELECT d.recordid, d.recordtypeid, d.externalid, "
+            "SELECT d.recordid, d.recordtypeid, d.externalid, "  # noqa: S608 - values via suiteql_literal
             f"TO_CHAR(d.deleteddate, {_TS}) AS deleted FROM deletedrecord d "
             f"WHERE LOWER(d.recordtypeid) = {suiteql_literal(record_type.strip().lower())}"
             f"{_since('d.deleteddate', since)} ORDER BY d.deleteddate, d.recordid"
@@ -767,18 +786,27 @@ def _pdf_bytes(response: requests.Response, what: str) -> bytes:
     if not isinstance(encoded, str) or not encoded:
         raise ServiceError(
             "the PDF RESTlet answered without base64 content",
-            backend=BACKEND, record=what, raw=text, retryable=False,
+            backend=BACKEND,
+            record=what,
+            raw=text,
+            retryable=False,
         )
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise ServiceError(
             "the PDF RESTlet answered with text that is not base64",
-            backend=BACKEND, record=what, raw=text, retryable=False,
+            backend=BACKEND,
+            record=what,
+            raw=text,
+            retryable=False,
         ) from None
     if not data.startswith(b"%PDF"):
         raise ServiceError(
             "the PDF RESTlet answered with something that is not a PDF",
-            backend=BACKEND, record=what, raw=text[:200], retryable=False,
+            backend=BACKEND,
+            record=what,
+            raw=text[:200],
+            retryable=False,
         )
     return data

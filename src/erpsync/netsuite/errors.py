@@ -100,9 +100,14 @@ def decode_error_body(
                 raw=raw,
                 retry_after=retry_after,
             )
-        kind = "an empty body" if not raw.strip() else (
-            "an error body it does not document" if isinstance(body, dict | list) else
-            "a body that is not JSON"
+        kind = (
+            "an empty body"
+            if not raw.strip()
+            else (
+                "an error body it does not document"
+                if isinstance(body, dict | list)
+                else "a body that is not JSON"
+            )
         )
         title = body.get("title") if isinstance(body, dict) else None
         message = f"answered HTTP {status} with {kind}"

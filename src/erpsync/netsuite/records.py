@@ -21,10 +21,10 @@ the field; never a ``KeyError`` or a pydantic ``ValidationError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
@@ -149,6 +149,9 @@ _ITEM_LABEL_KINDS: Final[Mapping[str, str]] = {
     "othercharge": "other_charge",
 }
 
+_Date = date  # the _Reader has a method named ``date``; annotations use this alias
+_M = TypeVar("_M")
+
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -168,8 +171,9 @@ class _Reader:
     def fail(self, field: str | None, problem: str) -> NoReturn:
         where = f" field {field!r}" if field else ""
         raise ServiceError(
-            f"sent {self.record} with{where} that {problem}" if field else
-            f"sent {self.record} that {problem}",
+            f"sent {self.record} with{where} that {problem}"
+            if field
+            else f"sent {self.record} that {problem}",
             backend=BACKEND,
             record=self.record,
             field=field,
@@ -247,7 +251,7 @@ class _Reader:
         number = self.decimal(field, required=required)
         return None if number is None else round_money(number, currency)
 
-    def date(self, field: str, *, required: bool = False) -> date | None:
+    def date(self, field: str, *, required: bool = False) -> _Date | None:
         value = self.text(field, required=required)
         if value is None:
             return None
@@ -261,7 +265,7 @@ class _Reader:
         except ValueError:
             self.fail(field, f"is not a date ({value!r})")
 
-    def required_date(self, field: str) -> date:
+    def required_date(self, field: str) -> _Date:
         value = self.date(field, required=True)
         assert value is not None
         return value
@@ -308,15 +312,16 @@ class _Reader:
             self.fail(field, "has items that are not a list")
         return items
 
-    def build(self, factory: Any, **values: Any) -> Any:
+    def build(self, factory: Callable[..., _M], **values: Any) -> _M:
         """A model, with a validation failure turned into a ServiceError."""
         try:
             return factory(**values)
         except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {}
+            errors = exc.errors()
+            first: Mapping[str, Any] = errors[0] if errors else {}
             location = ".".join(str(p) for p in first.get("loc", ()))
-            self.fail(location or None, f"does not make a valid {factory.__name__}: "
-                      f"{first.get('msg', exc)}")
+            name = getattr(factory, "__name__", "record")
+            self.fail(location or None, f"does not make a valid {name}: {first.get('msg', exc)}")
 
 
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -333,8 +338,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 1000 else text[:1000] + "..."
 
 
-def _currency(currencies: Mapping[str, str], currency_id: str | None, reader: _Reader,
-              field: str, ref_name: str | None = None) -> str:
+def _currency(
+    currencies: Mapping[str, str],
+    currency_id: str | None,
+    reader: _Reader,
+    field: str,
+    ref_name: str | None = None,
+) -> str:
     """The ISO code of a currency id; an id the map does not know fails loudly, since a
     guess would put amounts in the wrong currency."""
     if currency_id is None:
@@ -351,16 +361,18 @@ def _norm(label: str) -> str:
     return _NON_WORD.sub("", label.lower())
 
 
-def _status_parts(reader: _Reader, field: str, label_field: str | None = None) -> (
-    tuple[str | None, str | None]
-):
+def _status_parts(
+    reader: _Reader, field: str, label_field: str | None = None
+) -> tuple[str | None, str | None]:
     """(code, label) of a status from REST ``{"id","refName"}`` or SuiteQL columns."""
     value = reader.data.get(field)
     if isinstance(value, Mapping):
         code = value.get("id")
         label = value.get("refName")
-        return (str(code) if isinstance(code, str | int) and code != "" else None,
-                label if isinstance(label, str) and label else None)
+        return (
+            str(code) if isinstance(code, str | int) and code != "" else None,
+            label if isinstance(label, str) and label else None,
+        )
     code = reader.text(field)
     label = reader.text(label_field) if label_field else None
     if label and " : " in label:  # BUILTIN.DF gives "Invoice : Open"
@@ -381,13 +393,13 @@ def invoice_status(
     raw = label or code
     if raw is None:
         if balance is not None and total is not None:
-            status = InvoiceStatus.PAID if balance == 0 else InvoiceStatus.OPEN
-            return _partial(status, balance, total), None
+            derived = InvoiceStatus.PAID if balance == 0 else InvoiceStatus.OPEN
+            return _partial(derived, balance, total), None
         return InvoiceStatus.UNKNOWN, None
-    status = _INVOICE_LABELS.get(_norm(raw))
-    if status is None:
+    known = _INVOICE_LABELS.get(_norm(raw))
+    if known is None:
         return InvoiceStatus.UNKNOWN, raw
-    return _partial(status, balance, total), raw
+    return _partial(known, balance, total), raw
 
 
 def _partial(
@@ -405,7 +417,7 @@ def _partial(
 
 def po_status(code: str | None, label: str | None) -> tuple[PurchaseOrderStatus, str | None]:
     """(status, remote status label) of a purchase order from its letter and/or label."""
-    letter = code.split(":")[-1].upper() if code else None
+    letter = code.split(":")[-1].upper() if code else ""
     if letter in _PO_STATUS:
         return _PO_STATUS[letter], PO_STATUS_LABELS[letter]
     if label:
@@ -690,7 +702,11 @@ def _sales_line(reader: _Reader, currency: str, *, rest: bool) -> InvoiceLine:
         if quantity is None or rate is None:
             reader.fail("amount", "is missing (and so is quantity or rate)")
         amount = round_money(quantity * rate, currency)
-    if quantity is not None and rate is not None and round_money(quantity * rate, currency) != amount:
+    if (
+        quantity is not None
+        and rate is not None
+        and round_money(quantity * rate, currency) != amount
+    ):
         # An amount typed over the computed one: the amount is the truth, the rate is not.
         rate = None
     if rate is not None and quantity is None:
@@ -710,8 +726,13 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
     reader = _Reader(data, f"invoice {data.get('id') if isinstance(data, Mapping) else '?'}")
     currency_value = reader.data.get("currency")
     ref_name = currency_value.get("refName") if isinstance(currency_value, Mapping) else None
-    currency = _currency(currencies, reader.ref_id("currency"), reader, "currency",
-                         ref_name if isinstance(ref_name, str) else None)
+    currency = _currency(
+        currencies,
+        reader.ref_id("currency"),
+        reader,
+        "currency",
+        ref_name if isinstance(ref_name, str) else None,
+    )
     lines = [
         _sales_line(_Reader(raw, f"{reader.record} line {i + 1}"), currency, rest=True)
         for i, raw in enumerate(reader.sublist("item"))
@@ -742,14 +763,13 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
 
 def line_from_row(row: Any, currency: str) -> InvoiceLine:
     """An invoice line from a SuiteQL ``transactionline`` row."""
-    reader = _Reader(row, f"invoice {row.get('transaction') if isinstance(row, Mapping) else '?'}"
-                     " line")
+    reader = _Reader(
+        row, f"invoice {row.get('transaction') if isinstance(row, Mapping) else '?'} line"
+    )
     return _sales_line(reader, currency, rest=False)
 
 
-def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str, str]) -> (
-    Invoice
-):
+def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str, str]) -> Invoice:
     """An invoice from a SuiteQL ``transaction`` row and its ``transactionline`` rows
     (see ``backend._INVOICE_COLUMNS``)."""
     reader = _Reader(row, f"invoice {row.get('id') if isinstance(row, Mapping) else '?'}")
@@ -850,7 +870,8 @@ def payment_to_wire(
 
 def payment_from_wire(data: Any, currencies: Mapping[str, str]) -> Payment:
     """A payment from ``GET customerPayment/{id}?expandSubResources=true``."""
-    reader = _Reader(data, f"customerPayment {data.get('id') if isinstance(data, Mapping) else '?'}")
+    label = data.get("id") if isinstance(data, Mapping) else "?"
+    reader = _Reader(data, f"customerPayment {label}")
     currency = _currency(currencies, reader.ref_id("currency"), reader, "currency")
     applications = []
     for index, raw in enumerate(reader.sublist("apply")):
@@ -933,7 +954,9 @@ def _payment(
 
 
 def purchase_order_to_wire(
-    order: PurchaseOrder, *, external_id: str | None = None,
+    order: PurchaseOrder,
+    *,
+    external_id: str | None = None,
     currency_ids: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """A ``purchaseOrder`` body (for tests and demos; NetSuite owns PO statuses)."""
@@ -973,8 +996,11 @@ def purchase_order_from_wire(data: Any, currencies: Mapping[str, str]) -> Purcha
         quantity = line.decimal("quantity", required=True)
         rate = line.decimal("rate")
         amount = line.money("amount", currency)
-        if rate is not None and amount is not None and quantity is not None and (
-            round_money(quantity * rate, currency) != amount
+        if (
+            rate is not None
+            and amount is not None
+            and quantity is not None
+            and (round_money(quantity * rate, currency) != amount)
         ):
             rate = None
         closed = line.flag("isClosed")

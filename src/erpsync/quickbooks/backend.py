@@ -453,9 +453,7 @@ class QuickBooksBackend(AccountingBackend):
         return self.client.invoice_pdf(id)
 
     def _invoice(self, wire: dict[str, Any], external_id: str | None = None) -> Invoice:
-        model = rec.invoice_from_wire(
-            wire, home_currency=self.home_currency, external_id_field=self.external_id_field
-        )
+        model = rec.invoice_from_wire(wire, home_currency=self.home_currency)
         if external_id is not None and model.external_id != external_id:
             model = model.model_copy(update={"external_id": external_id})
         return model
@@ -569,8 +567,10 @@ class QuickBooksBackend(AccountingBackend):
     ) -> BulkResult[Invoice]:
         """Create many invoices in batches of 30, several batches in flight.
 
-        Each chunk of 30 is looked up by external id first (one query), then sent as one
-        batch request whose ``requestid`` is re-sent on every retry. Items QuickBooks
+        Each chunk of 30 is sent as one batch request whose ``requestid`` is re-sent on
+        every retry. Invoices already in QuickBooks are found by external id: in the
+        ``DocNumber`` layout after QuickBooks refused them as duplicate numbers (6140),
+        in the ``PrivateNote`` layout by a lookup before sending. Items QuickBooks
         refuses are reported as failed; when a whole batch's outcome is unknown (no
         answer after the transport's retries), its invoices are looked up again and
         only the ones not found are sent again, so a retried batch never duplicates
@@ -630,7 +630,14 @@ class QuickBooksBackend(AccountingBackend):
     def _send_prepared(
         self, prepared: list[_Prepared], outcomes: dict[int, BulkOutcome[Invoice]]
     ) -> None:
-        pending = self._mark_existing(prepared, outcomes)
+        if self.external_id_field == "PrivateNote":
+            # No server-side guard in this layout: find what an earlier run wrote.
+            pending = self._mark_existing(prepared, outcomes)
+        else:
+            # QuickBooks refuses a second invoice with the same DocNumber (6140), so the
+            # ones already there announce themselves and are looked up afterwards: one
+            # request per 30 invoices instead of two.
+            pending = prepared
         request_id = new_idempotency_key()
         sent: list[int] = []
         last_error: ErpSyncError | None = None
@@ -654,6 +661,7 @@ class QuickBooksBackend(AccountingBackend):
                 pending = self._mark_existing(pending, outcomes)
                 continue
             unknown: list[_Prepared] = []
+            duplicates: dict[int, ErpSyncError] = {}
             for p, result in zip(pending, results, strict=True):
                 if result.record is not None:
                     model = self._invoice(result.record, p.invoice.external_id)
@@ -663,18 +671,19 @@ class QuickBooksBackend(AccountingBackend):
                     continue
                 error = result.error
                 assert error is not None
-                if isinstance(error, DuplicateError):
-                    existing = self._claim_duplicate(error, p.invoice.external_id)
-                    if existing is not None:
-                        outcomes[p.index] = BulkOutcome(
-                            p.index, p.invoice.external_id, "existed", existing
-                        )
-                        continue
+                if isinstance(error, DuplicateError) and p.invoice.external_id is not None:
+                    duplicates[p.index] = error
+                    continue
                 if _outcome_unknown(error):
                     last_error = error
                     unknown.append(p)
                     continue
                 outcomes[p.index] = self._failed(p.index, p.invoice, error)
+            if duplicates:
+                held = [p for p in pending if p.index in duplicates]
+                for p in self._mark_existing(held, outcomes):
+                    # The number is held by an invoice that is not this one.
+                    outcomes[p.index] = self._failed(p.index, p.invoice, duplicates[p.index])
             pending = self._mark_existing(unknown, outcomes) if unknown else []
         for p in pending:
             error = last_error or ServiceError("the batch outcome stayed unknown", retryable=False)
@@ -706,6 +715,8 @@ class QuickBooksBackend(AccountingBackend):
         # Each outcome gets its own copy: a shared batch error must not carry one
         # invoice's name into another's report.
         copied = _copy_error(error)
+        if copied.record is None or copied.record.startswith("batch"):
+            copied.record = None  # a batch label says less than the invoice's own name
         copied.with_context(backend=self.name, record=record)
         return BulkOutcome(index, key, "failed", error=copied)
 

@@ -48,6 +48,7 @@ from erpsync.models import (
     PurchaseOrderStatus,
     Ref,
     Vendor,
+    round_money,
 )
 from erpsync.quickbooks.faults import BACKEND
 
@@ -349,9 +350,9 @@ def item_to_wire(
 # -- invoices ------------------------------------------------------------------------------
 
 
-def invoice_from_wire(
-    wire: Any, *, home_currency: str = "USD", external_id_field: str = "PrivateNote"
-) -> Invoice:
+def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
+    """The invoice; ``external_id`` comes from the ``PrivateNote`` marker only (a
+    ``DocNumber`` may be a digest of it, or a number a person typed)."""
     r = _Reader("Invoice", wire)
     currency = r.currency(home_currency)
     lines = _invoice_lines(r, currency)
@@ -367,7 +368,7 @@ def invoice_from_wire(
     voided = total == 0 and isinstance(note, str) and note.strip().lower().startswith("voided")
     status, remote = _invoice_status(total, balance, voided)
     number = r.text("DocNumber")
-    external_id = number if external_id_field == "DocNumber" else external_id_in(note)
+    external_id = external_id_in(note)
     return r.build(
         Invoice,
         id=r.text("Id", required=True),
@@ -468,7 +469,13 @@ def _sales_line(
     currency: str,
 ) -> InvoiceLine:
     shaped = _money_places(amount, currency)
-    if quantity is not None and price is not None and quantity != 0 and price != 0:
+    if (
+        quantity is not None
+        and price is not None
+        and quantity != 0
+        and price != 0
+        and round_money(quantity * price, currency) == amount
+    ):
         try:
             return InvoiceLine(
                 description=description,

@@ -26,6 +26,7 @@ invoices are already paid).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,10 +154,9 @@ def _write_claimed(
             "the next attempt finds it by external id: ",
         )
         if isinstance(exc, ErpSyncError):
-            raise exc.with_context(
+            exc.with_context(
                 record=str(claim.key),
-                hint=f"The ERP record {remote_id} exists; retrying records it without a "
-                "duplicate",
+                hint=f"The ERP record {remote_id} exists; retrying records it without a duplicate",
             )
         raise
     return WriteOutcome(status, remote_id, number, record=record, entry=entry)
@@ -167,7 +167,5 @@ def _mark_failed_quietly(
 ) -> None:
     """Record the failure if the store still works; the original error is what matters,
     and a lease left behind expires on its own."""
-    try:
+    with contextlib.suppress(Exception):  # the caller re-raises the original error
         store.mark_failed(claim, prefix + (str(exc) or type(exc).__name__))
-    except Exception:  # noqa: BLE001 - the caller re-raises the original error
-        pass

@@ -12,11 +12,15 @@ sides at once.
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing._core import Emulator, clock_datetime
+from erpsync.limits import Limiter, RateLimit
+from erpsync.testing._core import Emulator, FakeClock, clock_datetime
 
 if TYPE_CHECKING:
     from erpsync.netsuite.backend import NetSuiteBackend
@@ -30,6 +34,10 @@ __all__ = ["netsuite_backend", "quickbooks_backend"]
 #: QuickBooks access tokens live an hour; the pre-issued pair is treated as fresh.
 _ACCESS_LIFETIME = timedelta(seconds=3600)
 _REFRESH_LIFETIME = timedelta(days=100)
+
+#: The client's windows are kept this much longer than the emulator's, so that the two
+#: clocks' rounding never lets the client admit a request the emulator would refuse.
+_WINDOW_MARGIN = 1.02
 
 
 def _require_reachable(fake: Emulator) -> str | None:
@@ -46,6 +54,45 @@ def _require_reachable(fake: Emulator) -> str | None:
         f"{fake.service_name} emulator is not running: use `with fake:` (in-process) or "
         "`fake.serve()` (loopback server) before asking it for a backend"
     )
+
+
+def _timing(fake: Emulator) -> tuple[Callable[[], float], Callable[[float], None]]:
+    """The clock and sleep a backend should use to live in the emulator's time.
+
+    On a FakeClock, waiting (backoff, rate windows) advances the emulator's time instead
+    of the test's wall clock; otherwise real monotonic time.
+    """
+    if isinstance(fake.clock, FakeClock):
+        return fake.clock.now, fake.clock.sleep
+    return time.monotonic, time.sleep
+
+
+def _runtime_options(fake: Emulator) -> dict[str, Any]:
+    """Limiter, clock, sleep and randomness for a backend talking to ``fake``.
+
+    The limiter mirrors the emulator's governance (so a well-behaved client sees no 429)
+    and belongs to this backend alone: the process-wide per-tenant limiter would carry
+    one test's throttling into the next test that happens to use the same company id.
+    """
+    clock, sleep = _timing(fake)
+    governance = fake.governance
+    limiter = Limiter(clock=clock, sleep=sleep, name=f"{fake.service_name} emulator")
+    if governance.enabled:
+        limiter = Limiter(
+            concurrency=governance.concurrency,
+            rates=[
+                RateLimit(
+                    window.count,
+                    window.seconds * governance.time_scale * _WINDOW_MARGIN,
+                    scope=window.scope,
+                )
+                for window in governance.windows
+            ],
+            clock=clock,
+            sleep=sleep,
+            name=f"{fake.service_name} emulator",
+        )
+    return {"limiter": limiter, "clock": clock, "sleep": sleep, "rng": random.Random(fake.seed)}
 
 
 def quickbooks_backend(
@@ -76,7 +123,11 @@ def quickbooks_backend(
                 obtained_at=now,
             ),
         )
-    auth_options: dict[str, Any] = {"clock": lambda: clock_datetime(fake.clock)}
+    runtime = _runtime_options(fake)
+    auth_options: dict[str, Any] = {
+        "clock": lambda: clock_datetime(fake.clock),
+        "sleep": runtime["sleep"],
+    }
     if served:
         auth_options["token_url"] = f"{served}/oauth2/v1/tokens/bearer"
         auth_options["revoke_url"] = f"{served}/v2/oauth2/tokens/revoke"
@@ -89,7 +140,8 @@ def quickbooks_backend(
         token_store=store,
         **auth_options,
     )
-    return QuickBooksBackend(realm_id=creds.realm_id, auth=auth, **backend_options)
+    options = {**runtime, "now": lambda: clock_datetime(fake.clock), **backend_options}
+    return QuickBooksBackend(realm_id=creds.realm_id, auth=auth, **options)
 
 
 def netsuite_backend(
@@ -125,4 +177,5 @@ def netsuite_backend(
         raise ConfigurationError(f"auth must be 'tba' or 'm2m', not {auth!r}")
     if served:
         backend_options.setdefault("base_url", served)
-    return NetSuiteBackend(account_id=creds.account_id, auth=credentials, **backend_options)
+    options = {**_runtime_options(fake), **backend_options}
+    return NetSuiteBackend(account_id=creds.account_id, auth=credentials, **options)

@@ -1,0 +1,207 @@
+"""``erpsync push invoices FILE --to quickbooks|netsuite``: bulk invoice creation.
+
+Every invoice carries an ``external_id``, so a push that died half-way can simply be run
+again: invoices already in the ERP come back as ``existed``, never as duplicates. Rows
+are validated locally first; only valid ones are sent, through the backend's bulk write
+(concurrent within the ERP's limits). Each input invoice gets one line in the report
+(``row, external_id, status, id, number, error``) and the run is recorded in the sync
+store, where ``erpsync runs`` shows it.
+
+Statuses: ``created``, ``existed`` (already there, left untouched), ``failed`` (the ERP
+refused it), ``invalid`` (never sent: the row is wrong), and with ``--dry-run``
+``valid``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from erpsync._cli.backends import Erp, build_backend
+from erpsync._cli.config import Config
+from erpsync._cli.exits import EXIT_AUTH, EXIT_OK, EXIT_PARTIAL
+from erpsync._cli.files import ParsedInvoice, read_invoices, write_records
+from erpsync._cli.output import Output, Progress
+from erpsync.errors import (
+    AuthenticationError,
+    ErpSyncError,
+    PermissionDeniedError,
+)
+from erpsync.models import Invoice
+
+if TYPE_CHECKING:
+    from erpsync.backend import AccountingBackend
+
+__all__ = ["REPORT_COLUMNS", "push_invoices"]
+
+REPORT_COLUMNS = ("row", "external_id", "status", "id", "number", "error")
+
+_PLACEHOLDER_CUSTOMER = "0"
+
+
+def _report_path(source: Path, given: Path | None) -> Path:
+    return given if given is not None else source.with_name(f"{source.stem}.report.csv")
+
+
+def push_invoices(
+    out: Output,
+    config: Config,
+    *,
+    source: Path,
+    erp: Erp,
+    dry_run: bool = False,
+    report: Path | None = None,
+    backend: AccountingBackend | None = None,
+) -> int:
+    parsed = read_invoices(source)
+    report_path = _report_path(source, report)
+    if dry_run:
+        rows = _dry_run(parsed)
+        write_records(report_path, rows, REPORT_COLUMNS)
+        return _summarise(out, rows, report_path, dry_run=True)
+    owned = backend is None
+    backend = backend if backend is not None else build_backend(config, erp)
+    try:
+        _resolve_names(backend, parsed)
+        rows = _send(out, backend, parsed)
+    finally:
+        close = getattr(backend, "close", None)
+        if owned and callable(close):
+            close()
+    auth_flags = [bool(r.pop("_auth", False)) for r in rows]  # not for the report
+    auth_failed = any(auth_flags)
+    write_records(report_path, rows, REPORT_COLUMNS)
+    _record_run(config, erp, rows)
+    code = _summarise(out, rows, report_path, dry_run=False)
+    written = [r for r in rows if r["status"] in ("created", "existed")]
+    if auth_failed and not written:
+        return EXIT_AUTH
+    return code
+
+
+def _dry_run(parsed: list[ParsedInvoice]) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for item in parsed:
+        note = None
+        if item.error is None and item.invoice is None and item.customer_name:
+            # Validate everything else now; the name is looked up at push time.
+            item.data["customer"] = {"id": _PLACEHOLDER_CUSTOMER}
+            item.build()
+            note = f"customer {item.customer_name!r} is looked up by name at push time"
+        status = "valid" if item.error is None else "invalid"
+        rows.append(_row(item, status, error=item.error or note))
+    return rows
+
+
+def _resolve_names(backend: AccountingBackend, parsed: list[ParsedInvoice]) -> None:
+    cache: dict[str, str | None] = {}
+
+    def lookup(name: str) -> str | None:
+        if name not in cache:
+            found = backend.find_customer(name)
+            cache[name] = found.id if found is not None else None
+        return cache[name]
+
+    for item in parsed:
+        if item.error is None and item.invoice is None and item.customer_name:
+            try:
+                item.resolve_customer(lookup)
+            except AuthenticationError:
+                raise
+            except ErpSyncError as exc:
+                item.error = str(exc)
+
+
+def _send(
+    out: Output, backend: AccountingBackend, parsed: list[ParsedInvoice]
+) -> list[dict[str, object]]:
+    ready = [item for item in parsed if item.invoice is not None and item.error is None]
+    ready_ids = {id(item) for item in ready}
+    rows: dict[int, dict[str, object]] = {
+        id(item): _row(item, "invalid", error=item.error or "not valid")
+        for item in parsed
+        if id(item) not in ready_ids
+    }
+
+    def feed(progress: Progress) -> Iterator[Invoice]:
+        for item in ready:
+            assert item.invoice is not None
+            yield item.invoice
+            progress.advance()
+
+    if ready:
+        with out.progress(f"Pushing invoices to {backend.name}", total=len(ready)) as progress:
+            result = backend.create_invoices(feed(progress))
+        for item, outcome in zip(ready, result):
+            if outcome.ok and outcome.record is not None:
+                rows[id(item)] = _row(
+                    item, outcome.status, remote_id=outcome.record.id, number=outcome.record.number
+                )
+            else:
+                error = outcome.error
+                row = _row(item, "failed", error=str(error) if error else "failed")
+                row["_auth"] = isinstance(error, AuthenticationError | PermissionDeniedError)
+                rows[id(item)] = row
+    return [rows[id(item)] for item in parsed]
+
+
+def _row(
+    item: ParsedInvoice,
+    status: str,
+    *,
+    remote_id: str | None = None,
+    number: str | None = None,
+    error: str | None = None,
+) -> dict[str, object]:
+    return {
+        "row": item.row,
+        "external_id": item.external_id,
+        "status": status,
+        "id": remote_id,
+        "number": number,
+        "error": error,
+    }
+
+
+def _record_run(config: Config, erp: Erp, rows: list[dict[str, object]]) -> None:
+    from erpsync.store import RunError, RunStatus, SQLiteSyncStore
+
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+    bad = [r for r in rows if r["status"] in ("failed", "invalid")]
+    status: RunStatus = "ok" if not bad else ("failed" if len(bad) == len(rows) else "partial")
+    errors = [
+        RunError(
+            record=f"row {r['row']} invoice {r['external_id'] or '-'}", message=str(r["error"])
+        )
+        for r in bad
+    ]
+    with SQLiteSyncStore(config.require("store", "recording the run")) as store:
+        run_id = store.start_run("push-invoices", erp)
+        store.finish_run(run_id, status=status, counts=counts, errors=errors)
+
+
+def _summarise(
+    out: Output, rows: list[dict[str, object]], report_path: Path, *, dry_run: bool
+) -> int:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+    problems = [r for r in rows if r["status"] in ("failed", "invalid")]
+    out.table(
+        "Dry run (nothing sent)" if dry_run else "Push result",
+        ["status", "invoices"],
+        sorted(counts.items()),
+    )
+    if problems:
+        out.table(
+            "Rows that were not written",
+            ["row", "external id", "status", "error"],
+            [[r["row"], r["external_id"], r["status"], r["error"]] for r in problems[:20]],
+        )
+        if len(problems) > 20:
+            out.line(f"... and {len(problems) - 20} more in the report")
+    out.line(f"Report: {report_path}")
+    return EXIT_PARTIAL if problems else EXIT_OK

@@ -1,0 +1,170 @@
+"""``erpsync sandbox quickbooks|netsuite``: an emulator on a loopback port.
+
+The sandbox is FakeQuickBooks or FakeNetSuite served over HTTP, so that any client (the
+``erpsync`` commands with ``--sandbox-url``, python-quickbooks, Postman, your own code)
+can talk to it while it runs. It prints its base URL and the credentials it accepts.
+Printing them is the point: they are made up by the emulator, are the same on every
+run, and open nothing but this local process.
+
+QuickBooks needs a token pair before any data call, so the sandbox writes the one it
+pre-issued into a token file; NetSuite M2M needs a private key, so it writes the
+emulator's key (mode 0600). Both go to a fresh temporary directory unless ``--dir`` is
+given, and the printed ``export`` lines point the other commands at them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from erpsync._cli.exits import EXIT_OK
+from erpsync._cli.output import Output
+from erpsync.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from erpsync.testing._core import Emulator
+
+__all__ = ["make_sandbox", "run_sandbox"]
+
+Kind = Literal["quickbooks", "netsuite"]
+
+
+def make_sandbox(kind: Kind, *, latency_ms: float = 0.0, limit: int | None = None) -> Emulator:
+    """The emulator a sandbox serves: real clock, fixed latency, a concurrency limit.
+
+    ``limit`` overrides the service's concurrency limit (10 for QuickBooks, 5 for a
+    Standard NetSuite account); 0 disables governance entirely.
+    """
+    from erpsync.testing._core import Governance
+
+    if latency_ms < 0:
+        raise ConfigurationError("--latency must be >= 0 milliseconds")
+    if limit is not None and limit < 0:
+        raise ConfigurationError("--limit must be >= 0 (0: no limits)")
+    latency = latency_ms / 1000.0
+    if kind == "quickbooks":
+        from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks
+
+        qbo_rules = QBO_GOVERNANCE
+        if limit == 0:
+            qbo_rules = Governance(enabled=False)
+        elif limit is not None:
+            qbo_rules = Governance(concurrency=limit, windows=QBO_GOVERNANCE.windows)
+        return FakeQuickBooks(latency=latency, governance=qbo_rules)
+    from erpsync.testing.netsuite import NETSUITE_GOVERNANCE, FakeNetSuite
+
+    ns_rules = NETSUITE_GOVERNANCE
+    if limit == 0:
+        ns_rules = Governance(enabled=False)
+    elif limit is not None:
+        ns_rules = Governance(concurrency=limit)
+    return FakeNetSuite(latency=latency, governance=ns_rules)
+
+
+def _quickbooks_lines(fake: Emulator, url: str, workdir: Path) -> list[tuple[str, str]]:
+    from erpsync.quickbooks.tokens import FileTokenStore, QuickBooksToken
+    from erpsync.testing.quickbooks import FakeQuickBooks
+
+    assert isinstance(fake, FakeQuickBooks)
+    creds = fake.credentials
+    now = datetime.now(UTC)
+    token_path = workdir / "qbo-tokens.json"
+    FileTokenStore(token_path).save(
+        creds.realm_id,
+        QuickBooksToken(
+            access_token=creds.access_token,
+            refresh_token=creds.refresh_token,
+            access_expires_at=fake.access_token_expires_at(creds.access_token)
+            or now + timedelta(hours=1),
+            refresh_expires_at=now + timedelta(days=100),
+            realm_id=creds.realm_id,
+            obtained_at=now,
+        ),
+    )
+    return [
+        ("ERPSYNC_SANDBOX_URL", url),
+        ("ERPSYNC_ERP", "quickbooks"),
+        ("ERPSYNC_QBO_CLIENT_ID", creds.client_id),
+        ("ERPSYNC_QBO_CLIENT_SECRET", creds.client_secret),
+        ("ERPSYNC_QBO_REALM_ID", creds.realm_id),
+        ("ERPSYNC_QBO_TOKEN_STORE", str(token_path)),
+    ]
+
+
+def _netsuite_lines(fake: Emulator, url: str, workdir: Path) -> list[tuple[str, str]]:
+    from erpsync.testing.netsuite import FakeNetSuite
+
+    assert isinstance(fake, FakeNetSuite)
+    creds = fake.credentials
+    key_path = workdir / "netsuite-m2m-key.pem"
+    key_path.touch(mode=0o600)
+    key_path.chmod(0o600)
+    key_path.write_text(creds.private_key_pem, encoding="ascii")
+    return [
+        ("ERPSYNC_SANDBOX_URL", url),
+        ("ERPSYNC_ERP", "netsuite"),
+        ("ERPSYNC_NS_ACCOUNT_ID", creds.account_id),
+        ("ERPSYNC_NS_CONSUMER_KEY", creds.consumer_key),
+        ("ERPSYNC_NS_CONSUMER_SECRET", creds.consumer_secret),
+        ("ERPSYNC_NS_TOKEN_ID", creds.token_id),
+        ("ERPSYNC_NS_TOKEN_SECRET", creds.token_secret),
+        ("ERPSYNC_NS_CLIENT_ID", creds.client_id),
+        ("ERPSYNC_NS_CERTIFICATE_ID", creds.certificate_id),
+        ("ERPSYNC_NS_PRIVATE_KEY", str(key_path)),
+    ]
+
+
+def run_sandbox(
+    out: Output,
+    kind: Kind,
+    *,
+    port: int = 0,
+    latency_ms: float = 0.0,
+    limit: int | None = None,
+    workdir: Path | None = None,
+    stop: threading.Event | None = None,
+    ready: threading.Event | None = None,
+    fake: Emulator | None = None,
+) -> int:
+    """Serve until ``stop`` is set or Ctrl-C; ``ready`` is set once the URL is printed.
+
+    ``fake`` replaces the emulator (tests, or a program that prepared data first).
+    """
+    stop = stop if stop is not None else threading.Event()
+    emulator = fake if fake is not None else make_sandbox(kind, latency_ms=latency_ms, limit=limit)
+    if workdir is None:
+        workdir = Path(tempfile.mkdtemp(prefix=f"erpsync-sandbox-{kind}-"))
+    else:
+        workdir.mkdir(parents=True, exist_ok=True)
+    url = emulator.serve(port=port)
+    try:
+        lines = (_quickbooks_lines if kind == "quickbooks" else _netsuite_lines)(
+            emulator, url, workdir
+        )
+        name = "QuickBooks Online" if kind == "quickbooks" else "NetSuite"
+        out.heading(f"{name} sandbox running at {url}")
+        out.line(
+            "These credentials are FAKE: the emulator made them up, they are the same on "
+            "every run and open nothing but this local sandbox."
+        )
+        out.line(f"Files for the credentials: {workdir}")
+        out.line("Point the erpsync commands at it with:")
+        out.line("")
+        for name_, value in lines:
+            out.line(f"export {name_}={value}")
+        out.line("")
+        out.line("Press Ctrl-C to stop.")
+        if ready is not None:
+            ready.set()
+        try:
+            while not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            out.line("")
+        out.line("sandbox stopped")
+        return EXIT_OK
+    finally:
+        emulator.shutdown()

@@ -1,0 +1,963 @@
+"""Two-way accounting sync between a company's own AR system and its ERP (seed 002).
+
+What goes where:
+
+* **Out** (local -> ERP): invoices (:meth:`AccountingSync.push_invoices`) and payments
+  received locally (:meth:`AccountingSync.push_payments`).
+* **In** (ERP -> local): outstanding invoices (:meth:`AccountingSync.import_invoices`),
+  the whole customer list (:meth:`AccountingSync.import_customers`) and payments recorded
+  in the ERP (:meth:`AccountingSync.pull_payments`).
+
+Rules the seed states, and how they are kept:
+
+* Only non-draft invoices that are new or changed since the last push are written. The
+  ledger of :mod:`erpsync.store` keeps a content hash per invoice; an unchanged invoice
+  costs no request. What happens to a *changed* one is the ``changed_invoice_policy``:
+  ``"skip"`` (leave the ERP alone), ``"update"`` (``backend.update_invoice``) or
+  ``"report"`` (list it as a manual action, on the report and in the run log).
+* Customers are matched by **name**. Missing and ambiguous names are reported; creating
+  the missing ones is an option (off by default, since a typo would otherwise create a
+  customer), and an invoice whose customer cannot be matched fails with that reason.
+* Invoices that came *from* the ERP (imported) are never pushed back, even when edited
+  locally; the ledger marks them (record type ``invoice.imported``, keyed by ERP id and
+  external id). Payments applied to them are still pushed.
+* Every failure is kept with the invoice number and the ERP's reason while the rest of
+  the pass continues; a pass is recorded in the store's run log ("Recent Syncs").
+
+Why the writes are safe to repeat: each record is claimed in the ledger before it is
+written, written with its ``external_id`` (idempotent in both backends), and marked
+written afterwards. A pass that dies between the ERP's commit and the ledger update
+leaves a claim whose next holder looks the record up by external id before writing, so a
+resumed pass never makes a duplicate.
+
+Incremental imports and the cursor. A feed remembers where it stopped as
+``"<ISO timestamp>|<last id>"`` (the newest ``updated_at`` delivered, and the id that
+breaks ties). The next read asks the ERP for records modified since that timestamp
+*minus* ``overlap``, so a record committed late, or stamped by a clock slightly behind,
+is still seen. Records delivered before are dropped: the store keeps, next to the cursor
+(``<cursor>.seen``), the versions (``id@updated_at``) delivered inside the overlap
+window, so a record edited again comes back and a repeat does not. The cursor moves only
+when the caller calls :meth:`ImportBatch.commit` (or leaves ``with batch:`` without an
+exception), i.e. after it has stored the records: a crash before that re-delivers the
+batch, it never loses it. Records without ``updated_at`` or ``id`` cannot be placed on
+the cursor and are delivered every time.
+
+Limits: writes are sequential (one record at a time) so that each is claimed and marked
+individually; a very large backlog should be pushed through several passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
+
+from pydantic import ValidationError
+
+from erpsync.backend import AccountingBackend, AmbiguousMatchError
+from erpsync.errors import ConfigurationError, ConflictError, ErpSyncError, MappingError
+from erpsync.models import Customer, Invoice, InvoiceStatus, Payment, PaymentApplication, Ref
+from erpsync.store import Claim, LedgerKey, RunError, RunRecord, SyncStore, content_hash, make_owner
+
+__all__ = [
+    "RUN_KIND",
+    "AccountingSync",
+    "CustomerMatchReport",
+    "Failure",
+    "ImportBatch",
+    "PaymentReport",
+    "PushReport",
+    "SyncBusyError",
+    "SyncInput",
+    "SyncResult",
+]
+
+_log = logging.getLogger("erpsync.sync.accounts")
+
+#: The run-log ``kind`` of an accounting-sync pass.
+RUN_KIND = "accounting-sync"
+
+ChangedInvoicePolicy = Literal["skip", "update", "report"]
+_POLICIES: frozenset[str] = frozenset({"skip", "update", "report"})
+
+_INVOICE = "invoice"
+_IMPORTED = "invoice.imported"
+_PAYMENT = "payment"
+_CUSTOMER = "customer"
+
+#: Invoice fields that do not make an invoice "changed": ERP-assigned ids and values that
+#: move because of payments, not because someone edited the invoice.
+_VOLATILE = frozenset({"id", "updated_at", "balance", "status", "remote_status", "total"})
+
+T = TypeVar("T", Invoice, Customer, Payment)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+class Failure(NamedTuple):
+    """``(number, reason)``: which document (its number, else its external id) and why."""
+
+    number: str
+    reason: str
+
+
+class SyncBusyError(ConflictError):
+    """Another pass of the same sync holds the lock (in this process or another)."""
+
+
+@dataclass
+class CustomerMatchReport:
+    """How local customer names met the ERP's customers during one push.
+
+    ``matched`` and ``created`` map a name to the ERP id used; ``missing`` lists names
+    with no ERP customer (not created); ``ambiguous`` maps a name to the ids of the
+    several ERP customers carrying it; ``errors`` maps a name to why looking it up or
+    creating it failed.
+    """
+
+    matched: dict[str, str] = field(default_factory=dict)
+    created: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PushReport:
+    """What one :meth:`AccountingSync.push_invoices` did, per invoice (external ids).
+
+    ``skipped`` holds drafts, imported invoices and changed invoices under the ``skip``
+    policy, each with the reason; ``needs_action`` the changed invoices under the
+    ``report`` policy; ``failed`` the ones the ERP (or the customer match) refused.
+    """
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Failure] = field(default_factory=list)
+    needs_action: list[Failure] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    customers: CustomerMatchReport = field(default_factory=CustomerMatchReport)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+            "skipped": len(self.skipped),
+            "needs_action": len(self.needs_action),
+            "failed": len(self.failed),
+        }
+
+
+@dataclass
+class PaymentReport:
+    """What one :meth:`AccountingSync.push_payments` did (payment external ids)."""
+
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Failure] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "unchanged": len(self.unchanged),
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+        }
+
+
+@dataclass(frozen=True)
+class SyncInput:
+    """What one pass pushes: what a ``run_every`` source returns."""
+
+    invoices: Sequence[Invoice] = ()
+    payments: Sequence[Payment] = ()
+    customer_names: Mapping[str, str] | None = None
+
+
+@dataclass
+class SyncResult:
+    """One pass: the run-log record and the reports behind it.
+
+    ``pulled`` holds the ERP's payments; it is already committed when :meth:`AccountingSync.run`
+    was given ``on_payments``, otherwise the caller commits it after applying them.
+    """
+
+    run: RunRecord
+    invoices: PushReport
+    payments: PaymentReport
+    pulled: ImportBatch[Payment] | None
+
+
+# -- incremental feeds --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class _Position:
+    """A point on a feed: a timestamp and a tie-breaking id (numeric ids compare as numbers)."""
+
+    ts: datetime
+    order: tuple[int, int, str]
+    id: str = field(compare=False)
+
+    @classmethod
+    def of(cls, ts: datetime, record_id: str) -> _Position:
+        ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+        ts = ts.astimezone(UTC)
+        order = (0, int(record_id), "") if record_id.isdigit() else (1, 0, record_id)
+        return cls(ts, order, record_id)
+
+    def text(self) -> str:
+        return f"{self.ts.isoformat(timespec='microseconds')}|{self.id}"
+
+    @classmethod
+    def parse(cls, name: str, value: str) -> _Position:
+        stamp, sep, record_id = value.partition("|")
+        try:
+            if not sep or not record_id:
+                raise ValueError("no '|<id>' part")
+            return cls.of(datetime.fromisoformat(stamp), record_id)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"the cursor {name!r} holds {value!r}, not '<ISO timestamp>|<id>': {exc}",
+                hint="Fix or delete the cursor in the sync store to re-import from the start",
+            ) from None
+
+
+def _version(record_id: str, ts: datetime) -> str:
+    return _Position.of(ts, record_id).text()
+
+
+class ImportBatch(Generic[T]):
+    """Records read from the ERP, and the step that acknowledges them.
+
+    Store ``batch.records`` locally, then call :meth:`commit` so the next import starts
+    after them; or use ``with batch:``, which commits when the block ends without an
+    exception. An uncommitted batch is delivered again (deduplicated) by the next import.
+    """
+
+    def __init__(self, records: list[T], on_commit: Callable[[], None], cursor: str | None) -> None:
+        self.records: list[T] = records
+        self.cursor = cursor
+        self._on_commit = on_commit
+        self.committed = False
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.records)
+
+    def commit(self) -> None:
+        """Advance the feed past these records (idempotent)."""
+        if not self.committed:
+            self._on_commit()
+            self.committed = True
+
+    def __enter__(self) -> ImportBatch[T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.commit()
+
+    def __repr__(self) -> str:
+        return f"ImportBatch({len(self.records)} records, committed={self.committed})"
+
+
+# -- the workflow -------------------------------------------------------------------------
+
+
+class AccountingSync:
+    """The accounting sync of one local AR system with one ERP company.
+
+    ``store`` keeps the ledger, cursors, run log and the lock that stops two passes
+    overlapping (across threads and processes sharing the store). ``owner`` identifies
+    this process in claims and locks. ``lease_seconds`` is how long a claim on one record
+    lasts before another process may take it over (a dead writer's), and ``lock_ttl`` how
+    long the pass lock lasts without renewal (it is renewed as the pass goes).
+    """
+
+    def __init__(
+        self,
+        backend: AccountingBackend,
+        store: SyncStore,
+        *,
+        changed_invoice_policy: ChangedInvoicePolicy = "skip",
+        create_missing_customers: bool = False,
+        overlap: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = _utc_now,
+        owner: str | None = None,
+        lease_seconds: float = 600.0,
+        lock_ttl: float = 3600.0,
+    ) -> None:
+        if not isinstance(backend, AccountingBackend):
+            raise ConfigurationError("AccountingSync needs an AccountingBackend")
+        if not isinstance(store, SyncStore):
+            raise ConfigurationError("AccountingSync needs a SyncStore")
+        if changed_invoice_policy not in _POLICIES:
+            raise ConfigurationError(
+                f"changed_invoice_policy must be one of {sorted(_POLICIES)}, "
+                f"not {changed_invoice_policy!r}"
+            )
+        if not isinstance(overlap, timedelta) or overlap < timedelta(0):
+            raise ConfigurationError("overlap must be a non-negative timedelta")
+        if not lease_seconds > 0 or not lock_ttl > 0:
+            raise ConfigurationError("lease_seconds and lock_ttl must be positive")
+        self.backend = backend
+        self.store = store
+        self.changed_invoice_policy: ChangedInvoicePolicy = changed_invoice_policy
+        self.create_missing_customers = create_missing_customers
+        self.overlap = overlap
+        self.owner = owner or make_owner("accounts")
+        self.lease_seconds = float(lease_seconds)
+        self.lock_ttl = float(lock_ttl)
+        self._clock = clock
+        self._thread_lock = threading.Lock()
+        self._lock_renewed_at: datetime | None = None
+
+    @property
+    def _b(self) -> str:
+        return self.backend.name
+
+    @property
+    def lock_name(self) -> str:
+        """The store lock that keeps passes for this ERP from overlapping."""
+        return f"{RUN_KIND}:{self._b}"
+
+    # -- invoices out -----------------------------------------------------------------
+
+    def push_invoices(
+        self,
+        invoices: Iterable[Invoice],
+        *,
+        customer_names: Mapping[str, str] | None = None,
+    ) -> PushReport:
+        """Write the new and changed non-draft invoices to the ERP.
+
+        Each invoice is keyed by its ``external_id`` (required). Its customer is found in
+        the ERP by name: ``customer_names[invoice.external_id]`` when given, else
+        ``invoice.customer.name`` (the local ``customer.id`` means nothing to the ERP).
+        """
+        report = PushReport()
+        matcher = _CustomerMatcher(self, report.customers)
+        for invoice in invoices:
+            self._renew_lock()
+            self._push_invoice(invoice, customer_names or {}, matcher, report)
+        return report
+
+    def _push_invoice(
+        self,
+        invoice: Invoice,
+        customer_names: Mapping[str, str],
+        matcher: _CustomerMatcher,
+        report: PushReport,
+    ) -> None:
+        if not isinstance(invoice, Invoice):
+            report.failed.append(Failure("?", f"expected an Invoice, got {type(invoice).__name__}"))
+            return
+        key = invoice.external_id
+        label = invoice.number or key or invoice.id or "?"
+        if invoice.status is InvoiceStatus.DRAFT:
+            report.skipped.append(Failure(label, "draft invoices are not synced"))
+            return
+        if self._is_imported(invoice):
+            report.skipped.append(
+                Failure(label, f"imported from {self._b}; local changes are not pushed back")
+            )
+            return
+        if key is None:
+            report.failed.append(
+                Failure(label, "the invoice has no external_id to key it in the ERP")
+            )
+            return
+        name = customer_names.get(key) or invoice.customer.name
+        digest = content_hash(
+            {**invoice.model_dump(mode="json", exclude=set(_VOLATILE)), "customer": name}
+        )
+        entry = self.store.get(self._b, _INVOICE, key)
+        if entry is not None and entry.state == "written":
+            if entry.content_hash == digest:
+                report.unchanged.append(key)
+                return
+            if self.changed_invoice_policy == "skip":
+                report.skipped.append(
+                    Failure(label, "changed since it was pushed; policy is to skip changes")
+                )
+                return
+            if self.changed_invoice_policy == "report":
+                report.needs_action.append(
+                    Failure(
+                        label,
+                        f"changed locally since it was pushed to {self._b} "
+                        f"(id {entry.remote_id}); update it there by hand",
+                    )
+                )
+                return
+        claim = self.store.claim(
+            self._b,
+            _INVOICE,
+            key,
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            external_id=key,
+            reclaim_written=True,
+        )
+        if claim is None:
+            report.skipped.append(Failure(label, "another sync is writing this invoice now"))
+            return
+        with self._holding(claim, report.failed, label):
+            if name is None:
+                raise MappingError(
+                    "the invoice has no customer name to match in the ERP",
+                    hint="pass customer_names={external_id: name} or set invoice.customer.name",
+                )
+            customer = matcher.match(name, invoice.currency)
+            outgoing = _copy(invoice, customer=customer, id=None, balance=None, updated_at=None)
+            if claim.remote_id:  # written before (or an update that failed): update it
+                written = self.backend.update_invoice(_copy(outgoing, id=claim.remote_id))
+                report.updated.append(key)
+            else:
+                written = self._existing_invoice(claim) or self.backend.create_invoice(outgoing)
+                report.created.append(key)
+            self.store.mark_written(claim, _id_of(written), digest, written.number)
+
+    def _existing_invoice(self, claim: Claim) -> Invoice | None:
+        """After an interrupted attempt, the invoice it may have made."""
+        if not claim.may_have_written:
+            return None
+        return self.backend.find_invoice(claim.key.source_key)
+
+    def _is_imported(self, invoice: Invoice) -> bool:
+        keys = []
+        if invoice.id is not None:
+            keys.append(f"id:{invoice.id}")
+        if invoice.external_id is not None:
+            keys.append(f"ext:{invoice.external_id}")
+        return any(self.store.get(self._b, _IMPORTED, k) is not None for k in keys)
+
+    # -- payments out -----------------------------------------------------------------
+
+    def push_payments(self, payments: Iterable[Payment]) -> PaymentReport:
+        """Record locally received payments in the ERP, applied to the invoices they pay.
+
+        ``applications[].invoice_id`` may be the local invoice key (the external id it
+        was pushed with), the ERP id of an imported invoice, or any ERP id; it is
+        resolved to the ERP's id before writing. The payment's customer is the customer
+        of the first invoice it pays, else ``payment.customer.name`` matched by name.
+        Payments already written are not written again (payments are not updated).
+        """
+        report = PaymentReport()
+        matcher = _CustomerMatcher(self, CustomerMatchReport())
+        for payment in payments:
+            self._renew_lock()
+            self._push_payment(payment, matcher, report)
+        return report
+
+    def _push_payment(
+        self, payment: Payment, matcher: _CustomerMatcher, report: PaymentReport
+    ) -> None:
+        if not isinstance(payment, Payment):
+            report.failed.append(Failure("?", f"expected a Payment, got {type(payment).__name__}"))
+            return
+        key = payment.external_id
+        if key is None:
+            report.failed.append(
+                Failure(payment.id or "?", "the payment has no external_id to key it in the ERP")
+            )
+            return
+        claim = self.store.claim(
+            self._b,
+            _PAYMENT,
+            key,
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            external_id=key,
+        )
+        if claim is None:
+            entry = self.store.get(self._b, _PAYMENT, key)
+            if entry is not None and entry.state == "written":
+                report.unchanged.append(key)
+            else:
+                report.skipped.append(Failure(key, "another sync is writing this payment now"))
+            return
+        with self._holding(claim, report.failed, key):
+            applications = [
+                PaymentApplication(
+                    invoice_id=self._erp_invoice_id(app.invoice_id), amount=app.amount
+                )
+                for app in payment.applications
+            ]
+            customer = self._payment_customer(payment, applications, matcher)
+            written = None
+            if claim.may_have_written:
+                written = self.backend.find_payment(key)
+            if written is None:
+                written = self.backend.create_payment(
+                    _copy(
+                        payment,
+                        id=None,
+                        customer=customer,
+                        applications=applications,
+                        updated_at=None,
+                    )
+                )
+            self.store.mark_written(claim, _id_of(written))
+            report.created.append(key)
+
+    def _erp_invoice_id(self, reference: str) -> str:
+        entry = self.store.get(self._b, _INVOICE, reference)
+        if entry is not None and entry.state == "written" and entry.remote_id:
+            return entry.remote_id
+        if self.store.get(self._b, _IMPORTED, f"id:{reference}") is not None:
+            return reference
+        imported = self.store.get(self._b, _IMPORTED, f"ext:{reference}")
+        if imported is not None and imported.remote_id:
+            return imported.remote_id
+        try:
+            found = self.backend.find_invoice(reference)
+        except ConfigurationError:
+            found = None  # not usable as an external id; maybe an ERP id
+        if found is not None and found.id is not None:
+            return found.id
+        return _id_of(self.backend.get_invoice(reference))
+
+    def _payment_customer(
+        self, payment: Payment, applications: list[PaymentApplication], matcher: _CustomerMatcher
+    ) -> Ref:
+        if applications:
+            return self.backend.get_invoice(applications[0].invoice_id).customer
+        if payment.customer.name:
+            return matcher.match(payment.customer.name, payment.currency)
+        raise MappingError(
+            "an unapplied payment needs payment.customer.name to find its ERP customer"
+        )
+
+    # -- imports ----------------------------------------------------------------------
+
+    def import_invoices(self, open_only: bool = True) -> ImportBatch[Invoice]:
+        """Invoices created or changed in the ERP since the last committed import.
+
+        ``open_only`` keeps to outstanding invoices (the seed's "import outstanding
+        invoices"). Invoices this sync pushed are left out (they came from here). On
+        commit, the delivered invoices are marked as imported, so that
+        :meth:`push_invoices` never writes local edits of them back.
+        """
+        cursor = f"{RUN_KIND}:{self._b}:invoices" + (":open" if open_only else ":all")
+
+        def fetch(since: datetime | None) -> Iterator[Invoice]:
+            return self.backend.iter_invoices(modified_since=since, open_only=open_only)
+
+        return self._feed(cursor, fetch, keep=self._not_ours_invoice, on_commit=self._mark_imported)
+
+    def import_customers(self) -> ImportBatch[Customer]:
+        """The ERP's customers created or changed since the last committed import (the
+        whole list the first time)."""
+
+        def fetch(since: datetime | None) -> Iterator[Customer]:
+            return self.backend.iter_customers(modified_since=since)
+
+        return self._feed(f"{RUN_KIND}:{self._b}:customers", fetch)
+
+    def pull_payments(self) -> ImportBatch[Payment]:
+        """Payments recorded in the ERP since the last committed pull, for the caller to
+        apply locally; payments this sync pushed are left out."""
+
+        def fetch(since: datetime | None) -> Iterator[Payment]:
+            return self.backend.iter_payments(modified_since=since)
+
+        return self._feed(f"{RUN_KIND}:{self._b}:payments", fetch, keep=self._not_ours_payment)
+
+    def _not_ours_invoice(self, invoice: Invoice) -> bool:
+        return not self._ours(_INVOICE, invoice.id, invoice.external_id)
+
+    def _not_ours_payment(self, payment: Payment) -> bool:
+        return not self._ours(_PAYMENT, payment.id, payment.external_id)
+
+    def _ours(self, record_type: str, remote_id: str | None, external_id: str | None) -> bool:
+        if remote_id is not None and self.store.find_by_remote_id(self._b, record_type, remote_id):
+            return True
+        if external_id is not None:
+            entry = self.store.get(self._b, record_type, external_id)
+            return entry is not None and entry.state == "written"
+        return False
+
+    def _mark_imported(self, invoices: list[Invoice]) -> None:
+        for invoice in invoices:
+            if invoice.id is None:
+                continue
+            keys = [f"id:{invoice.id}"]
+            if invoice.external_id is not None:
+                keys.append(f"ext:{invoice.external_id}")
+            for source_key in keys:
+                self.store.mark_written(
+                    LedgerKey(self._b, _IMPORTED, source_key),
+                    invoice.id,
+                    number=invoice.number,
+                    external_id=invoice.external_id,
+                )
+
+    def _feed(
+        self,
+        name: str,
+        fetch: Callable[[datetime | None], Iterator[T]],
+        *,
+        keep: Callable[[T], bool] | None = None,
+        on_commit: Callable[[list[T]], None] | None = None,
+    ) -> ImportBatch[T]:
+        raw = self.store.get_cursor(name)
+        start = _Position.parse(name, raw) if raw else None
+        seen = self._load_seen(name)
+        since = start.ts - self.overlap if start else None
+        records: list[T] = []
+        newest = start
+        versions: set[str] = set()
+        for record in fetch(since):
+            stamp, record_id = record.updated_at, record.id
+            if stamp is not None and record_id is not None:
+                position = _Position.of(stamp, record_id)
+                if position.text() in seen:
+                    continue
+                if not seen and start is not None and position <= start:
+                    continue  # a cursor without its seen-set: fall back to (ts, id) order
+                versions.add(position.text())
+                newest = position if newest is None or position > newest else newest
+            if keep is None or keep(record):
+                records.append(record)
+
+        def commit() -> None:
+            self._advance(name, raw, newest, seen | versions)
+            if on_commit is not None:
+                on_commit(records)
+
+        return ImportBatch(records, commit, raw)
+
+    def _load_seen(self, name: str) -> set[str]:
+        raw = self.store.get_cursor(f"{name}.seen")
+        if not raw:
+            return set()
+        try:
+            values = json.loads(raw)
+        except ValueError:
+            return set()  # a damaged seen-set only costs re-deliveries inside the window
+        return {v for v in values if isinstance(v, str)} if isinstance(values, list) else set()
+
+    def _advance(
+        self, name: str, before: str | None, newest: _Position | None, versions: set[str]
+    ) -> None:
+        if newest is None:
+            return
+        current = self.store.get_cursor(name)
+        if current != before and current:
+            # Another batch committed meanwhile: never move the cursor backwards.
+            other = _Position.parse(name, current)
+            versions |= self._load_seen(name)
+            newest = max(newest, other)
+        floor = newest.ts - self.overlap
+        kept = sorted(v for v in versions if _Position.parse(name, v).ts >= floor)
+        self.store.set_cursor(f"{name}.seen", json.dumps(kept))
+        self.store.set_cursor(name, newest.text())
+
+    # -- passes -----------------------------------------------------------------------
+
+    def run(
+        self,
+        invoices: Iterable[Invoice] = (),
+        payments: Iterable[Payment] = (),
+        *,
+        customer_names: Mapping[str, str] | None = None,
+        on_payments: Callable[[list[Payment]], None] | None = None,
+        pull: bool = True,
+    ) -> SyncResult:
+        """One pass ("Sync Now"): push invoices, push payments, pull the ERP's payments.
+
+        The pass is recorded in the run log (``ok``, ``partial`` when some records
+        failed or need a manual action, ``failed`` when the pass itself broke, in which
+        case the exception propagates after being recorded). ``on_payments`` receives
+        the pulled payments; the pull is committed once it returns. Without it the
+        batch is returned uncommitted in :attr:`SyncResult.pulled`. Raises
+        :class:`SyncBusyError` (a ConflictError) when another pass holds the lock.
+        """
+        with self._exclusive():
+            run_id = self.store.start_run(RUN_KIND, self._b)
+            invoice_report, payment_report = PushReport(), PaymentReport()
+            pulled: ImportBatch[Payment] | None = None
+            try:
+                invoice_report = self.push_invoices(invoices, customer_names=customer_names)
+                payment_report = self.push_payments(payments)
+                if pull:
+                    pulled = self.pull_payments()
+                    if on_payments is not None:
+                        on_payments(list(pulled.records))
+                        pulled.commit()
+            except BaseException as exc:
+                errors = _run_errors(invoice_report, payment_report)
+                errors.append(RunError.from_exception("sync pass", exc))
+                self.store.finish_run(
+                    run_id,
+                    status="failed",
+                    counts=_run_counts(invoice_report, payment_report, pulled),
+                    errors=errors,
+                )
+                raise
+            errors = _run_errors(invoice_report, payment_report)
+            record = self.store.finish_run(
+                run_id,
+                status="partial" if errors else "ok",
+                counts=_run_counts(invoice_report, payment_report, pulled),
+                errors=errors,
+            )
+            return SyncResult(record, invoice_report, payment_report, pulled)
+
+    def runs(self, limit: int = 20) -> list[RunRecord]:
+        """Recent passes, newest first (the "Recent Syncs" table)."""
+        return self.store.runs(limit=limit, kind=RUN_KIND, backend=self._b)
+
+    def run_every(
+        self,
+        interval: timedelta | float,
+        *,
+        source: Callable[[], SyncInput],
+        stop_event: threading.Event,
+        on_payments: Callable[[list[Payment]], None] | None = None,
+    ) -> int:
+        """Run a pass every ``interval`` (start to start) until ``stop_event`` is set.
+
+        ``source`` says what to push on each pass. A pass that fails is logged and
+        recorded, and the schedule goes on; a pass that finds another one running
+        (here or in another process sharing the store) is skipped. Setting
+        ``stop_event`` ends the loop after the current pass. Without ``on_payments``
+        the ERP's payments are not pulled (there is nowhere to put them). Returns the
+        number of passes run.
+        """
+        seconds = interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
+        if seconds < 0:
+            raise ConfigurationError("run_every needs a non-negative interval")
+        passes = 0
+        while not stop_event.is_set():
+            started = self._clock()
+            try:
+                work = source()
+            except Exception as exc:
+                _log.exception("the accounting sync source failed; the next pass runs on schedule")
+                self._record_failed_pass(exc)
+                passes += 1
+            else:
+                try:
+                    self.run(
+                        work.invoices,
+                        work.payments,
+                        customer_names=work.customer_names,
+                        on_payments=on_payments,
+                        pull=on_payments is not None,
+                    )
+                    passes += 1
+                except SyncBusyError as exc:
+                    _log.info("accounting sync pass skipped: %s", exc)
+                except Exception:
+                    passes += 1
+                    _log.exception("accounting sync pass failed; the next one runs on schedule")
+            elapsed = (self._clock() - started).total_seconds()
+            stop_event.wait(max(0.0, seconds - elapsed))
+        return passes
+
+    def _record_failed_pass(self, exc: BaseException) -> None:
+        try:
+            run_id = self.store.start_run(RUN_KIND, self._b)
+            self.store.finish_run(
+                run_id, status="failed", errors=[RunError.from_exception("sync source", exc)]
+            )
+        except ErpSyncError:
+            _log.exception("could not record the failed pass in the run log")
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if not self._thread_lock.acquire(blocking=False):
+            raise SyncBusyError(
+                "an accounting sync pass is already running in this process",
+                backend=self._b,
+                record=self.lock_name,
+            )
+        try:
+            if not self.store.lock(self.lock_name, self.owner, self.lock_ttl):
+                raise SyncBusyError(
+                    "an accounting sync pass is already running elsewhere",
+                    backend=self._b,
+                    record=self.lock_name,
+                    hint="wait for it to finish; a dead holder's lock expires after lock_ttl",
+                )
+            self._lock_renewed_at = self._clock()
+            try:
+                yield
+            finally:
+                self._lock_renewed_at = None
+                self.store.unlock(self.lock_name, self.owner)
+        finally:
+            self._thread_lock.release()
+
+    def _renew_lock(self) -> None:
+        """Keep the pass lock alive during a long pass (only while a pass holds it)."""
+        renewed = self._lock_renewed_at
+        if renewed is None:
+            return
+        now = self._clock()
+        if (now - renewed).total_seconds() >= self.lock_ttl / 3:
+            self.store.lock(self.lock_name, self.owner, self.lock_ttl)
+            self._lock_renewed_at = now
+
+    @contextmanager
+    def _holding(self, claim: Claim, failed: list[Failure], label: str) -> Iterator[None]:
+        """Run one record's write under its claim: record an ERP refusal as a failure of
+        that record, and leave an interrupted claim marked failed so that the next
+        attempt looks in the ERP before writing."""
+        try:
+            yield
+        except ErpSyncError as exc:
+            self.store.mark_failed(claim, str(exc))
+            failed.append(Failure(label, str(exc)))
+        except ValidationError as exc:
+            self.store.mark_failed(claim, str(exc))
+            failed.append(Failure(label, f"the document is not valid for the ERP: {exc}"))
+        except BaseException as exc:
+            self.store.mark_failed(claim, f"interrupted: {type(exc).__name__}")
+            raise
+
+
+# -- customers ----------------------------------------------------------------------------
+
+
+class _CustomerMatcher:
+    """Finds (or creates) the ERP customer for a local customer name, once per name."""
+
+    def __init__(self, sync: AccountingSync, report: CustomerMatchReport) -> None:
+        self._sync = sync
+        self._report = report
+        self._known: dict[str, Ref | ErpSyncError] = {}
+
+    def match(self, name: str, currency: str) -> Ref:
+        if name not in self._known:
+            self._known[name] = self._resolve(name, currency)
+        result = self._known[name]
+        if isinstance(result, ErpSyncError):
+            raise result
+        return result
+
+    def _resolve(self, name: str, currency: str) -> Ref | ErpSyncError:
+        backend, report = self._sync.backend, self._report
+        try:
+            found = backend.find_customer(name)
+        except AmbiguousMatchError as exc:
+            ids = [str(getattr(c, "id", "?")) for c in exc.candidates]
+            report.ambiguous[name] = ids
+            return MappingError(
+                f"{len(ids)} {backend.name} customers are named {name!r} (ids {', '.join(ids)})",
+                hint="rename all but one in the ERP, or merge them",
+            )
+        except ErpSyncError as exc:
+            report.errors[name] = str(exc)
+            return exc
+        if found is not None and found.id is not None:
+            report.matched[name] = found.id
+            return Ref(id=found.id, name=found.name)
+        if not self._sync.create_missing_customers:
+            report.missing.append(name)
+            return MappingError(
+                f"no {backend.name} customer is named {name!r}",
+                hint="create it in the ERP, or enable create_missing_customers",
+            )
+        try:
+            created = self._create(name, currency)
+        except ErpSyncError as exc:
+            report.errors[name] = str(exc)
+            return exc
+        report.created[name] = created.id
+        return created
+
+    def _create(self, name: str, currency: str) -> Ref:
+        sync, store, b = self._sync, self._sync.store, self._sync.backend.name
+        external_id = "cust-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
+        entry = store.get(b, _CUSTOMER, name)
+        if entry is not None and entry.state == "written" and entry.remote_id:
+            return Ref(id=entry.remote_id, name=name)
+        claim = store.claim(
+            b,
+            _CUSTOMER,
+            name,
+            owner=sync.owner,
+            lease_seconds=sync.lease_seconds,
+            external_id=external_id,
+        )
+        if claim is None:
+            raise ConflictError(f"another sync is creating customer {name!r} now", backend=b)
+        try:
+            existing = sync.backend.find_customer(name) if claim.may_have_written else None
+            customer = existing or sync.backend.create_customer(
+                Customer(name=name, external_id=external_id, currency=currency)
+            )
+            store.mark_written(claim, _id_of(customer))
+        except ErpSyncError as exc:
+            store.mark_failed(claim, str(exc))
+            raise
+        except BaseException as exc:
+            store.mark_failed(claim, f"interrupted: {type(exc).__name__}")
+            raise
+        return Ref(id=_id_of(customer), name=customer.name)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _copy(model: T, **changes: Any) -> T:
+    """A re-validated copy; a model the ERP would refuse becomes a MappingError here."""
+    try:
+        return model.model_copy(update=changes)
+    except ValidationError as exc:
+        raise MappingError(f"cannot prepare the document for the ERP: {exc}") from None
+
+
+def _id_of(record: Invoice | Payment | Customer) -> str:
+    if record.id is None:
+        raise MappingError(f"the ERP returned a {type(record).__name__.lower()} without an id")
+    return record.id
+
+
+def _run_counts(
+    invoices: PushReport, payments: PaymentReport, pulled: ImportBatch[Payment] | None
+) -> dict[str, int]:
+    counts = {f"invoices_{name}": value for name, value in invoices.counts.items()}
+    counts.update({f"payments_{name}": value for name, value in payments.counts.items()})
+    counts["payments_pulled"] = len(pulled) if pulled is not None else 0
+    counts["customers_created"] = len(invoices.customers.created)
+    return counts
+
+
+def _run_errors(invoices: PushReport, payments: PaymentReport) -> list[RunError]:
+    errors = [RunError(f"invoice {n}", reason) for n, reason in invoices.failed]
+    errors += [
+        RunError(f"invoice {n}", reason, "manual_action") for n, reason in invoices.needs_action
+    ]
+    errors += [RunError(f"payment {n}", reason) for n, reason in payments.failed]
+    return errors
