@@ -14,6 +14,7 @@ when rich is installed (the ``cli`` extra), plain text otherwise or with ``--pla
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import traceback
@@ -336,7 +337,12 @@ def main(
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        # argparse prints help and usage errors itself; send them where we print.
+        with (
+            contextlib.redirect_stdout(stdout or sys.stdout),
+            contextlib.redirect_stderr(stderr or sys.stderr),
+        ):
+            args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug = bool(getattr(args, "debug", False))

@@ -210,9 +210,7 @@ def test_payout_amount_mismatch_reports_both_figures() -> None:
 
 def test_payout_missing_invoices_are_listed() -> None:
     with pytest.raises(MappingError, match="B, C"):
-        payment_for_payout(
-            payout(jobs=("A", "B", "C")), {"A": erp_invoice("A", "300.00", id="11")}
-        )
+        payment_for_payout(payout(jobs=("A", "B", "C")), {"A": erp_invoice("A", "300.00", id="11")})
 
 
 def test_payout_refuses_paid_invoices_and_invoices_without_ids() -> None:

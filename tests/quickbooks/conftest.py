@@ -11,20 +11,9 @@ from typing import Any
 import pytest
 
 from erpsync.http import RetryPolicy
-from erpsync.limits import Limiter, RateLimit
 from erpsync.quickbooks.backend import QuickBooksBackend
 from erpsync.testing._core import FakeClock
 from erpsync.testing.quickbooks import FakeQuickBooks
-
-
-def fake_limiter(clock: FakeClock) -> Limiter:
-    """Intuit's limits on the fake clock, so waiting for a window costs no real time."""
-    return Limiter(
-        concurrency=10,
-        rates=[RateLimit(500, 60), RateLimit(10, 1), RateLimit(40, 60, scope="batch")],
-        clock=clock.now,
-        sleep=clock.sleep,
-    )
 
 
 def _connect(fake: FakeQuickBooks, **options: Any) -> QuickBooksBackend:

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,7 @@ from erpsync.netsuite.backend import NetSuiteBackend
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.purchasing import (
     PUSH_SIGNATURE_HEADER,
+    AttributeMapping,
     LocalReceiptLine,
     PurchaseOrderSync,
     sign_push,
@@ -207,7 +209,7 @@ def test_partial_then_full_receipt_moves_the_local_status(
     assert order.line("1").quantity_received == Decimal("4")  # type: ignore[union-attr]
 
     _later(fake, clock)
-    sync.receive(PENDING, {"1": Decimal("6"), "2": "2"}, receipt_key="ion-receipt-2")
+    sync.receive(PENDING, {"1": Decimal("6"), "2": Decimal("2")}, receipt_key="ion-receipt-2")
     sync.run()
     order = sink.orders[PENDING]
     assert order.remote_status == "Pending Bill" and order.status == "Received"
@@ -521,22 +523,26 @@ def test_an_order_another_process_holds_is_busy_and_the_cursor_waits_for_it(
     backend: NetSuiteBackend,
 ) -> None:
     held = store.claim(
-        sync.scope, "purchase_order", PARTIAL, owner="push-worker", lease_seconds=3600
+        sync.scope, "purchase_order", PARTIAL, owner="push-worker", lease_seconds=100_000
     )
     assert held is not None
     _later(fake, clock)
     backend.client.update("purchaseOrder", PARTIAL, {"memo": "being pushed"})
+    _later(fake, clock, 3600)
+    backend.client.update("purchaseOrder", PENDING, {"memo": "an hour later"})
 
     report = sync.run()
 
-    assert {o.purchase_order_id: o.action for o in report.outcomes}[PARTIAL] == "busy"
+    actions = {o.purchase_order_id: o.action for o in report.outcomes}
+    assert actions[PARTIAL] == "busy" and actions[PENDING] == "created"
+    # The cursor stops at the busy order, not at the newer change after it.
     cursor = json.loads(store.get_cursor(sync.cursor_name) or "{}")
     partial = next(po for po in backend.iter_purchase_orders() if po.id == PARTIAL)
     assert partial.updated_at is not None
     assert datetime.fromisoformat(cursor["orders"]["at"]) == partial.updated_at
 
     store.release(held)
-    _later(fake, clock, 3600)
+    _later(fake, clock)
     assert {o.purchase_order_id: o.action for o in sync.run().outcomes}[PARTIAL] == "created"
     assert sink.orders[PARTIAL].memo == "being pushed"
 
@@ -641,3 +647,95 @@ def test_the_sync_clock_dates_receipts(
     assert result.receipt is not None and result.receipt.date.isoformat() == "2027-03-04"
     (made,) = [r for r in _receipts(fake) if r.get("externalId") == result.external_id]
     assert made["tranDate"] == "2027-03-04"
+
+
+def test_a_listed_copy_older_than_a_concurrent_push_is_not_applied(
+    backend: NetSuiteBackend, store: SQLiteSyncStore, clock: FakeClock
+) -> None:
+    # While the run works through its listing, a push applies a newer version of an
+    # order further down the list; the run must not put the listed (older) copy back.
+    pusher: list[PurchaseOrderSync] = []
+
+    class PushingSink(FlakySink):
+        def upsert_purchase_order(self, order: SinkPurchaseOrder) -> UpsertResult:
+            result = super().upsert_purchase_order(order)
+            if order.key == PENDING and not pusher:
+                clock.advance(5)
+                backend.client.update("purchaseOrder", PARTIAL, {"memo": "changed mid-run"})
+                pusher.append(PurchaseOrderSync(backend, self, store=store))
+                assert pusher[0].handle_push(*_push(PARTIAL), SECRET).outcome.action == "created"
+            return result
+
+    sink = PushingSink(parts=PARTS, suppliers=SUPPLIERS)
+    report = PurchaseOrderSync(backend, sink, store=store).run()
+
+    assert {o.purchase_order_id: o.action for o in report.outcomes}[PARTIAL] == "unchanged"
+    assert sink.orders[PARTIAL].memo == "changed mid-run"
+
+
+def test_attribute_names_are_configuration(
+    backend: NetSuiteBackend, store: SQLiteSyncStore, fake: FakeNetSuite
+) -> None:
+    names = AttributeMapping(
+        po_number="ERP PO", record_id="ERP id", non_receivable="No receipt", line_id="erp_line"
+    )
+    sink = MemoryPurchasingSink(parts=PARTS, suppliers=SUPPLIERS)
+    sync = PurchaseOrderSync(backend, sink, store=store, attributes=names)
+    sync.run()
+    before = len(_receipts(fake))
+
+    order = sink.orders[PENDING]
+    assert dict(order.attributes) == {"ERP PO": "PO1001", "ERP id": PENDING}
+    assert dict(order.lines[1].attributes) == {"erp_line": 2, "No receipt": False}
+    result = sync.receive(
+        PENDING,
+        [
+            LocalReceiptLine("2", order.lines[1].attributes),
+            LocalReceiptLine(1, {"erp_line": 1, "No receipt": "true"}),
+        ],
+        receipt_key="configured",
+    )
+    assert result.receipt is not None and [line.line_id for line in result.receipt.lines] == ["2"]
+    assert [s.line_id for s in result.skipped] == ["1"]
+    assert len(_receipts(fake)) == before + 1
+
+
+def test_a_failing_deleted_record_feed_is_reported_and_read_again_next_run(
+    sync: PurchaseOrderSync,
+    sink: FlakySink,
+    backend: NetSuiteBackend,
+    fake: FakeNetSuite,
+    clock: FakeClock,
+    store: SQLiteSyncStore,
+) -> None:
+    sync.run()
+    _later(fake, clock)
+    backend.client.delete("purchaseOrder", PENDING)
+    _later(fake, clock, 3600)  # the next run comes well after the deletion
+    fake.inject("server_error", times=50, match=lambda request: b"deletedrecord" in request.body)
+
+    broken = sync.run()
+
+    assert broken.status == "partial" and PENDING in sink.orders
+    assert [e.record for e in broken.errors] == ["deleted purchase orders"]
+    assert store.get_run(broken.run_id).status == "partial"  # type: ignore[union-attr]
+
+    fake.reset_runtime()  # the fault clears
+    _later(fake, clock)
+    assert [o.purchase_order_id for o in sync.run().by_action("deleted")] == [PENDING]
+    assert PENDING not in sink.orders
+
+
+def test_a_backend_without_a_deleted_record_feed_says_so(
+    sync: PurchaseOrderSync, backend: NetSuiteBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    no_feed = replace(backend.capabilities, deleted_records=False)
+    monkeypatch.setattr(type(backend), "capabilities", property(lambda self: no_feed))
+
+    report = sync.run()
+
+    assert report.ok and report.counts["created"] == 3
+    assert report.notes == (
+        "NetSuite cannot list deleted records: purchase orders deleted there are not "
+        "deleted locally",
+    )

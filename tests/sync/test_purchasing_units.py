@@ -203,7 +203,7 @@ def test_the_user_event_script_signs_what_the_endpoint_verifies() -> None:
         ({"1": "lots"}, "not a quantity"),
         ({"1": Decimal("NaN")}, "positive"),
         ({}, "at least one line"),
-        ({"1": 1, 1: 2}, "listed twice"),  # type: ignore[dict-item]
+        ({"1": 1, 1: 2}, "listed twice"),
         ([LocalReceiptLine(1, {"Non-receivable": False})], "no 'ns_line_id'"),
     ],
 )

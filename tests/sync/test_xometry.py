@@ -30,8 +30,7 @@ from erpsync.mapping.xometry import (
 from erpsync.models import Customer, InvoiceLine, Ref
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.xometry import INVOICE_RECORD, PAYMENT_RECORD, XometryInvoicing
-from erpsync.testing import FakeNetSuite, FakeQuickBooks
-from erpsync.testing._core import FakeClock
+from erpsync.testing import FakeClock, FakeNetSuite, FakeQuickBooks
 from erpsync.testing._wire import WireRequest
 
 ERPS = ("netsuite", "quickbooks")
@@ -112,9 +111,9 @@ def _backend(fake: FakeNetSuite | FakeQuickBooks) -> AccountingBackend:
 @pytest.fixture(params=ERPS)
 def env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
     fake: FakeNetSuite | FakeQuickBooks = (
-        FakeNetSuite(clock=FakeClock()) if request.param == "netsuite" else FakeQuickBooks(
-            clock=FakeClock()
-        )
+        FakeNetSuite(clock=FakeClock())
+        if request.param == "netsuite"
+        else FakeQuickBooks(clock=FakeClock())
     )
     now = [datetime(2026, 5, 1, tzinfo=UTC)]
     path = tmp_path / "sync.db"
@@ -152,9 +151,7 @@ def shipped(job_id: str = "J100", price: str = "1250.00") -> XometryJob:
 
 
 def payout(amount: str, *job_ids: str, payout_id: str = "P1") -> XometryPayout:
-    return XometryPayout(
-        payout_id=payout_id, date=date(2026, 5, 2), amount=amount, job_ids=job_ids
-    )
+    return XometryPayout(payout_id=payout_id, date=date(2026, 5, 2), amount=amount, job_ids=job_ids)
 
 
 # -- invoices on events ---------------------------------------------------------------------
@@ -186,6 +183,20 @@ def test_the_same_event_twice_makes_one_invoice(env: Env) -> None:
     assert (first.status, second.status) == ("created", "existed")
     assert second.invoice_id == first.invoice_id
     assert second.number == first.number
+    assert len(env.invoices()) == 1
+
+
+@pytest.mark.parametrize("job_id", ["J/7 x", "JOB-2026-000123456789"])
+def test_awkward_and_long_job_ids_still_make_one_findable_invoice(env: Env, job_id: str) -> None:
+    workflow = env.workflow()
+    created = workflow.on_job_accepted(job(job_id))
+    assert created.status == "created"
+    found = env.backend.find_invoice(invoice_external_id(job_id))
+    assert found is not None and found.id == created.invoice_id
+    env.store.close()  # a fresh ledger (say, lost): the ERP still knows the job
+    with SQLiteSyncStore(env.path.with_name("other.db")) as fresh:
+        report = env.workflow(store=fresh).backfill([job(job_id)])
+    assert report.existed[0].invoice_id == created.invoice_id
     assert len(env.invoices()) == 1
 
 
@@ -233,6 +244,7 @@ def test_faults_on_the_invoice_write_leave_exactly_one_invoice(env: Env, fault: 
         # A fault the backend could not see through: the next event delivery must
         # finish the job, looking the invoice up first.
         result = workflow.on_job_accepted(job())
+    assert env.fake.stats.faults_by_kind.get(fault, 0) >= 1  # the fault did happen
     assert result.status in {"created", "existed"}
     assert len(env.invoices()) == 1
     assert workflow.on_job_accepted(job()).invoice_id == result.invoice_id
@@ -333,9 +345,7 @@ def test_ledger_write_failing_after_the_erp_answered_still_gives_one_invoice(
 
     looked_up: list[str] = []
     find = env.backend.find_invoice
-    monkeypatch.setattr(
-        env.backend, "find_invoice", lambda ext: looked_up.append(ext) or find(ext)
-    )
+    monkeypatch.setattr(env.backend, "find_invoice", lambda ext: looked_up.append(ext) or find(ext))
     result = workflow.on_job_accepted(job())
     assert result.status == "existed"
     assert looked_up == ["xometry-job-J100"]
@@ -422,6 +432,7 @@ def test_faults_on_the_payment_write_leave_exactly_one_payment(env: Env, fault: 
         result = workflow.on_payout(payout("100.00", "J1"))
     except ErpSyncError:
         result = workflow.on_payout(payout("100.00", "J1"))
+    assert env.fake.stats.faults_by_kind.get(fault, 0) >= 1
     assert result.status in {"created", "existed"}
     assert len(env.payments()) == 1
     assert workflow.on_payout(payout("100.00", "J1")).payment_id == result.payment_id
@@ -436,10 +447,12 @@ def test_payout_recovers_when_the_ledger_missed_the_payment(
     failures = {"left": 1}
 
     def flaky(target: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(target, "key", None) is not None and target.key.record_type == PAYMENT_RECORD:
-            if failures["left"]:
-                failures["left"] -= 1
-                raise ServiceError("the sync store failed", retryable=False)
+        payment = getattr(target, "key", None) is not None and (
+            target.key.record_type == PAYMENT_RECORD
+        )
+        if payment and failures["left"]:
+            failures["left"] -= 1
+            raise ServiceError("the sync store failed", retryable=False)
         return real(target, *args, **kwargs)
 
     monkeypatch.setattr(env.store, "mark_written", flaky)

@@ -72,8 +72,9 @@ def quickbooks_auth(config: Config, *, redirect_uri: str | None = None) -> Quick
     from erpsync.quickbooks.auth import QuickBooksAuth
     from erpsync.quickbooks.tokens import FileTokenStore
 
-    client_id = config.require("quickbooks.client_id", "QuickBooks")
-    client_secret = config.require("quickbooks.client_secret", "QuickBooks")
+    client_id, client_secret = config.require_all(
+        "QuickBooks", "quickbooks.client_id", "quickbooks.client_secret"
+    )
     environment = _environment(config)
     store = FileTokenStore(Path(config.require("quickbooks.token_store", "QuickBooks")))
     sandbox = _sandbox(config)
@@ -154,11 +155,9 @@ def netsuite_auth(config: Config, kind: Literal["tba", "m2m"]) -> NetSuiteAuth:
     from erpsync.netsuite.auth import ClientCredentialsAuth, TokenBasedAuth
 
     if kind == "tba":
-        values = [config.require(name, "NetSuite token-based authentication") for name in _TBA]
+        values = config.require_all("NetSuite token-based authentication", *_TBA)
         return TokenBasedAuth(*values)
-    client_id, certificate_id, private_key = (
-        config.require(name, "NetSuite OAuth 2.0 M2M") for name in _M2M
-    )
+    client_id, certificate_id, private_key = config.require_all("NetSuite OAuth 2.0 M2M", *_M2M)
     algorithm = config.get("netsuite.algorithm") or jwt_algorithm_for(private_key)
     return ClientCredentialsAuth(client_id, certificate_id, private_key, algorithm=algorithm)
 
@@ -183,7 +182,10 @@ def build_backend(
     if erp == "quickbooks":
         from erpsync.quickbooks.backend import QuickBooksBackend
 
-        realm_id = config.require("quickbooks.realm_id", "QuickBooks")
+        realm_id = config.require_all(
+            "QuickBooks", "quickbooks.client_id", "quickbooks.client_secret",
+            "quickbooks.realm_id",
+        )[2]
         return QuickBooksBackend(
             realm_id, quickbooks_auth(config), _environment(config), base_url=sandbox
         )

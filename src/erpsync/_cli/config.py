@@ -3,7 +3,8 @@
 Precedence, highest first: command-line flags, ``ERPSYNC_*`` environment variables,
 the TOML file (``--config PATH``, else ``$ERPSYNC_CONFIG``, else
 ``$XDG_CONFIG_HOME/erpsync/config.toml`` or ``~/.config/erpsync/config.toml``), then
-built-in defaults. Every setting has exactly one environment name and one place in the
+built-in defaults. A file named by ``--config`` or ``$ERPSYNC_CONFIG`` must exist; the
+default one is optional. Every setting has exactly one environment name and one place in the
 file, listed in :data:`SETTINGS`, so ``erpsync config show`` can say where each value
 came from.
 
@@ -206,6 +207,17 @@ class Config:
             f"{self.path or default_config_path()}"
         )
 
+    def require_all(self, purpose: str, *names: str) -> list[str]:
+        """Every value, or one ConfigurationError naming every missing variable."""
+        missing = self.missing(*names)
+        if missing:
+            raise ConfigurationError(
+                f"{purpose} needs {', '.join(missing)} (environment variables, or the "
+                f"matching keys in {self.path or default_config_path()}; see "
+                "`erpsync config show`)"
+            )
+        return [self.get(name) or "" for name in names]
+
     def missing(self, *names: str) -> list[str]:
         """The environment names of the settings among ``names`` that are not set."""
         return [_setting(n).env for n in names if not self.get(n)]
@@ -330,7 +342,7 @@ def load_config(
 ) -> Config:
     """Resolve every setting: flags (``overrides``) > ``env`` > the file > defaults."""
     env = os.environ if env is None else env
-    explicit = path is not None
+    explicit = path is not None or bool(env.get("ERPSYNC_CONFIG"))
     file_path = Path(path).expanduser() if path is not None else default_config_path(env)
     data = _read_file(file_path, explicit=explicit)
     flat = _flatten(data, file_path)

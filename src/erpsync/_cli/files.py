@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -239,11 +239,3 @@ def _cell(value: Any) -> str:
         return str(value.isoformat())
     return str(value)
 
-
-def iter_rows(path: Path) -> Iterator[dict[str, str]]:
-    """Plain CSV rows (for ``reconcile --local``)."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield from csv.DictReader(handle)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from None

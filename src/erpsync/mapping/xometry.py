@@ -17,10 +17,10 @@ The rules, from the marketplace's integration notes (seeds 000 and 001):
   invoice (QuickBooks refuses it, NetSuite recomputes it): both compute tax from a tax
   *code* on each line. So a non-zero :attr:`InvoicePolicy.tax_rate` must come with the
   ERP tax code that has that rate (:attr:`InvoicePolicy.tax_code`), which goes on the
-  line; the rate itself is used to predict the invoice total
-  (:meth:`InvoicePolicy.expected_total`, price + price x rate rounded half-up) that a
-  payout is checked against. A zero rate may also name a code (a "non-taxable" code
-  some tax setups require on every line).
+  line. The rate itself only predicts the total the ERP will compute
+  (:meth:`InvoicePolicy.expected_total`: price + price x rate, rounded half-up); payouts
+  are checked against the totals and balances the ERP actually reports. A zero rate may
+  also name a code (a "non-taxable" code some tax setups require on every line).
 * Every document gets a stable external id derived from the marketplace's own id
   (``xometry-job-<id>``, ``xometry-payout-<id>``; ids with characters outside the
   external-id alphabet go through :func:`~erpsync.models.encode_external_id`), which is

@@ -74,6 +74,7 @@ __all__ = [
     "Drift",
     "InhouseInvoiceResult",
     "JobInvoiceResult",
+    "LineSpec",
     "PayoutPaymentResult",
     "XometryInvoicing",
 ]
