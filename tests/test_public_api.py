@@ -29,7 +29,7 @@ def test_every_exported_name_resolves() -> None:
 
 def test_unknown_names_raise_attribute_error() -> None:
     try:
-        erpsync.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+        erpsync.NoSuchThing  # type: ignore[attr-defined]
     except AttributeError as exc:
         assert "NoSuchThing" in str(exc)
     else:

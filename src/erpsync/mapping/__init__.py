@@ -24,6 +24,12 @@ _EXPORTS: dict[str, str] = {
     "FieldMapping": "erpsync.mapping.fields",
     "ItemRule": "erpsync.mapping.fields",
     "item_id_from_line": "erpsync.mapping.fields",
+    "XometryJob": "erpsync.mapping.xometry",
+    "XometryPayout": "erpsync.mapping.xometry",
+    "InvoicePolicy": "erpsync.mapping.xometry",
+    "JobStatus": "erpsync.mapping.xometry",
+    "invoice_for_job": "erpsync.mapping.xometry",
+    "payment_for_payout": "erpsync.mapping.xometry",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -35,6 +41,14 @@ if TYPE_CHECKING:
         NETSUITE_PO_TO_ION,
         QUICKBOOKS_PO_TO_ION,
         StatusTable,
+    )
+    from erpsync.mapping.xometry import (
+        InvoicePolicy,
+        JobStatus,
+        XometryJob,
+        XometryPayout,
+        invoice_for_job,
+        payment_for_payout,
     )
 
 
