@@ -469,8 +469,9 @@ def test_push_csv_to_quickbooks_with_a_per_row_report(qbo, tmp_path: Path) -> No
     source = tmp_path / "invoices.csv"
     source.write_text(CSV_INVOICES)
     report = tmp_path / "report.csv"
-    code, out, _ = run("push", "invoices", str(source), "--to", "quickbooks", "--report",
-                       str(report))
+    code, out, _ = run(
+        "push", "invoices", str(source), "--to", "quickbooks", "--report", str(report)
+    )
     assert code == 1
     rows = _report(report)
     assert rows["INV-1"]["status"] == "created"
@@ -486,8 +487,7 @@ def test_push_csv_to_quickbooks_with_a_per_row_report(qbo, tmp_path: Path) -> No
     assert by_doc["INV-2"]["CustomerRef"]["value"] == "3"  # found by name
     assert float(by_doc["INV-1"]["TotalAmt"]) == 150.0
     # Again: nothing is duplicated.
-    code, _, _ = run("push", "invoices", str(source), "--to", "quickbooks", "--report",
-                     str(report))
+    code, _, _ = run("push", "invoices", str(source), "--to", "quickbooks", "--report", str(report))
     assert code == 1
     assert _report(report)["INV-1"]["status"] == "existed"
     assert len(fake.records("Invoice")) == 2
@@ -513,13 +513,26 @@ def test_push_dry_run_sends_nothing(qbo, tmp_path: Path) -> None:
 
 
 JSON_INVOICES = [
-    {"external_id": "JS-1", "customer": {"id": "101"}, "date": "2026-11-03",
-     "lines": [{"description": "Machining", "amount": 1250.00, "item": {"id": "202"}}]},
-    {"external_id": "JS-2", "customer": {"name": "Initech"}, "date": "2026-11-04",
-     "lines": [{"description": "Brackets", "quantity": 4, "unit_price": "12.50",
-                "item": {"id": "204"}}]},
-    {"external_id": "JS-3", "customer": {"id": "101"}, "date": "2026-11-04",
-     "lines": [{"description": "Too precise", "amount": 10.005, "item": {"id": "202"}}]},
+    {
+        "external_id": "JS-1",
+        "customer": {"id": "101"},
+        "date": "2026-11-03",
+        "lines": [{"description": "Machining", "amount": 1250.00, "item": {"id": "202"}}],
+    },
+    {
+        "external_id": "JS-2",
+        "customer": {"name": "Initech"},
+        "date": "2026-11-04",
+        "lines": [
+            {"description": "Brackets", "quantity": 4, "unit_price": "12.50", "item": {"id": "204"}}
+        ],
+    },
+    {
+        "external_id": "JS-3",
+        "customer": {"id": "101"},
+        "date": "2026-11-04",
+        "lines": [{"description": "Too precise", "amount": 10.005, "item": {"id": "202"}}],
+    },
 ]
 
 
@@ -531,7 +544,9 @@ def test_push_json_to_netsuite_then_reconcile(netsuite, tmp_path: Path) -> None:
     assert code == 1
     rows = _report(tmp_path / "invoices.report.csv")
     assert [rows[k]["status"] for k in ("JS-1", "JS-2", "JS-3")] == [
-        "created", "created", "invalid",
+        "created",
+        "created",
+        "invalid",
     ]
     written = {r.get("externalId"): r for r in fake.records("invoice")}
     assert written["JS-2"]["entity"]["id"] == "103"  # Initech, found by name
@@ -544,8 +559,17 @@ def test_push_json_to_netsuite_then_reconcile(netsuite, tmp_path: Path) -> None:
     extra = dict(JSON_INVOICES[0], external_id="JS-9")
     missing.write_text(json.dumps([*JSON_INVOICES[:2], extra]))
     report = tmp_path / "recon.csv"
-    code, out, _ = run("reconcile", "--erp", "netsuite", "--local", str(missing), "--ours",
-                       "JS-", "--report", str(report))
+    code, out, _ = run(
+        "reconcile",
+        "--erp",
+        "netsuite",
+        "--local",
+        str(missing),
+        "--ours",
+        "JS-",
+        "--report",
+        str(report),
+    )
     assert code == 1
     assert "missing_in_erp" in report.read_text()
     assert run("reconcile", "--erp", "netsuite")[0] == 2
@@ -581,3 +605,13 @@ def test_sync_pass_matches_customers_by_name(netsuite, tmp_path: Path) -> None:
     assert pulled.exists()
     code, out, _ = run("runs")
     assert "accounting-sync" in out
+
+
+def test_main_leaves_the_programs_logging_alone() -> None:
+    import logging
+
+    logger = logging.getLogger("erpsync")
+    before = (logger.level, logger.propagate, list(logger.handlers))
+    run("--debug", "config", "show")
+    run("runs")
+    assert (logger.level, logger.propagate, list(logger.handlers)) == before

@@ -46,8 +46,13 @@ def test_demo_runs_every_workflow_on_both_emulators(tmp_path: Path) -> None:
     # NetSuite renders PDFs only through a RESTlet: said, not faked.
     assert "PDF RESTlet" in out
     assert not list(target.glob("netsuite-invoice-*.pdf"))
-    for workflow in ("Marketplace invoicing", "Webhooks + CSV export", "Purchase orders",
-                     "Accounting sync", "Reconciliation"):
+    for workflow in (
+        "Marketplace invoicing",
+        "Webhooks + CSV export",
+        "Purchase orders",
+        "Accounting sync",
+        "Reconciliation",
+    ):
         assert out.count(workflow) >= 2
     assert "workflow(s) failed" not in err
     # A second run replaces the first one's files instead of mixing with them.
@@ -56,9 +61,7 @@ def test_demo_runs_every_workflow_on_both_emulators(tmp_path: Path) -> None:
     assert len(list(target.glob("quickbooks-invoice-*.pdf"))) == 1
 
 
-def test_demo_says_plainly_what_it_skipped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_demo_says_plainly_what_it_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = importlib.util.find_spec
 
     def without_purchasing(name: str, *args: object) -> object:

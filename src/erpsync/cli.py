@@ -18,7 +18,7 @@ import contextlib
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -134,10 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=300.0, help="QuickBooks: seconds to wait for consent"
     )
     kind = connect.add_mutually_exclusive_group()
-    kind.add_argument("--tba", action="store_const", const="tba", dest="ns_auth",
-                      help="NetSuite: check token-based authentication")
-    kind.add_argument("--m2m", action="store_const", const="m2m", dest="ns_auth",
-                      help="NetSuite: check OAuth 2.0 machine-to-machine")
+    kind.add_argument(
+        "--tba",
+        action="store_const",
+        const="tba",
+        dest="ns_auth",
+        help="NetSuite: check token-based authentication",
+    )
+    kind.add_argument(
+        "--m2m",
+        action="store_const",
+        const="m2m",
+        dest="ns_auth",
+        help="NetSuite: check OAuth 2.0 machine-to-machine",
+    )
 
     netsuite = command("netsuite", "NetSuite set-up helpers")
     ns_commands = netsuite.add_subparsers(dest="ns_command", metavar="COMMAND", required=True)
@@ -159,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     _sandbox_option(push)
     push.add_argument("--dry-run", action="store_true", help="validate only, send nothing")
     push.add_argument(
-        "--report", type=Path, default=None, metavar="FILE",
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE",
         help="per-row report (default: FILE.report.csv next to the input)",
     )
 
@@ -173,17 +186,39 @@ def build_parser() -> argparse.ArgumentParser:
     sync = command("sync", "one accounting sync pass (or one every --every)")
     _erp_option(sync, "--erp")
     _sandbox_option(sync)
-    sync.add_argument("--invoices", type=Path, default=None, metavar="FILE",
-                      help="local invoices (.csv/.json, customers by customer_name)")
-    sync.add_argument("--payments", type=Path, default=None, metavar="FILE",
-                      help="local payments received (.json)")
-    sync.add_argument("--pulled", type=Path, default=None, metavar="FILE",
-                      help="append the ERP's payments here (JSON lines)")
+    sync.add_argument(
+        "--invoices",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local invoices (.csv/.json, customers by customer_name)",
+    )
+    sync.add_argument(
+        "--payments",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local payments received (.json)",
+    )
+    sync.add_argument(
+        "--pulled",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="append the ERP's payments here (JSON lines)",
+    )
     sync.add_argument("--every", default=None, metavar="DURATION", help="e.g. 1h, 15m")
-    sync.add_argument("--create-customers", action="store_true",
-                      help="create customers missing in the ERP (off: they are reported)")
-    sync.add_argument("--changed", choices=("skip", "update", "report"), default="skip",
-                      help="what to do with invoices changed after their first push")
+    sync.add_argument(
+        "--create-customers",
+        action="store_true",
+        help="create customers missing in the ERP (off: they are reported)",
+    )
+    sync.add_argument(
+        "--changed",
+        choices=("skip", "update", "report"),
+        default="skip",
+        help="what to do with invoices changed after their first push",
+    )
 
     runs = command("runs", "the run log (recent syncs, pushes and their errors)")
     runs.add_argument("--limit", type=int, default=20)
@@ -192,14 +227,29 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = command("reconcile", "compare local records with the ERP by external id")
     _erp_option(reconcile, "--erp")
     _sandbox_option(reconcile)
-    reconcile.add_argument("--local", type=Path, default=None, metavar="FILE",
-                           help="local invoices (.csv/.json) to compare (required)")
-    reconcile.add_argument("--payments", type=Path, default=None, metavar="FILE",
-                           help="local payments (.json) to compare too")
-    reconcile.add_argument("--ours", default=None, metavar="PREFIX",
-                           help="only ERP records whose external id starts with PREFIX")
-    reconcile.add_argument("--report", type=Path, default=None, metavar="FILE",
-                           help="write the discrepancies as CSV")
+    reconcile.add_argument(
+        "--local",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local invoices (.csv/.json) to compare (required)",
+    )
+    reconcile.add_argument(
+        "--payments",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local payments (.json) to compare too",
+    )
+    reconcile.add_argument(
+        "--ours",
+        default=None,
+        metavar="PREFIX",
+        help="only ERP records whose external id starts with PREFIX",
+    )
+    reconcile.add_argument(
+        "--report", type=Path, default=None, metavar="FILE", help="write the discrepancies as CSV"
+    )
 
     config = command("config", "show the settings")
     config.add_argument("action", choices=("show",))
@@ -232,8 +282,10 @@ def _run(args: argparse.Namespace, out: Output, config: Config) -> int:
         from erpsync._cli.connect import connect_netsuite, connect_quickbooks
 
         if args.erp_kind == "quickbooks":
-            port = args.port if args.port is not None else int(
-                config.get("quickbooks.redirect_port") or 8000
+            port = (
+                args.port
+                if args.port is not None
+                else int(config.get("quickbooks.redirect_port") or 8000)
             )
             return connect_quickbooks(
                 out, config, port=port, open_browser=not args.no_browser, timeout=args.timeout
@@ -308,24 +360,31 @@ def _config_show(out: Output, config: Config) -> int:
     return 0
 
 
-def _configure_logging(stream: TextIO, debug: bool) -> None:
-    """erpsync's log records to stderr: everything with --debug, else warnings and up.
+@contextlib.contextmanager
+def _logging_to(stream: TextIO, debug: bool) -> Iterator[None]:
+    """erpsync's log records to stderr while a command runs: everything with --debug,
+    else warnings and up.
 
-    Log messages are already redacted by the library; the handler is replaced on every
-    call so that repeated ``main()`` calls (tests) do not stack handlers.
+    Log messages are already redacted by the library. The logger is put back as it was
+    afterwards, so that ``main()`` called inside a program (or a test) leaves that
+    program's logging alone.
     """
     logger = logging.getLogger("erpsync")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_erpsync_cli", False):
-            logger.removeHandler(handler)
     handler = logging.StreamHandler(stream)
-    handler._erpsync_cli = True  # type: ignore[attr-defined]
     handler.setFormatter(
         logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "%(message)s")
     )
     handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+    previous_level, previous_propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False  # printed once, here, not again by a root handler
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+        logger.propagate = previous_propagate
 
 
 def main(
@@ -347,14 +406,14 @@ def main(
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug = bool(getattr(args, "debug", False))
     out = Output(stdout, stderr, plain=bool(getattr(args, "plain", False)))
-    _configure_logging(out.stderr, debug)
     secrets: tuple[str, ...] = ()
     try:
         config = _load(args)
         secrets = config.secret_values()
         for warning in config.warnings:
             out.warn(warning)
-        return _run(args, out, config)
+        with _logging_to(out.stderr, debug):
+            return _run(args, out, config)
     except KeyboardInterrupt:
         out.error("interrupted")
         return exit_code_for(KeyboardInterrupt())

@@ -79,8 +79,13 @@ def step_purchasing(ctx: DemoContext) -> str:
         f"{ctx.erp}: purchase orders mirrored into the local system (run {report.run_id})",
         ["order", "action", "local status", "supplier created", "warnings"],
         [
-            [o.number or o.purchase_order_id, o.action, o.status or "", o.supplier_created,
-             "; ".join(o.warnings)]
+            [
+                o.number or o.purchase_order_id,
+                o.action,
+                o.status or "",
+                o.supplier_created,
+                "; ".join(o.warnings),
+            ]
             for o in report.outcomes
         ],
     )

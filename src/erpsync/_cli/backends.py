@@ -38,8 +38,12 @@ __all__ = [
 ERPS = ("quickbooks", "netsuite")
 Erp = Literal["quickbooks", "netsuite"]
 
-_TBA = ("netsuite.consumer_key", "netsuite.consumer_secret", "netsuite.token_id",
-        "netsuite.token_secret")
+_TBA = (
+    "netsuite.consumer_key",
+    "netsuite.consumer_secret",
+    "netsuite.token_id",
+    "netsuite.token_secret",
+)
 _M2M = ("netsuite.client_id", "netsuite.certificate_id", "netsuite.private_key")
 
 
@@ -98,9 +102,7 @@ def _environment(config: Config) -> Literal["production", "sandbox"]:
         return "production"
     if value == "sandbox":
         return "sandbox"
-    raise ConfigurationError(
-        f"quickbooks.environment must be production or sandbox, not {value!r}"
-    )
+    raise ConfigurationError(f"quickbooks.environment must be production or sandbox, not {value!r}")
 
 
 def netsuite_auth_kind(config: Config, forced: str | None = None) -> Literal["tba", "m2m"]:
@@ -183,7 +185,9 @@ def build_backend(
         from erpsync.quickbooks.backend import QuickBooksBackend
 
         realm_id = config.require_all(
-            "QuickBooks", "quickbooks.client_id", "quickbooks.client_secret",
+            "QuickBooks",
+            "quickbooks.client_id",
+            "quickbooks.client_secret",
             "quickbooks.realm_id",
         )[2]
         return QuickBooksBackend(

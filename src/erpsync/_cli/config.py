@@ -246,16 +246,17 @@ class Config:
     def rows(self) -> Iterator[tuple[str, str, str, str]]:
         """``(setting, shown value, source, environment variable)`` for every setting."""
         for setting in SETTINGS:
-            yield setting.name, self.display(setting.name), self.source(setting.name) or "-", (
-                setting.env
+            yield (
+                setting.name,
+                self.display(setting.name),
+                self.source(setting.name) or "-",
+                (setting.env),
             )
 
     def secret_values(self) -> tuple[str, ...]:
         """Raw secret values, for redacting messages; never print these."""
         return tuple(
-            value
-            for name, (value, _) in self._values.items()
-            if _BY_NAME[name].secret and value
+            value for name, (value, _) in self._values.items() if _BY_NAME[name].secret and value
         )
 
     def with_overrides(self, overrides: Mapping[str, str | None]) -> Config:
@@ -267,9 +268,7 @@ class Config:
         return Config(values, path=self.path, warnings=self.warnings)
 
     def __repr__(self) -> str:
-        shown = ", ".join(
-            f"{name}={self.display(name)!r}" for name in sorted(self._values)
-        )
+        shown = ", ".join(f"{name}={self.display(name)!r}" for name in sorted(self._values))
         return f"Config({shown})"
 
 
@@ -328,9 +327,7 @@ def _permission_warning(path: Path, flat: Mapping[str, str]) -> str | None:
     except OSError:
         return None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return (
-            f"{path} holds secrets and is readable by other users: chmod 600 {path}"
-        )
+        return f"{path} holds secrets and is readable by other users: chmod 600 {path}"
     return None
 
 

@@ -140,15 +140,17 @@ def step_marketplace(ctx: DemoContext) -> str:
         handler = flow.on_job_accepted if event == "accepted" else flow.on_job_completed
         result = handler(which)
         invoice = result.invoice
-        rows.append([
-            which.job_id,
-            event,
-            result.status,
-            result.invoice_id or "",
-            result.number or "",
-            invoice.date if invoice is not None else "",
-            invoice.total if invoice is not None else "",
-        ])
+        rows.append(
+            [
+                which.job_id,
+                event,
+                result.status,
+                result.invoice_id or "",
+                result.number or "",
+                invoice.date if invoice is not None else "",
+                invoice.total if invoice is not None else "",
+            ]
+        )
     ctx.out.table(
         f"{ctx.erp}: job events (invoice trigger: job {trigger}; customer "
         f"{policy.customer.name}, item {policy.item.name if policy.item else '-'})",
@@ -219,29 +221,49 @@ def step_billing(ctx: DemoContext) -> str:
         item_field=f"{prefix}_internal_item_id", customer_field=f"{prefix}_internal_customer_id"
     )
     products = {
-        "prod-api": {"id": "prod-api", "name": "API calls",
-                     "custom_fields": {mapping.item_field: items[0].id}},
-        "prod-seat": {"id": "prod-seat", "name": "Seats",
-                      "custom_fields": {mapping.item_field: items[-1].id}},
+        "prod-api": {
+            "id": "prod-api",
+            "name": "API calls",
+            "custom_fields": {mapping.item_field: items[0].id},
+        },
+        "prod-seat": {
+            "id": "prod-seat",
+            "name": "Seats",
+            "custom_fields": {mapping.item_field: items[-1].id},
+        },
     }
     billing_customers = {
-        "cust-e0ac": {"id": "cust-e0ac", "name": customers[2].name,
-                      "custom_fields": {mapping.customer_field: customers[2].id}},
+        "cust-e0ac": {
+            "id": "cust-e0ac",
+            "name": customers[2].name,
+            "custom_fields": {mapping.customer_field: customers[2].id},
+        },
     }
     source = {
         "inv-d234": {
-            "id": "inv-d234", "customer_id": "cust-e0ac", "date": "2026-10-31",
-            "currency": "USD", "memo": "October usage",
+            "id": "inv-d234",
+            "customer_id": "cust-e0ac",
+            "date": "2026-10-31",
+            "currency": "USD",
+            "memo": "October usage",
             "line_items": [
-                {"description": "API calls (120k)", "amount": "240.00", "quantity": "120000",
-                 "unit_price": "0.002", "product_id": "prod-api"},
+                {
+                    "description": "API calls (120k)",
+                    "amount": "240.00",
+                    "quantity": "120000",
+                    "unit_price": "0.002",
+                    "product_id": "prod-api",
+                },
                 {"description": "Seats", "amount": "0", "product_id": "prod-seat"},
                 {"description": "Seats (5)", "amount": "150.00", "product_id": "prod-seat"},
             ],
         },
         "inv-zero": {
-            "id": "inv-zero", "customer_id": "cust-e0ac", "date": "2026-10-31",
-            "currency": "USD", "total": "0",
+            "id": "inv-zero",
+            "customer_id": "cust-e0ac",
+            "date": "2026-10-31",
+            "currency": "USD",
+            "total": "0",
             "line_items": [{"description": "API calls", "amount": "0", "product_id": "prod-api"}],
         },
     }
@@ -262,14 +284,25 @@ def step_billing(ctx: DemoContext) -> str:
     rows: list[list[object]] = []
     for event_id, invoice_id in events:
         result = handler.handle(
-            {"id": event_id, "type": "invoice.finalized",
-             "properties": {"invoice_id": invoice_id, "customer_id": "cust-e0ac"}}
+            {
+                "id": event_id,
+                "type": "invoice.finalized",
+                "properties": {"invoice_id": invoice_id, "customer_id": "cust-e0ac"},
+            }
         )
         if not result.ok:
             raise result.error or ConfigurationError(f"event {event_id} failed")
         invoice = result.invoice
-        rows.append([event_id, invoice_id, result.action, result.external_id or "",
-                     invoice.total if invoice is not None else "", result.reason or ""])
+        rows.append(
+            [
+                event_id,
+                invoice_id,
+                result.action,
+                result.external_id or "",
+                invoice.total if invoice is not None else "",
+                result.reason or "",
+            ]
+        )
     ctx.out.table(
         f"{ctx.erp}: invoice.finalized webhooks upserted",
         ["event", "source invoice", "action", "external id", "total", "note"],
@@ -281,8 +314,12 @@ def step_billing(ctx: DemoContext) -> str:
 
         csv_path = ctx.out_dir / "netsuite-invoice-import.csv"
         report = write_netsuite_invoice_csv(
-            list(source.values()), csv_path, mapping, products=products,
-            customers=billing_customers, external_id_prefix="metronome-",
+            list(source.values()),
+            csv_path,
+            mapping,
+            products=products,
+            customers=billing_customers,
+            external_id_prefix="metronome-",
         )
         ctx.files.append(csv_path)
         ctx.out.line(
@@ -311,8 +348,9 @@ def step_accounting(ctx: DemoContext) -> str:
             customer=Ref(id="1", name=name),  # the AR system's own customer id
             date=_dt.date(2026, 11, 5),
             due_date=_dt.date(2026, 12, 5),
-            lines=[InvoiceLine(description=f"Subscription {key}", amount=Decimal(amount),
-                               item=item)],
+            lines=[
+                InvoiceLine(description=f"Subscription {key}", amount=Decimal(amount), item=item)
+            ],
             status=status,
         )
 
@@ -334,8 +372,10 @@ def step_accounting(ctx: DemoContext) -> str:
     sync = AccountingSync(ctx.backend, ctx.store)
     pulled: list[Payment] = []
     result = sync.run(invoices, payments, customer_names=names, on_payments=pulled.extend)
-    counts = {**{f"invoices {k}": v for k, v in result.invoices.counts.items() if v},
-              **{f"payments {k}": v for k, v in result.payments.counts.items() if v}}
+    counts = {
+        **{f"invoices {k}": v for k, v in result.invoices.counts.items() if v},
+        **{f"payments {k}": v for k, v in result.payments.counts.items() if v},
+    }
     ctx.out.table(
         f"{ctx.erp}: accounting sync pass {result.run.id} ({result.run.status})",
         ["what", "count"],
@@ -387,44 +427,34 @@ def _fresh_dir(out_dir: Path) -> None:
         raise ConfigurationError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     for stale in (STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", f"{STORE_NAME}-journal"):
         (out_dir / stale).unlink(missing_ok=True)
-    for pattern in ("quickbooks-invoice-*.pdf", "netsuite-invoice-*.pdf",
-                    "netsuite-invoice-import.csv"):
+    for pattern in (
+        "quickbooks-invoice-*.pdf",
+        "netsuite-invoice-*.pdf",
+        "netsuite-invoice-import.csv",
+        "*-reconciliation.csv",
+    ):
         for old in out_dir.glob(pattern):
             old.unlink()
 
 
 def _emulators() -> list[tuple[str, Emulator]]:
+    """Both emulators with their real governance and no added latency.
+
+    QuickBooks runs on a virtual clock that starts now: its limits (10 requests a
+    second, 500 a minute) are enforced and the client paces itself by them, but waiting
+    for a window costs no real time, so the demo takes seconds rather than the ~5 s of
+    pauses real pacing adds. NetSuite stays on real time because token-based
+    authentication checks timestamps against the clock; its limit is on concurrency,
+    which a sequential demo never reaches.
+    """
+    from erpsync.testing._core import FakeClock
     from erpsync.testing.netsuite import FakeNetSuite
     from erpsync.testing.quickbooks import FakeQuickBooks
 
-    # QuickBooks allows 10 requests a second; the client paces itself by that rule on a
-    # virtual clock (see _backend_options), so the emulator must not hold it to real time.
-    return [("QuickBooks", FakeQuickBooks(governance=None)), ("NetSuite", FakeNetSuite())]
-
-
-def _backend_options(erp: str) -> dict[str, Any]:
-    """QuickBooks: Intuit's published limits, paced on a virtual clock.
-
-    The client still counts every request against 10 a second and 500 a minute, but
-    waiting for the window costs no real time, so the demo runs in seconds instead of
-    the ~5 s of pauses real pacing would add. NetSuite's limit is on concurrency only,
-    which a sequential demo never reaches.
-    """
-    if erp != "QuickBooks":
-        return {}
-    from erpsync.limits import Limiter, RateLimit
-    from erpsync.testing._core import FakeClock
-
-    virtual = FakeClock()
-    return {
-        "limiter": Limiter(
-            concurrency=10,
-            rates=[RateLimit(500, 60), RateLimit(10, 1), RateLimit(40, 60, scope="batch")],
-            clock=virtual.now,
-            sleep=virtual.sleep,
-            name="quickbooks:demo",
-        )
-    }
+    return [
+        ("QuickBooks", FakeQuickBooks(clock=FakeClock(time.time()))),
+        ("NetSuite", FakeNetSuite()),
+    ]
 
 
 def run_demo(out: Output, out_dir: Path) -> int:
@@ -465,7 +495,7 @@ def _run_all(
 ) -> None:
     for erp, fake in _emulators():
         with fake:
-            backend: Any = fake.backend(**_backend_options(erp))  # type: ignore[attr-defined]
+            backend: Any = fake.backend()  # type: ignore[attr-defined]
             ctx = DemoContext(erp, fake, backend, store, out_dir, out)
             out.heading(f"{erp} (emulated)")
             for workflow, step in _steps():

@@ -42,8 +42,16 @@ __all__ = [
     "write_records",
 ]
 
-_HEADER_FIELDS = ("external_id", "customer_id", "customer_name", "date", "due_date",
-                  "currency", "number", "memo")
+_HEADER_FIELDS = (
+    "external_id",
+    "customer_id",
+    "customer_name",
+    "date",
+    "due_date",
+    "currency",
+    "number",
+    "memo",
+)
 _LINE_FIELDS = ("description", "amount", "quantity", "unit_price", "item_id", "tax_code")
 CSV_COLUMNS = _HEADER_FIELDS + _LINE_FIELDS
 
@@ -238,4 +246,3 @@ def _cell(value: Any) -> str:
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
-

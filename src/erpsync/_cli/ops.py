@@ -36,8 +36,18 @@ __all__ = [
 
 _CUSTOMER_COLUMNS = ("id", "external_id", "name", "email", "currency", "updated_at")
 _INVOICE_COLUMNS = (
-    "id", "external_id", "number", "customer", "date", "due_date", "currency", "total",
-    "balance", "status", "remote_status", "updated_at",
+    "id",
+    "external_id",
+    "number",
+    "customer",
+    "date",
+    "due_date",
+    "currency",
+    "total",
+    "balance",
+    "status",
+    "remote_status",
+    "updated_at",
 )
 
 

@@ -72,8 +72,15 @@ def reconcile_command(
             "Discrepancies",
             ["kind", "type", "external id", "ERP ids", "local", "ERP", "detail"],
             [
-                [d.kind, d.record_type, d.external_id, " ".join(d.erp_ids), d.local, d.erp,
-                 d.detail]
+                [
+                    d.kind,
+                    d.record_type,
+                    d.external_id,
+                    " ".join(d.erp_ids),
+                    d.local,
+                    d.erp,
+                    d.detail,
+                ]
                 for d in result.discrepancies
             ],
         )
