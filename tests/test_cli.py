@@ -15,6 +15,7 @@ import os
 import socket
 import stat
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -94,7 +95,7 @@ def sandbox_env(kind: str, fake: object, workdir: Path) -> Iterator[dict[str, st
 
 @pytest.fixture
 def qbo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest):
-    realm = str(9130350000100000 + abs(hash(request.node.name)) % 99999)
+    realm = str(9130350000100000 + zlib.crc32(request.node.name.encode()) % 99999)
     fake = FakeQuickBooks(realm_id=realm, governance=None)
     gen = sandbox_env("quickbooks", fake, tmp_path / "qbo-sandbox")
     env = next(gen)
