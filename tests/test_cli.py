@@ -302,6 +302,20 @@ def test_rich_output_renders_tables() -> None:
     assert "value-1" in buffer.getvalue()
 
 
+def test_rich_output_shows_values_as_written_never_as_markup() -> None:
+    """ERP data and error text may contain brackets; a stray closing tag used to crash
+    the command (rich.errors.MarkupError) and styled tags were swallowed."""
+    buffer = io.StringIO()
+    out = Output(buffer, io.StringIO(), width=120)
+    out.heading("Company [/b]")
+    out.table("Customers [/i]", ["name [x]"], [["[bold]Acme[/bold] [/oops]"]])
+    text = buffer.getvalue()
+    assert "[bold]Acme[/bold] [/oops]" in text
+    assert "Customers [/i]" in text
+    assert "name [x]" in text
+    assert "Company [/b]" in text
+
+
 def test_parse_interval() -> None:
     assert parse_interval("1h").total_seconds() == 3600
     assert parse_interval("15m").total_seconds() == 900
@@ -616,3 +630,34 @@ def test_main_leaves_the_programs_logging_alone() -> None:
     run("--debug", "config", "show")
     run("runs")
     assert (logger.level, logger.propagate, list(logger.handlers)) == before
+
+
+@pytest.mark.parametrize("kind", ["tba", "m2m"])
+def test_debug_logs_and_traces_carry_no_netsuite_secret(netsuite, monkeypatch, kind) -> None:
+    fake, _ = netsuite
+    monkeypatch.setenv("ERPSYNC_NS_AUTH", kind)
+    creds = fake.credentials
+    code, out, err = run("import", "customers", "--debug")
+    assert code == 0, err
+    assert "DEBUG" in err  # the debug log really was on
+    pem_body = creds.private_key_pem.splitlines()[1]
+    for secret in (creds.consumer_secret, creds.token_secret, pem_body):
+        assert secret not in out + err
+    # A failure with --debug prints the trace, still without the secrets.
+    monkeypatch.setenv("ERPSYNC_NS_TOKEN_SECRET", "f" * 64)
+    monkeypatch.setenv("ERPSYNC_NS_AUTH", "tba")
+    code, _, err = run("import", "customers", "--debug")
+    assert code == 3
+    assert "Traceback" in err
+    assert "f" * 64 not in err
+    assert creds.consumer_secret not in err
+
+
+def test_debug_logs_carry_no_quickbooks_token(qbo) -> None:
+    fake, _ = qbo
+    creds = fake.credentials
+    code, out, err = run("import", "customers", "--debug")
+    assert code == 0, err
+    assert "DEBUG" in err
+    for secret in (creds.client_secret, creds.access_token, creds.refresh_token):
+        assert secret not in out + err

@@ -406,6 +406,37 @@ def test_budget_exhaustion_raises_at_once(rsps, clock):
     assert len(rsps.calls) == 4
 
 
+def test_every_transport_has_a_budget_by_default_shared_per_tenant_limiter(rsps, clock):
+    # Issue 2: "a retry budget so that a dead service does not cause a retry storm" must
+    # hold for the default policy, not only for callers who know to build a budget.
+    limiter = Limiter(clock=clock, sleep=clock.sleep)
+    first = transport(clock, limiter=limiter)
+    second = transport(clock, limiter=limiter)
+    other_tenant = transport(clock, limiter=Limiter(clock=clock, sleep=clock.sleep))
+    alone = transport(clock)
+    assert first.retry.budget is not None
+    assert first.retry.budget is second.retry.budget
+    assert other_tenant.retry.budget is not first.retry.budget
+    assert alone.retry.budget is not None and alone.retry.budget is not first.retry.budget
+    # A caller's own budget is kept as given.
+    mine = RetryBudget(capacity=7)
+    assert transport(clock, limiter=limiter, retry=RetryPolicy(budget=mine)).retry.budget is mine
+
+
+def test_dead_service_stops_being_retried_with_the_default_policy(rsps, clock):
+    rsps.get(f"{BASE}/a", **err(503))
+    t = transport(clock)
+    default = RetryBudget()
+    requests_that_retry = default.capacity // default.retry_cost
+    for _ in range(requests_that_retry + 10):
+        with pytest.raises(ServiceError):
+            t.request("GET", "a")
+    sent = len(rsps.calls)
+    # Every request may go out once; retries stop when the budget is spent.
+    assert sent == requests_that_retry + 10 + requests_that_retry
+    assert t.retry.budget is not None and t.retry.budget.available < default.retry_cost
+
+
 def test_budget_is_shared_and_refilled_by_successes(rsps, clock):
     budget = RetryBudget(capacity=20, retry_cost=5, timeout_cost=10, success_refund=2)
     policy = RetryPolicy(budget=budget)

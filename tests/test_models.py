@@ -452,6 +452,31 @@ def test_frozen_and_copy_revalidates() -> None:
     assert deep.lines == inv.lines and deep.lines is not inv.lines
 
 
+def test_copying_a_derived_line_derives_its_amount_again() -> None:
+    # The derived flag "survives model_copy": changing the quantity of a line whose
+    # amount was derived must give the new product, not a contradiction error.
+    line = InvoiceLine(quantity=2, unit_price="5")
+    assert line.model_copy(update={"quantity": 3}).amount == D("15.00")
+    assert line.model_copy(update={"description": "x"}).amount == D("10.00")
+    explicit = InvoiceLine(amount="10", quantity=2, unit_price="5")
+    with pytest.raises(ValidationError):
+        explicit.model_copy(update={"quantity": 3})  # an explicit amount stays the truth
+    po_line = PurchaseOrderLine(item=Ref(id="1"), quantity=2, rate="3")
+    assert po_line.model_copy(update={"quantity": 4}).amount == D("12.00")
+
+
+def test_documents_are_hashable_and_hash_like_they_compare() -> None:
+    inv = invoice({"quantity": 2, "unit_price": "5"}, {"amount": "1"})
+    back = Invoice.model_validate(inv.model_dump(mode="json"))
+    assert back == inv and hash(back) == hash(inv)
+    assert len({inv, back}) == 1
+    pay = Payment(
+        customer=Ref(id="1"), date=dt.date(2026, 1, 1), amount="5",
+        applications=[PaymentApplication(invoice_id="1", amount="5")],
+    )  # fmt: skip
+    assert {pay: 1}[pay.model_copy()] == 1
+
+
 def test_deleted_record() -> None:
     rec = DeletedRecord(record_type="invoice", id=5, deleted_at="2026-01-01T00:00:00Z")
     assert rec.id == "5"

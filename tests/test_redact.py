@@ -53,3 +53,21 @@ def test_headers() -> None:
 def test_truncate_says_how_much_was_cut() -> None:
     assert truncate("abc", 5) == "abc"
     assert truncate("abcdefgh", 3) == "abc... [5 more characters]"
+
+
+def test_shapes_oauthlib_logs_at_debug() -> None:
+    # The signature base string: percent-encoded form fields, also after "%26".
+    base = "GET&https%3A%2F%2Fh%2Fx&limit%3D5%26oauth_token%3Dtok123456%26oauth_version%3D1.0"
+    assert redact(base) == (
+        "GET&https%3A%2F%2Fh%2Fx&limit%3D5%26oauth_token%3D***%26oauth_version%3D1.0"
+    )
+    # Collected parameters as (name, value) pairs, and bytes reprs of headers.
+    assert redact("[('oauth_token', 'tok123456'), ('limit', '5')]") == (
+        "[('oauth_token', '***'), ('limit', '5')]"
+    )
+    assert redact("{b'access_token': b'at123456'}") == "{b'access_token': b'***'}"
+    # oauthlib's Client repr and its "Signature:" line.
+    assert "tok123456" not in redact("<Client client_key=ck, resource_owner_key=tok123456>")
+    assert redact("Signature: hjGVwVMw5B/11OGN2djXoHNqJ3vy5bxs=") == "Signature: ***"
+    # A short word after "signature:" is prose, not a signature.
+    assert redact("webhook signature: mismatch") == "webhook signature: mismatch"

@@ -674,3 +674,24 @@ def test_make_owner_is_unique_and_traceable() -> None:
 
 def test_ledger_key_str() -> None:
     assert str(LedgerKey(*KEY)) == "netsuite/invoice/job-1042"
+
+
+def test_abandon_runs_closes_only_the_running_runs_of_that_kind_and_backend(tmp_path) -> None:
+    from erpsync.store import SQLiteSyncStore
+
+    store = SQLiteSyncStore(tmp_path / "runs.db")
+    dead = store.start_run("accounting-sync", "NetSuite")
+    other_kind = store.start_run("purchasing", "NetSuite")
+    other_backend = store.start_run("accounting-sync", "QuickBooks")
+    done = store.start_run("accounting-sync", "NetSuite")
+    store.finish_run(done, status="ok")
+
+    assert store.abandon_runs("accounting-sync", "NetSuite", "process died") == [dead]
+
+    record = store.get_run(dead)
+    assert record is not None and record.status == "failed" and record.finished_at is not None
+    assert [(e.message, e.code) for e in record.errors] == [("process died", "abandoned")]
+    assert store.get_run(other_kind).status == "running"  # type: ignore[union-attr]
+    assert store.get_run(other_backend).status == "running"  # type: ignore[union-attr]
+    assert store.get_run(done).status == "ok"  # type: ignore[union-attr]
+    assert store.abandon_runs("accounting-sync", "NetSuite", "again") == []

@@ -37,6 +37,8 @@ SECRET_FIELDS = (
     "private_key",
     "oauth_signature",
     "oauth_token",
+    "resource_owner_key",
+    "resource_owner_secret",
     "verifier_token",
     "password",
     "token",
@@ -65,8 +67,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf'(?i)("(?:{_FIELDS})"\s*:\s*")[^"]*(")'), r"\1" + REDACTED + r"\2"),
     # Form bodies and query strings: field=value
     (re.compile(rf"(?i)(?<![A-Za-z0-9_])((?:{_FORM_FIELDS})=)[^&\s\"']+"), r"\1" + REDACTED),
-    # Python reprs of dicts: 'field': 'value'
-    (re.compile(rf"(?i)('(?:{_FIELDS})'\s*:\s*')[^']*(')"), r"\1" + REDACTED + r"\2"),
+    # Percent-encoded form fields, as in an OAuth 1.0a signature base string, which
+    # oauthlib logs at DEBUG: oauth_token%3Dvalue%26...
+    (
+        re.compile(
+            rf"(?i)(?:(?<![A-Za-z0-9_])|(?<=%26))((?:{_FORM_FIELDS})%3D)(?:(?!%26)[^&\s\"'])+"
+        ),
+        r"\1" + REDACTED,
+    ),
+    # Python reprs of dicts and of (name, value) pairs, str or bytes:
+    # 'field': 'value', b'field': b'value', ('field', 'value')
+    (re.compile(rf"(?i)(b?'(?:{_FIELDS})'\s*:\s*b?')[^']*(')"), r"\1" + REDACTED + r"\2"),
+    (re.compile(rf"(?i)(\(\s*b?'(?:{_FIELDS})'\s*,\s*b?')[^']*(')"), r"\1" + REDACTED + r"\2"),
+    # A bare signature after a label ("Signature: ...", oauthlib's DEBUG line).
+    (re.compile(r"(?i)\b(signature:\s*)[A-Za-z0-9+/=_%-]{16,}"), r"\1" + REDACTED),
     # Compact JWTs anywhere (three base64url parts, the first starting with {"... = eyJ).
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), REDACTED),
 )

@@ -98,7 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = command("demo", "run the source documents' workflows on both emulators, offline")
     demo.add_argument(
-        "--out", metavar="DIR", default="erpsync-demo", help="where the store and PDFs go"
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="where the store and PDFs go (default: ./erpsync-demo, or a temporary "
+        "directory when the current one is not writable)",
     )
 
     sandbox = command("sandbox", "serve an ERP emulator on a loopback port until Ctrl-C")
@@ -256,7 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that read no setting: they must work whatever the configuration file or the
+#: ERPSYNC_* variables say (a broken file must not stop `erpsync demo` on a new machine).
+_SELF_CONTAINED = frozenset({"demo", "sandbox", "netsuite"})
+
+
 def _load(args: argparse.Namespace) -> Config:
+    if args.command in _SELF_CONTAINED:
+        return Config({})
     overrides: dict[str, str | None] = {"sandbox_url": getattr(args, "sandbox_url", None)}
     return load_config(getattr(args, "config", None), overrides=overrides)
 
@@ -266,7 +277,7 @@ def _run(args: argparse.Namespace, out: Output, config: Config) -> int:
     if name == "demo":
         from erpsync._cli.demo import run_demo
 
-        return run_demo(out, Path(args.out))
+        return run_demo(out, Path(args.out) if args.out else None)
     if name == "sandbox":
         from erpsync._cli.sandbox import run_sandbox
 

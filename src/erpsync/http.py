@@ -24,7 +24,7 @@ the write may or may not have happened, because only the caller (with its ledger
 find out.
 
 Retries are bounded three ways: ``max_attempts`` per request, a full-jitter exponential
-backoff (or the ``Retry-After`` the service sent, capped), and an optional
+backoff (or the ``Retry-After`` the service sent, capped), and a
 :class:`RetryBudget` shared by all requests of a tenant, so that a dead service is not
 hammered by every thread at once (botocore's retry quota).
 """
@@ -39,8 +39,9 @@ import random
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import EllipsisType, TracebackType
 from typing import Any, NoReturn, Protocol, Self, runtime_checkable
@@ -51,6 +52,7 @@ import requests.auth
 import urllib3.exceptions
 from tenacity import RetryCallState, Retrying
 
+from erpsync._logging import RedactingFilter, install_third_party_redaction
 from erpsync._redact import redact, truncate
 from erpsync.errors import (
     AuthenticationError,
@@ -63,6 +65,7 @@ from erpsync.limits import Limiter
 
 __all__ = [
     "ErrorDecoder",
+    "RedactingFilter",
     "RenewableAuth",
     "RetryBudget",
     "RetryPolicy",
@@ -73,6 +76,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("erpsync.http")
+
+# oauthlib, requests-oauthlib and urllib3 print credentials at DEBUG level; every request
+# erpsync makes goes through them, so their log lines are redacted (see erpsync._logging).
+install_third_party_redaction()
 
 #: Methods that HTTP defines as idempotent (RFC 9110 9.2.2), hence retried by default.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -204,6 +211,23 @@ class RetryPolicy:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
         return self.backoff(retry_number, rng)
+
+
+#: The retry budget of each tenant limiter, made on first use (see :class:`Transport`).
+_BUDGETS: weakref.WeakKeyDictionary[Limiter, RetryBudget] = weakref.WeakKeyDictionary()
+_BUDGETS_LOCK = threading.Lock()
+
+
+def _default_budget(limiter: Limiter | None) -> RetryBudget:
+    """The budget for a policy that names none: the tenant's (one per limiter), or a
+    transport's own when it has no limiter."""
+    if limiter is None:
+        return RetryBudget()
+    with _BUDGETS_LOCK:
+        budget = _BUDGETS.get(limiter)
+        if budget is None:
+            budget = _BUDGETS[limiter] = RetryBudget()
+        return budget
 
 
 @runtime_checkable
@@ -460,9 +484,11 @@ class Transport:
 
     ``decode_error`` is the backend's knowledge of its error bodies. ``limiter`` is the
     tenant's :class:`~erpsync.limits.Limiter` (share it through
-    :func:`~erpsync.limits.limiter_for`); ``retry.budget`` should likewise be shared per
-    tenant. ``clock``, ``sleep`` and ``rng`` are injectable so tests are instant and
-    deterministic.
+    :func:`~erpsync.limits.limiter_for`). A ``retry`` policy without a ``budget`` gets
+    the tenant's default :class:`RetryBudget`, one per limiter (so shared by every
+    transport of the tenant), or one of its own when there is no limiter; pass
+    ``RetryPolicy(budget=RetryBudget(...))`` to size it. ``clock``, ``sleep`` and ``rng``
+    are injectable so tests are instant and deterministic.
     """
 
     def __init__(
@@ -489,7 +515,13 @@ class Transport:
         self._decode_error = decode_error
         self._auth = auth
         self._limiter = limiter
-        self._retry = retry if retry is not None else RetryPolicy()
+        policy = retry if retry is not None else RetryPolicy()
+        if policy.budget is None:
+            # No policy goes without a budget: without one a dead service is retried
+            # max_attempts times by every thread at once. The tenant's limiter marks the
+            # tenant, so transports sharing a limiter share its budget.
+            policy = replace(policy, budget=_default_budget(limiter))
+        self._retry = policy
         self._timeout = timeout
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
@@ -504,6 +536,8 @@ class Transport:
         self._rng_lock = threading.Lock()
         self._request_id_headers = tuple(request_id_headers)
         self._user_agent = user_agent if user_agent is not None else _default_user_agent()
+        # Libraries imported after erpsync.http (an auth module's) get the filter too.
+        install_third_party_redaction()
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -440,6 +440,11 @@ class _Model(BaseModel):
         if not update:
             return super().model_copy(deep=deep)
         data: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}
+        if getattr(self, "_derived", False) and "amount" not in update:
+            # A derived amount follows its quantity and price: derive it again rather
+            # than freeze the old value into the copy (where a changed quantity would
+            # then contradict it).
+            del data["amount"]
         if deep:
             data = copy.deepcopy(data)
         data.update(update)
@@ -456,7 +461,13 @@ class _Model(BaseModel):
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
     def __hash__(self) -> int:
-        return hash((type(self), *self.__dict__.values()))
+        # Frozen models are usable as set members and dict keys; list fields (lines,
+        # applications) hash as tuples so that documents are hashable too.
+        return hash((type(self), *(_hashable(v) for v in self.__dict__.values())))
+
+
+def _hashable(value: object) -> object:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
 
 
 def _sum(values: list[Decimal]) -> Decimal:

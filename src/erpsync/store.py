@@ -364,6 +364,15 @@ class SyncStore(abc.ABC):
         """Close a run with its outcome."""
 
     @abc.abstractmethod
+    def abandon_runs(self, kind: str, backend: str, reason: str) -> list[int]:
+        """Close every run of ``kind`` for ``backend`` still marked ``running`` as failed.
+
+        A workflow calls this right after taking its pass lock: while it holds the lock
+        no other pass of that kind can be running, so such a run belonged to a process
+        that died mid-pass and would otherwise show as running forever.
+        """
+
+    @abc.abstractmethod
     def get_run(self, run_id: int) -> RunRecord | None:
         """One run by id."""
 
@@ -982,6 +991,27 @@ class SQLiteSyncStore(SyncStore):
         record = self.get_run(run_id)
         assert record is not None
         return record
+
+    def abandon_runs(self, kind: str, backend: str, reason: str) -> list[int]:
+        error = json.dumps(
+            [{"record": "run", "message": _clean_error(reason), "code": "abandoned"}]
+        )
+        try:
+            with self._write() as conn:
+                ids = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT id FROM runs WHERE kind = ? AND backend = ? AND status = 'running'",
+                        (kind, backend),
+                    )
+                ]
+                conn.executemany(
+                    "UPDATE runs SET finished_at = ?, status = 'failed', errors = ? WHERE id = ?",
+                    [(_fmt(self._now()), error, run_id) for run_id in ids],
+                )
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        return ids
 
     @staticmethod
     def _run(row: Sequence[Any]) -> RunRecord:

@@ -509,6 +509,7 @@ def test_m2m_accepts_every_netsuite_algorithm(kind: str, algorithm: str) -> None
     [
         {"assertion_lifetime": 3601},
         {"assertion_lifetime": 0},
+        {"assertion_lifetime": 0.5},
         {"leeway": -1},
         {"default_expires_in": 0},
         {"timeout": 0},

@@ -19,6 +19,7 @@ import responses
 
 from erpsync.backend import AmbiguousMatchError
 from erpsync.errors import (
+    AuthenticationError,
     ConfigurationError,
     InvalidRequestError,
     NotFoundError,
@@ -280,6 +281,102 @@ def test_invoice_pdf_through_the_restlet() -> None:
             backend.invoice_pdf("17")
 
 
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_invoice_pdf_end_to_end_through_the_emulators_restlet(
+    fake: FakeNetSuite, auth_kind: Literal["tba", "m2m"]
+) -> None:
+    assert fake.pdf_restlet is not None
+    backend = make_backend(fake, auth_kind, pdf_restlet=fake.pdf_restlet)
+    assert backend.capabilities.invoice_pdf
+    invoice = backend.create_invoice(_invoice())
+    pdf = backend.invoice_pdf(invoice.id or "")
+    assert pdf.startswith(b"%PDF")
+    assert invoice.number and invoice.number in _pdf_text(pdf)
+    with pytest.raises(NotFoundError) as missing:  # the script's RCRD_DSNT_EXIST
+        backend.invoice_pdf("99999")
+    assert missing.value.code == "RCRD_DSNT_EXIST" and "99999" in (missing.value.detail or "")
+
+
+def test_invoice_pdf_uses_the_configured_script_and_deployment(fake: FakeNetSuite) -> None:
+    fake.deploy_pdf_restlet("customscript_acme_invoice_pdf", "customdeploy_acme_1")
+    invoice = make_backend(fake).create_invoice(_invoice())
+    configured = make_backend(
+        fake, pdf_restlet=("customscript_acme_invoice_pdf", "customdeploy_acme_1")
+    )
+    assert configured.invoice_pdf(invoice.id or "").startswith(b"%PDF")
+    wrong = make_backend(fake, pdf_restlet=("customscript_nothing", "customdeploy_nothing"))
+    with pytest.raises(NotFoundError) as caught:
+        wrong.invoice_pdf(invoice.id or "")
+    assert caught.value.code == "SSS_INVALID_SCRIPTLET_ID"
+    assert "pdf_restlet" in str(caught.value) and "customscript_nothing" in str(caught.value)
+
+
+def test_invoice_pdf_needs_the_restlets_scope(fake: FakeNetSuite) -> None:
+    from erpsync.netsuite.auth import ClientCredentialsAuth
+
+    creds = fake.credentials
+    auth = ClientCredentialsAuth(
+        creds.client_id,
+        creds.certificate_id,
+        creds.private_key_pem,
+        scopes=("rest_webservices",),
+        clock=fake.clock.now,
+    )
+    backend = NetSuiteBackend(
+        creds.account_id,
+        auth,
+        pdf_restlet=fake.pdf_restlet,
+        limiter=Limiter(concurrency=5),
+        sleep=lambda s: None,
+    )
+    invoice = backend.create_invoice(_invoice())
+    with pytest.raises(AuthenticationError) as caught:
+        backend.invoice_pdf(invoice.id or "")
+    assert "'restlets' scope" in str(caught.value)
+
+
+def test_a_restlet_over_the_concurrency_limit_is_retried_as_throttling() -> None:
+    url = "https://1234567-sb1.restlets.api.netsuite.com/app/site/hosting/restlet.nl"
+    limiter = Limiter(concurrency=5)
+    backend = NetSuiteBackend(
+        "1234567_SB1",
+        TokenBasedAuth("ck" * 8, "cs" * 8, "ti" * 8, "ts" * 8),
+        pdf_restlet=("customscript_pdf", "1"),
+        limiter=limiter,
+        sleep=lambda s: None,
+    )
+    limited = {"error": {"code": "SSS_REQUEST_LIMIT_EXCEEDED", "message": "Concurrent..."}}
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, url, status=400, json=limited)
+        mock.add(responses.GET, url, json={"base64": base64.b64encode(b"%PDF-1.4").decode()})
+        assert backend.invoice_pdf("17") == b"%PDF-1.4"
+    assert limiter.effective_concurrency is not None and limiter.effective_concurrency < 5
+
+
+def test_names_to_find_must_be_text(backend: NetSuiteBackend) -> None:
+    for bad in (None, "", 5):
+        with pytest.raises(ConfigurationError):
+            backend.find_customers(bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError):
+            backend.find_items(bad)  # type: ignore[arg-type]
+
+
+def test_a_suiteql_id_that_is_not_a_number_is_a_service_error() -> None:
+    from erpsync.netsuite.backend import _id_list
+
+    assert _id_list(["1", "22"]) == "1, 22"
+    with pytest.raises(ServiceError) as caught:
+        _id_list(["1", "1) OR (1=1"])
+    assert caught.value.field == "id"
+
+
 # -- idempotency under faults -----------------------------------------------------------------
 
 
@@ -299,6 +396,18 @@ def test_bulk_outcome_after_a_lost_answer_is_created(fake: FakeNetSuite) -> None
     fake.inject("lose_response", match=_posts_to("invoice"))
     result = backend.create_invoices([_invoice()])
     assert result.counts == {"created": 1, "existed": 0, "failed": 0}
+    assert _count(fake, "invoice") == 1
+
+
+def test_bulk_outcome_after_a_throttled_retry_of_an_existing_invoice_is_existed(
+    fake: FakeNetSuite,
+) -> None:
+    backend = make_backend(fake)
+    backend.create_invoice(_invoice())
+    fake.inject("throttle", match=_posts_to("invoice"))  # refused unprocessed, then resent
+    result = backend.create_invoices([_invoice()])
+    assert fake.stats.faults_by_kind.get("throttle") == 1
+    assert result.counts == {"created": 0, "existed": 1, "failed": 0}
     assert _count(fake, "invoice") == 1
 
 

@@ -31,7 +31,7 @@ from erpsync.http import RetryPolicy
 from erpsync.limits import Limiter
 from erpsync.netsuite.auth import TokenBasedAuth
 from erpsync.netsuite.client import NetSuiteClient, default_restlet_url, suiteql_literal
-from erpsync.netsuite.errors import decode_error_body
+from erpsync.netsuite.errors import decode_error, decode_error_body
 from erpsync.testing.netsuite import FakeNetSuite
 
 from .conftest import make_auth
@@ -89,6 +89,16 @@ def test_clients_of_one_account_share_its_limiter() -> None:
     b = NetSuiteClient("7654321", _tba())
     assert a.limiter is b.limiter
     assert a.limiter.max_concurrency == 5
+
+
+def test_a_second_client_asking_for_another_concurrency_is_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    NetSuiteClient("7654322", _tba())
+    with caplog.at_level("WARNING", logger="erpsync.netsuite.client"):
+        client = NetSuiteClient("7654322", _tba(), concurrency=15)
+    assert client.limiter.max_concurrency == 5
+    assert "concurrency=15" in caplog.text and "admits 5" in caplog.text
 
 
 def test_bad_arguments_fail_before_any_request() -> None:
@@ -363,6 +373,42 @@ def test_error_bodies_map_to_the_error_tree(
     assert error.record == "invoice 1"  # type: ignore[attr-defined]
 
 
+def _thrown(name: str, message: str) -> str:
+    """What SuiteScript 2.x puts in a RESTlet error's message when the script throws."""
+    return json.dumps({"type": "error.SuiteScriptError", "name": name, "message": message})
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "expected", "detail"),
+    [
+        (401, "INVALID_LOGIN_ATTEMPT", "Invalid login attempt.", AuthenticationError, None),
+        (400, "SSS_REQUEST_LIMIT_EXCEEDED", "Concurrent request limit.", RateLimitError, None),
+        (404, "SSS_INVALID_SCRIPTLET_ID", "That Suitelet is invalid.", NotFoundError, None),
+        (
+            400,
+            "RCRD_DSNT_EXIST",
+            _thrown("RCRD_DSNT_EXIST", "Invoice 9 does not exist."),
+            NotFoundError,
+            "Invoice 9 does not exist.",
+        ),
+        (
+            400,
+            "INVALID_ID",
+            _thrown("INVALID_ID", "Pass the internal id."),
+            InvalidRequestError,
+            "Pass the internal id.",
+        ),
+    ],
+)
+def test_restlet_error_bodies_map_to_the_error_tree(
+    status: int, code: str, message: str, expected: type[Exception], detail: str | None
+) -> None:
+    body = {"error": {"code": code, "message": message}}
+    error = decode_error_body(status, body, json.dumps(body))
+    assert type(error) is expected
+    assert error.code == code and error.detail == (detail or message)
+
+
 @pytest.mark.parametrize(
     ("status", "body", "content_type", "retryable"),
     [
@@ -429,3 +475,80 @@ def test_error_text_never_carries_the_authorization_header() -> None:
     assert "oauth_signature" in sent
     text = f"{caught.value} {caught.value!r} {caught.value.raw}"
     assert "cs" * 8 not in text and "ts" * 8 not in text
+
+
+# -- TBA: the concurrency limit reported as INVALID_LOGIN -----------------------------------
+
+
+def _login_refused() -> dict[str, Any]:
+    return _problem(401, "INVALID_LOGIN", "Invalid login attempt.")
+
+
+@responses.activate
+def test_a_contended_invalid_login_is_resent_once_with_a_fresh_signature() -> None:
+    limiter = Limiter(concurrency=5)
+    pauses: list[float] = []
+    responses.add(responses.POST, f"{RECORDS}/invoice", status=401, json=_login_refused())
+    responses.add(
+        responses.POST,
+        f"{RECORDS}/invoice",
+        status=204,
+        headers={"Location": f"{RECORDS}/invoice/77"},
+    )
+    client = _client(limiter=limiter, sleep=pauses.append)
+    with limiter.slot():  # another request of this process is in flight on the account
+        assert client.create("invoice", {"externalId": "a"}) == "77"
+    assert len(responses.calls) == 2
+    first, second = (call.request.headers["Authorization"] for call in responses.calls)
+    assert first != second  # a new nonce and timestamp, not a replay
+    assert len(pauses) == 1  # backed off before resending
+    assert limiter.effective_concurrency is not None and limiter.effective_concurrency < 5
+
+
+@responses.activate
+def test_a_contended_invalid_login_that_persists_is_an_authentication_error() -> None:
+    limiter = Limiter(concurrency=5)
+    limiter.on_throttle()  # a recent 429 the limiter has not recovered from
+    responses.add(responses.GET, f"{RECORDS}/invoice/1", status=401, json=_login_refused())
+    with pytest.raises(AuthenticationError) as caught:
+        _client(limiter=limiter).get("invoice", "1")
+    assert len(responses.calls) == 2  # one resend, never a loop
+    assert caught.value.code == "INVALID_LOGIN"
+    assert "concurrency" in (caught.value.hint or "")
+
+
+@responses.activate
+def test_an_uncontended_invalid_login_is_not_resent() -> None:
+    responses.add(responses.GET, f"{RECORDS}/invoice/1", status=401, json=_login_refused())
+    with pytest.raises(AuthenticationError):
+        _client().get("invoice", "1")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_contended_401_that_is_not_invalid_login_is_not_resent() -> None:
+    limiter = Limiter(concurrency=5)
+    responses.add(
+        responses.GET,
+        f"{RECORDS}/invoice/1",
+        status=401,
+        json=_problem(401, "INSUFFICIENT_PERMISSION", "No."),
+    )
+    with limiter.slot(), pytest.raises(AuthenticationError):
+        _client(limiter=limiter).get("invoice", "1")
+    assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("7", 7.0), ("inf", None), ("nan", None), ("soon", None), ("-3", 0.0)],
+)
+def test_retry_after_of_a_429_is_read_safely(header: str, expected: float | None) -> None:
+    response = requests.Response()
+    response.status_code = 429
+    response._content = json.dumps(
+        _problem(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded.")
+    ).encode()
+    response.headers["Retry-After"] = header
+    error = decode_error(response)
+    assert isinstance(error, RateLimitError) and error.retry_after == expected

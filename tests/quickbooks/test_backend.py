@@ -543,3 +543,43 @@ def test_create_invoices_validates_max_workers(backend):
     with pytest.raises(ConfigurationError):
         backend.create_invoices([], max_workers=0)
     assert len(backend.create_invoices([])) == 0
+
+
+@pytest.mark.parametrize("lost", [2, 50])
+def test_unanswered_batches_never_duplicate_invoices_without_external_ids(fake, connect, lost):
+    """A batch whose answers are all lost is re-sent UNCHANGED under its requestid while it
+    holds invoices without an external id: a lookup cannot find those, and a new
+    requestid would write them twice."""
+    qb = connect(fake, retry=RetryPolicy(max_attempts=2, base_delay=0.1))
+    fake.inject("lose_response", times=lost, match=lambda r: r.path.endswith("/batch"))
+    inputs = [invoice("mixed-1", "10.00"), invoice(None, "11.00"), invoice(None, "12.00")]
+    result = qb.create_invoices(inputs)
+    assert len(result) == len(inputs)
+    assert len(fake.records("Invoice")) == 3  # the first attempt wrote them; nothing more
+    batches = [r for r in fake.requests if r.path.endswith("/batch")]
+    assert len({r.request_id for r in batches}) == 1
+    if lost == 2:
+        assert result.counts == {"created": 3, "existed": 0, "failed": 0}
+    else:  # never answered: the keyed one is found, the others are reported, not re-sent
+        assert result.counts == {"created": 0, "existed": 1, "failed": 2}
+        for outcome in result.failed:
+            assert outcome.error is not None and "Check QuickBooks" in str(outcome.error)
+
+
+def test_an_unreadable_created_record_fails_only_its_own_invoice(fake, connect, monkeypatch):
+    from erpsync.quickbooks import records as rec
+
+    qb = connect(fake)
+    real = rec.invoice_from_wire
+
+    def flaky(wire, **kw):
+        if wire.get("TotalAmt") == Decimal("13.00"):
+            raise ServiceError("malformed Invoice record", record="Invoice", retryable=False)
+        return real(wire, **kw)
+
+    monkeypatch.setattr(rec, "invoice_from_wire", flaky)
+    result = qb.create_invoices([invoice(f"u-{i}", f"1{i}.00") for i in range(6)])
+    assert len(result) == 6
+    assert result.counts == {"created": 5, "existed": 0, "failed": 1}
+    (bad,) = result.failed
+    assert bad.key == "u-3" and "do not create it again" in str(bad.error)

@@ -271,3 +271,16 @@ def test_unknown_batch_answers_are_unknown_not_success(client, fake):
     assert results[0].ok
     assert isinstance(results[1].error, ServiceError)
     assert "unknown" in str(results[1].error)
+
+
+def test_a_lost_response_is_answered_by_replaying_the_same_requestid(client, fake):
+    before = len(fake.records("Invoice"))
+    fake.inject("lose_response", match=lambda r: r.method == "POST")
+    created = client.create("Invoice", {"CustomerRef": {"value": "1"}, "Line": [line("7.00")]})
+    posted = writes(fake)
+    # The emulator committed the first attempt and saw the retry carry the SAME requestid,
+    # so it replayed the original answer instead of writing a second invoice.
+    assert len(posted) == 2
+    assert posted[0].request_id == posted[1].request_id
+    assert len(fake.records("Invoice")) == before + 1
+    assert created["Id"] == fake.records("Invoice")[-1]["Id"]

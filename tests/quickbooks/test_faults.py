@@ -289,3 +289,20 @@ def test_write_fault_carries_the_request_id_and_is_not_retried(client):
     assert len(responses.calls) == 1
     assert caught.value.request_id == "1-dup"
     assert caught.value.http_status == 400
+
+
+def test_the_wire_md_throttle_body_without_declaration_or_namespace() -> None:
+    body = (
+        '<IntuitResponse><Fault type="SERVICE"><Error code="3001">'
+        "<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>"
+        "<Detail>The request limit was reached.  Try again later</Detail>"
+        "</Error></Fault></IntuitResponse>"
+    )
+    response = requests.Response()
+    response.status_code = 429
+    response._content = body.encode()
+    response.headers["Content-Type"] = "application/xml"
+    error = decode_error(response)
+    assert isinstance(error, RateLimitError)
+    assert error.code == "3001"
+    assert error.detail == "The request limit was reached.  Try again later"

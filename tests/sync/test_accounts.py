@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from erpsync.backend import AccountingBackend, AmbiguousMatchError
-from erpsync.limits import Limiter
 from erpsync.models import (
     Customer,
     Invoice,
@@ -63,12 +62,7 @@ def connect(kind: str) -> tuple[Any, FakeClock]:
 def erp(request: pytest.FixtureRequest) -> Iterator[Erp]:
     fake, clock = connect(request.param)
     with fake:
-        backend = fake.backend(
-            clock=clock.now,
-            sleep=clock.sleep,
-            rng=random.Random(7),
-            limiter=Limiter(concurrency=5, clock=clock.now, sleep=clock.sleep),
-        )
+        backend = fake.backend(rng=random.Random(7))  # governance and timing: the emulator's
         if request.param == "netsuite":
             yield Erp("netsuite", fake, backend, clock, "Acme Robotics", "201")
         else:
@@ -447,3 +441,47 @@ def test_import_customers_brings_the_whole_list_then_only_changes(
     erp.clock.advance(60)
     new = erp.backend.create_customer(Customer(name="Fresh Start LLC", external_id="cust-new"))
     assert [c.id for c in sync.import_customers()] == [new.id]
+
+
+def test_a_process_killed_between_the_erp_answer_and_the_ledger_makes_no_duplicate(
+    erp: Erp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Unlike an exception the sync sees, a killed process tells the ledger nothing: its
+    # claim stays "claimed" until the lease runs out.
+    now = [datetime(2026, 11, 1, tzinfo=UTC)]
+    store = SQLiteSyncStore(tmp_path / "killed.db", clock=lambda: now[0])
+    source = [local_invoice(erp, n, amount=f"{30 + n}.00") for n in range(3)]
+    real_mark_written = store.mark_written
+    recorded: list[str] = []
+
+    def mark_written(*args: Any, **kwargs: Any) -> Any:
+        if len(recorded) == 1:
+            raise Crash  # the second invoice is in the ERP; the process is gone
+        recorded.append("x")
+        return real_mark_written(*args, **kwargs)
+
+    def dead(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "mark_written", mark_written)
+        patch.setattr(store, "mark_failed", dead)
+        patch.setattr(store, "finish_run", dead)
+        with pytest.raises(Crash):
+            AccountingSync(erp.backend, store, lease_seconds=60).run(source)
+    entry = store.get(erp.backend.name, "invoice", "INV-1")
+    assert entry is not None and entry.state == "claimed"
+
+    blocked = AccountingSync(erp.backend, store).push_invoices(source)
+    assert [f.number for f in blocked.skipped] == ["INV-1"]  # its lease is still live
+    now[0] += timedelta(seconds=61)
+    resumed = AccountingSync(erp.backend, store).push_invoices(source)
+    assert resumed.created == ["INV-1"] and not resumed.failed
+    assert totals(erp) == {f"INV-{n}": Decimal(f"{30 + n}.00") for n in range(3)}
+
+    # The killed pass never closed its run; the next pass, holding the lock, does.
+    AccountingSync(erp.backend, store).run(source)
+    killed = store.runs(kind="accounting-sync")[-1]
+    assert killed.status == "failed" and [e.code for e in killed.errors] == ["abandoned"]
+    store.close()
+

@@ -14,7 +14,6 @@ import pytest
 
 from erpsync.backend import AccountingBackend
 from erpsync.errors import ConfigurationError, ServiceError
-from erpsync.limits import Limiter
 from erpsync.models import Customer, Invoice, InvoiceLine, Payment, PaymentApplication, Ref
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.accounts import AccountingSync, SyncBusyError, SyncInput
@@ -32,12 +31,7 @@ def setup(request: pytest.FixtureRequest) -> Iterator[tuple[AccountingBackend, s
         FakeNetSuite(clock=clock) if request.param == "netsuite" else FakeQuickBooks(clock=clock)
     )
     with fake:
-        backend = fake.backend(
-            clock=clock.now,
-            sleep=clock.sleep,
-            rng=random.Random(7),
-            limiter=Limiter(concurrency=5, clock=clock.now, sleep=clock.sleep),
-        )
+        backend = fake.backend(rng=random.Random(7))  # governance and timing: the emulator's
         yield backend, *SEEDED[request.param]
 
 

@@ -73,7 +73,7 @@ def fake(clock: FakeClock) -> Iterator[FakeNetSuite]:
 
 @pytest.fixture
 def backend(fake: FakeNetSuite) -> Iterator[NetSuiteBackend]:
-    backend = fake.backend(sleep=lambda seconds: None)
+    backend = fake.backend()
     yield backend
     backend.close()
 
@@ -739,3 +739,35 @@ def test_a_backend_without_a_deleted_record_feed_says_so(
         "NetSuite cannot list deleted records: purchase orders deleted there are not "
         "deleted locally",
     )
+
+
+def test_a_receipt_whose_process_died_before_the_ledger_write_is_made_once(
+    sync: PurchaseOrderSync, fake: FakeNetSuite, store: SQLiteSyncStore, clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    class Crash(BaseException):
+        """The process dies: nothing more reaches the store."""
+
+    def die(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    before = len(_receipts(fake))
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "mark_written", die)
+        patch.setattr(store, "mark_failed", die)
+        with pytest.raises(Crash):
+            sync.receive(PENDING, {"1": 10}, receipt_key="ion-receipt-killed")
+    assert len(_receipts(fake)) == before + 1
+    (entry,) = store.iter_entries(record_type="item_receipt")
+    assert entry.state == "claimed"
+
+    with pytest.raises(ConflictError, match="being written by another process"):
+        sync.receive(PENDING, {"1": 10}, receipt_key="ion-receipt-killed")
+    clock.advance(sync.lease_seconds + 1)
+    # The line is fully received now: only the ERP's external-id lookup can say that
+    # this is the same receipt, so the local over-receipt check must not refuse it.
+    result = sync.receive(PENDING, {"1": 10}, receipt_key="ion-receipt-killed")
+    assert result.receipt is not None and result.receipt.id is not None
+    assert len(_receipts(fake)) == before + 1
+    (entry,) = store.iter_entries(record_type="item_receipt")
+    assert entry.state == "written" and entry.remote_id == result.receipt.id

@@ -31,7 +31,7 @@ def clock() -> FakeClock:
 def backend(clock: FakeClock) -> Iterator[QuickBooksBackend]:
     fake = FakeQuickBooks(clock=clock)
     with fake:
-        yield fake.backend(sleep=lambda seconds: None)
+        yield fake.backend()
 
 
 @pytest.fixture

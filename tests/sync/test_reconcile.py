@@ -14,7 +14,6 @@ import pytest
 
 from erpsync.backend import AccountingBackend
 from erpsync.errors import ConfigurationError
-from erpsync.limits import Limiter
 from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentApplication, Ref
 from erpsync.sync.reconcile import reconcile
 from erpsync.testing._core import FakeClock
@@ -29,12 +28,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[AccountingBackend]:
         FakeNetSuite(clock=clock) if request.param == "netsuite" else FakeQuickBooks(clock=clock)
     )
     with fake:
-        yield fake.backend(
-            clock=clock.now,
-            sleep=clock.sleep,
-            rng=random.Random(7),
-            limiter=Limiter(concurrency=5, clock=clock.now, sleep=clock.sleep),
-        )
+        yield fake.backend(rng=random.Random(7))  # governance and timing: the emulator's
 
 
 def make(backend: AccountingBackend, key: str, amount: str) -> Invoice:
@@ -154,3 +148,46 @@ def test_the_report_as_csv_and_text(backend: AccountingBackend) -> None:
 def test_only_invoices_and_payments_can_be_reconciled(backend: AccountingBackend) -> None:
     with pytest.raises(ConfigurationError):
         reconcile(["INV-1"], backend)  # type: ignore[list-item]
+
+
+def test_an_invoice_copied_in_quickbooks_is_reported_as_a_duplicate() -> None:
+    """A user copying an invoice in QuickBooks copies its memo, and with it erpsync's
+    external-id marker: two ERP records then claim one external id. Made here through
+    the raw API, as the QuickBooks UI would, with no help from the backend."""
+    import requests
+
+    with FakeQuickBooks(clock=FakeClock()) as fake:
+        backend = fake.backend(rng=random.Random(7))
+        first = backend.create_invoice(make(backend, "D-1", "10.00"))
+        original = next(r for r in fake.records("Invoice") if r["Id"] == first.id)
+        copy = {
+            "CustomerRef": original["CustomerRef"],
+            "TxnDate": original["TxnDate"],
+            "DocNumber": "COPY-OF-D-1",
+            "PrivateNote": original["PrivateNote"],
+            "Line": [
+                line for line in original["Line"] if line["DetailType"] != "SubTotalLineDetail"
+            ],
+        }
+        creds = fake.credentials
+        answer = requests.post(
+            f"https://quickbooks.api.intuit.com/v3/company/{creds.realm_id}/invoice",
+            params={"minorversion": "75"},
+            json=copy,
+            headers={"Authorization": f"Bearer {creds.access_token}", "Accept": "application/json"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        twin_id = answer.json()["Invoice"]["Id"]
+
+        report = reconcile([make(backend, "D-1", "10.00")], backend, payments=False)
+
+    (dup,) = report.by_kind("duplicate_in_erp")
+    assert dup.external_id == "D-1" and set(dup.erp_ids) == {first.id, twin_id}
+    assert "duplicate_in_erp" in report.to_text()
+
+
+def test_the_text_report_shows_both_amounts(backend: AccountingBackend) -> None:
+    backend.create_invoice(make(backend, "A-1", "10.00"))
+    report = reconcile([make(backend, "A-1", "12.50")], backend, ours="A-", payments=False)
+    assert "(local 12.50 USD, ERP 10.00 USD)" in report.to_text()

@@ -17,7 +17,6 @@ import pytest
 
 from erpsync.backend import AccountingBackend
 from erpsync.errors import InvalidRequestError, MappingError, WebhookSignatureError
-from erpsync.limits import Limiter
 from erpsync.mapping.fields import FieldMapping
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.webhooks import (
@@ -72,12 +71,7 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setup]:
         FakeNetSuite(clock=clock) if request.param == "netsuite" else FakeQuickBooks(clock=clock)
     )
     with fake, SQLiteSyncStore(tmp_path / "sync.db") as store:
-        backend = fake.backend(
-            clock=clock.now,
-            sleep=clock.sleep,
-            rng=random.Random(7),
-            limiter=Limiter(concurrency=5, clock=clock.now, sleep=clock.sleep),
-        )
+        backend = fake.backend(rng=random.Random(7))  # governance and timing: the emulator's
         customer_id = next(iter(backend.iter_customers())).id
         items = [i.id for i in backend.iter_items()][:2]
         billing = Billing(

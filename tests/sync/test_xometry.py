@@ -7,6 +7,7 @@ once" means exactly one record in the ERP, not one call in a mock.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ import pytest
 
 from erpsync.backend import AccountingBackend, AmbiguousMatchError
 from erpsync.errors import ErpSyncError, MappingError, ServiceError
-from erpsync.limits import Limiter
 from erpsync.mapping.xometry import (
     InvoicePolicy,
     XometryJob,
@@ -100,12 +100,9 @@ def _writes(request: WireRequest, record: str) -> bool:
 
 
 def _backend(fake: FakeNetSuite | FakeQuickBooks) -> AccountingBackend:
-    # The emulator's clock drives retries and rate windows, so throttling costs no time.
-    return fake.backend(
-        clock=fake.clock.now,
-        sleep=fake.clock.sleep,
-        limiter=Limiter(concurrency=5, clock=fake.clock.now, sleep=fake.clock.sleep),
-    )
+    # By default the emulator's clock drives retries and rate windows and the limiter
+    # mirrors its governance, so throttling costs no time.
+    return fake.backend(rng=random.Random(0))
 
 
 @pytest.fixture(params=ERPS)

@@ -454,6 +454,25 @@ def test_served_answers_a_malformed_body_with_400(head: bytes) -> None:
     assert [r.path for r in emu.committed] == ["/still-up"]
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999\r\n\r\nabc",
+        b"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nfffffffff\r\n",
+    ],
+)
+def test_served_refuses_an_oversized_body_unread(head: bytes) -> None:
+    emu = Echo(clock=FakeClock())
+    with reachable(emu, "served") as url:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(head)
+            reply = sock.recv(4096)
+        assert requests.get(f"{url}/still-up").status_code == 200
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert [r.path for r in emu.committed] == ["/still-up"]
+
+
 def test_serve_on_ipv6_loopback() -> None:
     emu = Echo(clock=FakeClock())
     try:

@@ -31,7 +31,10 @@ def session_for(fake: FakeNetSuite) -> OAuth1Session:
 
 def test_host_and_defaults() -> None:
     fake = FakeNetSuite()
-    assert fake.intercept_prefixes == ("https://1234567-sb1.suitetalk.api.netsuite.com",)
+    assert fake.intercept_prefixes == (
+        "https://1234567-sb1.suitetalk.api.netsuite.com",
+        "https://1234567-sb1.restlets.api.netsuite.com",
+    )
     assert fake.base_url == "https://1234567-sb1.suitetalk.api.netsuite.com"
     assert netsuite_host("TSTDRV_9") == "tstdrv-9.suitetalk.api.netsuite.com"
     assert fake.governance == NETSUITE_GOVERNANCE == Governance(concurrency=5)

@@ -227,9 +227,14 @@ def test_display_names_are_unique_across_customers_and_vendors(api):
     error = fault(api.post("/vendor", {"DisplayName": "amy's bird sanctuary"}))
     assert error["code"] == "6240"
     assert error["Message"] == "Duplicate Name Exists Error"
-    assert "Another customer is already using this name" in error["Detail"]
+    assert error["Detail"] == (
+        "The name supplied already exists. : Another customer is already using this name."
+    )
+    assert error["element"] == ""
     error = fault(api.post("/customer", {"DisplayName": "Books by Bessie"}))
-    assert "Another vendor is already using this name" in error["Detail"]
+    assert error["Detail"] == (
+        "The name supplied already exists. : Another vendor is already using this name."
+    )
 
 
 def test_display_name_is_derived_from_the_person_when_absent(api):

@@ -319,12 +319,13 @@ def test_default_governance_is_the_real_limits_and_answers_the_xml_429(clock):
         throttled = requests.get(url, headers=auth(fake))
         assert throttled.headers["Content-Type"] == "application/xml"
         assert "intuit_tid" in throttled.headers
-        text = throttled.text
-        assert '<Fault type="SERVICE"><Error code="3001">' in text
-        assert (
-            "<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>" in text
+        # Byte for byte the body of WIRE.md.
+        assert throttled.text == (
+            '<IntuitResponse><Fault type="SERVICE"><Error code="3001">'
+            "<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>"
+            "<Detail>The request limit was reached.  Try again later</Detail>"
+            "</Error></Fault></IntuitResponse>"
         )
-        assert "<Detail>The request limit was reached.  Try again later</Detail>" in text
         clock.advance(1)
         assert requests.get(url, headers=auth(fake)).status_code == 200
 

@@ -7,7 +7,8 @@ them through the same backends a production program uses. What it shows, per ERP
 * marketplace invoicing (seeds 000/001): jobs accepted and shipped become invoices per
   the configured trigger, a repeated event writes nothing, older jobs are backfilled
   (dry run first), a payout becomes one payment linked to all its invoices, and an
-  in-house invoice returns its number and PDF (written to a file);
+  in-house invoice returns its number and PDF (written to a file; NetSuite's through
+  the invoice-PDF RESTlet the backend is configured with, as a real account needs);
 * webhook upserts and the CSV export path (seed 003);
 * purchase-order mirroring and receiving (seed 004), into an in-memory local system;
 * an accounting sync pass with a per-invoice error on purpose (seed 002), and imports;
@@ -25,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.util
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["DemoContext", "StepResult", "run_demo"]
 
 STORE_NAME = "erpsync-demo.db"
+DEFAULT_DIR = "erpsync-demo"
 
 
 @dataclass
@@ -194,6 +197,9 @@ def step_marketplace(ctx: DemoContext) -> str:
         pdf_path.write_bytes(inhouse.pdf)
         ctx.files.append(pdf_path)
         pdf_text = f"PDF written to {pdf_path} ({len(inhouse.pdf)} bytes)"
+        restlet = getattr(ctx.backend, "pdf_restlet", None)
+        if restlet is not None:
+            pdf_text += f", rendered by the RESTlet {restlet[0]} / {restlet[1]}"
     else:
         pdf_text = f"no PDF: {inhouse.pdf_note}"
     ctx.out.line(
@@ -203,7 +209,8 @@ def step_marketplace(ctx: DemoContext) -> str:
     created = sum(1 for r in rows if r[2] == "created") + len(done.created)
     return (
         f"{created} job invoices, payment {paid.payment_id} for 2 invoices, in-house invoice "
-        f"{inhouse.number or inhouse.invoice.id}" + ("" if inhouse.pdf else " (PDF unavailable)")
+        f"{inhouse.number or inhouse.invoice.id}"
+        + (" with its PDF" if inhouse.pdf else " (PDF unavailable)")
     )
 
 
@@ -421,20 +428,28 @@ def _steps() -> list[tuple[str, Callable[[DemoContext], str]]]:
 
 
 def _fresh_dir(out_dir: Path) -> None:
+    """Create ``out_dir`` and remove a previous demo's files from it (only those)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        for stale in (
+            STORE_NAME,
+            f"{STORE_NAME}-wal",
+            f"{STORE_NAME}-shm",
+            f"{STORE_NAME}-journal",
+        ):
+            (out_dir / stale).unlink(missing_ok=True)
+        for pattern in (
+            "quickbooks-invoice-*.pdf",
+            "netsuite-invoice-*.pdf",
+            "netsuite-invoice-import.csv",
+            "*-reconciliation.csv",
+        ):
+            for old in out_dir.glob(pattern):
+                old.unlink()
     except OSError as exc:
-        raise ConfigurationError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
-    for stale in (STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", f"{STORE_NAME}-journal"):
-        (out_dir / stale).unlink(missing_ok=True)
-    for pattern in (
-        "quickbooks-invoice-*.pdf",
-        "netsuite-invoice-*.pdf",
-        "netsuite-invoice-import.csv",
-        "*-reconciliation.csv",
-    ):
-        for old in out_dir.glob(pattern):
-            old.unlink()
+        raise ConfigurationError(
+            f"cannot use {out_dir} for the demo's files: {exc.strerror or exc}"
+        ) from None
 
 
 def _emulators() -> list[tuple[str, Emulator]]:
@@ -457,13 +472,38 @@ def _emulators() -> list[tuple[str, Emulator]]:
     ]
 
 
-def run_demo(out: Output, out_dir: Path) -> int:
-    """Run every workflow on both emulators; 0 when none failed, 1 otherwise."""
+def _default_dir(out: Output) -> Path:
+    """``./erpsync-demo``, or a new temporary directory when the cwd is not writable.
+
+    The demo must work from any directory (``/``, a read-only checkout); it says where
+    its files went either way.
+    """
+    here = Path(DEFAULT_DIR)
+    try:
+        _fresh_dir(here)
+        probe = here / ".erpsync-write-test"
+        probe.touch()
+        probe.unlink()
+    except (ConfigurationError, OSError):
+        fallback = Path(tempfile.mkdtemp(prefix="erpsync-demo-"))
+        out.warn(f"cannot write to {here.absolute()}; using {fallback} instead (see --out)")
+        return fallback
+    return here.absolute()
+
+
+def run_demo(out: Output, out_dir: Path | None = None) -> int:
+    """Run every workflow on both emulators; 0 when none failed, 1 otherwise.
+
+    ``out_dir`` receives the store, PDFs and CSV files (default: see :func:`_default_dir`).
+    """
     from erpsync.store import SQLiteSyncStore
 
     started = time.monotonic()
-    out_dir = out_dir.expanduser()
-    _fresh_dir(out_dir)
+    if out_dir is None:
+        out_dir = _default_dir(out)
+    else:
+        out_dir = out_dir.expanduser()
+        _fresh_dir(out_dir)
     out.line(
         "erpsync demo: the source documents' workflows on offline emulators of QuickBooks "
         "Online and NetSuite (no credentials, no network)."
@@ -486,6 +526,20 @@ def run_demo(out: Output, out_dir: Path) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+def _backend_options(erp: str) -> dict[str, Any]:
+    """How the demo configures each backend, as a program would.
+
+    NetSuite has no REST endpoint for invoice PDFs: an account deploys a RESTlet that
+    renders the invoice (the emulator's account has the one erpsync documents deployed
+    under these ids), and the backend is told its script and deployment ids.
+    """
+    if erp != "NetSuite":
+        return {}
+    from erpsync.testing.netsuite import DEFAULT_PDF_DEPLOY, DEFAULT_PDF_SCRIPT
+
+    return {"pdf_restlet": (DEFAULT_PDF_SCRIPT, DEFAULT_PDF_DEPLOY)}
+
+
 def _run_all(
     out: Output,
     store: SQLiteSyncStore,
@@ -495,7 +549,7 @@ def _run_all(
 ) -> None:
     for erp, fake in _emulators():
         with fake:
-            backend: Any = fake.backend()  # type: ignore[attr-defined]
+            backend: Any = fake.backend(**_backend_options(erp))  # type: ignore[attr-defined]
             ctx = DemoContext(erp, fake, backend, store, out_dir, out)
             out.heading(f"{erp} (emulated)")
             for workflow, step in _steps():

@@ -87,8 +87,9 @@ class Output:
     def heading(self, text: str) -> None:
         if self._console is not None:
             from rich.rule import Rule
+            from rich.text import Text
 
-            self._console.print(Rule(text, align="left"))
+            self._console.print(Rule(Text(text), align="left"))
         else:
             print(f"\n== {text}", file=self.stdout)
 
@@ -118,12 +119,16 @@ class Output:
         cells = [["" if v is None else str(v) for v in row] for row in rows]
         if self._console is not None:
             from rich.table import Table
+            from rich.text import Text
 
-            table = Table(title=title, title_justify="left")
+            # Text, not str: values come from ERPs and files ("[bold]" in a customer
+            # name, "[/x]" in an error) and must be shown as written, never parsed as
+            # rich markup (a stray closing tag would crash the command).
+            table = Table(title=Text(title), title_justify="left")
             for column in columns:
-                table.add_column(column, overflow="fold")
+                table.add_column(Text(column), overflow="fold")
             for row in cells:
-                table.add_row(*row)
+                table.add_row(*(Text(value) for value in row))
             self._console.print(table)
             return
         widths = [len(c) for c in columns]

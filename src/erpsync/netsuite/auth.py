@@ -63,6 +63,7 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
+from erpsync.http import parse_retry_after
 
 __all__ = [
     "ClientCredentialsAuth",
@@ -467,9 +468,10 @@ class ClientCredentialsAuth(NetSuiteAuth):
         self._key = _load_private_key(private_key, private_key_password)
         _check_key(self._key, self._algorithm)
         self._scopes = self._check_scopes(scopes)
-        if not 0 < assertion_lifetime <= _MAX_ASSERTION_LIFETIME:
+        # Whole seconds (the claims are integers): below 1, exp would equal iat.
+        if not 1 <= assertion_lifetime <= _MAX_ASSERTION_LIFETIME:
             raise ConfigurationError(
-                "assertion_lifetime must be more than 0 and at most 3600 seconds",
+                "assertion_lifetime must be 1 to 3600 seconds",
                 backend=_BACKEND,
             )
         if leeway < 0 or default_expires_in <= 0 or timeout <= 0:
@@ -780,10 +782,7 @@ def _oauth_error(body: Any) -> tuple[str | None, str | None]:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
+    return parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))
 
 
 # -- certificates for the M2M setup page -------------------------------------------------

@@ -49,6 +49,7 @@ import requests
 
 from erpsync.backend import AccountingBackend, BulkResult, Capabilities
 from erpsync.errors import (
+    AuthenticationError,
     ConfigurationError,
     DuplicateError,
     ErpSyncError,
@@ -116,7 +117,24 @@ def _since(column: str, modified_since: datetime | None) -> str:
 
 
 def _id_list(ids: Sequence[str]) -> str:
+    """Internal ids (from SuiteQL rows) as a SQL list; anything but digits is refused, so
+    a malformed row can neither break nor reshape the next query."""
+    for value in ids:
+        if not str(value).isdigit():
+            raise ServiceError(
+                f"a SuiteQL row has the internal id {value!r}, which is not a number",
+                backend=BACKEND,
+                record="SuiteQL query",
+                field="id",
+                retryable=False,
+            )
     return ", ".join(suiteql_literal(int(i)) for i in ids)
+
+
+def _name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError("a name to find must be a non-empty string", backend=BACKEND)
+    return name
 
 
 def _internal_id(value: str | int, what: str) -> int:
@@ -298,7 +316,10 @@ class NetSuiteBackend(AccountingBackend):
             except ErpSyncError as exc:
                 ambiguous = isinstance(exc, ServiceError)
                 duplicate = _duplicate_key(exc)
-                retried = attempt > 0 or (exc.attempts or 1) > 1
+                # Only our own re-write (after a lost answer) can have been preceded by a
+                # write that took effect: the transport repeats a POST only when NetSuite
+                # refused it unprocessed (429) or it was never sent.
+                retried = attempt > 0
                 if not (
                     ambiguous or duplicate or (retried and isinstance(exc, InvalidRequestError))
                 ):
@@ -357,7 +378,7 @@ class NetSuiteBackend(AccountingBackend):
         return rec.vendor_from_wire(self._get_party("vendor", id), self.currencies())
 
     def _party_rows(self, table: str, name: str) -> Iterator[dict[str, Any]]:
-        literal = suiteql_literal(name.upper())
+        literal = suiteql_literal(_name(name).upper())
         return self.client.suiteql(
             f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE UPPER(e.companyname) = {literal} "  # noqa: S608 - values via suiteql_literal
             f"OR UPPER(e.altname) = {literal} OR UPPER(e.entityid) = {literal} ORDER BY e.id",
@@ -432,7 +453,7 @@ class NetSuiteBackend(AccountingBackend):
         return rec.item_from_row(rows[0])
 
     def find_items(self, name: str) -> list[Item]:
-        literal = suiteql_literal(name.upper())
+        literal = suiteql_literal(_name(name).upper())
         rows = self._item_rows(f"UPPER(i.itemid) = {literal} OR UPPER(i.displayname) = {literal}")
         return self._select_by_name((rec.item_from_row(r) for r in rows), name)
 
@@ -618,12 +639,30 @@ class NetSuiteBackend(AccountingBackend):
             )
         rid = _internal_id(id, f"invoice {id}")
         script, deploy = self.pdf_restlet
-        response = self.client.restlet(
-            script,
-            deploy,
-            params={"id": str(rid), "recordType": "invoice"},
-            record=f"invoice {rid} PDF",
-        )
+        try:
+            response = self.client.restlet(
+                script,
+                deploy,
+                params={"id": str(rid), "recordType": "invoice"},
+                record=f"invoice {rid} PDF",
+            )
+        except NotFoundError as exc:
+            if (exc.code or "").upper() == "SSS_INVALID_SCRIPTLET_ID":
+                exc.with_context(
+                    hint=f"No RESTlet is deployed as script {script!r}, deployment "
+                    f"{deploy!r}: check NetSuiteBackend(pdf_restlet=...) against "
+                    "Customization > Scripting > Script Deployments"
+                )
+            raise
+        except AuthenticationError as exc:
+            # Prepended: the generic hint from the error body does not know RESTlets.
+            scope = (
+                "RESTlets need the 'restlets' scope (OAuth 2.0) and a role the script's "
+                "deployment allows"
+            )
+            exc.hint = f"{scope}. {exc.hint}" if exc.hint else scope
+            exc.args = (str(exc),)
+            raise
         return _pdf_bytes(response, f"invoice {rid} PDF")
 
     # -- payments -----------------------------------------------------------------------------

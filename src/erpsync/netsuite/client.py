@@ -25,6 +25,7 @@ Why the pieces look the way they do:
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -35,8 +36,9 @@ from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.auth import AuthBase
 
-from erpsync.errors import ConfigurationError, NotFoundError, ServiceError
+from erpsync.errors import AuthenticationError, ConfigurationError, NotFoundError, ServiceError
 from erpsync.http import RetryPolicy, Timeout, Transport
 from erpsync.limits import Limiter, limiter_for
 from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_base_url
@@ -59,6 +61,7 @@ MAX_PAGE_SIZE: Final = 1000
 _RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INTERNAL_ID = re.compile(r"^\d+$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_log = logging.getLogger(__name__)
 _REQUEST_ID_HEADERS = ("X-N-OperationId", "X-Request-Id", "NS_RTIMER_COMPOSITE")
 
 
@@ -216,8 +219,22 @@ class NetSuiteClient:
                     concurrency=concurrency, adaptive=True, name=f"netsuite:{self.account_id}"
                 ),
             )
+        if limiter.max_concurrency is not None and limiter.max_concurrency != concurrency:
+            # limiter_for keeps the first configuration of an account for the process.
+            _log.warning(
+                "NetSuite account %s: concurrency=%d requested, but the account's shared "
+                "limiter admits %d at once (set by the first client of this account)",
+                self.account_id,
+                concurrency,
+                limiter.max_concurrency,
+            )
         self.limiter = limiter
-        self._auth = auth.for_account(self.account_id, self.base_url, session=self._session)
+        self._rng = rng if rng is not None else random.Random()
+        self._auth = _ContendedLoginAuth(
+            auth.for_account(self.account_id, self.base_url, session=self._session),
+            limiter=limiter,
+            pause=self._pause_after_contended_login,
+        )
         self.transport = Transport(
             backend=BACKEND,
             base_url=self.base_url,
@@ -229,9 +246,14 @@ class NetSuiteClient:
             session=self._session,
             clock=clock,
             sleep=sleep,
-            rng=rng,
+            rng=self._rng,
             request_id_headers=_REQUEST_ID_HEADERS,
         )
+        self._sleep = sleep
+
+    def _pause_after_contended_login(self) -> None:
+        """The wait before resending a request refused with a contended INVALID_LOGIN."""
+        self._sleep(self.transport.retry.backoff(0, self._rng))
 
     def close(self) -> None:
         """Close the HTTP session if this client made it."""
@@ -466,6 +488,66 @@ class NetSuiteClient:
             idempotent=upper == "GET",
             record=record or f"RESTlet {script_id}/{deploy_id}",
         )
+
+
+class _ContendedLoginAuth(AuthBase):
+    """The account's auth, plus NetSuite's "concurrency limit as INVALID_LOGIN" quirk.
+
+    Under token-based authentication NetSuite can report its account-wide concurrency
+    limit not as a 429 but as a 401 ``INVALID_LOGIN``, indistinguishable on the wire from
+    revoked or wrong credentials. TBA has nothing to renew, so the transport would raise
+    :class:`~erpsync.errors.AuthenticationError` at once and a bulk run at the limit would
+    lose documents to a spurious login failure. So when a 401 arrives while the account
+    is visibly contended (other requests of this process are in flight on its limiter,
+    or a recent 429 has not yet been recovered from), the limiter is told it was
+    throttled and the request is sent once more after a short backoff, with a fresh
+    signature. That is safe for every method, writes included: a 401 means NetSuite
+    refused the request before doing anything. It is bounded: the transport renews at
+    most once per request, so wrong credentials still fail, after one extra request.
+    Contention caused only by other processes or integrations cannot be seen here; the
+    error's hint says so.
+    """
+
+    def __init__(self, inner: AuthBase, *, limiter: Limiter, pause: Callable[[], None]) -> None:
+        self._inner = inner
+        self._limiter = limiter
+        self._pause = pause
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        signed: requests.PreparedRequest = self._inner(r)
+        return signed
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+    def renew(self, response: requests.Response) -> bool:
+        inner_renew = getattr(self._inner, "renew", None)
+        if inner_renew is not None and inner_renew(response):
+            return True
+        if not self._contended() or not _is_invalid_login(response):
+            return False
+        _log.info(
+            "NetSuite answered INVALID_LOGIN while the account was at its concurrency "
+            "limit; treating it as throttling and sending the request once more"
+        )
+        self._limiter.on_throttle()
+        self._pause()
+        return True
+
+    def _contended(self) -> bool:
+        limiter = self._limiter
+        if limiter.in_flight > 0:  # our own slot was released before the 401 got here
+            return True
+        configured, current = limiter.max_concurrency, limiter.effective_concurrency
+        return configured is not None and current is not None and current < configured
+
+
+def _is_invalid_login(response: requests.Response) -> bool:
+    error = decode_error(response)
+    return isinstance(error, AuthenticationError) and (error.code or "").upper() in (
+        "INVALID_LOGIN",
+        "INVALID_LOGIN_ATTEMPT",
+    )
 
 
 def _row(item: Any) -> dict[str, Any]:

@@ -16,6 +16,14 @@ points at nothing: :class:`InvalidRequestError` with the field) when NetSuite an
 missing). Anything that is not that JSON (an HTML maintenance page from a proxy, an
 empty body, a truncated one) becomes a :class:`ServiceError` carrying the text, so no
 ``ValueError`` or ``KeyError`` ever reaches a caller.
+
+RESTlets answer errors in their own shape, ``{"error": {"code", "message"}}`` (a thrown
+SuiteScriptError's JSON inside ``message``), and are classified by the same codes:
+``SSS_REQUEST_LIMIT_EXCEEDED`` (a 400) is throttling, ``INVALID_LOGIN_ATTEMPT`` an
+authentication failure, ``SSS_INVALID_SCRIPTLET_ID`` and ``RCRD_DSNT_EXIST`` not found.
+Under token-based authentication the concurrency limit can also arrive as a 401
+``INVALID_LOGIN``; the decoder cannot tell, so it says so in the hint and
+:mod:`erpsync.netsuite.client` resends once when the account is visibly contended.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
+from erpsync.http import parse_retry_after
 
 __all__ = ["BACKEND", "decode_error", "decode_error_body"]
 
@@ -44,9 +53,13 @@ BACKEND: Final = "NetSuite"
 
 _AUTH_CODES = frozenset({"INVALID_LOGIN", "INVALID_LOGIN_ATTEMPT", "INVALID_LOGIN_CREDENTIALS"})
 _PERMISSION_CODES = frozenset({"INSUFFICIENT_PERMISSION", "FEATURE_DISABLED", "ACCESS_DENIED"})
-_THROTTLE_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED"})
+_THROTTLE_CODES = frozenset(
+    {"CONCURRENCY_LIMIT_EXCEEDED", "REQUEST_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"}
+)
 _SERVICE_CODES = frozenset({"SERVICE_UNAVAILABLE", "UNEXPECTED_ERROR", "INTERNAL_ERROR"})
-_NOT_FOUND_CODES = frozenset({"NONEXISTENT_ID", "RCRD_DSNT_EXIST", "NOT_FOUND"})
+_NOT_FOUND_CODES = frozenset(
+    {"NONEXISTENT_ID", "RCRD_DSNT_EXIST", "NOT_FOUND", "SSS_INVALID_SCRIPTLET_ID"}
+)
 #: Words NetSuite uses when a unique value (external id, entity id, item name) is taken.
 _DUPLICATE = re.compile(r"already exists|already used|already in use|duplicate", re.IGNORECASE)
 
@@ -78,10 +91,11 @@ def decode_error(response: requests.Response) -> ErpSyncError:
         body = None
     retry_after: float | None = None
     if status == 429:
-        try:
-            retry_after = max(0.0, float(response.headers.get("Retry-After", "")))
-        except ValueError:
-            retry_after = None
+        # The shared parser: delta-seconds or an HTTP date, and never ``inf``/``nan``
+        # (which would pause the account's limiter for ever).
+        retry_after = parse_retry_after(
+            response.headers.get("Retry-After"), response.headers.get("Date")
+        )
     return decode_error_body(status, body, raw, retry_after=retry_after)
 
 
@@ -89,9 +103,8 @@ def decode_error_body(
     status: int, body: Any, raw: str, *, retry_after: float | None = None
 ) -> ErpSyncError:
     """The error for a parsed body (``None`` when it was not JSON)."""
-    details = body.get("o:errorDetails") if isinstance(body, dict) else None
-    entries = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
-    if not entries:
+    parsed = _problem_document(body) or _restlet_error(body)
+    if parsed is None:
         if status == 429:
             return RateLimitError(
                 "NetSuite is throttling (HTTP 429)",
@@ -115,12 +128,7 @@ def decode_error_body(
             message += f" ({title})"
         return _service(status, message, raw)
 
-    first = entries[0]
-    code = _str(first.get("o:errorCode"))
-    field = _str(first.get("o:errorPath"))
-    texts = [t for t in (_str(e.get("detail")) for e in entries) if t]
-    detail = "; ".join(dict.fromkeys(texts)) or None
-    title = _str(body.get("title")) if isinstance(body, dict) else None
+    code, field, detail, title = parsed
     message = title or f"HTTP {status}"
     common: dict[str, Any] = {
         "backend": BACKEND,
@@ -137,7 +145,10 @@ def decode_error_body(
         return AuthenticationError(
             message,
             hint="Check the account id, the credentials and the role's access "
-            "(Setup > Users/Roles > View Login Audit Trail says why)",
+            "(Setup > Users/Roles > View Login Audit Trail says why). Under token-based "
+            "authentication NetSuite also reports its account-wide concurrency limit this "
+            "way: if the credentials are right, other integrations may be using the "
+            "account's concurrency",
             **common,
         )
     if status == 403 or upper in _PERMISSION_CODES:
@@ -155,6 +166,48 @@ def decode_error_body(
     ):
         return DuplicateError(message, **common)
     return InvalidRequestError(message, **common)
+
+
+_Parsed = tuple[str | None, str | None, str | None, str | None]
+
+
+def _problem_document(body: Any) -> _Parsed | None:
+    """(code, field path, detail, title) of a REST problem document with o:errorDetails."""
+    details = body.get("o:errorDetails") if isinstance(body, dict) else None
+    entries = [d for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+    if not entries:
+        return None
+    first = entries[0]
+    texts = [t for t in (_str(e.get("detail")) for e in entries) if t]
+    return (
+        _str(first.get("o:errorCode")),
+        _str(first.get("o:errorPath")),
+        "; ".join(dict.fromkeys(texts)) or None,
+        _str(body.get("title")) if isinstance(body, dict) else None,
+    )
+
+
+def _restlet_error(body: Any) -> _Parsed | None:
+    """(code, None, message, None) of a RESTlet error ``{"error": {"code", "message"}}``.
+
+    When a script throws, SuiteScript 2.x puts the JSON of the whole SuiteScriptError
+    (stack included) in ``message``; its own ``message`` is the part worth showing.
+    """
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    code, message = _str(error.get("code")), _str(error.get("message"))
+    if code is None and message is None:
+        return None
+    if message is not None and message.lstrip().startswith("{"):
+        try:
+            thrown = json.loads(message)
+        except ValueError:
+            thrown = None
+        if isinstance(thrown, dict):
+            message = _str(thrown.get("message")) or message
+            code = code or _str(thrown.get("name"))
+    return code, None, message, None
 
 
 def _str(value: Any) -> str | None:

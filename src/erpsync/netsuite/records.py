@@ -152,6 +152,9 @@ _ITEM_LABEL_KINDS: Final[Mapping[str, str]] = {
 _Date = date  # the _Reader has a method named ``date``; annotations use this alias
 _M = TypeVar("_M")
 
+#: No amount, quantity or rate reaches this (the models' own bound).
+_MAGNITUDE_LIMIT: Final = Decimal(10) ** 18
+
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -243,6 +246,10 @@ class _Reader:
             self.fail(field, "is not a number")
         if not number.is_finite():
             self.fail(field, "is not a finite number")
+        if abs(number) >= _MAGNITUDE_LIMIT:
+            # The models refuse such values anyway; failing here names the field and keeps
+            # the arithmetic below (rounding, quantity x rate) from overflowing.
+            self.fail(field, f"is out of range ({value!r})")
         return number
 
     def money(self, field: str, currency: str, *, required: bool = False) -> Decimal | None:
@@ -882,7 +889,7 @@ def payment_from_wire(data: Any, currencies: Mapping[str, str]) -> Payment:
         amount = line.money("amount", currency)
         if doc is None or amount is None:
             line.fail("doc" if doc is None else "amount", "is missing")
-        applications.append(PaymentApplication(invoice_id=doc, amount=amount))
+        applications.append(line.build(PaymentApplication, invoice_id=doc, amount=amount))
     return _payment(
         reader,
         currency,
@@ -904,10 +911,15 @@ def payment_from_row(row: Any, links: Iterable[Any], currencies: Mapping[str, st
     applications = []
     for link in links:
         line = _Reader(link, f"{reader.record} application")
+        amount = line.money("foreignamount", currency, required=True)
+        assert amount is not None
+        # The link's sign follows the accounting side it is read from; an application is
+        # an amount applied, never negative.
         applications.append(
-            PaymentApplication(
+            line.build(
+                PaymentApplication,
                 invoice_id=line.required_text("previousdoc"),
-                amount=line.money("foreignamount", currency, required=True),
+                amount=abs(amount),
             )
         )
     return _payment(

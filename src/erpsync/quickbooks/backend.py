@@ -14,9 +14,14 @@ record is recognised as ours and how ``Invoice.external_id`` is read back:
     (SHA-256, base32; ``~`` never occurs in an external id, so digests and plain ids
     cannot collide). Looking an invoice up costs one query (``DocNumber = '...'``, or
     ``IN (...)`` for 30 at once), and QuickBooks' own duplicate-number check (6140, which
-    names the holder's TxnId) becomes a server-side uniqueness guarantee: even if a
-    ``requestid`` replay fails and a lookup races a slow write, a second invoice is
-    refused and the first is returned. The price: the human invoice number is the
+    names the holder's TxnId) adds a server-side guard: even if a ``requestid`` replay
+    fails and a lookup races a slow write, a second invoice is refused and the first is
+    returned. Caveat: QuickBooks is reported to run that check only while the company's
+    duplicate-number warning is on (and ``include=allowduplicatedocnum`` skips it);
+    :meth:`~QuickBooksBackend.create_invoice` looks up before writing anyway, but
+    :meth:`~QuickBooksBackend.create_invoices` relies on the 6140 for invoices an
+    earlier run already wrote, so with the check off a re-run would duplicate them.
+    The price: the human invoice number is the
     external id (fine for job numbers, ugly for long keys), an invoice cannot carry both
     an external id and a different ``number``, and the ``numbering`` rule applies only to
     invoices without an external id.
@@ -28,6 +33,13 @@ record is recognised as ours and how ``Invoice.external_id`` is read back:
     date to narrow by and scans invoices newest first: fine for recent records, slow on
     large books. No server-side guarantee backs it, so it relies on ``requestid`` and
     the lookup alone. Users should not edit the marker line in QuickBooks.
+
+What people see in QuickBooks: in the ``"DocNumber"`` layout the invoice number shown in
+QuickBooks and printed on the invoice the customer receives IS the external id
+(``job-1042``, or ``~`` and a digest for long ids). In both layouts the marker line
+``[erpsync external_id=...]`` sits at the end of the invoice's private note (the form's
+statement memo, which Intuit documents as not printed on the invoice); staff see it
+there and should leave it alone.
 
 Payments and purchase orders always use the ``PrivateNote`` layout (payments have no
 ``DocNumber``); customers keep the marker in ``Notes``. Vendors and items have no
@@ -636,11 +648,13 @@ class QuickBooksBackend(AccountingBackend):
         else:
             # QuickBooks refuses a second invoice with the same DocNumber (6140), so the
             # ones already there announce themselves and are looked up afterwards: one
-            # request per 30 invoices instead of two.
+            # request per 30 invoices instead of two. This depends on the company's
+            # duplicate-number check being on (see the module docstring).
             pending = prepared
         request_id = new_idempotency_key()
         sent: list[int] = []
         last_error: ErpSyncError | None = None
+        unanswered = False
         for _round in range(_BULK_ROUNDS):
             if not pending:
                 return
@@ -657,17 +671,24 @@ class QuickBooksBackend(AccountingBackend):
                     for p in pending:
                         outcomes[p.index] = self._failed(p.index, p.invoice, exc)
                     return
+                unanswered = True
+                if any(p.invoice.external_id is None for p in pending):
+                    # An invoice without an external id cannot be looked up: only the
+                    # same request under the same requestid (QuickBooks then replays
+                    # its first answer) can settle it, so the batch is re-sent unchanged.
+                    continue
                 # The batch may or may not have been written: ask QuickBooks what it has.
                 pending = self._mark_existing(pending, outcomes)
                 continue
+            unanswered = False
+            # Answered: a repeat under this requestid would only replay the answer, so
+            # whatever is re-sent from here goes under a new one.
+            sent = []
             unknown: list[_Prepared] = []
             duplicates: dict[int, ErpSyncError] = {}
             for p, result in zip(pending, results, strict=True):
                 if result.record is not None:
-                    model = self._invoice(result.record, p.invoice.external_id)
-                    outcomes[p.index] = BulkOutcome(
-                        p.index, p.invoice.external_id, "created", model
-                    )
+                    outcomes[p.index] = self._created(p, result.record)
                     continue
                 error = result.error
                 assert error is not None
@@ -685,9 +706,34 @@ class QuickBooksBackend(AccountingBackend):
                     # The number is held by an invoice that is not this one.
                     outcomes[p.index] = self._failed(p.index, p.invoice, duplicates[p.index])
             pending = self._mark_existing(unknown, outcomes) if unknown else []
+        if unanswered:
+            pending = self._mark_existing(pending, outcomes)
         for p in pending:
             error = last_error or ServiceError("the batch outcome stayed unknown", retryable=False)
+            if unanswered and p.invoice.external_id is None:
+                error = _copy_error(error).with_context(
+                    hint="QuickBooks never answered, so this invoice may or may not exist; "
+                    "it has no external id to look it up by and was not re-sent under a new "
+                    "requestid, which could have duplicated it. Check QuickBooks before "
+                    "repeating it"
+                )
             outcomes[p.index] = self._failed(p.index, p.invoice, error)
+
+    def _created(self, p: _Prepared, wire: dict[str, Any]) -> BulkOutcome[Invoice]:
+        """The outcome of an invoice QuickBooks created; an unreadable answer fails only
+        this invoice (and says it exists), never the rest of the batch."""
+        try:
+            model = self._invoice(wire, p.invoice.external_id)
+        except ErpSyncError as exc:
+            return self._failed(
+                p.index,
+                p.invoice,
+                exc.with_context(
+                    hint=f"QuickBooks created the invoice (Id {wire.get('Id')!s}) but its "
+                    "answer could not be read: do not create it again"
+                ),
+            )
+        return BulkOutcome(p.index, p.invoice.external_id, "created", model)
 
     def _mark_existing(
         self, prepared: list[_Prepared], outcomes: dict[int, BulkOutcome[Invoice]]

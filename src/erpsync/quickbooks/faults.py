@@ -82,7 +82,8 @@ def parse_json(response: requests.Response, *, record: str | None = None) -> Any
     """
     try:
         return json.loads(response.content.decode("utf-8"), parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a body nested thousands deep (a proxy's garbage, or hostile).
         raise ServiceError(
             f"answered HTTP {response.status_code} with a body that is not JSON",
             backend=BACKEND,
@@ -155,7 +156,7 @@ def decode_error(response: requests.Response) -> ErpSyncError:
     if stripped.startswith(("{", "[")):
         try:
             body = json.loads(stripped, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         fault = fault_in(body)
         if fault is not None:

@@ -199,11 +199,14 @@ def _ref(reader: _Reader, value: Any, field: str, required: bool) -> Ref | None:
             raise reader.fail(field, "is missing")
         return None
     if isinstance(value, str | int) and not isinstance(value, bool):
-        return Ref(id=str(value))
+        value = {"value": value}
     if not isinstance(value, Mapping) or value.get("value") in (None, ""):
         raise reader.fail(field, "has no value")
     name = value.get("name")
-    return Ref(id=str(value["value"]), name=str(name) if name else None)
+    try:
+        return Ref(id=str(value["value"]), name=str(name) if name else None)
+    except ValidationError as exc:
+        raise reader.fail(field, f"is not a reference: {exc.errors()[0]['msg']}") from None
 
 
 def _decimal(reader: _Reader, value: Any, field: str) -> Decimal | None:
@@ -421,8 +424,10 @@ def _invoice_lines(r: _Reader, currency: str) -> list[InvoiceLine]:
             if amount is None:
                 raise r.fail(f"{field}.Amount", "is missing")
             lines.append(
-                InvoiceLine(
-                    description=description or "Discount", amount=-_money_places(amount, currency)
+                r.build(
+                    InvoiceLine,
+                    description=description or "Discount",
+                    amount=-_money_places(amount, currency),
                 )
             )
             continue
@@ -469,13 +474,12 @@ def _sales_line(
     currency: str,
 ) -> InvoiceLine:
     shaped = _money_places(amount, currency)
-    if (
-        quantity is not None
-        and price is not None
-        and quantity != 0
-        and price != 0
-        and round_money(quantity * price, currency) == amount
-    ):
+    try:
+        # Absurd exponents (1E+999999) overflow the product: then they cannot agree.
+        agrees = round_money(quantity * price, currency) == amount if quantity and price else False
+    except ArithmeticError:
+        agrees = False
+    if agrees:
         try:
             return InvoiceLine(
                 description=description,
@@ -569,11 +573,16 @@ def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
         if not isinstance(line, Mapping):
             raise r.fail(f"Line[{index}]", "is not an object")
         amount = _decimal(r, line.get("Amount"), f"Line[{index}].Amount") or Decimal(0)
-        for link in line.get("LinkedTxn") or []:
+        links = line.get("LinkedTxn") or []
+        if not isinstance(links, list):
+            raise r.fail(f"Line[{index}].LinkedTxn", "is not a list")
+        for link in links:
             if isinstance(link, Mapping) and link.get("TxnType") == "Invoice" and link.get("TxnId"):
                 applications.append(
-                    PaymentApplication(
-                        invoice_id=str(link["TxnId"]), amount=_money_places(amount, currency)
+                    r.build(
+                        PaymentApplication,
+                        invoice_id=str(link["TxnId"]),
+                        amount=_money_places(amount, currency),
                     )
                 )
                 break  # one amount per line: it belongs to the line's first invoice

@@ -167,7 +167,7 @@ def parse_webhook(body: bytes | str) -> list[WebhookEvent]:
     """
     try:
         data = json.loads(body)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: nested thousands deep
         raise InvalidRequestError(
             "webhook body is not valid JSON", backend=_BACKEND, raw=_preview(body)
         ) from None

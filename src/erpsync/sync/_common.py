@@ -1,9 +1,10 @@
 """The exactly-once write every workflow needs: ledger claim, look-up, write, record.
 
-A workflow reacting to events (a job accepted, a payout made) is called again for the
-same record in three ways: a duplicate event, a concurrent worker handling the same
-event, and a retry after a crash. :func:`write_once` makes all three produce one ERP
-record:
+A workflow writing a source record to the ERP (a job's invoice, a payout's payment, a
+pushed invoice, an item receipt) is called again for the same record in three ways: a
+duplicate event, a concurrent worker handling the same event, and a retry after a
+crash. :func:`write_once` makes all three produce one ERP record, and is the only place
+in ``erpsync.sync`` that sequences the ledger around an ERP write:
 
 1. ``store.claim`` the source record: one writer at a time across threads, processes
    and hosts sharing the store. A record already written is answered from the ledger
@@ -19,6 +20,17 @@ record:
    again, finds the record by external id in step 2 and records it. If even that
    cannot be recorded (the process died), the lease expires and the same happens.
 
+With ``update`` the write is an *upsert*: a record written before is claimed again, and
+unless its content hash is unchanged (then nothing is sent: ``unchanged``) it is
+updated in place (``updated``); a record found by the look-up of step 2 is brought up to
+date the same way (``existed``), so the ledger's content hash always describes what the
+ERP holds.
+
+``precheck`` is a local validation that is only meaningful when no earlier attempt can
+have reached the ERP (an over-receipt check is wrong once the earlier receipt may be
+counted): it runs before a first create only, and an error it raises gives the claim
+back untouched, since nothing was sent.
+
 Building the document is deferred (``create`` is a callable) so that a record found in
 step 1 or 2 is not rebuilt from source data that may have changed since (a payout whose
 invoices are already paid).
@@ -29,20 +41,22 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, TypeAlias, TypeVar
 
 from erpsync.errors import ErpSyncError
 from erpsync.store import Claim, LedgerEntry, SyncStore
 
-__all__ = ["LedgerTarget", "WriteOutcome", "WriteStatus", "write_once"]
+__all__ = ["FeedPosition", "LedgerTarget", "WriteOutcome", "WriteStatus", "write_once"]
 
 T = TypeVar("T")
 
 #: ``created``: written by this call; ``existed``: found in the ledger or in the ERP (an
-#: earlier call wrote it); ``in_progress``: another owner holds the claim and did not
-#: finish within the wait.
-WriteStatus: TypeAlias = Literal["created", "existed", "in_progress"]
+#: earlier call wrote it); ``updated``: an upsert changed the record written before;
+#: ``unchanged``: an upsert found the same content already written (nothing sent);
+#: ``in_progress``: another owner holds the claim and did not finish within the wait.
+WriteStatus: TypeAlias = Literal["created", "existed", "updated", "unchanged", "in_progress"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +72,8 @@ class LedgerTarget:
 @dataclass(frozen=True)
 class WriteOutcome(Generic[T]):
     """What :func:`write_once` did. ``record`` is the ERP record when this call saw it
-    (created or looked up); an answer from the ledger alone has only ``remote_id`` and
-    ``number``."""
+    (created, updated or looked up); an answer from the ledger alone has only
+    ``remote_id`` and ``number``."""
 
     status: WriteStatus
     remote_id: str | None
@@ -78,6 +92,8 @@ def write_once(
     create: Callable[[], T],
     identify: Callable[[T], tuple[str, str | None]],
     content_hash: str | None = None,
+    update: Callable[[str], T] | None = None,
+    precheck: Callable[[], None] | None = None,
     lookup_first: bool = False,
     wait_seconds: float = 0.0,
     poll_interval: float = 0.25,
@@ -88,36 +104,41 @@ def write_once(
 
     ``find`` looks the record up in the ERP by ``target.external_id`` (None if absent);
     ``create`` builds and writes it (idempotently by that external id); ``identify``
-    gives a record's ``(remote id, document number)``. ``lookup_first`` looks up even on
-    a first attempt (for records that may predate the ledger, as in a backfill).
+    gives a record's ``(remote id, document number)``; ``update(remote_id)`` (upserts
+    only) rewrites the record the ERP holds under that id. ``lookup_first`` looks up
+    even on a first attempt (for records that may predate the ledger, as in a backfill).
 
-    Errors from ``find`` and ``create`` mark the entry failed and propagate; the next
-    call retries, looking the record up first.
+    Errors from ``find``, ``create`` and ``update`` mark the entry failed and propagate;
+    the next call retries, looking the record up first. Errors from ``precheck`` release
+    the claim and propagate.
     """
     deadline = monotonic() + max(wait_seconds, 0.0)
     while True:
-        claim = _claim(store, target, owner, lease_seconds)
+        claim = store.claim(
+            target.backend,
+            target.record_type,
+            target.source_key,
+            owner=owner,
+            lease_seconds=lease_seconds,
+            external_id=target.external_id,
+            reclaim_written=update is not None,
+        )
         if claim is not None:
             return _write_claimed(
-                store, claim, target, find, create, identify, content_hash, lookup_first
-            )
+                store, claim, target, find, create, identify, content_hash, update, precheck,
+                lookup_first,
+            )  # fmt: skip
         entry = store.get(target.backend, target.record_type, target.source_key)
-        if entry is not None and entry.state == "written" and entry.remote_id is not None:
+        if (
+            update is None
+            and entry is not None
+            and entry.state == "written"
+            and entry.remote_id is not None
+        ):
             return WriteOutcome("existed", entry.remote_id, entry.number, entry=entry)
         if monotonic() >= deadline:
             return WriteOutcome("in_progress", None, None, entry=entry)
         sleep(poll_interval)
-
-
-def _claim(store: SyncStore, target: LedgerTarget, owner: str, lease: float) -> Claim | None:
-    return store.claim(
-        target.backend,
-        target.record_type,
-        target.source_key,
-        owner=owner,
-        lease_seconds=lease,
-        external_id=target.external_id,
-    )
 
 
 def _write_claimed(
@@ -128,14 +149,44 @@ def _write_claimed(
     create: Callable[[], T],
     identify: Callable[[T], tuple[str, str | None]],
     content_hash: str | None,
+    update: Callable[[str], T] | None,
+    precheck: Callable[[], None] | None,
     lookup_first: bool,
 ) -> WriteOutcome[T]:
+    if (
+        claim.previous_state == "written"  # only upserts reclaim a written record
+        and claim.remote_id is not None
+        and content_hash is not None
+        and claim.content_hash == content_hash
+    ):
+        store.release(claim)
+        entry = store.get(target.backend, target.record_type, target.source_key)
+        number = entry.number if entry is not None else None
+        return WriteOutcome("unchanged", claim.remote_id, number, entry=entry)
     status: WriteStatus = "created"
+    record: T | None = None
     try:
-        record = find() if (lookup_first or claim.may_have_written) else None
-        if record is not None:
-            status = "existed"
-        else:
+        if update is not None and claim.remote_id is not None:
+            # Written before (or an update that failed): the ERP id is known.
+            record = update(claim.remote_id)
+            status = "updated"
+        elif lookup_first or claim.may_have_written:
+            record = find()
+            if record is not None:
+                status = "existed"
+                if update is not None:
+                    record = update(identify(record)[0])
+    except BaseException as exc:
+        _mark_failed_quietly(store, claim, exc)
+        raise
+    if record is None and precheck is not None and not claim.may_have_written:
+        try:
+            precheck()
+        except BaseException:
+            _release_quietly(store, claim)  # nothing was sent
+            raise
+    try:
+        if record is None:
             record = create()
         remote_id, number = identify(record)
     except BaseException as exc:
@@ -166,6 +217,52 @@ def _mark_failed_quietly(
     store: SyncStore, claim: Claim, exc: BaseException, prefix: str = ""
 ) -> None:
     """Record the failure if the store still works; the original error is what matters,
-    and a lease left behind expires on its own."""
+    and a lease left behind expires on its own. (A claim already released or marked is
+    no longer held, and the fenced store leaves it alone.)"""
     with contextlib.suppress(Exception):  # the caller re-raises the original error
         store.mark_failed(claim, prefix + (str(exc) or type(exc).__name__))
+
+
+def _release_quietly(store: SyncStore, claim: Claim) -> None:
+    with contextlib.suppress(Exception):  # the caller re-raises the original error
+        store.release(claim)
+
+
+@dataclass(frozen=True, order=True)
+class FeedPosition:
+    """A point on an incremental feed: the newest ``updated_at`` delivered and the id
+    that breaks ties between records stamped alike (numeric ids compare as numbers).
+
+    Every incremental read in ``erpsync.sync`` (invoices, customers, payments, purchase
+    orders) keeps one and asks the ERP for records modified since
+    :meth:`since`, i.e. ``overlap`` before it, so a record committed late or stamped by
+    a clock slightly behind is still seen; each workflow drops what it already
+    delivered (a seen-set, or the ledger's content hashes).
+    """
+
+    ts: datetime
+    order: tuple[int, int, str]
+    id: str = field(compare=False)
+
+    @classmethod
+    def of(cls, ts: datetime, record_id: str) -> FeedPosition:
+        ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+        ts = ts.astimezone(UTC)
+        order = (0, int(record_id), "") if record_id.isdigit() else (1, 0, record_id)
+        return cls(ts, order, record_id)
+
+    def since(self, overlap: timedelta) -> datetime:
+        """Where the next read starts."""
+        return self.ts - overlap
+
+    def text(self) -> str:
+        """``"<ISO timestamp>|<id>"``, the stored form."""
+        return f"{self.ts.isoformat(timespec='microseconds')}|{self.id}"
+
+    @classmethod
+    def parse(cls, value: str) -> FeedPosition:
+        """The inverse of :meth:`text`; ValueError for anything else."""
+        stamp, sep, record_id = value.partition("|")
+        if not sep or not record_id:
+            raise ValueError("no '|<id>' part")
+        return cls.of(datetime.fromisoformat(stamp), record_id)

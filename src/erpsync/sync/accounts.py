@@ -64,7 +64,8 @@ from pydantic import ValidationError
 from erpsync.backend import AccountingBackend, AmbiguousMatchError
 from erpsync.errors import ConfigurationError, ConflictError, ErpSyncError, MappingError
 from erpsync.models import Customer, Invoice, InvoiceStatus, Payment, PaymentApplication, Ref
-from erpsync.store import Claim, LedgerKey, RunError, RunRecord, SyncStore, content_hash, make_owner
+from erpsync.store import LedgerKey, RunError, RunRecord, SyncStore, content_hash, make_owner
+from erpsync.sync._common import FeedPosition, LedgerTarget, WriteOutcome, write_once
 
 __all__ = [
     "RUN_KIND",
@@ -84,6 +85,9 @@ _log = logging.getLogger("erpsync.sync.accounts")
 #: The run-log ``kind`` of an accounting-sync pass.
 RUN_KIND = "accounting-sync"
 
+#: Recorded on a run found still "running" when the next pass takes the lock.
+_ABANDONED = "the process running this pass stopped before it finished"
+
 ChangedInvoicePolicy = Literal["skip", "update", "report"]
 _POLICIES: frozenset[str] = frozenset({"skip", "update", "report"})
 
@@ -97,6 +101,7 @@ _CUSTOMER = "customer"
 _VOLATILE = frozenset({"id", "updated_at", "balance", "status", "remote_status", "total"})
 
 T = TypeVar("T", Invoice, Customer, Payment)
+W = TypeVar("W", Invoice, Customer, Payment)
 
 
 def _utc_now() -> datetime:
@@ -208,40 +213,14 @@ class SyncResult:
 # -- incremental feeds --------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
-class _Position:
-    """A point on a feed: a timestamp and a tie-breaking id (numeric ids compare as numbers)."""
-
-    ts: datetime
-    order: tuple[int, int, str]
-    id: str = field(compare=False)
-
-    @classmethod
-    def of(cls, ts: datetime, record_id: str) -> _Position:
-        ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-        ts = ts.astimezone(UTC)
-        order = (0, int(record_id), "") if record_id.isdigit() else (1, 0, record_id)
-        return cls(ts, order, record_id)
-
-    def text(self) -> str:
-        return f"{self.ts.isoformat(timespec='microseconds')}|{self.id}"
-
-    @classmethod
-    def parse(cls, name: str, value: str) -> _Position:
-        stamp, sep, record_id = value.partition("|")
-        try:
-            if not sep or not record_id:
-                raise ValueError("no '|<id>' part")
-            return cls.of(datetime.fromisoformat(stamp), record_id)
-        except ValueError as exc:
-            raise ConfigurationError(
-                f"the cursor {name!r} holds {value!r}, not '<ISO timestamp>|<id>': {exc}",
-                hint="Fix or delete the cursor in the sync store to re-import from the start",
-            ) from None
-
-
-def _version(record_id: str, ts: datetime) -> str:
-    return _Position.of(ts, record_id).text()
+def _parse_position(name: str, value: str) -> FeedPosition:
+    try:
+        return FeedPosition.parse(value)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"the cursor {name!r} holds {value!r}, not '<ISO timestamp>|<id>': {exc}",
+            hint="Fix or delete the cursor in the sync store to re-import from the start",
+        ) from None
 
 
 class ImportBatch(Generic[T]):
@@ -415,19 +394,8 @@ class AccountingSync:
                     )
                 )
                 return
-        claim = self.store.claim(
-            self._b,
-            _INVOICE,
-            key,
-            owner=self.owner,
-            lease_seconds=self.lease_seconds,
-            external_id=key,
-            reclaim_written=True,
-        )
-        if claim is None:
-            report.skipped.append(Failure(label, "another sync is writing this invoice now"))
-            return
-        with self._holding(claim, report.failed, label):
+        update_changed = self.changed_invoice_policy == "update"
+        try:
             if name is None:
                 raise MappingError(
                     "the invoice has no customer name to match in the ERP",
@@ -435,19 +403,32 @@ class AccountingSync:
                 )
             customer = matcher.match(name, invoice.currency)
             outgoing = _copy(invoice, customer=customer, id=None, balance=None, updated_at=None)
-            if claim.remote_id:  # written before (or an update that failed): update it
-                written = self.backend.update_invoice(_copy(outgoing, id=claim.remote_id))
-                report.updated.append(key)
-            else:
-                written = self._existing_invoice(claim) or self.backend.create_invoice(outgoing)
-                report.created.append(key)
-            self.store.mark_written(claim, _id_of(written), digest, written.number)
-
-    def _existing_invoice(self, claim: Claim) -> Invoice | None:
-        """After an interrupted attempt, the invoice it may have made."""
-        if not claim.may_have_written:
-            return None
-        return self.backend.find_invoice(claim.key.source_key)
+            outcome = self._write(
+                _INVOICE,
+                key,
+                find=lambda: self.backend.find_invoice(key),
+                create=lambda: self.backend.create_invoice(outgoing),
+                update=(
+                    (lambda remote_id: self.backend.update_invoice(_copy(outgoing, id=remote_id)))
+                    if update_changed
+                    else None
+                ),
+                content_hash=digest,
+            )
+        except ErpSyncError as exc:
+            report.failed.append(Failure(label, str(exc)))
+            return
+        except ValidationError as exc:
+            report.failed.append(Failure(label, f"the document is not valid for the ERP: {exc}"))
+            return
+        if outcome.status == "in_progress":
+            report.skipped.append(Failure(label, "another sync is writing this invoice now"))
+        elif outcome.status == "updated":
+            report.updated.append(key)
+        elif outcome.status == "unchanged" or outcome.record is None:
+            report.unchanged.append(key)  # (or written meanwhile by another pass)
+        else:
+            report.created.append(key)  # created now, or by an interrupted attempt
 
     def _is_imported(self, invoice: Invoice) -> bool:
         keys = []
@@ -487,22 +468,10 @@ class AccountingSync:
                 Failure(payment.id or "?", "the payment has no external_id to key it in the ERP")
             )
             return
-        claim = self.store.claim(
-            self._b,
-            _PAYMENT,
-            key,
-            owner=self.owner,
-            lease_seconds=self.lease_seconds,
-            external_id=key,
-        )
-        if claim is None:
-            entry = self.store.get(self._b, _PAYMENT, key)
-            if entry is not None and entry.state == "written":
-                report.unchanged.append(key)
-            else:
-                report.skipped.append(Failure(key, "another sync is writing this payment now"))
-            return
-        with self._holding(claim, report.failed, key):
+
+        def create() -> Payment:
+            # Resolved only when the payment is really written: a payment known to the
+            # ledger costs no request.
             applications = [
                 PaymentApplication(
                     invoice_id=self._erp_invoice_id(app.invoice_id), amount=app.amount
@@ -510,21 +479,28 @@ class AccountingSync:
                 for app in payment.applications
             ]
             customer = self._payment_customer(payment, applications, matcher)
-            written = None
-            if claim.may_have_written:
-                written = self.backend.find_payment(key)
-            if written is None:
-                written = self.backend.create_payment(
-                    _copy(
-                        payment,
-                        id=None,
-                        customer=customer,
-                        applications=applications,
-                        updated_at=None,
-                    )
+            return self.backend.create_payment(
+                _copy(
+                    payment, id=None, customer=customer, applications=applications, updated_at=None
                 )
-            self.store.mark_written(claim, _id_of(written))
-            report.created.append(key)
+            )
+
+        try:
+            outcome = self._write(
+                _PAYMENT, key, find=lambda: self.backend.find_payment(key), create=create
+            )
+        except ErpSyncError as exc:
+            report.failed.append(Failure(key, str(exc)))
+            return
+        except ValidationError as exc:
+            report.failed.append(Failure(key, f"the document is not valid for the ERP: {exc}"))
+            return
+        if outcome.status == "in_progress":
+            report.skipped.append(Failure(key, "another sync is writing this payment now"))
+        elif outcome.record is None:
+            report.unchanged.append(key)  # answered from the ledger: written before
+        else:
+            report.created.append(key)  # created now, or by an interrupted attempt
 
     def _erp_invoice_id(self, reference: str) -> str:
         entry = self.store.get(self._b, _INVOICE, reference)
@@ -627,16 +603,16 @@ class AccountingSync:
         on_commit: Callable[[list[T]], None] | None = None,
     ) -> ImportBatch[T]:
         raw = self.store.get_cursor(name)
-        start = _Position.parse(name, raw) if raw else None
+        start = _parse_position(name, raw) if raw else None
         seen = self._load_seen(name)
-        since = start.ts - self.overlap if start else None
+        since = start.since(self.overlap) if start else None
         records: list[T] = []
         newest = start
         versions: set[str] = set()
         for record in fetch(since):
             stamp, record_id = record.updated_at, record.id
             if stamp is not None and record_id is not None:
-                position = _Position.of(stamp, record_id)
+                position = FeedPosition.of(stamp, record_id)
                 if position.text() in seen:
                     continue
                 if not seen and start is not None and position <= start:
@@ -664,18 +640,18 @@ class AccountingSync:
         return {v for v in values if isinstance(v, str)} if isinstance(values, list) else set()
 
     def _advance(
-        self, name: str, before: str | None, newest: _Position | None, versions: set[str]
+        self, name: str, before: str | None, newest: FeedPosition | None, versions: set[str]
     ) -> None:
         if newest is None:
             return
         current = self.store.get_cursor(name)
         if current != before and current:
             # Another batch committed meanwhile: never move the cursor backwards.
-            other = _Position.parse(name, current)
+            other = _parse_position(name, current)
             versions |= self._load_seen(name)
             newest = max(newest, other)
         floor = newest.ts - self.overlap
-        kept = sorted(v for v in versions if _Position.parse(name, v).ts >= floor)
+        kept = sorted(v for v in versions if _parse_position(name, v).ts >= floor)
         self.store.set_cursor(f"{name}.seen", json.dumps(kept))
         self.store.set_cursor(name, newest.text())
 
@@ -700,6 +676,7 @@ class AccountingSync:
         :class:`SyncBusyError` (a ConflictError) when another pass holds the lock.
         """
         with self._exclusive():
+            self.store.abandon_runs(RUN_KIND, self._b, _ABANDONED)
             run_id = self.store.start_run(RUN_KIND, self._b)
             invoice_report, payment_report = PushReport(), PaymentReport()
             pulled: ImportBatch[Payment] | None = None
@@ -828,22 +805,29 @@ class AccountingSync:
             self.store.lock(self.lock_name, self.owner, self.lock_ttl)
             self._lock_renewed_at = now
 
-    @contextmanager
-    def _holding(self, claim: Claim, failed: list[Failure], label: str) -> Iterator[None]:
-        """Run one record's write under its claim: record an ERP refusal as a failure of
-        that record, and leave an interrupted claim marked failed so that the next
-        attempt looks in the ERP before writing."""
-        try:
-            yield
-        except ErpSyncError as exc:
-            self.store.mark_failed(claim, str(exc))
-            failed.append(Failure(label, str(exc)))
-        except ValidationError as exc:
-            self.store.mark_failed(claim, str(exc))
-            failed.append(Failure(label, f"the document is not valid for the ERP: {exc}"))
-        except BaseException as exc:
-            self.store.mark_failed(claim, f"interrupted: {type(exc).__name__}")
-            raise
+    def _write(
+        self,
+        record_type: str,
+        key: str,
+        *,
+        find: Callable[[], W | None],
+        create: Callable[[], W],
+        update: Callable[[str], W] | None = None,
+        content_hash: str | None = None,
+    ) -> WriteOutcome[W]:
+        """One record's exactly-once write (:func:`~erpsync.sync._common.write_once`),
+        keyed in the ledger and in the ERP by the same external id."""
+        return write_once(
+            self.store,
+            LedgerTarget(self._b, record_type, key, key),
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            find=find,
+            create=create,
+            update=update,
+            identify=_identity,
+            content_hash=content_hash,
+        )
 
 
 # -- customers ----------------------------------------------------------------------------
@@ -897,43 +881,36 @@ class _CustomerMatcher:
         return created
 
     def _create(self, name: str, currency: str) -> Ref:
-        sync, store, b = self._sync, self._sync.store, self._sync.backend.name
+        sync = self._sync
         external_id = "cust-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
-        entry = store.get(b, _CUSTOMER, name)
-        if entry is not None and entry.state == "written" and entry.remote_id:
-            return Ref(id=entry.remote_id, name=name)
-        claim = store.claim(
-            b,
-            _CUSTOMER,
-            name,
+        outcome = write_once(
+            sync.store,
+            LedgerTarget(sync.backend.name, _CUSTOMER, name, external_id),
             owner=sync.owner,
             lease_seconds=sync.lease_seconds,
-            external_id=external_id,
-        )
-        if claim is None:
-            raise ConflictError(f"another sync is creating customer {name!r} now", backend=b)
-        try:
-            existing = sync.backend.find_customer(name) if claim.may_have_written else None
-            customer = existing or sync.backend.create_customer(
+            find=lambda: sync.backend.find_customer(name),
+            create=lambda: sync.backend.create_customer(
                 Customer(name=name, external_id=external_id, currency=currency)
+            ),
+            identify=_identity,
+        )
+        if outcome.remote_id is None:
+            raise ConflictError(
+                f"another sync is creating customer {name!r} now", backend=sync.backend.name
             )
-            store.mark_written(claim, _id_of(customer))
-        except ErpSyncError as exc:
-            store.mark_failed(claim, str(exc))
-            raise
-        except BaseException as exc:
-            store.mark_failed(claim, f"interrupted: {type(exc).__name__}")
-            raise
-        return Ref(id=_id_of(customer), name=customer.name)
+        return Ref(id=outcome.remote_id, name=outcome.record.name if outcome.record else name)
 
 
 # -- helpers ------------------------------------------------------------------------------
 
 
 def _copy(model: T, **changes: Any) -> T:
-    """A re-validated copy; a model the ERP would refuse becomes a MappingError here."""
+    """A validated copy; a model the ERP would refuse becomes a MappingError here.
+
+    (``model_copy(update=...)`` does not validate, so the copy is rebuilt from its data.)
+    """
     try:
-        return model.model_copy(update=changes)
+        return type(model).model_validate({**dict(model), **changes})
     except ValidationError as exc:
         raise MappingError(f"cannot prepare the document for the ERP: {exc}") from None
 
@@ -942,6 +919,11 @@ def _id_of(record: Invoice | Payment | Customer) -> str:
     if record.id is None:
         raise MappingError(f"the ERP returned a {type(record).__name__.lower()} without an id")
     return record.id
+
+
+def _identity(record: Invoice | Payment | Customer) -> tuple[str, str | None]:
+    """``(ERP id, document number)`` of a written record, for the ledger."""
+    return _id_of(record), getattr(record, "number", None)
 
 
 def _run_counts(

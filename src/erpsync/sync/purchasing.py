@@ -78,13 +78,13 @@ from erpsync.errors import (
     InvalidRequestError,
     MappingError,
     NotFoundError,
-    ServiceError,
     UnsupportedOperationError,
     WebhookSignatureError,
 )
 from erpsync.mapping.status import NETSUITE_PO_TO_ION, StatusTable
 from erpsync.models import ItemReceipt, ItemReceiptLine, PurchaseOrder, PurchaseOrderLine, Ref
 from erpsync.store import Claim, RunError, RunStatus, SyncStore, content_hash, make_owner
+from erpsync.sync._common import FeedPosition, LedgerTarget, write_once
 from erpsync.sync.sinks import LocalSupplier, PurchasingSink, SinkLine, SinkPurchaseOrder
 
 __all__ = [
@@ -427,11 +427,6 @@ def _parse_stamp(value: object) -> datetime | None:
         raise ValueError(f"{value!r} is not a timestamp")
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _id_order(order_id: str) -> tuple[int, str]:
-    """Numeric ids sort as numbers (NetSuite's and QuickBooks' are), others after them."""
-    return (0, order_id.zfill(20)) if order_id.isdigit() else (1, order_id)
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -881,35 +876,24 @@ class PurchaseOrderSync:
             [[line_id, str(quantity.normalize())] for line_id, quantity in sorted(accepted.items())]
         )
         receipt = self._receipt(purchase_order_id, day, accepted, external_id)
-        claim = self.store.claim(
-            self.scope,
-            _RECEIPT,
-            external_id,
+        outcome = write_once(
+            self.store,
+            LedgerTarget(self.scope, _RECEIPT, external_id, external_id),
             owner=self._owner,
             lease_seconds=self.lease_seconds,
-            external_id=external_id,
+            # The backend looks the external id up itself before every transform.
+            find=lambda: None,
+            create=lambda: self.backend.receive_purchase_order(receipt),
+            identify=lambda written: (written.id or external_id, None),
+            content_hash=lines_hash,
+            # Only while no earlier attempt can have reached the ERP: once one may have,
+            # its receipt may already be counted in the received quantities.
+            precheck=lambda: self._check_open(order, label, accepted),
         )
-        if claim is None:
+        if outcome.record is None:
             return self._repeat(receipt, external_id, lines_hash, skipped, receipt_key)
-        try:
-            if not claim.may_have_written:
-                self._check_open(order, label, accepted)
-            written = self.backend.receive_purchase_order(receipt)
-        except (ServiceError, ConflictError) as exc:
-            # The outcome is unknown: keep the attempt on record, so that the next call
-            # lets the backend's external-id lookup decide instead of re-checking.
-            self.store.mark_failed(claim, _describe(exc))
-            raise
-        except ErpSyncError:
-            self.store.release(claim)  # refused before or by the ERP: nothing was written
-            raise
-        except Exception as exc:
-            self.store.mark_failed(claim, _describe(exc))
-            raise
-        remote_id = written.id or external_id
-        self.store.mark_written(claim, remote_id, lines_hash, external_id=external_id)
-        _log.info("%s: item receipt %s created (%s)", label, remote_id, external_id)
-        return ReceiptResult(written, tuple(skipped), external_id=external_id)
+        _log.info("%s: item receipt %s created (%s)", label, outcome.remote_id, external_id)
+        return ReceiptResult(outcome.record, tuple(skipped), external_id=external_id)
 
     def _requested_lines(
         self,
@@ -1122,6 +1106,10 @@ class _Run:
     def execute(self) -> PurchasingRunReport:
         sync = self.sync
         started = sync._now()
+        # The run lock is held: a run still marked running belongs to a dead process.
+        sync.store.abandon_runs(
+            _RUN_KIND, sync.scope, "the process running this pass stopped before it finished"
+        )
         run_id = sync.store.start_run(_RUN_KIND, sync.scope)
         try:
             record = sync.store.get_run(run_id)
@@ -1181,13 +1169,16 @@ class _Run:
     def _orders(self, cursor: _Cursor, seen: set[str]) -> tuple[datetime | None, str | None]:
         """Apply the changed orders; return the new (updated_at, id) watermark."""
         sync = self.sync
-        if cursor.orders_at is not None:
-            since: datetime | None = cursor.orders_at - sync.overlap
+        newest: FeedPosition | None = None
+        if cursor.orders_at is not None and cursor.orders_id is not None:
+            newest = FeedPosition.of(cursor.orders_at, cursor.orders_id)
+        since: datetime | None
+        if newest is not None:
+            since = newest.since(sync.overlap)
+        elif cursor.orders_at is not None:  # held back before an order another run held
+            since = cursor.orders_at - sync.overlap
         else:
             since = sync.start_from
-        newest: tuple[datetime, tuple[int, str], str] | None = None
-        if cursor.orders_at is not None and cursor.orders_id is not None:
-            newest = (cursor.orders_at, _id_order(cursor.orders_id), cursor.orders_id)
         held: datetime | None = None
         for order in sync.backend.iter_purchase_orders(modified_since=since):
             if order.id is None or order.id in seen:
@@ -1201,15 +1192,15 @@ class _Run:
                 continue
             if outcome.action == "busy":
                 held = order.updated_at if held is None else min(held, order.updated_at)
-            mark = (order.updated_at, _id_order(order.id), order.id)
-            if newest is None or mark[:2] > newest[:2]:
+            mark = FeedPosition.of(order.updated_at, order.id)
+            if newest is None or mark > newest:
                 newest = mark
         if newest is None:
             return cursor.orders_at, cursor.orders_id
-        if held is not None and held < newest[0]:
+        if held is not None and held < newest.ts:
             # Stop just before the order another process holds: the next run lists it.
             return held, None
-        return newest[0], newest[2]
+        return newest.ts, newest.id
 
     def _deletions(self, cursor: _Cursor, started: datetime) -> datetime | None:
         """Delete locally what the ERP deleted; return the new deletion watermark."""

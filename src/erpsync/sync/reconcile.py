@@ -127,7 +127,10 @@ class ReconciliationReport:
             lines.append(f"  {kind}: {count}")
         for d in self.discrepancies:
             ids = f" (ERP id {', '.join(d.erp_ids)})" if d.erp_ids else ""
-            lines.append(f"- {d.kind} {d.record_type} {d.external_id or '?'}{ids}: {d.detail}")
+            figures = f" (local {d.local}, ERP {d.erp})" if d.local and d.erp else ""
+            lines.append(
+                f"- {d.kind} {d.record_type} {d.external_id or '?'}{ids}: {d.detail}{figures}"
+            )
         return "\n".join(lines) + "\n"
 
 

@@ -58,6 +58,7 @@ from erpsync.models import (
     encode_external_id,
 )
 from erpsync.store import SyncStore, content_hash, make_owner
+from erpsync.sync._common import LedgerTarget, write_once
 
 if TYPE_CHECKING:
     from erpsync.quickbooks.webhooks import EventDeduplicator, WebhookEvent
@@ -376,45 +377,32 @@ class InvoiceUpsertHandler:
         key = invoice.external_id
         if key is None:
             raise MappingError(f"the transform gave source invoice {invoice_id!r} no external_id")
-        b = self.backend.name
-        digest = content_hash(invoice)
-        claim = self.store.claim(
-            b,
-            _INVOICE,
-            key,
+        outcome = write_once(
+            self.store,
+            LedgerTarget(self.backend.name, _INVOICE, key, key),
             owner=self.owner,
             lease_seconds=self.lease_seconds,
-            external_id=key,
-            reclaim_written=True,
+            find=lambda: self.backend.find_invoice(key),
+            create=lambda: self.backend.create_invoice(invoice),
+            update=lambda remote_id: self.backend.update_invoice(
+                invoice.model_copy(update={"id": remote_id})
+            ),
+            identify=_identity,
+            content_hash=content_hash(invoice),
         )
-        if claim is None:
+        if outcome.status == "in_progress":
             raise ConflictError(
                 "another worker is writing this invoice now", record=f"invoice {key}"
             )
-        try:
-            if claim.previous_state == "written" and claim.content_hash == digest:
-                self.store.mark_written(claim, claim.remote_id or "?", digest)
-                return "unchanged", invoice.model_copy(update={"id": claim.remote_id})
-            remote_id = claim.remote_id
-            if remote_id is None and claim.may_have_written:
-                found = self.backend.find_invoice(key)
-                remote_id = found.id if found is not None else None
-            if remote_id is None:
-                written = self.backend.create_invoice(invoice)
-                action: HandleAction = "created"
-            else:
-                written = self.backend.update_invoice(invoice.model_copy(update={"id": remote_id}))
-                action = "updated"
-            if written.id is None:
-                raise MappingError(f"{b} returned invoice {key} without an id")
-            self.store.mark_written(claim, written.id, digest, written.number)
-        except ErpSyncError as exc:
-            self.store.mark_failed(claim, str(exc))
-            raise
-        except BaseException as exc:
-            self.store.mark_failed(claim, f"interrupted: {type(exc).__name__}")
-            raise
-        return action, written
+        if outcome.record is None:  # unchanged: nothing was sent
+            return "unchanged", invoice.model_copy(update={"id": outcome.remote_id})
+        return ("created" if outcome.status == "created" else "updated"), outcome.record
+
+
+def _identity(record: Invoice) -> tuple[str, str | None]:
+    if record.id is None:
+        raise MappingError(f"the ERP returned invoice {record.external_id} without an id")
+    return record.id, record.number
 
 
 def handle_quickbooks(

@@ -63,7 +63,7 @@ from erpsync.mapping.xometry import (
 )
 from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Ref
 from erpsync.store import RunError, SyncStore, content_hash, make_owner
-from erpsync.sync._common import LedgerTarget, WriteOutcome, write_once
+from erpsync.sync._common import LedgerTarget, WriteOutcome, WriteStatus, write_once
 
 __all__ = [
     "INHOUSE_RECORD",
@@ -320,7 +320,7 @@ class XometryInvoicing:
         )
         return JobInvoiceResult(
             job.job_id,
-            outcome.status,
+            _create_status(outcome.status),
             invoice.external_id,
             invoice_id=outcome.remote_id,
             number=outcome.number,
@@ -363,7 +363,7 @@ class XometryInvoicing:
             return PayoutPaymentResult(payout.payout_id, "in_progress", external_id)
         return PayoutPaymentResult(
             payout.payout_id,
-            outcome.status,
+            _create_status(outcome.status),
             external_id,
             payment_id=outcome.remote_id,
             payment=outcome.record,
@@ -730,6 +730,13 @@ class XometryInvoicing:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _create_status(status: WriteStatus) -> Literal["created", "existed", "in_progress"]:
+    """A create-only :func:`write_once` (no ``update``) never updates anything."""
+    if status == "created" or status == "existed" or status == "in_progress":
+        return status
+    raise AssertionError(f"a create-only write reported {status!r}")
 
 
 def _invoice_identity(record: Invoice) -> tuple[str, str | None]:

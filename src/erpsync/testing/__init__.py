@@ -6,6 +6,14 @@ QuickBooks fault shapes, SuiteQL over real SQL, governance limits. Use them in-p
 (``with FakeQuickBooks() as fake:`` intercepts the real hosts for ``requests``) or on a
 loopback server (``fake.serve()``) for clients that do not use ``requests``.
 
+::
+
+    from erpsync.testing import FakeClock, FakeQuickBooks
+    fake = FakeQuickBooks(clock=FakeClock())     # FakeNetSuite("1234567_SB1") likewise
+    with fake:                                   # intercepts the real hosts for requests
+        fake.backend().create_customer(Customer(name="Acme"))  # or your own client
+    assert fake.records("Customer")[-1]["DisplayName"] == "Acme"
+
 Latency, throttling and faults (5xx, 429, dropped connections, a response lost after the
 write was committed) can be switched on, seeded so that a run repeats exactly. This
 package needs the ``responses`` package (``pip install "erpsync[testing]"``).

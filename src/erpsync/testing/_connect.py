@@ -177,5 +177,7 @@ def netsuite_backend(
         raise ConfigurationError(f"auth must be 'tba' or 'm2m', not {auth!r}")
     if served:
         backend_options.setdefault("base_url", served)
+    if fake.pdf_restlet is not None:
+        backend_options.setdefault("pdf_restlet", fake.pdf_restlet)
     options = {**_runtime_options(fake), **backend_options}
     return NetSuiteBackend(account_id=creds.account_id, auth=credentials, **options)

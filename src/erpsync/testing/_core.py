@@ -1074,6 +1074,15 @@ class _Server6(_Server):
 _HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
 
+#: The largest request body the loopback server reads (a bigger one is answered 413
+#: unread rather than buffered: the real services refuse far smaller bodies).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -1102,6 +1111,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         try:
             body = self._read_body()
+        except _BodyTooLarge:
+            self.close_connection = True
+            self._write(WireResponse.text(413, "Request body too large."))
+            return
         except (ValueError, OSError):
             self.close_connection = True
             self._write(WireResponse.text(400, "Malformed request body."))
@@ -1121,9 +1134,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             chunks: list[bytes] = []
+            total = 0
             while True:
                 size_line = self.rfile.readline(65537)
                 size = int(size_line.split(b";", 1)[0].strip() or b"x", 16)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    raise _BodyTooLarge
                 if size == 0:
                     while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
@@ -1133,6 +1150,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length < 0:
             raise ValueError("negative Content-Length")
+        if length > MAX_BODY_BYTES:
+            raise _BodyTooLarge
         return self.rfile.read(length) if length else b""
 
     def _write(self, response: WireResponse) -> None:

@@ -18,11 +18,10 @@ from typing import Any
 
 from erpsync.testing._qbo_clock import epoch_ms, iso_ms
 
-#: The 429 body, byte for byte as Intuit sends it (note the two spaces in the detail).
+#: The 429 body byte for byte as WIRE.md gives it (note the two spaces in the detail):
+#: XML even when JSON was asked for.
 THROTTLE_XML = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<IntuitResponse xmlns="http://schema.intuit.com/finance/v3">'
-    '<Fault type="SERVICE"><Error code="3001">'
+    '<IntuitResponse><Fault type="SERVICE"><Error code="3001">'
     "<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>"
     "<Detail>The request limit was reached.  Try again later</Detail>"
     "</Error></Fault></IntuitResponse>"
@@ -125,11 +124,11 @@ def system_failure() -> QboFault:
 
 
 def duplicate_name(other_kind: str) -> QboFault:
-    """6240; ``other_kind`` names who holds the name ("customer", "vendor")."""
+    """6240; ``other_kind`` names who holds the name ("customer", "vendor"). The detail
+    is WIRE.md's, byte for byte."""
     return QboFault(
         "Duplicate Name Exists Error",
-        f"The name supplied already exists. : Another {other_kind} is already using this "
-        "name. Please use a different name.",
+        f"The name supplied already exists. : Another {other_kind} is already using this name.",
         "6240",
     )
 

@@ -28,6 +28,13 @@ What it covers:
   ``o:errorDetails`` error bodies. Read-only: currency and subsidiary.
 * SuiteQL over SQLite tables named and shaped as NetSuite's (see :mod:`._ns_suiteql`),
   including ``deletedrecord``.
+* The invoice-PDF RESTlet integrations deploy (NetSuite has no REST PDF endpoint) on
+  ``https://1234567-sb1.restlets.api.netsuite.com/app/site/hosting/restlet.nl`` (or the
+  served URL), authenticated as REST is: ``GET ?script=..&deploy=..&id=<invoice id>``
+  answers ``{"id", "fileName", "contentType": "application/pdf", "base64"}``. Deployed
+  by default as ``customscript_erpsync_invoice_pdf`` / ``customdeploy_erpsync_invoice_pdf``
+  (``pdf_restlet=`` or :meth:`FakeNetSuite.deploy_pdf_restlet` to change);
+  :data:`PDF_RESTLET_SOURCE` is the SuiteScript to deploy in a real account.
 * The account-wide concurrency limit (5 by default, a Standard account) with NetSuite's
   429 ``CONCURRENCY_LIMIT_EXCEEDED``. The token endpoint is not governed: NetSuite
   counts web-services requests (REST, SOAP, RESTlets) against the limit, and an OAuth
@@ -41,7 +48,8 @@ relative (``/services/rest/async/v1/job/7``), as in Oracle's documentation.
 Known differences: timestamps are UTC (a real account shows its own time zone); sales
 lines in ``transactionline`` keep positive quantities and amounts (NetSuite may report
 them negated); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills,
-sales orders, credit memos and RESTlets are not emulated. The exact wording of some
+sales orders and credit memos are not emulated, nor RESTlets other than the invoice-PDF
+one. The exact wording of some
 error details (duplicate external id, over-application, the SuiteQL row cap) could not
 be confirmed; they use NetSuite's codes and shape.
 """
@@ -69,6 +77,18 @@ from erpsync.testing._ns_errors import (
 from erpsync.testing._ns_m2m import TOKEN_PATH, issue_token
 from erpsync.testing._ns_records import REST_ROOT, Account
 from erpsync.testing._ns_rest import handle_record
+from erpsync.testing._ns_restlet import (
+    DEFAULT_PDF_DEPLOY,
+    DEFAULT_PDF_SCRIPT,
+    PDF_RESTLET_SOURCE,
+    RESTLET_PATH,
+    Deployment,
+    RestletError,
+    Restlets,
+    invalid_login_attempt,
+    request_limit_exceeded,
+    restlet_host,
+)
 from erpsync.testing._ns_seed import seed_company, seed_lists
 from erpsync.testing._ns_suiteql import QUERY_PATH, SuiteQL
 from erpsync.testing._ns_types import RECORD_TYPES, lookup
@@ -78,11 +98,16 @@ if TYPE_CHECKING:
     from erpsync.netsuite.backend import NetSuiteBackend
 
 __all__ = [
+    "DEFAULT_PDF_DEPLOY",
+    "DEFAULT_PDF_SCRIPT",
     "NETSUITE_GOVERNANCE",
+    "PDF_RESTLET_SOURCE",
+    "Deployment",
     "FakeNetSuite",
     "LoginAttempt",
     "NetSuiteCredentials",
     "netsuite_host",
+    "restlet_host",
 ]
 
 #: A Standard (or developer) account: five concurrent requests across SOAP, REST and
@@ -98,7 +123,25 @@ def netsuite_host(account_id: str) -> str:
 
 
 class FakeNetSuite(Emulator):
-    """One NetSuite account: its credentials, records and limits."""
+    """One NetSuite account: its credentials, records, RESTlets and limits.
+
+    ::
+
+        fake = FakeNetSuite("1234567_SB1", clock=FakeClock(time.time()))  # seeded account
+        with fake:                                  # or: url = fake.serve(); fake.shutdown()
+            ns = fake.backend(auth="tba")           # or "m2m"; any REST client works too
+            ns.invoice_pdf(ns.create_invoice(invoice).id)   # the deployed PDF RESTlet
+        fake.records("invoice"); fake.query("SELECT id FROM transaction")  # assertions
+
+    Knobs: ``governance=Governance(concurrency=15)`` (``None`` turns limits off),
+    ``latency=0.2`` or ``Latency(...)``, ``faults=FaultPlan(rates=..., seed=...)`` or
+    ``fake.inject("drop" | "lose_response" | "server_error" | "throttle" | "slow")``,
+    ``seed_data=False`` for an empty account (the seed: four customers, two vendors,
+    a few items, three purchase orders), ``pdf_restlet=(script, deploy)``;
+    ``fake.reset()`` returns to the constructed state; ``fake.login_audit_trail`` says
+    why a login failed. TBA timestamps are checked against the emulator clock, so a
+    :class:`FakeClock` for TBA clients starts near the real time.
+    """
 
     service_name = "NetSuite"
 
@@ -112,18 +155,25 @@ class FakeNetSuite(Emulator):
         governance: Governance | None = NETSUITE_GOVERNANCE,
         seed: int = 0,
         seed_data: bool = True,
+        pdf_restlet: tuple[str, str] | None = (DEFAULT_PDF_SCRIPT, DEFAULT_PDF_DEPLOY),
     ) -> None:
         if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
             raise ConfigurationError(
                 f"A NetSuite account id looks like 1234567 or 1234567_SB1, not {account_id!r}."
             )
+        self._initial_pdf_restlet = (
+            None if pdf_restlet is None else _script_ids(pdf_restlet, "pdf_restlet")
+        )
         super().__init__(
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
         )
         #: The id as NetSuite writes it in the TBA realm: upper case, with ``_``.
         self.account_id = account_id.upper()
         self.base_url = f"https://{netsuite_host(self.account_id)}"
-        vars(self)["intercept_prefixes"] = (self.base_url,)
+        #: Where RESTlets are called in-process; a served emulator answers them on its
+        #: own URL, next to REST.
+        self.restlet_url = f"https://{restlet_host(self.account_id)}"
+        vars(self)["intercept_prefixes"] = (self.base_url, self.restlet_url)
         self.seed_data = seed_data
         self._lock = threading.RLock()
         self._credentials = make_credentials(self.account_id, seed)
@@ -138,6 +188,9 @@ class FakeNetSuite(Emulator):
             self.account = Account(self._db, self._now)
             self.suiteql = SuiteQL(self._db, self._now)
             self.jobs = AsyncJobs()
+            self.restlets = Restlets()
+            if self._initial_pdf_restlet is not None:
+                self.restlets.deploy(*self._initial_pdf_restlet)
             self.auth = Authenticator(self.account_id, self._now)
             creds = self._credentials
             self.auth.add_integration(creds.consumer_key, creds.consumer_secret)
@@ -216,6 +269,37 @@ class FakeNetSuite(Emulator):
     def revoke_token(self, token_id: str) -> None:
         self.auth.revoke_token(token_id)
 
+    # -- RESTlets ------------------------------------------------------------------------------
+
+    def deploy_pdf_restlet(
+        self, script: str = DEFAULT_PDF_SCRIPT, deploy: str = DEFAULT_PDF_DEPLOY
+    ) -> Deployment:
+        """Deploy the invoice-PDF RESTlet (:data:`PDF_RESTLET_SOURCE`) under these ids.
+
+        The account has one deployed at construction (``pdf_restlet=``, by default
+        ``customscript_erpsync_invoice_pdf`` / ``customdeploy_erpsync_invoice_pdf``);
+        deploy more to match the ids your integration is configured with. It answers
+        ``GET .../app/site/hosting/restlet.nl?script=..&deploy=..&id=<invoice id>`` (or
+        a POST of ``{"id": ...}``) with ``{"id", "fileName", "contentType", "base64"}``.
+        """
+        ids = _script_ids((script, deploy), "deploy_pdf_restlet")
+        with self._lock:
+            return self.restlets.deploy(*ids)
+
+    def undeploy_restlet(self, script: str, deploy: str) -> None:
+        """Remove a deployment: calls to it get ``SSS_INVALID_SCRIPTLET_ID``."""
+        with self._lock:
+            if not self.restlets.undeploy(script, deploy):
+                raise ConfigurationError(f"No RESTlet is deployed as {script!r}/{deploy!r}.")
+
+    @property
+    def pdf_restlet(self) -> tuple[str, str] | None:
+        """The ``(script, deploy)`` ids of the newest invoice-PDF deployment, if any (the
+        value ``NetSuiteBackend(pdf_restlet=...)`` takes; ``fake.backend()`` passes it)."""
+        with self._lock:
+            found = [d for d in self.restlets.deployments if d.kind == "invoice_pdf"]
+        return (found[-1].script, found[-1].deploy) if found else None
+
     def backend(self, auth: Literal["tba", "m2m"] = "tba", **options: Any) -> NetSuiteBackend:
         """A :class:`~erpsync.netsuite.NetSuiteBackend` connected to this account.
 
@@ -223,7 +307,8 @@ class FakeNetSuite(Emulator):
         the OAuth 2.0 client-credentials flow with the registered certificate. The
         emulator's clock is shared, so timestamps and token lifetimes agree. The emulator
         must be running (``with fake:`` or ``fake.serve()``); other options go to the
-        backend.
+        backend. Unless given, ``pdf_restlet`` is the deployed invoice-PDF RESTlet, so
+        ``backend.invoice_pdf(id)`` works.
         """
         from erpsync.testing._connect import netsuite_backend
 
@@ -283,12 +368,26 @@ class FakeNetSuite(Emulator):
                     self._ensure_default_certificate()
                     audiences = {self.token_url, f"{request.base}{TOKEN_PATH}"}
                     return issue_token(self.auth, request, sorted(audiences))
+                if path == RESTLET_PATH:
+                    return self._restlet(request)
                 if not path.startswith("/services/rest/"):
                     raise not_found("The requested resource does not exist.")
                 self.auth.authenticate(request)
                 return self._route(request, path)
             except NetSuiteFault as fault:
                 return fault.response()
+
+    def _restlet(self, request: WireRequest) -> WireResponse:
+        """A RESTlet call: authenticated as REST is (bearer tokens need the ``restlets``
+        scope), answered with RESTlet error bodies rather than REST problem documents."""
+        try:
+            self.auth.authenticate(request, scope="restlets")
+        except NetSuiteFault:
+            return invalid_login_attempt().response()
+        try:
+            return self.restlets.run(self.account, request)
+        except RestletError as error:
+            return error.response()
 
     def _route(self, request: WireRequest, path: str) -> WireResponse:
         prefer = {p.strip().lower() for p in re.split(r"[,;]", request.headers.get("Prefer", ""))}
@@ -328,6 +427,8 @@ class FakeNetSuite(Emulator):
         raise not_found("The requested resource does not exist.")
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
+        if request.path == RESTLET_PATH:
+            return request_limit_exceeded().response()
         return WireResponse.json(
             429, error_body(429, "CONCURRENCY_LIMIT_EXCEEDED", CONCURRENCY_DETAIL)
         )
@@ -345,6 +446,9 @@ class FakeNetSuite(Emulator):
             body = error_body(
                 status, "UNEXPECTED_ERROR", f"An unexpected error occurred. Error ID: {error_id}"
             )
+        if request.path == RESTLET_PATH:
+            detail = body["o:errorDetails"][0]
+            return RestletError(status, detail["o:errorCode"], detail["detail"]).response()
         return WireResponse(
             status,
             json.dumps(body).encode("utf-8"),
@@ -356,3 +460,16 @@ class FakeNetSuite(Emulator):
 
     def __repr__(self) -> str:
         return f"FakeNetSuite({self.account_id!r}, served_url={self.served_url!r})"
+
+
+def _script_ids(value: object, what: str) -> tuple[str, str]:
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or not all(isinstance(part, str) and part.strip() for part in value)
+    ):
+        raise ConfigurationError(
+            f"{what} takes a (script id, deploy id) pair of non-empty strings, such as "
+            f"({DEFAULT_PDF_SCRIPT!r}, {DEFAULT_PDF_DEPLOY!r}), not {value!r}"
+        )
+    return value[0].strip(), value[1].strip()

@@ -140,7 +140,23 @@ def _random_text(rng: random.Random, length: int, alphabet: str = _ALPHANUMERIC)
 
 
 class FakeQuickBooks(Emulator):
-    """One QuickBooks Online company with one registered app, in memory."""
+    """One QuickBooks Online company with one registered app, in memory.
+
+    ::
+
+        fake = FakeQuickBooks(clock=FakeClock())   # a seeded company, tokens issued
+        with fake:                                 # or: url = fake.serve(); fake.shutdown()
+            qb = fake.backend()                    # or any client with fake.credentials
+            qb.create_invoice(invoice)
+        fake.records("Invoice")                    # wire-format deep copies, for assertions
+
+    Knobs: ``governance=QBO_GOVERNANCE`` (500/min, 10/s, 10 in flight, 40 batches/min;
+    ``None`` turns limits off), ``latency=0.2`` or ``Latency(...)``,
+    ``faults=FaultPlan(rates=..., seed=...)`` or ``fake.inject("drop" | "lose_response"
+    | "server_error" | "throttle" | "slow")``, ``seed_data=False`` for an empty company,
+    ``refresh_grace_seconds`` for refresh-token rotation; ``fake.clock.advance(3600)``
+    expires the access token; ``fake.reset()`` returns to the constructed state.
+    """
 
     intercept_prefixes = (
         "https://quickbooks.api.intuit.com",
