@@ -496,13 +496,21 @@ def test_input_errors_propagate_after_started_writes_finish() -> None:
         yield make_invoice(2)
         raise RuntimeError("source broke")
 
-    with pytest.raises(RuntimeError, match="source broke"):
+    with pytest.raises(RuntimeError, match="source broke") as caught:
         backend.create_invoices(source())
     assert sorted(i.external_id or "" for i in backend.invoices.values()) == [
         "inv-0",
         "inv-1",
         "inv-2",
     ]
+    # Nothing written is lost with the caller's exception: every outcome rides on it.
+    partial = caught.value.partial_result  # type: ignore[attr-defined]
+    assert [(o.index, o.key, o.status) for o in partial] == [
+        (0, "inv-0", "created"),
+        (1, "inv-1", "created"),
+        (2, "inv-2", "created"),
+    ]
+    assert any("partial_result" in note for note in caught.value.__notes__)
 
 
 def test_create_invoices_captures_failures_per_invoice() -> None:

@@ -114,3 +114,10 @@ def test_errors_pickle_with_their_attributes(err: ErpSyncError) -> None:
     assert type(copy) is type(err)
     assert str(copy) == str(err)
     assert copy._state() == err._state()
+
+
+def test_with_context_redacts_late_text_too() -> None:
+    err = ServiceError("down").with_context(
+        detail="Authorization: Bearer abc.def", hint="retry with refresh_token=RT-9 later"
+    )
+    assert "abc.def" not in str(err) and "RT-9" not in str(err)

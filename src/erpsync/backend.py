@@ -14,6 +14,7 @@ that loses the other 99,999 results.
 from __future__ import annotations
 
 import abc
+import contextlib
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -408,7 +409,8 @@ class AccountingBackend(abc.ABC):
         a generator of a million invoices is never held in memory at once (the outcomes
         are). Errors are captured per invoice; anything that is not an ErpSyncError is
         wrapped in a ServiceError. An exception raised by the input iterable itself
-        propagates once the invoices already started have finished.
+        propagates once the invoices already started have finished, carrying their
+        outcomes as ``exc.partial_result`` (a BulkResult), so nothing written is lost.
 
         Backends with batch endpoints may override this; to report ``existed`` rather
         than ``created`` they need only override :meth:`_create_invoice_outcome`.
@@ -418,7 +420,21 @@ class AccountingBackend(abc.ABC):
             max_workers = limit
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ConfigurationError(f"max_workers must be an int >= 1, got {max_workers!r}")
-        return BulkResult(_run_bounded(invoices, self._invoice_outcome, min(max_workers, limit)))
+        outcomes: list[BulkOutcome[Invoice]] = []
+        try:
+            _run_bounded(invoices, self._invoice_outcome, min(max_workers, limit), outcomes)
+        except Exception as exc:
+            # The caller's input broke; the invoices already written must not vanish
+            # with it. Their outcomes ride on the exception.
+            partial = BulkResult(outcomes)
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.partial_result = partial  # type: ignore[attr-defined]
+            exc.add_note(
+                f"erpsync: create_invoices had processed {len(partial)} invoice(s) "
+                f"({partial.counts}) when its input failed; they are in .partial_result"
+            )
+            raise
+        return BulkResult(outcomes)
 
     def _create_invoice_outcome(
         self, invoice: Invoice
@@ -510,15 +526,16 @@ def _run_bounded(
     items: Iterable[Any],
     work: Callable[[int, Any], BulkOutcome[T]],
     workers: int,
+    outcomes: list[BulkOutcome[T]],
 ) -> list[BulkOutcome[T]]:
     """Apply ``work`` to each item on ``workers`` threads, with at most ``workers`` items
     taken from ``items`` and not yet finished at any time.
 
     ``work`` must not raise (it turns failures into outcomes); if it does anyway, or the
     iterable raises, the items already running are allowed to finish and the exception
-    propagates.
+    propagates. Outcomes are appended to ``outcomes`` as they finish, so a caller still
+    has them when an exception propagates.
     """
-    outcomes: list[BulkOutcome[T]] = []
     source = iter(items)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="erpsync-bulk") as pool:
         running: set[Future[BulkOutcome[T]]] = set()
@@ -536,7 +553,7 @@ def _run_bounded(
             # On the way out (normally or not), let started writes finish: abandoning
             # them would leave their outcome unknown.
             done, _ = wait(running)
-        outcomes.extend(future.result() for future in done)
+            outcomes.extend(future.result() for future in done)
     return outcomes
 
 

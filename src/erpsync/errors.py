@@ -144,6 +144,9 @@ class ErpSyncError(Exception):
         """
         for name, value in changes.items():
             if value is not None and getattr(self, name, None) is None:
+                if isinstance(value, str) and name in ("message", "detail", "hint", "raw"):
+                    # The constructor's promise holds for late facts too.
+                    value = redact(value) if name != "raw" else truncate(redact(value))
                 setattr(self, name, value)
         self.args = (self.__str__(),)
         return self
