@@ -944,3 +944,13 @@ def test_permanent_auth_failure_while_preparing_is_not_retried(rsps, clock):
     with pytest.raises(AuthenticationError):
         t.request("GET", "things")
     assert len(rsps.calls) == 0
+
+
+def test_an_absurd_retry_after_pauses_the_tenant_no_longer_than_the_cap(rsps, clock):
+    rsps.get(f"{BASE}/a", **err(429), headers={"Retry-After": "1000000000"})
+    rsps.get(f"{BASE}/a", json={})
+    limiter = Limiter(clock=clock, sleep=clock.sleep)
+    transport(clock, limiter=limiter, retry=RetryPolicy(max_retry_after=45)).request("GET", "a")
+    # The retry waited the capped 45 s; the limiter's pause ended with it, so the request
+    # went out without a further wait of a billion seconds.
+    assert sum(clock.sleeps) <= 45.0 + 1e-6

@@ -787,7 +787,12 @@ class Transport:
                 retry_after = header_wait
                 error.with_context(retry_after=retry_after)
             if self._limiter is not None:
-                self._limiter.on_throttle(retry_after)
+                # Capped like the retry delay: one absurd Retry-After must not pause the
+                # whole tenant for hours.
+                pause = (
+                    None if retry_after is None else min(retry_after, self._retry.max_retry_after)
+                )
+                self._limiter.on_throttle(pause)
             # The service refused it unprocessed: safe to repeat whatever it was.
             raise _AttemptFailed(error, retryable=True, retry_after=retry_after)
         server_side = response.status_code >= 500 or (
