@@ -498,9 +498,10 @@ def test_push_csv_to_quickbooks_with_a_per_row_report(qbo, tmp_path: Path) -> No
     assert "date" in rows["INV-4"]["error"]
     invoices = fake.records("Invoice")
     assert len(invoices) == 2
-    by_doc = {inv["DocNumber"]: inv for inv in invoices}
-    assert by_doc["INV-2"]["CustomerRef"]["value"] == "3"  # found by name
-    assert float(by_doc["INV-1"]["TotalAmt"]) == 150.0
+    # The external id is in the PrivateNote marker (QuickBooks numbers the invoices).
+    by_key = {inv["PrivateNote"].split("external_id=")[1].rstrip("]"): inv for inv in invoices}
+    assert by_key["INV-2"]["CustomerRef"]["value"] == "3"  # found by name
+    assert float(by_key["INV-1"]["TotalAmt"]) == 150.0
     # Again: nothing is duplicated.
     code, _, _ = run("push", "invoices", str(source), "--to", "quickbooks", "--report", str(report))
     assert code == 1

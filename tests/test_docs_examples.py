@@ -79,6 +79,7 @@ def _pages() -> list[Path]:
 
 _PAGES_WITH_CODE = [p for p in _pages() if blocks_of(p)]
 
+
 def _page_params() -> Iterator[Any]:
     for path in _PAGES_WITH_CODE:
         rel = str(path.relative_to(ROOT))

@@ -67,7 +67,10 @@ def test_str_without_context_is_just_the_message() -> None:
 
 def test_verbs_fit_the_kind_of_failure() -> None:
     err = AuthenticationError(
-        "Token expired", backend="QuickBooks", record="company 9130", reconnect_required=True,
+        "Token expired",
+        backend="QuickBooks",
+        record="company 9130",
+        reconnect_required=True,
         hint="Reconnect the company with `erpsync connect quickbooks`",
     )
     assert str(err).startswith("QuickBooks refused the credentials for company 9130: Token")

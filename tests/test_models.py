@@ -932,5 +932,8 @@ def test_import_is_light() -> None:
     third_party, ours = out.stdout.split("\n")[:2]
     assert third_party == ""
     assert set(ours.split(",")) <= {
-        "erpsync.models", "erpsync.errors", "erpsync._redact", "erpsync._lazy"
+        "erpsync.models",
+        "erpsync.errors",
+        "erpsync._redact",
+        "erpsync._lazy",
     }

@@ -167,10 +167,14 @@ def test_iterators_filter_by_modified_since(backend, clock):
 # -- invoices -----------------------------------------------------------------------------
 
 
+def test_the_default_layout_keeps_the_external_id_in_the_private_note(backend):
+    assert backend.external_id_field == "PrivateNote"
+
+
 def test_create_invoice_is_idempotent_and_findable(backend, fake):
     created = backend.create_invoice(invoice())
     assert (created.number, created.external_id, created.total) == (
-        "job-1042",
+        "1001",  # QuickBooks' own sequence: the external id is not the number
         "job-1042",
         Decimal("1250.00"),
     )
@@ -183,7 +187,8 @@ def test_create_invoice_is_idempotent_and_findable(backend, fake):
     assert fake.records("Invoice")[0]["PrivateNote"] == "[erpsync external_id=job-1042]"
 
 
-def test_long_external_ids_use_a_digest_doc_number(backend, fake):
+def test_long_external_ids_use_a_digest_doc_number(fake, connect):
+    backend = connect(fake, external_id_field="DocNumber")
     key = "order-2026-11-03-customer-58-line-0001"
     created = backend.create_invoice(invoice(key, memo="Rush job"))
     assert created.number == doc_number_key(key)
@@ -195,13 +200,16 @@ def test_long_external_ids_use_a_digest_doc_number(backend, fake):
     assert len(fake.records("Invoice")) == 1
 
 
-def test_docnumber_layout_refuses_a_different_number(backend, fake):
+def test_docnumber_layout_refuses_a_different_number(fake, connect):
+    backend = connect(fake, external_id_field="DocNumber")
     with pytest.raises(ConfigurationError, match="DocNumber"):
         backend.create_invoice(invoice(number="INV-1"))
     assert not fake.records("Invoice")
 
 
-def test_an_invoice_numbered_by_hand_before_is_recognised(backend, fake):
+def test_an_invoice_numbered_by_hand_before_is_recognised(fake, connect):
+    """DocNumber layout: an invoice whose number is the key and that has no marker."""
+    backend = connect(fake, external_id_field="DocNumber")
     legacy = backend.client.create(
         "Invoice",
         {
@@ -220,6 +228,41 @@ def test_an_invoice_numbered_by_hand_before_is_recognised(backend, fake):
     assert len(fake.records("Invoice")) == 1
 
 
+def test_the_private_note_layout_ignores_a_doc_number_equal_to_the_key(backend, fake):
+    """In the default layout a hand-typed number is just a number, never a key."""
+    backend.client.create(
+        "Invoice",
+        {
+            "CustomerRef": {"value": "1"},
+            "TxnDate": "2026-11-03",
+            "DocNumber": "job-7",
+            "Line": [
+                {
+                    "DetailType": "SalesItemLineDetail",
+                    "Amount": Decimal("5"),
+                    "SalesItemLineDetail": {},
+                }
+            ],
+        },
+    )
+    made = backend.create_invoice(invoice("job-7"))
+    assert made.external_id == "job-7" and made.number == "1001"
+    assert len(fake.records("Invoice")) == 2
+
+
+def test_an_invoice_keeps_both_its_number_and_its_external_id(backend, fake):
+    """The AR-sync case of seed 002: a human number AND an external id (the DocNumber
+    layout refuses this)."""
+    made = backend.create_invoice(invoice("ar-2026-0042", number="INV-2026-0042"))
+    assert (made.number, made.external_id) == ("INV-2026-0042", "ar-2026-0042")
+    (stored,) = fake.records("Invoice")
+    assert stored["DocNumber"] == "INV-2026-0042"
+    assert stored["PrivateNote"] == "[erpsync external_id=ar-2026-0042]"
+    again = backend.create_invoices([invoice("ar-2026-0042", number="INV-2026-0042")])
+    assert again.counts == {"created": 0, "existed": 1, "failed": 0}
+    assert again[0].record.number == "INV-2026-0042"
+
+
 def test_privatenote_layout_keeps_numbers_human(fake, connect):
     qb = connect(fake, external_id_field="PrivateNote")
     first = qb.create_invoice(invoice("job-1", number="INV-100"))
@@ -233,16 +276,44 @@ def test_privatenote_layout_keeps_numbers_human(fake, connect):
 
 
 def test_custom_transaction_numbers_use_the_numbering_rule(fake, connect):
-    qb = connect(
-        fake, external_id_field="PrivateNote", numbering=lambda inv: f"XOM-{inv.external_id}"
-    )
+    qb = connect(fake, numbering=lambda inv: f"XOM-{inv.external_id}")
     set_preferences(qb, SalesFormsPrefs={"CustomTxnNumbers": True})
     created = qb.create_invoice(invoice("77"))
     assert created.number == "XOM-77"
+    assert qb.create_invoice(invoice("78", number="HAND-1")).number == "HAND-1"  # given wins
+    bulk = qb.create_invoices([invoice(f"b-{i}", "10.00") for i in range(3)])
+    assert [o.record.number for o in bulk.created] == ["XOM-b-0", "XOM-b-1", "XOM-b-2"]
+    assert qb.create_invoice(invoice(None)).number == "XOM-None"  # no key: the rule still runs
+
+
+def test_custom_transaction_numbers_apply_in_the_docnumber_layout_too(fake, connect):
+    """There, an invoice without an external id (hence without a number) needs the rule;
+    one with an external id is numbered by it."""
+    qb = connect(fake, external_id_field="DocNumber", numbering=lambda inv: "RULE-1")
+    set_preferences(qb, SalesFormsPrefs={"CustomTxnNumbers": True})
+    assert qb.create_invoice(invoice(None)).number == "RULE-1"
+    assert qb.create_invoice(invoice("k-1")).number == "k-1"
+    plain = connect(fake, external_id_field="DocNumber")
+    plain.preferences(refresh=True)
+    with pytest.warns(UserWarning, match="without a number"):
+        assert plain.create_invoice(invoice(None)).number is None
+
+
+def test_custom_transaction_numbers_without_a_rule_warn_in_bulk(fake, connect, caplog):
+    qb = connect(fake)
+    set_preferences(qb, SalesFormsPrefs={"CustomTxnNumbers": True})
+    with (
+        caplog.at_level(logging.WARNING, logger="erpsync.quickbooks"),
+        pytest.warns(UserWarning, match="without a number"),
+    ):
+        result = qb.create_invoices([invoice(f"w-{i}", "10.00") for i in range(3)])
+    assert result.counts["created"] == 3
+    assert [o.record.number for o in result.created] == [None, None, None]
+    assert caplog.text.count("custom transaction numbers") == 1  # logged once, not per invoice
 
 
 def test_custom_transaction_numbers_without_a_rule_warn(fake, connect, caplog):
-    qb = connect(fake, external_id_field="PrivateNote")
+    qb = connect(fake)
     set_preferences(qb, SalesFormsPrefs={"CustomTxnNumbers": True})
     with (
         caplog.at_level(logging.WARNING, logger="erpsync.quickbooks"),
@@ -583,3 +654,188 @@ def test_an_unreadable_created_record_fails_only_its_own_invoice(fake, connect, 
     assert result.counts == {"created": 5, "existed": 0, "failed": 1}
     (bad,) = result.failed
     assert bad.key == "u-3" and "do not create it again" in str(bad.error)
+
+
+# -- the external-id layouts without QuickBooks' duplicate-number check ---------------------
+
+
+def queries(fake: FakeQuickBooks) -> list[str]:
+    return [r.params["query"][0] for r in fake.requests if r.path.endswith("/query")]
+
+
+def test_a_rerun_never_duplicates_when_duplicate_numbers_are_allowed(clock, connect):
+    """The company's "warn if duplicate number" preference is off: QuickBooks accepts a
+    second invoice with a number in use. The PrivateNote layout does not depend on it."""
+    fake = FakeQuickBooks(clock=clock, refuse_duplicate_doc_numbers=False)
+    with fake:
+        qb = connect(fake)
+        inputs = [invoice(f"re-{i}", "10.00", number=f"N-{i % 5}") for i in range(40)]
+        first = qb.create_invoices(inputs)
+        assert first.counts == {"created": 40, "existed": 0, "failed": 0}
+        again = qb.create_invoices(inputs)
+        assert again.counts == {"created": 0, "existed": 40, "failed": 0}
+        assert [o.record.id for o in again] == [o.record.id for o in first]
+        assert qb.create_invoice(inputs[3]).id == first[3].record.id
+        assert len(fake.records("Invoice")) == 40
+
+
+def test_the_docnumber_layout_relies_on_the_duplicate_number_check(clock, connect):
+    """Documents the DocNumber layout's reliance: its bulk path finds invoices of an
+    earlier run only through QuickBooks' 6140. With the check on, a re-run is safe; with
+    it off, the same re-run writes every invoice again (single creates still look up)."""
+    fake = FakeQuickBooks(clock=clock)
+    with fake:
+        qb = connect(fake, external_id_field="DocNumber")
+        inputs = [invoice(f"dn-{i}", "10.00") for i in range(5)]
+        assert qb.create_invoices(inputs).counts["created"] == 5
+        assert qb.create_invoices(inputs).counts == {"created": 0, "existed": 5, "failed": 0}
+        assert len(fake.records("Invoice")) == 5
+        fake.refuse_duplicate_doc_numbers = False
+        assert qb.create_invoice(inputs[0]).id == fake.records("Invoice")[0]["Id"]
+        assert len(fake.records("Invoice")) == 5
+        assert qb.create_invoices(inputs).counts == {"created": 5, "existed": 0, "failed": 0}
+        assert len(fake.records("Invoice")) == 10  # the reliance, made visible
+
+
+def test_the_duplicate_number_refusal_survives_reset(clock):
+    fake = FakeQuickBooks(clock=clock, refuse_duplicate_doc_numbers=False)
+    assert fake.refuse_duplicate_doc_numbers is False
+    fake.reset()
+    assert fake.company.refuse_duplicate_doc_numbers is False
+    assert FakeQuickBooks(clock=clock).refuse_duplicate_doc_numbers is True
+
+
+def test_bulk_lookups_cost_at_most_one_query_per_chunk(backend, fake):
+    inputs = [
+        invoice(f"q-{i}", "10.00", customer=Ref(id=str(1 + i % 3)), date=date(2026, 11, 1 + i % 2))
+        for i in range(90)
+    ]
+    before = len(queries(fake))
+    assert backend.create_invoices(inputs, max_workers=1).counts["created"] == 90
+    lookups = queries(fake)[before:]
+    assert len(lookups) <= 3  # 3 chunks; each customer and day is fetched once per run
+    assert "CustomerRef IN ('1', '2', '3')" in lookups[0]
+    assert "TxnDate >= '2026-11-01' AND TxnDate <= '2026-11-02'" in lookups[0]
+    before = len(queries(fake))
+    again = backend.create_invoices(inputs, max_workers=1)
+    assert again.counts == {"created": 0, "existed": 90, "failed": 0}
+    assert len(queries(fake)[before:]) == 1  # all 90 found by the first chunk's one query
+    assert len(fake.records("Invoice")) == 90
+
+
+def test_far_apart_dates_are_looked_up_separately(backend, fake):
+    inputs = [invoice("old-1", date=date(2020, 1, 2)), invoice("new-1", date=date(2026, 11, 3))]
+    before = len(queries(fake))
+    assert backend.create_invoices(inputs).counts["created"] == 2
+    lookups = queries(fake)[before:]
+    assert len(lookups) == 2
+    assert all("TxnDate = '" in q and "CustomerRef = '1'" in q for q in lookups)
+
+
+def test_a_busy_customer_day_cannot_hide_a_match(backend, fake):
+    """More than a page (1000) of the customer's invoices on that day: every page is read."""
+    line = {"DetailType": "SalesItemLineDetail", "Amount": Decimal("1"), "SalesItemLineDetail": {}}
+    for i in range(1100):
+        note = "[erpsync external_id=busy-1050]" if i == 1050 else f"walk-in {i}"
+        fake.company.create(
+            "Invoice",
+            {
+                "CustomerRef": {"value": "1"},
+                "TxnDate": "2026-11-03",
+                "PrivateNote": note,
+                "Line": [dict(line)],
+            },
+            frozenset(),
+        )
+    target = next(r["Id"] for r in fake.records("Invoice") if "busy-1050" in r["PrivateNote"])
+    result = backend.create_invoices([invoice("busy-1050"), invoice("busy-new")])
+    assert [o.status for o in result] == ["existed", "created"]
+    assert result[0].record.id == target
+    assert backend.create_invoice(invoice("busy-1050")).id == target
+    assert any("STARTPOSITION 1001" in q for q in queries(fake))
+    assert len(fake.records("Invoice")) == 1101
+
+
+def test_an_external_id_repeated_in_one_run_is_written_once(backend, fake):
+    inputs = [invoice(f"dup-{i}", "10.00") for i in range(35)]
+    inputs.insert(3, invoice("dup-1", "10.00"))  # same chunk as its first
+    inputs.append(invoice("dup-2", "10.00"))  # a later chunk
+    inputs.append(invoice("dup-40", currency="EUR"))  # refused before sending...
+    inputs.append(invoice("dup-40", currency="EUR"))  # ...so its repeat fails too
+    result = backend.create_invoices(inputs)
+    assert [o.status for o in result].count("created") == 35
+    assert (result[3].status, result[3].record.id) == ("existed", result[1].record.id)
+    assert (result[36].status, result[36].record.id) == ("existed", result[2].record.id)
+    assert result[38].status == "failed" and "input #37" in str(result[38].error)
+    assert len(fake.records("Invoice")) == 35
+
+
+def _forgetful(fake: FakeQuickBooks) -> None:
+    class Forgetful(dict):
+        def __setitem__(self, key, value):  # never remembers an answer
+            return None
+
+    fake._api._replies = Forgetful()
+
+
+@pytest.mark.parametrize("entity", ["invoice", "payment", "purchaseorder"])
+def test_privatenote_writes_look_up_before_re_sending(fake, connect, entity):
+    """requestid replay failing (WIRE.md) AND the answer lost: the write is not re-sent
+    blindly, QuickBooks is asked first. One record, whichever entity."""
+    _forgetful(fake)
+    qb = connect(fake)
+    target = invoice("inv-0") if entity != "invoice" else None
+    made = qb.create_invoice(target) if target is not None else None
+    fake.inject(
+        "lose_response",
+        times=2,
+        match=lambda r: r.method == "POST" and r.path.endswith(f"/{entity}"),
+    )
+    if entity == "invoice":
+        assert qb.create_invoice(invoice()).external_id == "job-1042"
+    elif entity == "payment":
+        assert made is not None
+        pay = Payment(
+            external_id="pay-9",
+            customer=Ref(id="1"),
+            date=date(2026, 11, 5),
+            amount=Decimal("10.00"),
+            applications=[PaymentApplication(invoice_id=made.id, amount=Decimal("10.00"))],
+        )
+        assert qb.create_payment(pay).external_id == "pay-9"
+    else:
+        order = PurchaseOrder(
+            external_id="po-9",
+            vendor=Ref(id="1"),
+            date=date(2026, 11, 2),
+            status=PurchaseOrderStatus.OPEN,
+            lines=[PurchaseOrderLine(item=Ref(id="3"), quantity=Decimal(1), rate=Decimal(10))],
+        )
+        assert qb.create_purchase_order(order).external_id == "po-9"
+    name, key = {
+        "invoice": ("Invoice", "job-1042"),
+        "payment": ("Payment", "pay-9"),
+        "purchaseorder": ("PurchaseOrder", "po-9"),
+    }[entity]
+    marked = [r for r in fake.records(name) if f"external_id={key}]" in r.get("PrivateNote", "")]
+    assert len(marked) == 1
+
+
+def test_bulk_never_re_sends_a_keyed_batch_blindly(fake, connect):
+    """requestid replay failing and batch answers lost: looked up, never written twice."""
+    _forgetful(fake)
+    qb = connect(fake, retry=RetryPolicy(max_attempts=3, base_delay=0.1))
+    fake.inject("lose_response", times=3, match=lambda r: r.path.endswith("/batch"))
+    result = qb.create_invoices([invoice(f"lost-{i}", "10.00") for i in range(45)])
+    assert result.ok, [str(o.error) for o in result.failed]
+    assert len(fake.records("Invoice")) == 45
+
+
+def test_bulk_gives_up_after_its_rounds_and_says_a_repeat_is_safe(fake, connect):
+    qb = connect(fake, retry=RetryPolicy(max_attempts=1, base_delay=0.1))
+    fake.inject("drop", times=3, match=lambda r: r.path.endswith("/batch"))
+    result = qb.create_invoices([invoice(f"gone-{i}", "10.00") for i in range(3)])
+    assert result.counts == {"created": 0, "existed": 0, "failed": 3}
+    assert all("repeating the call is safe" in str(o.error) for o in result.failed)
+    assert not fake.records("Invoice")
+    assert qb.create_invoices([invoice(f"gone-{i}", "10.00") for i in range(3)]).ok

@@ -284,3 +284,22 @@ def test_a_lost_response_is_answered_by_replaying_the_same_requestid(client, fak
     assert posted[0].request_id == posted[1].request_id
     assert len(fake.records("Invoice")) == before + 1
     assert created["Id"] == fake.records("Invoice")[-1]["Id"]
+
+
+@pytest.mark.parametrize("total", [Decimal("1.5"), True, "3", -1, None, Decimal("NaN")])
+def test_count_refuses_a_total_that_is_not_a_whole_number(client, monkeypatch, total):
+    monkeypatch.setattr(client, "query", lambda text: {"totalCount": total})
+    with pytest.raises(ServiceError, match="totalCount") as caught:
+        client.count(Query("Customer"))
+    assert caught.value.retryable is False
+
+
+@pytest.mark.parametrize(("total", "expected"), [(7, 7), (Decimal("12"), 12), (Decimal("3.0"), 3)])
+def test_count_reads_whole_numbers_however_json_spelled_them(client, monkeypatch, total, expected):
+    monkeypatch.setattr(client, "query", lambda text: {"totalCount": total})
+    assert client.count(Query("Customer")) == expected
+
+
+def test_count_of_an_empty_answer_is_zero(client, monkeypatch):
+    monkeypatch.setattr(client, "query", lambda text: {})
+    assert client.count(Query("Customer")) == 0

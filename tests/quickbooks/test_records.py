@@ -387,3 +387,51 @@ def test_parse_timestamp():
     )
     assert rec.parse_timestamp("2026-11-03T09:15:02") is None
     assert rec.parse_timestamp(None) is None
+
+
+def _po_with_third_line(**line_changes: Any) -> dict[str, Any]:
+    """PO with an account line first, so model line 1 is wire line 2."""
+    order = copy.deepcopy(PO)
+    extra = copy.deepcopy(PO["Line"][0])
+    extra["Id"] = "9"
+    extra.update(line_changes.pop("line", {}))
+    extra["ItemBasedExpenseLineDetail"].update(line_changes)
+    order["Line"] = [order["Line"][1], order["Line"][0], extra]
+    return order
+
+
+@pytest.mark.parametrize(
+    ("order", "field"),
+    [
+        (_po_with_third_line(Qty=-2), "Line[2].ItemBasedExpenseLineDetail.Qty"),
+        (_po_with_third_line(line={"Amount": Decimal("40.123")}), "Line[2].Amount"),
+        (_po_with_third_line(line={"Id": "1"}), "Line[2].Id"),  # a repeated line id
+        (_po_with_third_line(ItemRef={"name": "x"}), "Line[2].ItemBasedExpenseLineDetail.ItemRef"),
+    ],
+)
+def test_purchase_order_line_errors_name_the_wire_line(order, field):
+    with pytest.raises(ServiceError) as caught:
+        rec.purchase_order_from_wire(order)
+    assert caught.value.field == field
+    assert caught.value.record == "PurchaseOrder 55"
+
+
+def test_invoice_and_payment_line_errors_name_the_wire_line():
+    invoice = copy.deepcopy(INVOICE)
+    invoice["Line"].append({"DetailType": "DiscountLineDetail", "Amount": Decimal("1.234")})
+    with pytest.raises(ServiceError) as caught:
+        rec.invoice_from_wire(invoice)
+    assert caught.value.field == f"Line[{len(invoice['Line']) - 1}].Amount"
+    payment = {
+        "Id": "7",
+        "CustomerRef": {"value": "1"},
+        "TxnDate": "2026-11-01",
+        "TotalAmt": Decimal("5"),
+        "Line": [
+            {"Amount": Decimal("5"), "LinkedTxn": [{"TxnId": "1", "TxnType": "Invoice"}]},
+            {"Amount": Decimal("-5"), "LinkedTxn": [{"TxnId": "2", "TxnType": "Invoice"}]},
+        ],
+    }
+    with pytest.raises(ServiceError) as caught:
+        rec.payment_from_wire(payment)
+    assert caught.value.field == "Line[1].Amount"

@@ -484,4 +484,3 @@ def test_a_process_killed_between_the_erp_answer_and_the_ledger_makes_no_duplica
     killed = store.runs(kind="accounting-sync")[-1]
     assert killed.status == "failed" and [e.code for e in killed.errors] == ["abandoned"]
     store.close()
-

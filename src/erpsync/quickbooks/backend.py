@@ -4,47 +4,55 @@ Where the external id lives
 ---------------------------
 QuickBooks has no external-id field, and its query language can filter on ``DocNumber``
 but not on ``PrivateNote`` or custom fields. Two layouts are offered
-(``external_id_field``), and in both the full external id is also written as a marker
-line at the end of ``PrivateNote`` (``[erpsync external_id=job-1042]``), which is how a
+(``external_id_field``), and in both the full external id is written as a marker line
+at the end of ``PrivateNote`` (``[erpsync external_id=job-1042]``), which is how a
 record is recognised as ours and how ``Invoice.external_id`` is read back:
 
-``"DocNumber"`` (the default)
+``"PrivateNote"`` (the default)
+    The external id is only in the marker; ``DocNumber`` stays a human number
+    (``Invoice.number``, the ``numbering`` rule, or QuickBooks' sequence), so an invoice
+    can carry both. Before a write the party's transactions of that date are fetched
+    (``CustomerRef = c AND TxnDate = d``; every page, so a busy day cannot hide a match)
+    and matched by marker. :meth:`~QuickBooksBackend.create_invoices` needs at most one
+    such query per chunk of 30 (``CustomerRef IN (...)`` and the chunk's dates, close
+    dates as a range, far-apart ones separately) and fetches each customer and day once
+    per run, adding what the run writes, so a re-run finds every invoice an earlier run
+    wrote without relying on any company setting. An external id repeated within one
+    input is written once. There is no server-side guard, so a write whose outcome is
+    unknown (lost answer, 5xx) is not re-sent on the strength of ``requestid`` alone
+    (reported to fail now and then): QuickBooks is asked first and the write repeated,
+    under the same ``requestid``, only while the record is provably absent.
+    ``find_invoice(external_id)`` has no customer or date to narrow by and scans
+    invoices newest first: fine for recent records, slow on large books. Payments and
+    purchase orders always use this layout (payments have no ``DocNumber``), through
+    the same lookup helpers.
+``"DocNumber"``
     The invoice's ``DocNumber`` *is* its external key: the external id itself when it
     fits QuickBooks' 21 characters, otherwise ``~`` plus a 20-character digest of it
     (SHA-256, base32; ``~`` never occurs in an external id, so digests and plain ids
     cannot collide). Looking an invoice up costs one query (``DocNumber = '...'``, or
-    ``IN (...)`` for 30 at once), and QuickBooks' own duplicate-number check (6140, which
-    names the holder's TxnId) adds a server-side guard: even if a ``requestid`` replay
-    fails and a lookup races a slow write, a second invoice is refused and the first is
-    returned. Caveat: QuickBooks is reported to run that check only while the company's
-    duplicate-number warning is on (and ``include=allowduplicatedocnum`` skips it);
-    :meth:`~QuickBooksBackend.create_invoice` looks up before writing anyway, but
-    :meth:`~QuickBooksBackend.create_invoices` relies on the 6140 for invoices an
-    earlier run already wrote, so with the check off a re-run would duplicate them.
-    The price: the human invoice number is the
-    external id (fine for job numbers, ugly for long keys), an invoice cannot carry both
-    an external id and a different ``number``, and the ``numbering`` rule applies only to
-    invoices without an external id.
-``"PrivateNote"``
-    ``DocNumber`` stays a human number (``Invoice.number``, the ``numbering`` rule, or
-    QuickBooks' sequence); the external id is only in the marker. Before a write the
-    customer's invoices of that date are fetched (``CustomerRef = c AND TxnDate = d``,
-    one query) and matched by marker. ``find_invoice(external_id)`` has no customer or
-    date to narrow by and scans invoices newest first: fine for recent records, slow on
-    large books. No server-side guarantee backs it, so it relies on ``requestid`` and
-    the lookup alone. Users should not edit the marker line in QuickBooks.
+    ``IN (...)`` for 30 at once), and QuickBooks' duplicate-number check (6140, naming
+    the holder's TxnId) adds a server-side guard. Caveat: QuickBooks runs that check
+    only while the company's "warn if duplicate number" preference is on (and
+    ``include=allowduplicatedocnum`` skips it); :meth:`~QuickBooksBackend.create_invoice`
+    looks up before writing anyway, but :meth:`~QuickBooksBackend.create_invoices`
+    finds invoices an earlier run wrote only through the 6140, so with the check off a
+    re-run duplicates them. That reliance on an unconfirmable company setting is why
+    this is not the default. It is the better choice when the external id is meant to
+    be the printed invoice number (job numbers) and one-query lookups matter. The
+    price: an invoice cannot carry both an external id and a different ``number``, and
+    the ``numbering`` rule applies only to invoices without an external id.
 
-What people see in QuickBooks: in the ``"DocNumber"`` layout the invoice number shown in
-QuickBooks and printed on the invoice the customer receives IS the external id
-(``job-1042``, or ``~`` and a digest for long ids). In both layouts the marker line
-``[erpsync external_id=...]`` sits at the end of the invoice's private note (the form's
-statement memo, which Intuit documents as not printed on the invoice); staff see it
-there and should leave it alone.
+What people see in QuickBooks: in the default layout the invoice number is an ordinary
+number, and the marker line ``[erpsync external_id=...]`` sits at the end of the
+invoice's private note (the form's statement memo, which Intuit documents as not
+printed on the invoice); staff see it there and should leave it alone. In the
+``"DocNumber"`` layout the invoice number shown and printed IS the external id
+(``job-1042``, or ``~`` and a digest for long ids).
 
-Payments and purchase orders always use the ``PrivateNote`` layout (payments have no
-``DocNumber``); customers keep the marker in ``Notes``. Vendors and items have no
-free-text field to carry one: their unique name is their key, and creating one whose
-exact name exists returns the existing record when an external id was given.
+Customers keep the marker in ``Notes``. Vendors and items have no free-text field to
+carry one: their unique name is their key, and creating one whose exact name exists
+returns the existing record when an external id was given.
 
 Every write also carries a ``requestid`` made once and re-sent on retries (the client).
 
@@ -52,8 +60,10 @@ Document numbers and currencies
 -------------------------------
 With "Custom transaction numbers" on (Settings > Account and settings > Sales > Sales
 form content), QuickBooks leaves an invoice without a number unless the client sends
-one: the ``numbering`` rule is used then, and without one a WARNING is logged and a
-``UserWarning`` issued, because the invoice will have no human-readable number.
+one. Every invoice that reaches the write without a number (in the default layout: no
+``Invoice.number``, whatever its external id; in the ``"DocNumber"`` layout: no
+external id either) gets one from the ``numbering`` rule, or, without a rule, a
+``UserWarning`` (and one WARNING log line per backend) says it will stay unnumbered.
 
 QuickBooks puts a transaction in its customer's currency and needs multicurrency
 (Settings > Account and settings > Advanced > Currency) for any currency but the home
@@ -74,7 +84,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -156,6 +166,114 @@ class _Prepared:
     body: dict[str, Any]
 
 
+#: (party id, transaction date, external id): what a marker lookup searches for.
+_Wanted = tuple[str, date, str]
+#: (party id, transaction date): the narrowest filter QuickBooks' query allows.
+_Pair = tuple[str, date]
+#: Dates further apart than this are looked up in separate queries, so that one old and
+#: one new date in a chunk do not fetch every transaction in between.
+_LOOKUP_SPAN = timedelta(days=31)
+
+
+class _RunIndex:
+    """What QuickBooks holds, by marker, for the (party, date) pairs of one bulk run.
+
+    Each pair is fetched once, by the first chunk that needs it, and every invoice the
+    run creates is added as it is created. Without it every chunk would page through the
+    same busy customer's day again (3,000 invoices of one customer and day cost 3 pages
+    a chunk, growing as the run writes). What an earlier run wrote is in QuickBooks when
+    the pair is first fetched; what this run writes is added here; an input repeating an
+    external id is settled by :class:`_Claims`. ``fresh`` bypasses the cache: after a
+    batch that went unanswered, only QuickBooks knows what it wrote.
+    """
+
+    def __init__(self, load: Callable[[set[_Pair]], dict[_Pair, dict[str, dict[str, Any]]]]):
+        self._load = load
+        self._lock = threading.Lock()
+        self._pairs: dict[_Pair, dict[str, dict[str, Any]]] = {}
+
+    def find(self, wants: Sequence[_Wanted], *, fresh: bool = False) -> dict[str, dict[str, Any]]:
+        pairs = {(party, day) for party, day, _ in wants}
+        with self._lock:
+            missing = set(pairs) if fresh else {p for p in pairs if p not in self._pairs}
+        if missing:
+            loaded = self._load(missing)
+            with self._lock:
+                for pair in missing:
+                    held = self._pairs.setdefault(pair, {})
+                    for key, row in loaded.get(pair, {}).items():
+                        held.setdefault(key, row)  # merge: a concurrent remember() stays
+        with self._lock:
+            return {
+                key: self._pairs[(party, day)][key]
+                for party, day, key in wants
+                if key in self._pairs.get((party, day), {})
+            }
+
+    def remember(self, party: str, day: date, key: str, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._pairs.setdefault((party, day), {}).setdefault(key, row)
+
+
+class _Claims:
+    """The first input of a run to carry each external id, and what became of it.
+
+    A repeated external id in one run is not sent again: it waits for the first one's
+    outcome and reports ``existed`` (or the first one's failure). Claims are made in
+    input order on the submitting thread, so an input only ever waits for an earlier
+    one, which its worker pool has already started: no cycle, no deadlock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._leaders: dict[str, int] = {}
+        self._done: dict[int, threading.Event] = {}
+        self._outcomes: dict[int, BulkOutcome[Invoice]] = {}
+
+    def claim(self, index: int, item: Any) -> int | None:
+        """None if ``item`` leads (or has no external id), else the leader's index."""
+        key = item.external_id if isinstance(item, Invoice) else None
+        if key is None:
+            return None
+        with self._lock:
+            leader = self._leaders.setdefault(key, index)
+            if leader == index:
+                self._done[index] = threading.Event()
+                return None
+            return leader
+
+    def settle(self, outcome: BulkOutcome[Invoice]) -> None:
+        with self._lock:
+            event = self._done.get(outcome.index)
+            if event is None:
+                return
+            self._outcomes[outcome.index] = outcome
+        event.set()
+
+    def release(self, indexes: Iterable[int]) -> None:
+        """Wake anyone waiting on these leaders, settled or not (a crash must not hang)."""
+        with self._lock:
+            events = [self._done[i] for i in indexes if i in self._done]
+        for event in events:
+            event.set()
+
+    def outcome_of(self, leader: int) -> BulkOutcome[Invoice] | None:
+        with self._lock:
+            event = self._done.get(leader)
+        if event is not None:
+            event.wait()
+        with self._lock:
+            return self._outcomes.get(leader)
+
+
+@dataclass
+class _Run:
+    """State shared by the chunks of one ``create_invoices`` call."""
+
+    index: _RunIndex | None
+    claims: _Claims
+
+
 class QuickBooksBackend(AccountingBackend):
     """One QuickBooks Online company.
 
@@ -177,7 +295,7 @@ class QuickBooksBackend(AccountingBackend):
         base_url: str | None = None,
         *,
         numbering: Numbering | None = None,
-        external_id_field: ExternalIdField = "DocNumber",
+        external_id_field: ExternalIdField = "PrivateNote",
         income_account: str | None = None,
         minor_version: int = MINOR_VERSION,
         timeout: Timeout = _TIMEOUT,
@@ -211,6 +329,9 @@ class QuickBooksBackend(AccountingBackend):
             now=now,
         )
         self.realm_id = self.client.realm_id
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
         self.numbering = numbering
         self.external_id_field: ExternalIdField = external_id_field
         self.income_account = income_account
@@ -415,6 +536,11 @@ class QuickBooksBackend(AccountingBackend):
         body = self._invoice_body(invoice)
         key = invoice.external_id
         label = f"invoice {key or invoice.number or '(new)'}"
+        if key is not None and self.external_id_field == "PrivateNote":
+            wire, existed = self._create_marked(
+                "Invoice", body, label, (invoice.customer.id, invoice.date, key)
+            )
+            return self._invoice(wire, key), "existed" if existed else "created"
         if key is not None:
             found = self._lookup_invoices([invoice]).get(key)
             if found is not None:
@@ -542,8 +668,13 @@ class QuickBooksBackend(AccountingBackend):
             and row.get("DocNumber") == external_id
         )
 
-    def _lookup_invoices(self, invoices: Sequence[Invoice]) -> dict[str, Invoice]:
-        """The invoices already in QuickBooks for these external ids, by external id."""
+    def _lookup_invoices(
+        self, invoices: Sequence[Invoice], run: _Run | None = None, *, fresh: bool = False
+    ) -> dict[str, Invoice]:
+        """The invoices already in QuickBooks for these external ids, by external id.
+
+        In a bulk ``run`` the ``PrivateNote`` layout asks the run's index (``fresh``:
+        QuickBooks itself, refreshing the index)."""
         keyed = [inv for inv in invoices if inv.external_id is not None]
         found: dict[str, Invoice] = {}
         if not keyed:
@@ -560,17 +691,12 @@ class QuickBooksBackend(AccountingBackend):
                     if external_id and self._is_ours(row, external_id, "Invoice"):
                         found[external_id] = self._invoice(row, external_id)
             return found
-        wanted = {inv.external_id for inv in keyed}
-        groups = sorted({(inv.customer.id, inv.date) for inv in keyed})
-        for customer_id, day in groups:
-            query = (
-                Query("Invoice").where("CustomerRef", "=", customer_id).where("TxnDate", "=", day)
-            )
-            for row in self.client.iter_query(query):
-                marker = rec.external_id_in(row.get("PrivateNote"))
-                if marker in wanted and marker is not None:
-                    found[marker] = self._invoice(row, marker)
-        return found
+        wants = [(inv.customer.id, inv.date, inv.external_id) for inv in keyed if inv.external_id]
+        if run is not None and run.index is not None:
+            rows = run.index.find(wants, fresh=fresh)
+        else:
+            rows = self._find_marked("Invoice", wants)
+        return {key: self._invoice(row, key) for key, row in rows.items()}
 
     # -- bulk -----------------------------------------------------------------------------
 
@@ -581,8 +707,11 @@ class QuickBooksBackend(AccountingBackend):
 
         Each chunk of 30 is sent as one batch request whose ``requestid`` is re-sent on
         every retry. Invoices already in QuickBooks are found by external id: in the
-        ``DocNumber`` layout after QuickBooks refused them as duplicate numbers (6140),
-        in the ``PrivateNote`` layout by a lookup before sending. Items QuickBooks
+        ``PrivateNote`` layout by a lookup before sending (at most one query per chunk:
+        the chunk's customers and dates, paged, each customer and day fetched once per
+        run), in the ``DocNumber`` layout after QuickBooks refused them as duplicate
+        numbers (6140). An external id repeated within the input is written once; the
+        repeats report ``existed``. Items QuickBooks
         refuses are reported as failed; when a whole batch's outcome is unknown (no
         answer after the transport's retries), its invoices are looked up again and
         only the ones not found are sent again, so a retried batch never duplicates
@@ -599,6 +728,12 @@ class QuickBooksBackend(AccountingBackend):
         outcomes: list[BulkOutcome[Invoice]] = []
         source = iter(invoices)
         counter = itertools.count()
+        run = _Run(
+            index=_RunIndex(lambda pairs: self._marked_rows("Invoice", pairs))
+            if self.external_id_field == "PrivateNote"
+            else None,
+            claims=_Claims(),
+        )
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="erpsync-qbo") as pool:
             running: set[Future[list[BulkOutcome[Invoice]]]] = set()
             try:
@@ -613,18 +748,37 @@ class QuickBooksBackend(AccountingBackend):
                     ]
                     if not chunk:
                         break
-                    running.add(pool.submit(self._create_chunk, chunk))
+                    # Claimed here, in input order, so a repeat only waits for an earlier input.
+                    leaders = {index: run.claims.claim(index, item) for index, item in chunk}
+                    running.add(pool.submit(self._create_chunk, chunk, leaders, run))
             finally:
                 finished, _ = wait(running)
             for future in finished:
                 outcomes.extend(future.result())
         return BulkResult(outcomes)
 
-    def _create_chunk(self, chunk: list[tuple[int, Any]]) -> list[BulkOutcome[Invoice]]:
+    def _create_chunk(
+        self, chunk: list[tuple[int, Any]], leaders: dict[int, int | None], run: _Run
+    ) -> list[BulkOutcome[Invoice]]:
         """Write one chunk; never raises (every failure becomes that invoice's outcome)."""
+        try:
+            outcomes = self._write_chunk(chunk, leaders, run)
+        finally:
+            run.claims.release(index for index, _ in chunk)
+        for index, invoice in chunk:
+            leader = leaders.get(index)
+            if leader is not None:
+                outcomes[index] = self._repeat(index, invoice, leader, run)
+        return [outcomes[index] for index, _ in chunk]
+
+    def _write_chunk(
+        self, chunk: list[tuple[int, Any]], leaders: dict[int, int | None], run: _Run
+    ) -> dict[int, BulkOutcome[Invoice]]:
         outcomes: dict[int, BulkOutcome[Invoice]] = {}
         prepared: list[_Prepared] = []
         for index, invoice in chunk:
+            if leaders.get(index) is not None:
+                continue  # a repeat: settled after its leader, by _repeat
             try:
                 if not isinstance(invoice, Invoice):
                     raise ConfigurationError(f"expected an Invoice, got {type(invoice).__name__}")
@@ -632,19 +786,40 @@ class QuickBooksBackend(AccountingBackend):
             except Exception as exc:
                 outcomes[index] = self._failed(index, invoice, exc)
         try:
-            self._send_prepared(prepared, outcomes)
+            self._send_prepared(prepared, outcomes, run)
         except Exception as exc:  # a bug or an error outside any one item: keep every result
             for item in prepared:
                 if item.index not in outcomes:
                     outcomes[item.index] = self._failed(item.index, item.invoice, exc)
-        return [outcomes[index] for index, _ in chunk]
+        for outcome in outcomes.values():
+            run.claims.settle(outcome)
+        return outcomes
+
+    def _repeat(self, index: int, invoice: Invoice, leader: int, run: _Run) -> BulkOutcome[Invoice]:
+        """The outcome of an input repeating the external id of input ``leader``."""
+        first = run.claims.outcome_of(leader)
+        if first is not None and first.record is not None:
+            return BulkOutcome(index, invoice.external_id, "existed", first.record)
+        error = first.error if first is not None and first.error is not None else None
+        if error is None:
+            error = ServiceError("the first invoice with this external id was not settled")
+        failed = self._failed(index, invoice, error)
+        assert failed.error is not None
+        note = (
+            f"input #{leader} has the same external id and failed (see its outcome); "
+            "this repeat was not sent"
+        )
+        earlier = failed.error.hint
+        failed.error.hint = None
+        failed.error.with_context(hint=f"{note}. {earlier}" if earlier else note)
+        return failed
 
     def _send_prepared(
-        self, prepared: list[_Prepared], outcomes: dict[int, BulkOutcome[Invoice]]
+        self, prepared: list[_Prepared], outcomes: dict[int, BulkOutcome[Invoice]], run: _Run
     ) -> None:
         if self.external_id_field == "PrivateNote":
             # No server-side guard in this layout: find what an earlier run wrote.
-            pending = self._mark_existing(prepared, outcomes)
+            pending = self._mark_existing(prepared, outcomes, run, fresh=False)
         else:
             # QuickBooks refuses a second invoice with the same DocNumber (6140), so the
             # ones already there announce themselves and are looked up afterwards: one
@@ -655,7 +830,13 @@ class QuickBooksBackend(AccountingBackend):
         sent: list[int] = []
         last_error: ErpSyncError | None = None
         unanswered = False
-        for _round in range(_BULK_ROUNDS):
+        # A chunk whose invoices all have external ids is never re-sent blindly: an
+        # unanswered batch is raised by the transport, QuickBooks is asked what it holds,
+        # and only the invoices it lacks go again (after a backoff). As patient as the
+        # transport's own retries would have been; the others rely on the requestid.
+        keyed = all(p.invoice.external_id is not None for p in pending)
+        rounds = _BULK_ROUNDS * self._retry.max_attempts if keyed else _BULK_ROUNDS
+        for round_number in range(rounds):
             if not pending:
                 return
             indexes = [p.index for p in pending]
@@ -663,7 +844,9 @@ class QuickBooksBackend(AccountingBackend):
                 request_id, sent = new_idempotency_key(), indexes
             try:
                 results = self.client.send_batch(
-                    [BatchItem.create("Invoice", p.body) for p in pending], request_id=request_id
+                    [BatchItem.create("Invoice", p.body) for p in pending],
+                    request_id=request_id,
+                    retry_unknown=not keyed,
                 )
             except ErpSyncError as exc:
                 last_error = exc
@@ -678,7 +861,9 @@ class QuickBooksBackend(AccountingBackend):
                     # its first answer) can settle it, so the batch is re-sent unchanged.
                     continue
                 # The batch may or may not have been written: ask QuickBooks what it has.
-                pending = self._mark_existing(pending, outcomes)
+                pending = self._mark_existing(pending, outcomes, run)
+                if keyed and pending and round_number < rounds - 1:
+                    self._pause(round_number)
                 continue
             unanswered = False
             # Answered: a repeat under this requestid would only replay the answer, so
@@ -688,7 +873,7 @@ class QuickBooksBackend(AccountingBackend):
             duplicates: dict[int, ErpSyncError] = {}
             for p, result in zip(pending, results, strict=True):
                 if result.record is not None:
-                    outcomes[p.index] = self._created(p, result.record)
+                    outcomes[p.index] = self._created(p, result.record, run)
                     continue
                 error = result.error
                 assert error is not None
@@ -702,15 +887,17 @@ class QuickBooksBackend(AccountingBackend):
                 outcomes[p.index] = self._failed(p.index, p.invoice, error)
             if duplicates:
                 held = [p for p in pending if p.index in duplicates]
-                for p in self._mark_existing(held, outcomes):
+                for p in self._mark_existing(held, outcomes, run):
                     # The number is held by an invoice that is not this one.
                     outcomes[p.index] = self._failed(p.index, p.invoice, duplicates[p.index])
-            pending = self._mark_existing(unknown, outcomes) if unknown else []
+            pending = self._mark_existing(unknown, outcomes, run) if unknown else []
         if unanswered:
-            pending = self._mark_existing(pending, outcomes)
+            pending = self._mark_existing(pending, outcomes, run)
         for p in pending:
             error = last_error or ServiceError("the batch outcome stayed unknown", retryable=False)
-            if unanswered and p.invoice.external_id is None:
+            if unanswered and p.invoice.external_id is not None:
+                error = _known_absent(_copy_error(error), "No invoice with this external id")
+            elif unanswered and p.invoice.external_id is None:
                 error = _copy_error(error).with_context(
                     hint="QuickBooks never answered, so this invoice may or may not exist; "
                     "it has no external id to look it up by and was not re-sent under a new "
@@ -719,9 +906,12 @@ class QuickBooksBackend(AccountingBackend):
                 )
             outcomes[p.index] = self._failed(p.index, p.invoice, error)
 
-    def _created(self, p: _Prepared, wire: dict[str, Any]) -> BulkOutcome[Invoice]:
+    def _created(self, p: _Prepared, wire: dict[str, Any], run: _Run) -> BulkOutcome[Invoice]:
         """The outcome of an invoice QuickBooks created; an unreadable answer fails only
         this invoice (and says it exists), never the rest of the batch."""
+        key = p.invoice.external_id
+        if run.index is not None and key is not None:
+            run.index.remember(p.invoice.customer.id, p.invoice.date, key, wire)
         try:
             model = self._invoice(wire, p.invoice.external_id)
         except ErpSyncError as exc:
@@ -736,11 +926,16 @@ class QuickBooksBackend(AccountingBackend):
         return BulkOutcome(p.index, p.invoice.external_id, "created", model)
 
     def _mark_existing(
-        self, prepared: list[_Prepared], outcomes: dict[int, BulkOutcome[Invoice]]
+        self,
+        prepared: list[_Prepared],
+        outcomes: dict[int, BulkOutcome[Invoice]],
+        run: _Run,
+        *,
+        fresh: bool = True,
     ) -> list[_Prepared]:
         """Record invoices already in QuickBooks as ``existed``; return the others."""
         keyed = [p.invoice for p in prepared if p.invoice.external_id is not None]
-        found = self._lookup_invoices(keyed) if keyed else {}
+        found = self._lookup_invoices(keyed, run, fresh=fresh) if keyed else {}
         rest: list[_Prepared] = []
         for p in prepared:
             key = p.invoice.external_id
@@ -805,37 +1000,108 @@ class QuickBooksBackend(AccountingBackend):
         if not self.multicurrency:
             body.pop("CurrencyRef", None)
         key = payment.external_id
-        if key is not None:
-            found = self._lookup_marked(
-                "Payment", payment.customer.id, payment.date.isoformat(), key
-            )
-            if found is not None:
-                return rec.payment_from_wire(found, home_currency=self.home_currency)
-        try:
+        if key is None:
             wire = self.client.create("Payment", body, record=label)
-        except (ServiceError, RateLimitError) as exc:
-            if key is None:
-                raise
-            found = self._lookup_marked(
-                "Payment", payment.customer.id, payment.date.isoformat(), key
+        else:
+            wire, _ = self._create_marked(
+                "Payment", body, label, (payment.customer.id, payment.date, key)
             )
-            if found is not None:
-                return rec.payment_from_wire(found, home_currency=self.home_currency)
-            raise exc.with_context(
-                hint="No payment with this external id exists in QuickBooks: repeating the "
-                "call is safe"
-            ) from None
         return rec.payment_from_wire(wire, home_currency=self.home_currency)
 
+    def _create_marked(
+        self, entity: str, body: dict[str, Any], label: str, want: _Wanted
+    ) -> tuple[dict[str, Any], bool]:
+        """Create a record whose ``PrivateNote`` marker holds ``want``'s external id,
+        never twice; returns the record and whether it existed already.
+
+        QuickBooks is asked first (a record an earlier call wrote is returned). A write
+        whose outcome is then unknown (lost answer, 5xx, throttled to the end) is not
+        re-sent blindly on the strength of the ``requestid`` replay, which has been
+        reported to fail: QuickBooks is asked again, and the write is repeated (same
+        ``requestid``, after a backoff) only while the record is provably absent.
+        """
+        party, day, key = want
+        found = self._lookup_marked(entity, party, day, key)
+        if found is not None:
+            return found, True
+        request_id = new_idempotency_key()
+        rounds = self._retry.max_attempts
+        for attempt in range(rounds):
+            try:
+                wire = self.client.create(
+                    entity, body, record=label, request_id=request_id, retry_unknown=False
+                )
+            except (ServiceError, RateLimitError) as exc:
+                if not _outcome_unknown(exc):
+                    raise
+                # The write may have happened: the ledger of record is QuickBooks itself.
+                found = self._lookup_marked(entity, party, day, key)
+                if found is not None:
+                    return found, True
+                if attempt == rounds - 1:
+                    raise _known_absent(exc, f"No {entity} with external id {key}") from None
+                self._pause(attempt)
+                continue
+            return wire, False
+        raise AssertionError("unreachable: the last round returns or raises")
+
+    def _pause(self, retry_number: int) -> None:
+        """The backoff before re-sending a write found not to have happened."""
+        with self._lock:
+            wait = self._retry.backoff(retry_number, self._rng)
+        self._sleep(wait)
+
     def _lookup_marked(
-        self, entity: str, party_id: str, day: str, external_id: str
+        self, entity: str, party_id: str, day: date, external_id: str
     ) -> dict[str, Any] | None:
-        party = "VendorRef" if entity == "PurchaseOrder" else "CustomerRef"
-        query = Query(entity).where(party, "=", party_id).where("TxnDate", "=", day)
-        for row in self.client.iter_query(query):
-            if rec.external_id_in(row.get("PrivateNote")) == external_id:
-                return row
-        return None
+        return self._find_marked(entity, [(party_id, day, external_id)]).get(external_id)
+
+    def _find_marked(self, entity: str, wants: Sequence[_Wanted]) -> dict[str, dict[str, Any]]:
+        """The ``entity`` records whose marker holds one of these external ids, by id.
+
+        The one lookup every layout that keeps the external id in ``PrivateNote`` uses
+        (invoices, payments, purchase orders; single writes and bulk chunks)."""
+        rows = self._marked_rows(entity, {(party, day) for party, day, _ in wants})
+        return {
+            key: rows[(party, day)][key]
+            for party, day, key in wants
+            if key in rows.get((party, day), {})
+        }
+
+    def _marked_rows(
+        self, entity: str, pairs: set[_Pair]
+    ) -> dict[_Pair, dict[str, dict[str, Any]]]:
+        """Every marked ``entity`` record of these (party, date) pairs, by pair and marker.
+
+        QuickBooks cannot filter on ``PrivateNote``, so the query narrows by party and
+        date: ``CustomerRef IN (...)`` (``=`` for one) and ``TxnDate`` equal to the one
+        date or within the range of a few close ones (far-apart dates get their own
+        query). Every page is read (``MAXRESULTS 1000``): a busy customer's day cannot
+        hide a match behind the first thousand. Of two records with one marker (an old
+        duplicate), the older (lower Id) is the one reported.
+        """
+        party_field = "VendorRef" if entity == "PurchaseOrder" else "CustomerRef"
+        found: dict[_Pair, dict[str, dict[str, Any]]] = {pair: {} for pair in pairs}
+        for parties, low, high in _lookup_groups(pairs):
+            query = Query(entity)
+            if len(parties) == 1:
+                query = query.where(party_field, "=", parties[0])
+            else:
+                query = query.where_in(party_field, parties)
+            if low == high:
+                query = query.where("TxnDate", "=", low)
+            else:
+                query = query.where("TxnDate", ">=", low).where("TxnDate", "<=", high)
+            for row in self.client.iter_query(query):
+                marker = rec.external_id_in(row.get("PrivateNote"))
+                party = _ref_id(row.get(party_field))
+                day = _day_of(row.get("TxnDate"))
+                if marker is None or party is None or day is None:
+                    continue
+                held = found.get((party, day))
+                if held is not None:
+                    held.setdefault(marker, row)
+        return found
 
     # -- purchase orders ------------------------------------------------------------------
 
@@ -866,16 +1132,13 @@ class QuickBooksBackend(AccountingBackend):
         )
         if not self.multicurrency:
             body.pop("CurrencyRef", None)
-        day = purchase_order.date.isoformat()
-        if key is not None:
-            found = self._lookup_marked("PurchaseOrder", purchase_order.vendor.id, day, key)
-            if found is not None:
-                return rec.purchase_order_from_wire(found, home_currency=self.home_currency)
-        wire = self.client.create(
-            "PurchaseOrder",
-            body,
-            record=f"purchase order {key or purchase_order.number or '(new)'}",
-        )
+        label = f"purchase order {key or purchase_order.number or '(new)'}"
+        if key is None:
+            wire = self.client.create("PurchaseOrder", body, record=label)
+        else:
+            wire, _ = self._create_marked(
+                "PurchaseOrder", body, label, (purchase_order.vendor.id, purchase_order.date, key)
+            )
         return rec.purchase_order_from_wire(wire, home_currency=self.home_currency)
 
     def receive_purchase_order(self, receipt: ItemReceipt) -> ItemReceipt:
@@ -1004,6 +1267,38 @@ def _ref_id(value: Any) -> str | None:
     return None
 
 
+def _day_of(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _lookup_groups(pairs: Iterable[_Pair]) -> list[tuple[list[str], date, date]]:
+    """(parties, first date, last date) per lookup query for these pairs.
+
+    Dates are grouped while they stay within :data:`_LOOKUP_SPAN` of a group's first
+    date; each group's parties go into ``IN`` lists of at most :data:`BATCH_LIMIT`.
+    Usually a chunk is one customer set and one day: one query."""
+    by_day: dict[date, set[str]] = {}
+    for party, day in pairs:
+        by_day.setdefault(day, set()).add(party)
+    groups: list[tuple[list[str], date, date]] = []
+    days = sorted(by_day)
+    start = 0
+    while start < len(days):
+        end = start
+        while end + 1 < len(days) and days[end + 1] - days[start] <= _LOOKUP_SPAN:
+            end += 1
+        parties = sorted(set().union(*(by_day[d] for d in days[start : end + 1])))
+        for first in range(0, len(parties), BATCH_LIMIT):
+            groups.append((parties[first : first + BATCH_LIMIT], days[start], days[end]))
+        start = end + 1
+    return groups
+
+
 def _is_zero(value: Any) -> bool:
     try:
         return Decimal(str(value)) == 0
@@ -1017,6 +1312,16 @@ def _outcome_unknown(error: ErpSyncError) -> bool:
     if isinstance(error, RateLimitError):
         return True
     return isinstance(error, ServiceError) and not isinstance(error, ConflictError)
+
+
+def _known_absent(error: ErpSyncError, what: str) -> ErpSyncError:
+    """``error`` with its hint replaced: a lookup after it proved the write absent, which
+    the transport (saying "may or may not have happened") could not know."""
+    error.hint = None
+    return error.with_context(
+        hint=f"{what} exists in QuickBooks (looked up after this failure): repeating the "
+        "call is safe"
+    )
 
 
 def _copy_error(error: ErpSyncError) -> ErpSyncError:

@@ -316,11 +316,17 @@ class QuickBooksClient:
         record: str | None = None,
         scope: str | None = None,
         accept: str = "application/json",
+        retry_unknown: bool = True,
     ) -> requests.Response:
         """Send one request with ``minorversion`` (and ``requestid`` for a write).
 
         ``request_id`` lets a caller that tracks its own writes choose the key; otherwise
         a write gets a fresh one here, once, before the transport's retry loop.
+        ``retry_unknown=False`` makes the transport raise, instead of re-sending, when a
+        write's outcome is unknown (lost answer, 5xx): for callers that can look the
+        record up first and re-send only when it is absent, rather than trusting the
+        ``requestid`` replay alone (WIRE.md: it has been reported to fail). Refusals the
+        service made unprocessed (429) and requests that never left are retried anyway.
         """
         query: dict[str, str] = dict(params or {})
         query["minorversion"] = str(self.minor_version)
@@ -341,7 +347,7 @@ class QuickBooksClient:
             data=data,
             headers=headers,
             # A requestid makes the write safe to repeat; reads are safe anyway.
-            idempotent=True,
+            idempotent=retry_unknown,
             record=record,
             scope=scope,
         )
@@ -374,8 +380,10 @@ class QuickBooksClient:
         request_id: str | None = None,
         include: str | None = None,
         record: str | None = None,
+        retry_unknown: bool = True,
     ) -> dict[str, Any]:
-        """Create a record; returns it as QuickBooks stored it."""
+        """Create a record; returns it as QuickBooks stored it (``retry_unknown``: see
+        :meth:`call`)."""
         params = {"include": include} if include else None
         answer = self.call_json(
             "POST",
@@ -385,6 +393,7 @@ class QuickBooksClient:
             write=True,
             request_id=request_id,
             record=record or f"new {entity}",
+            retry_unknown=retry_unknown,
         )
         return _entity_of(answer, entity, record)
 
@@ -506,15 +515,18 @@ class QuickBooksClient:
         """``SELECT count(*)`` for the query's conditions."""
         response = self.query(query.count().text())
         total = response.get("totalCount", 0)
-        try:
-            return int(total)
-        except (TypeError, ValueError):
+        # JSON numbers arrive as int or (with a fraction or exponent) Decimal; a count is
+        # a whole number >= 0, and anything else (1.5, true, "3") is a broken answer.
+        if isinstance(total, Decimal) and total.is_finite() and total == total.to_integral():
+            total = int(total)
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
             raise ServiceError(
-                f"totalCount {total!r} is not a number",
+                f"totalCount {total!r} is not a whole number",
                 backend=BACKEND,
                 record="query",
                 retryable=False,
-            ) from None
+            )
+        return total
 
     # -- batch ----------------------------------------------------------------------------
 
@@ -531,13 +543,18 @@ class QuickBooksClient:
         return results
 
     def send_batch(
-        self, items: Sequence[BatchItem], *, request_id: str | None = None
+        self,
+        items: Sequence[BatchItem],
+        *,
+        request_id: str | None = None,
+        retry_unknown: bool = True,
     ) -> list[BatchResult]:
         """One batch request of at most :data:`BATCH_LIMIT` items.
 
         bIds are the positions ``"1"``..``"30"`` (QuickBooks allows 10 characters with a
         requestid); the request's ``requestid`` (at most 36 characters in a batch) is made
         once and re-sent on every retry. Counted against the 40-a-minute batch window.
+        ``retry_unknown=False``: an unanswered batch is raised, not re-sent (see :meth:`call`).
         """
         if not items:
             return []
@@ -560,6 +577,7 @@ class QuickBooksClient:
             request_id=request_id,
             record=record,
             scope="batch",
+            retry_unknown=retry_unknown,
         )
         body = parse_json(response, record=record)
         fault = fault_in(body)

@@ -184,13 +184,34 @@ class _Reader:
         return default
 
     def build(self, factory: Callable[..., M], **fields: Any) -> M:
+        return self.build_located(".".join, factory, **fields)
+
+    def build_at(self, paths: Mapping[str, str], factory: Callable[..., M], **fields: Any) -> M:
+        """:meth:`build` for a part of the record (a line): ``paths`` maps the model's
+        field names to where they came from on the wire (``Line[2].Amount``; ``""``: the
+        part itself), so the error names the line and the wire field, not the model's."""
+        return self.build_located(lambda loc: _wire_path(paths, loc), factory, **fields)
+
+    def build_located(
+        self, locate: Callable[[list[str]], str], factory: Callable[..., M], **fields: Any
+    ) -> M:
+        """:meth:`build` with ``locate`` turning a model error location into a wire path."""
         try:
             return factory(**fields)
         except ValidationError as exc:
             errors = exc.errors()
-            where = ".".join(str(p) for p in errors[0]["loc"]) if errors else "?"
+            loc = [str(p) for p in errors[0]["loc"]] if errors else []
             why = errors[0]["msg"] if errors else str(exc)
-            raise self.fail(where or "?", f"does not fit the model: {why}") from None
+            raise self.fail(locate(loc) or "?", f"does not fit the model: {why}") from None
+
+
+def _wire_path(paths: Mapping[str, str], loc: list[str]) -> str:
+    if loc and loc[0] in paths:
+        return ".".join([paths[loc[0]], *loc[1:]])
+    prefix = paths.get("")
+    if prefix:
+        return ".".join([prefix, *loc])
+    return ".".join(loc)
 
 
 def _ref(reader: _Reader, value: Any, field: str, required: bool) -> Ref | None:
@@ -358,7 +379,7 @@ def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
     ``DocNumber`` may be a digest of it, or a number a person typed)."""
     r = _Reader("Invoice", wire)
     currency = r.currency(home_currency)
-    lines = _invoice_lines(r, currency)
+    lines, line_paths = _invoice_lines(r, currency)
     line_sum = sum((line.amount or Decimal(0) for line in lines), Decimal(0))
     total = r.money("TotalAmt")
     if total is None:
@@ -372,7 +393,8 @@ def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
     status, remote = _invoice_status(total, balance, voided)
     number = r.text("DocNumber")
     external_id = external_id_in(note)
-    return r.build(
+    return r.build_located(
+        _line_locator(line_paths),
         Invoice,
         id=r.text("Id", required=True),
         external_id=external_id,
@@ -405,11 +427,13 @@ def _invoice_status(
     return InvoiceStatus.OPEN, None
 
 
-def _invoice_lines(r: _Reader, currency: str) -> list[InvoiceLine]:
+def _invoice_lines(r: _Reader, currency: str) -> tuple[list[InvoiceLine], list[dict[str, str]]]:
+    """The model lines and, for each, where its fields came from on the wire."""
     raw = r.wire.get("Line")
     if not isinstance(raw, list):
         raise r.fail("Line", "is missing")
     lines: list[InvoiceLine] = []
+    line_paths: list[dict[str, str]] = []
     for index, line in enumerate(raw):
         field = f"Line[{index}]"
         if not isinstance(line, Mapping):
@@ -420,11 +444,22 @@ def _invoice_lines(r: _Reader, currency: str) -> list[InvoiceLine]:
         amount = _decimal(r, line.get("Amount"), f"{field}.Amount")
         description = line.get("Description")
         description = str(description) if description not in (None, "") else None
+        paths = {"": field, "amount": f"{field}.Amount", "description": f"{field}.Description"}
+        if kind == "SalesItemLineDetail":
+            sales = f"{field}.SalesItemLineDetail"
+            paths.update(
+                item=f"{sales}.ItemRef",
+                tax_code=f"{sales}.TaxCodeRef",
+                quantity=f"{sales}.Qty",
+                unit_price=f"{sales}.UnitPrice",
+            )
+        line_paths.append(paths)  # every line from here on becomes one model line
         if kind == "DiscountLineDetail":
             if amount is None:
                 raise r.fail(f"{field}.Amount", "is missing")
             lines.append(
-                r.build(
+                r.build_at(
+                    paths,
                     InvoiceLine,
                     description=description or "Discount",
                     amount=-_money_places(amount, currency),
@@ -451,7 +486,8 @@ def _invoice_lines(r: _Reader, currency: str) -> list[InvoiceLine]:
         # DescriptionOnly and any line type the model has no special place for: keep the
         # text and the money, so totals still add up.
         lines.append(
-            r.build(
+            r.build_at(
+                paths,
                 InvoiceLine,
                 description=description or (str(kind) if kind else None),
                 amount=_money_places(amount or Decimal(0), currency),
@@ -459,7 +495,21 @@ def _invoice_lines(r: _Reader, currency: str) -> list[InvoiceLine]:
         )
     if not lines:
         raise r.fail("Line", "has no lines besides the subtotal")
-    return lines
+    return lines, line_paths
+
+
+def _line_locator(line_paths: list[dict[str, str]]) -> Callable[[list[str]], str]:
+    """Turns a model error location (``lines.1.amount``) into the wire path of that line
+    (``Line[2].Amount``): lines the model leaves out shift the model's indexes."""
+
+    def locate(loc: list[str]) -> str:
+        if len(loc) >= 2 and loc[0] == "lines" and loc[1].isdigit():
+            position = int(loc[1])
+            if position < len(line_paths):
+                return _wire_path(line_paths[position], loc[2:])
+        return ".".join(loc)
+
+    return locate
 
 
 def _sales_line(
@@ -579,7 +629,12 @@ def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
         for link in links:
             if isinstance(link, Mapping) and link.get("TxnType") == "Invoice" and link.get("TxnId"):
                 applications.append(
-                    r.build(
+                    r.build_at(
+                        {
+                            "": f"Line[{index}]",
+                            "amount": f"Line[{index}].Amount",
+                            "invoice_id": f"Line[{index}].LinkedTxn.TxnId",
+                        },
                         PaymentApplication,
                         invoice_id=str(link["TxnId"]),
                         amount=_money_places(amount, currency),
@@ -634,6 +689,7 @@ def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> Purcha
     r = _Reader("PurchaseOrder", wire)
     currency = r.currency(home_currency)
     lines: list[PurchaseOrderLine] = []
+    line_paths: list[dict[str, str]] = []  # per model line: model field -> wire path
     raw_lines = wire.get("Line") or []
     if not isinstance(raw_lines, list):
         raise r.fail("Line", "is not a list")
@@ -652,6 +708,16 @@ def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> Purcha
         rate = _decimal(r, detail.get("UnitPrice"), f"{field}.ItemBasedExpenseLineDetail.UnitPrice")
         amount = _decimal(r, line.get("Amount"), f"{field}.Amount")
         description = line.get("Description")
+        detail_path = f"{field}.ItemBasedExpenseLineDetail"
+        paths = {
+            "": field,
+            "line_id": f"{field}.Id",
+            "item": f"{detail_path}.ItemRef",
+            "description": f"{field}.Description",
+            "quantity": f"{detail_path}.Qty",
+            "rate": f"{detail_path}.UnitPrice",
+            "amount": f"{field}.Amount",
+        }
         fields: dict[str, Any] = {
             "line_id": str(line["Id"]) if line.get("Id") not in (None, "") else None,
             "item": item,
@@ -663,11 +729,15 @@ def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> Purcha
         try:
             lines.append(PurchaseOrderLine(**fields))
         except ValidationError:
-            lines.append(r.build(PurchaseOrderLine, **{**fields, "rate": None}))
+            # QuickBooks keeps a rounded rate it shows; the amount is what counts.
+            lines.append(r.build_at(paths, PurchaseOrderLine, **{**fields, "rate": None}))
+        line_paths.append(paths)
     raw_status = r.text("POStatus")
     status = _PO_STATUS.get((raw_status or "open").lower(), PurchaseOrderStatus.UNKNOWN)
     note = wire.get("PrivateNote")
-    return r.build(
+
+    return r.build_located(
+        _line_locator(line_paths),
         PurchaseOrder,
         id=r.text("Id", required=True),
         external_id=external_id_in(note),

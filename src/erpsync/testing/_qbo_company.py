@@ -110,6 +110,9 @@ class Company:
     applied: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     next_doc_number: int = 1001
     next_po_number: int = 1001
+    #: Refuse a second invoice with a DocNumber already in use (6140). QuickBooks does so
+    #: while the company warns on duplicate numbers; with the warning off it accepts them.
+    refuse_duplicate_doc_numbers: bool = True
     #: (entity, key) -> ids holding it (names case-folded, document numbers exact), so
     #: the uniqueness rules stay O(1) in a company with many thousands of records.
     _keys: dict[tuple[str, str], set[str]] = field(default_factory=dict)

@@ -15,8 +15,9 @@ raises the fault QuickBooks would answer. What is reproduced, by entity:
 * Invoice: ``CustomerRef`` and a ``Line`` required; references must be active (610);
   ``Amount`` must equal ``Qty * UnitPrice`` when both are given (6070); ``DocNumber`` at
   most 21 characters, unique among invoices (6140 naming the holder) unless the request
-  says ``include=allowduplicatedocnum``, and numbered 1001, 1002... unless the company
-  uses custom transaction numbers; ``TotalAmt`` / ``Balance`` computed, a
+  says ``include=allowduplicatedocnum`` or the company does not warn on duplicate
+  numbers (``Company.refuse_duplicate_doc_numbers``), and numbered 1001, 1002...
+  unless the company uses custom transaction numbers; ``TotalAmt`` / ``Balance`` computed, a
   ``SubTotalLineDetail`` line appended; ``CurrencyRef`` required when the customer's
   currency is not the home currency.
 * Payment: ``CustomerRef`` and ``TotalAmt`` required; lines apply amounts to the
@@ -427,7 +428,11 @@ def _doc_number(
     if len(text) > DOC_NUMBER_MAX:
         raise string_length("DocNumber", DOC_NUMBER_MAX, len(text))
     record["DocNumber"] = text
-    if entity != "Invoice" or ALLOW_DUPLICATE_DOC in options:
+    if (
+        entity != "Invoice"
+        or ALLOW_DUPLICATE_DOC in options
+        or not company.refuse_duplicate_doc_numbers
+    ):
         return
     holders = company.holders("Invoice", text)
     if previous is not None:

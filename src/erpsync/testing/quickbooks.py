@@ -154,7 +154,9 @@ class FakeQuickBooks(Emulator):
     ``None`` turns limits off), ``latency=0.2`` or ``Latency(...)``,
     ``faults=FaultPlan(rates=..., seed=...)`` or ``fake.inject("drop" | "lose_response"
     | "server_error" | "throttle" | "slow")``, ``seed_data=False`` for an empty company,
-    ``refresh_grace_seconds`` for refresh-token rotation; ``fake.clock.advance(3600)``
+    ``refresh_grace_seconds`` for refresh-token rotation,
+    ``refuse_duplicate_doc_numbers=False`` for a company that accepts duplicate invoice
+    numbers; ``fake.clock.advance(3600)``
     expires the access token; ``fake.reset()`` returns to the constructed state.
     """
 
@@ -181,10 +183,15 @@ class FakeQuickBooks(Emulator):
         seed: int = 0,
         refresh_grace_seconds: float = 0.0,
         seed_data: bool = True,
+        refuse_duplicate_doc_numbers: bool = True,
     ) -> None:
         """``governance=None`` disables the limits; ``refresh_grace_seconds`` keeps a
         rotated refresh token usable that long (0: single use, the safe assumption);
-        ``seed_data=False`` starts with no customers, vendors or items."""
+        ``seed_data=False`` starts with no customers, vendors or items;
+        ``refuse_duplicate_doc_numbers=False`` accepts a second invoice with a number
+        already in use, as QuickBooks does when the company's "warn if duplicate number"
+        preference is off (default: refused with 6140, as with the warning on). It can
+        be changed later through the attribute of the same name."""
         super().__init__(
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
         )
@@ -195,6 +202,7 @@ class FakeQuickBooks(Emulator):
         self.realm_id = str(realm_id)
         self.refresh_grace_seconds = float(refresh_grace_seconds)
         self.seed_data = seed_data
+        self._refuse_duplicates = bool(refuse_duplicate_doc_numbers)
         self._lock = threading.RLock()
         self._tid_rng = random.Random(seed)
         #: The data API requests served, oldest first (the last ``REQUEST_LOG_SIZE``).
@@ -227,6 +235,7 @@ class FakeQuickBooks(Emulator):
             verifier_token=self._verifier,
         )
         company = Company(self.realm_id, self._now, self._on_change)
+        company.refuse_duplicate_doc_numbers = self._refuse_duplicates
         seed(company, self.seed_data)
         self.company = company
         if self._api is None:
@@ -239,6 +248,17 @@ class FakeQuickBooks(Emulator):
 
     def _on_change(self, change: Change) -> None:
         self.webhooks.record(change.entity, change.id, change.operation, change.time)
+
+    @property
+    def refuse_duplicate_doc_numbers(self) -> bool:
+        """Whether a second invoice with a DocNumber in use is refused (6140)."""
+        return self._refuse_duplicates
+
+    @refuse_duplicate_doc_numbers.setter
+    def refuse_duplicate_doc_numbers(self, value: bool) -> None:
+        with self._lock:
+            self._refuse_duplicates = bool(value)
+            self.company.refuse_duplicate_doc_numbers = self._refuse_duplicates
 
     @property
     def credentials(self) -> QuickBooksCredentials:
