@@ -25,7 +25,7 @@ from requests.structures import CaseInsensitiveDict
 from erpsync.errors import ErpSyncError
 from erpsync.netsuite import errors as ns_errors
 from erpsync.netsuite import records as ns_records
-from erpsync.quickbooks import faults as qb_faults
+from erpsync.quickbooks import errors as qb_faults
 from erpsync.quickbooks import records as qb_records
 from erpsync.quickbooks.webhooks import parse_webhook
 

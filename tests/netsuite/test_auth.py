@@ -1,4 +1,5 @@
-"""Tests for erpsync.netsuite.auth: TBA signing, M2M client credentials, certificates.
+"""Tests for erpsync.netsuite.auth: TBA signing, M2M client credentials, and that the
+certificates erpsync.netsuite.certificates generates sign assertions NetSuite verifies.
 
 Signatures are checked with oauthlib's server-side verifier and JWTs with pyjwt and the
 public key, never by re-deriving them with the code under test. The token endpoint is
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import stat
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,8 +23,8 @@ import pytest
 import requests
 import responses
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
@@ -908,7 +907,7 @@ def test_m2m_secrets_never_in_repr_str_logs_or_errors(caplog: pytest.LogCaptureF
     assert "c0ffee" in repr(auth) and CLIENT_ID not in repr(auth)
 
 
-# -- certificates ------------------------------------------------------------------------
+# -- generated certificates with M2M ------------------------------------------------------
 
 
 _CERTS: dict[str, GeneratedCertificate] = {}
@@ -920,33 +919,6 @@ def rsa_certificate() -> GeneratedCertificate:
             "acme-netsuite", now=datetime(2026, 1, 1, 12, 0, 30, 123, tzinfo=UTC)
         )
     return _CERTS["rsa"]
-
-
-def test_generated_rsa_certificate_is_what_netsuite_accepts() -> None:
-    generated = rsa_certificate()
-    certificate = x509.load_pem_x509_certificate(generated.certificate_pem.encode())
-    private_key = serialization.load_pem_private_key(generated.private_key_pem.encode(), None)
-    assert isinstance(private_key, rsa.RSAPrivateKey)
-    assert private_key.key_size == 3072
-    assert generated.algorithm == "PS256"
-    cn = certificate.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value
-    assert cn == "acme-netsuite"
-    assert certificate.issuer == certificate.subject
-    span = certificate.not_valid_after_utc - certificate.not_valid_before_utc
-    assert span <= timedelta(days=730)
-    assert certificate.not_valid_before_utc <= datetime(2026, 1, 1, 12, 0, 30, tzinfo=UTC)
-    assert certificate.not_valid_after_utc == generated.not_after
-    assert generated.fingerprint == certificate.fingerprint(hashes.SHA256()).hex(":").upper()
-    # Self-signed: the certificate's own key verifies its signature.
-    public_key = certificate.public_key()
-    assert isinstance(public_key, rsa.RSAPublicKey)
-    assert public_key.public_numbers() == private_key.public_key().public_numbers()
-    public_key.verify(
-        certificate.signature,
-        certificate.tbs_certificate_bytes,
-        padding.PKCS1v15(),
-        certificate.signature_hash_algorithm,  # type: ignore[arg-type]
-    )
 
 
 @responses.activate
@@ -984,52 +956,3 @@ def test_generated_ec_certificates_work_with_their_algorithm(
     auth = m2m(generated.private_key_pem, algorithm=generated.algorithm)
     sign(auth.for_account(ACCOUNT, BASE_URL), "GET", API_URL)
     decode(assertion_of(responses.calls[0].request), public_key, algorithm)
-
-
-@pytest.mark.parametrize(
-    "kw",
-    [
-        {"days": 731},
-        {"days": 0},
-        {"key_size": 2048},
-        {"key_type": "ec", "curve": "P-192"},
-        {"key_type": "dsa"},
-        {"common_name": ""},
-    ],
-)
-def test_generate_certificate_refuses_what_netsuite_would(kw: dict[str, Any]) -> None:
-    with pytest.raises(ConfigurationError):
-        generate_certificate(**kw)
-
-
-def test_generate_certificate_writes_files_atomically_with_safe_modes(tmp_path: Path) -> None:
-    key_path, cert_path = tmp_path / "netsuite.key", tmp_path / "netsuite.crt"
-    generated = generate_certificate(key_type="ec", key_path=str(key_path), cert_path=cert_path)
-    assert key_path.read_text() == generated.private_key_pem
-    assert cert_path.read_text() == generated.certificate_pem
-    if os.name == "posix":
-        assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
-        assert stat.S_IMODE(cert_path.stat().st_mode) == 0o644
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["netsuite.crt", "netsuite.key"]
-
-
-def test_generate_certificate_never_replaces_a_key_by_accident(tmp_path: Path) -> None:
-    key_path = tmp_path / "netsuite.key"
-    key_path.write_text("the key in use")
-    with pytest.raises(ConfigurationError, match="overwrite=True"):
-        generate_certificate(key_type="ec", key_path=key_path)
-    assert key_path.read_text() == "the key in use"
-    generated = generate_certificate(key_type="ec", key_path=key_path, overwrite=True)
-    assert key_path.read_text() == generated.private_key_pem
-
-
-def test_generate_certificate_reports_unwritable_paths(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="cannot write"):
-        generate_certificate(key_type="ec", key_path=tmp_path / "missing-dir" / "k.pem")
-
-
-def test_generated_certificate_repr_hides_the_key() -> None:
-    generated = generate_certificate(key_type="ec")
-    body = generated.private_key_pem.splitlines()[1]
-    assert body not in repr(generated) and "PRIVATE" not in repr(generated)
-    assert generated.fingerprint in repr(generated)

@@ -25,7 +25,7 @@ from erpsync.errors import (
 )
 from erpsync.quickbooks import records as rec
 from erpsync.quickbooks import webhooks as wh
-from erpsync.quickbooks.faults import decode_error, parse_json
+from erpsync.quickbooks.errors import decode_error, parse_json
 
 _FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -293,3 +294,163 @@ def test_bad_configuration_is_refused(
         AccountingSync(backend, store, changed_invoice_policy="overwrite")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         AccountingSync(backend, store, overlap=timedelta(minutes=-1))
+
+
+# -- run_every: overlap, failures, stopping ----------------------------------------------
+
+
+class _OverlapProbe:
+    """An ``on_payments`` callback (it runs inside the pass lock) that records the
+    greatest number of passes seen inside the lock at once, and stops after ``limit``."""
+
+    def __init__(self, stop: threading.Event, limit: int) -> None:
+        self.stop, self.limit = stop, limit
+        self.active = self.most = self.passes = 0
+        self._mutex = threading.Lock()
+
+    def __call__(self, payments: list[Payment]) -> None:
+        with self._mutex:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        time.sleep(0.003)  # widen the window a second pass would have to slip into
+        with self._mutex:
+            self.active -= 1
+            self.passes += 1
+            if self.passes >= self.limit:
+                self.stop.set()
+
+
+def _run_in_threads(targets: list[Any]) -> None:
+    workers = [threading.Thread(target=t) for t in targets]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(20)
+    assert not any(w.is_alive() for w in workers)
+
+
+def test_run_every_never_overlaps_itself_from_two_threads(
+    setup: tuple[AccountingBackend, str, str], store: SQLiteSyncStore
+) -> None:
+    backend, _, _ = setup
+    sync = AccountingSync(backend, store)
+    stop = threading.Event()
+    probe = _OverlapProbe(stop, limit=6)
+    returned: list[int] = []
+
+    def loop() -> None:
+        returned.append(sync.run_every(0, source=SyncInput, stop_event=stop, on_payments=probe))
+
+    _run_in_threads([loop, loop])
+
+    assert probe.most == 1
+    assert sum(returned) == probe.passes == len(sync.runs()) >= 6
+    assert {r.status for r in sync.runs()} == {"ok"}
+
+
+def test_run_every_never_overlaps_across_two_syncs_on_one_sqlite_file(
+    setup: tuple[AccountingBackend, str, str], tmp_path: Path
+) -> None:
+    backend, _, _ = setup
+    stop = threading.Event()
+    probe = _OverlapProbe(stop, limit=6)
+    with (
+        SQLiteSyncStore(tmp_path / "shared.db") as first,
+        SQLiteSyncStore(tmp_path / "shared.db") as second,
+    ):
+        syncs = [AccountingSync(backend, first), AccountingSync(backend, second)]
+        assert syncs[0].owner != syncs[1].owner
+
+        def loop(sync: AccountingSync) -> None:
+            sync.run_every(0, source=SyncInput, stop_event=stop, on_payments=probe)
+
+        _run_in_threads([lambda: loop(syncs[0]), lambda: loop(syncs[1])])
+
+        assert probe.most == 1
+        assert len(first.runs()) == probe.passes >= 6
+        assert first.lock(syncs[0].lock_name, "after", 60)  # both released the lock
+
+
+def test_run_every_records_a_pass_that_breaks_and_keeps_going(
+    setup: tuple[AccountingBackend, str, str], store: SQLiteSyncStore
+) -> None:
+    backend, _, _ = setup
+    sync = AccountingSync(backend, store)
+    stop = threading.Event()
+    calls = [0]
+
+    def on_payments(payments: list[Payment]) -> None:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise ServiceError("the local ledger refused the payments")
+        if calls[0] == 2:
+            raise KeyError("a bug in the caller's code")
+        stop.set()
+
+    assert sync.run_every(0, source=SyncInput, stop_event=stop, on_payments=on_payments) == 3
+    runs = list(reversed(sync.runs()))
+    assert [r.status for r in runs] == ["failed", "failed", "ok"]
+    assert "refused the payments" in runs[0].errors[0].message
+    assert store.lock(sync.lock_name, "after", 60)  # the failed passes released the lock
+
+
+def test_run_every_stops_promptly_while_waiting_for_the_next_pass(
+    setup: tuple[AccountingBackend, str, str], store: SQLiteSyncStore
+) -> None:
+    backend, _, _ = setup
+    sync = AccountingSync(backend, store)
+    stop = threading.Event()
+    waiting = threading.Event()
+    returned: list[int] = []
+
+    def source() -> SyncInput:
+        waiting.set()
+        return SyncInput()
+
+    worker = threading.Thread(
+        target=lambda: returned.append(
+            sync.run_every(timedelta(hours=1), source=source, stop_event=stop)
+        )
+    )
+    worker.start()
+    assert waiting.wait(5)
+    time.sleep(0.02)  # now inside the hour-long wait
+    asked = time.monotonic()
+    stop.set()
+    worker.join(5)
+    assert not worker.is_alive()
+    assert time.monotonic() - asked < 1.0
+    assert returned == [1]
+    assert store.lock(sync.lock_name, "after", 60)
+
+
+def test_run_every_with_the_stop_event_already_set_runs_nothing(
+    setup: tuple[AccountingBackend, str, str], store: SQLiteSyncStore
+) -> None:
+    backend, _, _ = setup
+    sync = AccountingSync(backend, store)
+    stop = threading.Event()
+    stop.set()
+    assert sync.run_every(0, source=SyncInput, stop_event=stop) == 0
+    assert sync.runs() == []
+
+
+def test_a_pass_that_lost_its_expired_lock_stops_instead_of_overlapping(
+    setup: tuple[AccountingBackend, str, str], tmp_path: Path
+) -> None:
+    backend, customer, item = setup
+    now = [T0]
+    with SQLiteSyncStore(tmp_path / "sync.db", clock=lambda: now[0]) as store:
+        sync = AccountingSync(backend, store, clock=lambda: now[0], lock_ttl=30)
+
+        def invoices() -> Iterator[Invoice]:
+            yield invoice(customer, item, 1)
+            now[0] += timedelta(seconds=60)  # a long stall: the lock expired...
+            assert store.lock(sync.lock_name, "another-process", 30)  # ...and was taken
+            yield invoice(customer, item, 2)
+
+        with pytest.raises(SyncBusyError, match="lost its lock"):
+            sync.run(invoices())
+        assert backend.find_invoice("INV-2") is None
+        assert sync.runs()[0].status == "failed"
+        assert not store.lock(sync.lock_name, sync.owner, 30)  # the new holder keeps it

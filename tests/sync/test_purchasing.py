@@ -771,3 +771,32 @@ def test_a_receipt_whose_process_died_before_the_ledger_write_is_made_once(
     assert len(_receipts(fake)) == before + 1
     (entry,) = store.iter_entries(record_type="item_receipt")
     assert entry.state == "written" and entry.remote_id == result.receipt.id
+
+
+def test_a_run_that_lost_its_lock_stops_instead_of_overlapping(
+    backend: NetSuiteBackend,
+    sink: FlakySink,
+    store: SQLiteSyncStore,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every reading of the workflow's clock is 400 s later: the lock (900 s) needs
+    # renewing after the first order, and by then another run has taken it.
+    start = clock_datetime(clock)
+    ticks = iter(range(0, 10**6, 400))
+    sync = PurchaseOrderSync(
+        backend, sink, store=store, clock=lambda: start + timedelta(seconds=next(ticks))
+    )
+    real_lock = store.lock
+    taken: list[str] = []
+
+    def lock(name: str, owner: str, ttl: float) -> bool:
+        taken.append(name)
+        return real_lock(name, owner, ttl) if len(taken) == 1 else False
+
+    monkeypatch.setattr(store, "lock", lock)
+    with pytest.raises(ConflictError, match="lost its lock"):
+        sync.run()
+    assert len(taken) == 2  # acquired, then refused on renewal: nothing after that
+    (run,) = store.runs(kind="purchasing")
+    assert run.status == "failed"

@@ -420,6 +420,59 @@ def test_payout_with_jobs_never_invoiced_names_them(env: Env) -> None:
     assert env.store.get(env.backend.name, PAYMENT_RECORD, "P1") is None
 
 
+def test_two_workers_racing_on_one_payout_make_one_payment(env: Env) -> None:
+    first = env.workflow()
+    first.on_job_accepted(job("J1", "100.00"))
+    first.on_job_accepted(job("J2", "50.00"))
+    barrier = threading.Barrier(2)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        with SQLiteSyncStore(env.path) as store:  # as another process would
+            workflow = env.workflow(
+                backend=env.new_backend(),
+                store=store,
+                owner=name,
+                wait_seconds=10.0,
+                poll_interval=0.005,
+                sleep=threading.Event().wait,
+            )
+            barrier.wait()
+            try:
+                results.append(workflow.on_payout(payout("150.00", "J1", "J2")))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(f"worker-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    assert sorted(r.status for r in results) == ["created", "existed"]
+    assert results[0].payment_id == results[1].payment_id is not None
+    assert len(env.payments()) == 1
+
+
+def test_one_workflow_shared_by_two_threads_makes_one_invoice(env: Env) -> None:
+    workflow = env.workflow(wait_seconds=10.0, poll_interval=0.005, sleep=threading.Event().wait)
+    barrier = threading.Barrier(2)
+    results: list[Any] = []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(workflow.on_job_accepted(job()))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(r.status for r in results) == ["created", "existed"]
+    assert len(env.invoices()) == 1
+
+
 @pytest.mark.parametrize("fault", ["lose_response", "server_error"])
 def test_faults_on_the_payment_write_leave_exactly_one_payment(env: Env, fault: str) -> None:
     workflow = env.workflow()

@@ -210,3 +210,63 @@ def test_suiteql_row_cap_must_be_positive() -> None:
     fake = FakeNetSuite()
     with pytest.raises(ConfigurationError):
         fake.suiteql_row_cap = 0
+
+
+# -- TBA: the concurrency limit reported as INVALID_LOGIN ------------------------------------
+
+RESTLET = (
+    "/app/site/hosting/restlet.nl?script=customscript_erpsync_invoice_pdf"
+    "&deploy=customdeploy_erpsync_invoice_pdf&id=1"
+)
+
+
+def test_tba_over_the_limit_can_answer_invalid_login_and_bearer_keeps_the_429() -> None:
+    clock = ParkingClock()
+    fake = FakeNetSuite(
+        clock=clock,
+        latency=0.001,
+        governance=Governance(concurrency=1),
+        tba_concurrency_error="invalid_login",
+    )
+    url = fake.serve()
+    held = threading.Thread(target=lambda: session_for(fake).get(f"{url}{RECORD}"))
+    held.start()
+    try:
+        assert clock.inside.wait(5)
+        tba = session_for(fake).get(f"{url}{RECORD}")
+        assert tba.status_code == 401
+        detail = tba.json()["o:errorDetails"][0]
+        assert detail["o:errorCode"] == "INVALID_LOGIN"
+        # The same body as wrong credentials: nothing on the wire tells them apart.
+        wrong = FakeNetSuite(clock=FakeClock(time.time()))
+        with wrong:
+            refused = requests.get(
+                f"{wrong.base_url}{RECORD}", headers={"Authorization": 'OAuth realm="X"'}
+            )
+        assert refused.status_code == 401 and refused.json() == tba.json()
+        bearer = requests.get(f"{url}{RECORD}", headers={"Authorization": "Bearer abc"})
+        assert bearer.status_code == 429
+        assert bearer.json()["o:errorDetails"][0]["o:errorCode"] == "CONCURRENCY_LIMIT_EXCEEDED"
+        restlet = session_for(fake).get(f"{url.rstrip('/')}{RESTLET}")
+        assert restlet.status_code == 401
+        assert restlet.json()["error"]["code"] == "INVALID_LOGIN_ATTEMPT"
+    finally:
+        clock.release.set()
+        held.join(5)
+        fake.shutdown()
+    assert fake.stats.throttled == 3
+
+
+def test_tba_concurrency_error_defaults_to_429_and_is_validated() -> None:
+    fake = FakeNetSuite(clock=FakeClock(time.time()))
+    assert fake.tba_concurrency_error == "429"
+    with fake:
+        fake.inject("throttle")
+        assert session_for(fake).get(f"{fake.base_url}{RECORD}").status_code == 429
+    as_login = FakeNetSuite(clock=FakeClock(time.time()), tba_concurrency_error="invalid_login")
+    with as_login:
+        as_login.inject("throttle")  # an injected throttle stands for the account at its limit
+        assert session_for(as_login).get(f"{as_login.base_url}{RECORD}").status_code == 401
+        assert session_for(as_login).get(f"{as_login.base_url}{RECORD}").status_code == 200
+    with pytest.raises(ConfigurationError, match="tba_concurrency_error"):
+        FakeNetSuite(tba_concurrency_error="401")  # type: ignore[arg-type]

@@ -255,7 +255,7 @@ def test_collection_pages(ns: Client) -> None:
     assert page["count"] == 2
     assert page["totalResults"] == 4
     assert page["hasMore"] is True
-    assert [link["rel"] for link in page["links"]] == ["self", "next"]
+    assert [link["rel"] for link in page["links"]] == ["next", "last", "self"]  # Oracle's example
     assert page["items"][0]["id"] == "101"
 
 

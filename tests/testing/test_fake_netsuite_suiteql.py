@@ -203,3 +203,67 @@ def test_query_helper_and_tables(fake: FakeNetSuite) -> None:
     assert fake.query("SELECT COUNT(*) AS n FROM vendor") == [{"n": "2"}]
     assert fake.query("SELECT name FROM subsidiary") == [{"name": "Honeycomb Mfg."}]
     assert fake.query("SELECT type FROM entity WHERE id = 105") == [{"type": "Vendor"}]
+
+
+def _links(response: Response) -> dict[str, str]:
+    assert response.status_code == 200, response.text
+    return {link["rel"]: link["href"] for link in response.json()["links"]}
+
+
+def test_paging_links_are_the_ones_netsuite_gives(
+    fake: FakeNetSuite, session: OAuth1Session
+) -> None:
+    """Oracle's example: a first page links next, last and self; a link appears only
+    when it leads elsewhere, in the order previous, first, next, last, self."""
+    q = "SELECT id FROM customer ORDER BY id"
+    url = f"{fake.served_url}{PATH}"
+    first = run(fake, session, q, limit=1, offset=0)
+    assert [link["rel"] for link in first.json()["links"]] == ["next", "last", "self"]
+    assert _links(first) == {
+        "next": f"{url}?limit=1&offset=1",
+        "last": f"{url}?limit=1&offset=3",
+        "self": f"{url}?limit=1&offset=0",
+    }
+    middle = run(fake, session, q, limit=1, offset=2)
+    assert [link["rel"] for link in middle.json()["links"]] == [
+        "previous",
+        "first",
+        "next",
+        "last",
+        "self",
+    ]
+    assert _links(middle)["previous"] == f"{url}?limit=1&offset=1"
+    last = run(fake, session, q, limit=1, offset=3)
+    assert [link["rel"] for link in last.json()["links"]] == ["previous", "first", "self"]
+    assert last.json()["hasMore"] is False
+    single = run(fake, session, q)
+    assert [link["rel"] for link in single.json()["links"]] == ["self"]
+    body = single.json()
+    assert (body["count"], body["hasMore"], body["offset"], body["totalResults"]) == (
+        4,
+        False,
+        0,
+        4,
+    )
+    empty = run(fake, session, "SELECT id FROM customer WHERE id = 0").json()
+    assert (empty["count"], empty["hasMore"], empty["totalResults"], empty["items"]) == (
+        0,
+        False,
+        0,
+        [],
+    )
+
+
+def test_a_page_stops_at_the_row_cap_and_the_next_one_is_refused(
+    fake: FakeNetSuite, session: OAuth1Session
+) -> None:
+    fake.suiteql_row_cap = 3
+    q = "SELECT id FROM customer ORDER BY id"
+    first = run(fake, session, q, limit=1000, offset=0)  # a big page is not refused...
+    assert [row["id"] for row in items(first)] == ["101", "102", "103"]  # ...but cut
+    body = first.json()
+    assert (body["count"], body["hasMore"], body["totalResults"]) == (3, True, 4)
+    following = session.post(_links(first)["next"], json={"q": q}, headers={"Prefer": "transient"})
+    assert following.status_code == 400
+    assert following.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
+    assert [r["id"] for r in items(run(fake, session, q, limit=2, offset=2))] == ["103"]

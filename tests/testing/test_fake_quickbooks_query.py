@@ -221,6 +221,74 @@ def test_maxresults_is_capped_at_1000(base, headers):
     assert query(base, headers, "select * from Customer maxresults 1000").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("clause", "detail"),
+    [
+        ("maxresults 1001", "value 1001 is too large. Max allowed value is 1000"),
+        ("maxresults 0", "MaxResults should be between 1 and 1000, supplied: 0"),
+        ("maxresults -5", "supplied: -5"),
+        ("startposition 0", "StartPosition should be at least 1, supplied: 0"),
+        ("startposition -1", "supplied: -1"),
+    ],
+)
+def test_paging_values_out_of_range_are_query_validation_errors(base, headers, clause, detail):
+    error = query_fault(query(base, headers, f"select * from Customer {clause}"))
+    assert (error["code"], error["Message"]) == ("4001", "Invalid query")
+    assert error["Detail"] == f"QueryValidationError: {detail}" or detail in error["Detail"]
+
+
+def test_paging_edges_that_are_allowed(base, headers):
+    one = query(base, headers, "select * from Customer startposition 4 maxresults 1")
+    assert [c["Id"] for c in rows(one, "Customer")] == ["4"]
+    past_the_end = query(base, headers, "select * from Customer startposition 5")
+    assert past_the_end.json()["QueryResponse"] == {}
+    # count(*) ignores paging and honours WHERE
+    counted = query(
+        base, headers, "select count(*) from Customer where DisplayName LIKE '%s%' maxresults 1"
+    )
+    assert counted.json()["QueryResponse"] == {"totalCount": 3}
+    none = query(base, headers, "select count(*) from Customer where Id IN ('98', '99')")
+    assert none.json()["QueryResponse"] == {"totalCount": 0}
+
+
+def test_orderby_a_dotted_field(base, headers, clock):
+    found = rows(
+        query(base, headers, "select * from Customer orderby PrimaryEmailAddr.Address desc"),
+        "Customer",
+    )
+    emails = [c["PrimaryEmailAddr"]["Address"].lower() for c in found]
+    assert emails == sorted(emails, reverse=True) and len(emails) == 4
+    clock.advance(60)
+    create(base, headers, "Customer", {"Id": "2", "SyncToken": "0", "sparse": True})
+    newest = rows(
+        query(base, headers, "select * from Customer orderby MetaData.LastUpdatedTime desc"),
+        "Customer",
+    )
+    assert newest[0]["Id"] == "2"
+
+
+def test_like_takes_percent_only_and_backslash_escapes_itself(base, headers):
+    name = "Back\\slash_Co"  # one backslash, one underscore
+    create(base, headers, "Customer", {"DisplayName": name})
+    like = "select * from Customer where DisplayName LIKE "
+    everyone = rows(query(base, headers, like + "'%'"), "Customer")
+    assert [c["Id"] for c in everyone] == ["1", "2", "3", "4", "5"]
+    assert rows(query(base, headers, like + "'Back_slash%'"), "Customer") == []  # no `_`
+    # In the query text a backslash is written doubled: 'Back\\slash%'
+    escaped = rows(query(base, headers, like + "'back\\\\slash%'"), "Customer")
+    assert [c["DisplayName"] for c in escaped] == [name]
+    exact = rows(
+        query(base, headers, "select * from Customer where DisplayName = 'Back\\\\slash_Co'"),
+        "Customer",
+    )
+    assert [c["Id"] for c in exact] == ["5"]
+
+
+def test_lower_case_or_is_a_query_parser_error(base, headers):
+    error = query_fault(query(base, headers, "select * from Item where Id = '1' or Id = '2'"))
+    assert error["code"] == "4000" and "<OR>" in error["Detail"]
+
+
 def test_unknown_entities_and_line_filters_are_refused(base, headers):
     assert query_fault(query(base, headers, "select * from Spaceship"))["code"] == "4001"
     assert (
@@ -426,3 +494,72 @@ def test_governance_can_be_configured(clock):
         headers = {"Authorization": f"Bearer {fake.credentials.access_token}"}
         codes = [query(base, headers, "select * from Item").status_code for _ in range(3)]
         assert codes == [200, 200, 429]
+
+
+def test_batch_items_without_a_bid_or_a_valid_query_fail_alone(base, headers, fake):
+    response = batch(
+        base,
+        headers,
+        [
+            {"operation": "create", "Customer": {"DisplayName": "No bId"}},
+            {"bId": "q1", "Query": "select * from Customer where Id = '1' or Id = '2'"},
+            {"bId": "q2", "Query": "select count(*) from Customer where Id IN ('1', '2')"},
+            {"bId": "q3", "Query": "select * from Customer where Id = '99'"},
+            {"bId": "c1", "operation": "create", "Customer": {"DisplayName": "Batch Ok"}},
+            {"bId": "c2", "operation": "frob", "Customer": {}},
+        ],
+    )
+    assert response.status_code == 200
+    answers = response.json()["BatchItemResponse"]
+    assert [a["bId"] for a in answers] == ["", "q1", "q2", "q3", "c1", "c2"]
+    assert answers[0]["Fault"]["Error"][0]["element"] == "bId"
+    assert answers[1]["Fault"]["Error"][0]["code"] == "4000"
+    assert answers[2]["QueryResponse"] == {"totalCount": 2}
+    assert answers[3]["QueryResponse"] == {}
+    assert answers[4]["Customer"]["DisplayName"] == "Batch Ok"
+    assert "Fault" in answers[5]
+    assert [c["DisplayName"] for c in fake.records("Customer")].count("No bId") == 0
+
+
+def test_cdc_since_a_future_time_answers_empty_blocks(base, headers, clock):
+    future = datetime.fromtimestamp(clock.now(), UTC) + timedelta(days=1)
+    body = cdc(base, headers, "Invoice,Customer", future.isoformat()).json()
+    assert body["CDCResponse"] == [{"QueryResponse": [{}, {}]}]
+
+
+def test_cdc_refuses_an_old_changed_since_in_quickbooks_words(base, headers, clock):
+    since = (datetime.fromtimestamp(clock.now(), UTC) - timedelta(days=30, seconds=1)).isoformat()
+    error = cdc(base, headers, "Invoice", since).json()["Fault"]["Error"][0]
+    assert error["Detail"] == (
+        f"Operation cdc with changedSince date {since} which is older than fixed days is not "
+        "supported."
+    )
+
+
+def test_cdc_cut_keeps_the_earliest_changes_deletions_included(base, headers, clock, fake):
+    """Deletions older than the 1000th change must not be cut off behind newer live
+    records: a client resumes from the newest LastUpdatedTime it saw."""
+    since = datetime.fromtimestamp(clock.now(), UTC).isoformat()
+    doomed = create(base, headers, "Invoice", invoice_body(1))
+    clock.advance(1)
+    requests.post(
+        base + "/invoice",
+        json={"Id": doomed["Id"], "SyncToken": "0"},
+        params={"operation": "delete"},
+        headers=headers,
+    )
+    clock.advance(1)
+    for chunk in range(34):
+        items = [
+            {"bId": str(i), "operation": "create", "Invoice": invoice_body(2)} for i in range(30)
+        ]
+        assert batch(base, headers, items).status_code == 200
+        clock.advance(1)
+    block = cdc(base, headers, "Invoice", since).json()["CDCResponse"][0]["QueryResponse"][0]
+    assert len(block["Invoice"]) == 1000
+    assert block["Invoice"][-1] == {
+        "status": "Deleted",
+        "domain": "QBO",
+        "Id": doomed["Id"],
+        "MetaData": block["Invoice"][-1]["MetaData"],
+    }

@@ -3,6 +3,11 @@
 
 ``NetSuiteBackend`` implements :class:`erpsync.AccountingBackend`. Names are resolved
 lazily so that importing the auth helpers does not load the whole client.
+
+Every module has one role, and quickbooks/ has the module of the same name for it:
+``auth`` (authentication), ``certificates`` (credential material; ``tokens`` there),
+``client`` (wire client), ``query`` (query building), ``errors`` (error decoding),
+``records`` (records: wire <-> models) and ``backend`` (the AccountingBackend).
 """
 
 from __future__ import annotations
@@ -17,21 +22,16 @@ _EXPORTS: dict[str, str] = {
     "NetSuiteAuth": "erpsync.netsuite.auth",
     "TokenBasedAuth": "erpsync.netsuite.auth",
     "ClientCredentialsAuth": "erpsync.netsuite.auth",
-    "GeneratedCertificate": "erpsync.netsuite.auth",
-    "generate_certificate": "erpsync.netsuite.auth",
+    "GeneratedCertificate": "erpsync.netsuite.certificates",
+    "generate_certificate": "erpsync.netsuite.certificates",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from erpsync.netsuite.auth import (
-        ClientCredentialsAuth,
-        GeneratedCertificate,
-        NetSuiteAuth,
-        TokenBasedAuth,
-        generate_certificate,
-    )
+    from erpsync.netsuite.auth import ClientCredentialsAuth, NetSuiteAuth, TokenBasedAuth
     from erpsync.netsuite.backend import NetSuiteBackend
+    from erpsync.netsuite.certificates import GeneratedCertificate, generate_certificate
     from erpsync.netsuite.client import NetSuiteClient
 
 

@@ -1,4 +1,4 @@
-"""Credentials for NetSuite: token-based authentication and OAuth 2.0 client credentials.
+"""NetSuite authentication: token-based authentication and OAuth 2.0 client credentials.
 
 A :class:`NetSuiteAuth` is the user's configuration (keys, secrets, a certificate); the
 backend calls :meth:`NetSuiteAuth.for_account` once to get the ``requests`` auth object
@@ -16,8 +16,9 @@ once when it answers True.
   a 60-minute access token, and caches that token until shortly before it expires.
   Token requests are single-flight per account: twenty threads needing a token at
   once cause one token request.
-* :func:`generate_certificate` makes the key pair and self-signed certificate that
-  NetSuite's OAuth 2.0 client credentials setup page asks for.
+* :func:`generate_certificate` (from :mod:`erpsync.netsuite.certificates`, re-exported
+  here) makes the key pair and self-signed certificate that NetSuite's OAuth 2.0 client
+  credentials setup page asks for.
 
 Secrets (consumer and token secrets, private keys, assertions, access tokens) never
 appear in a repr, a log line or an exception.
@@ -26,7 +27,6 @@ appear in a repr, a log line or an exception.
 from __future__ import annotations
 
 import abc
-import contextlib
 import ipaddress
 import json
 import logging
@@ -34,24 +34,20 @@ import os
 import re
 import secrets
 import string
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, cast
 from urllib.parse import urlsplit
 
 import jwt
 import requests
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from requests.auth import AuthBase
 from requests_oauthlib import OAuth1
 
@@ -64,6 +60,12 @@ from erpsync.errors import (
     ServiceError,
 )
 from erpsync.http import parse_retry_after
+from erpsync.netsuite.certificates import (
+    MIN_RSA_BITS,
+    GeneratedCertificate,
+    PrivateKey,
+    generate_certificate,
+)
 
 __all__ = [
     "ClientCredentialsAuth",
@@ -87,8 +89,6 @@ _ACCOUNT_ID = re.compile(r"^(?:TSTDRV)?\d+(?:[_-](?:SB\d+|RP\d*))?$", re.IGNOREC
 TOKEN_PATH: Final = "/services/rest/auth/oauth2/v1/token"
 _ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _MAX_ASSERTION_LIFETIME: Final = 3600.0
-_MAX_CERT_DAYS: Final = 730
-_MIN_RSA_BITS: Final = 3072
 #: A token this close to its expiry is not sent any more (clock skew, request latency).
 _EXPIRY_MARGIN: Final = 5.0
 #: After a failed early renewal, wait this long before asking the endpoint again.
@@ -104,12 +104,6 @@ _ALGORITHMS: Final[dict[str, tuple[str, str | None]]] = {
     "ES256": ("ec", "secp256r1"),
     "ES384": ("ec", "secp384r1"),
     "ES512": ("ec", "secp521r1"),
-}
-_Digest = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
-_CURVES: Final[dict[str, tuple[ec.EllipticCurve, str, _Digest]]] = {
-    "P-256": (ec.SECP256R1(), "ES256", hashes.SHA256()),
-    "P-384": (ec.SECP384R1(), "ES384", hashes.SHA384()),
-    "P-521": (ec.SECP521R1(), "ES512", hashes.SHA512()),
 }
 #: OAuth errors meaning "these credentials will not work until a person fixes them".
 _CREDENTIAL_ERRORS: Final = frozenset(
@@ -334,9 +328,6 @@ class _TokenBasedAccountAuth(AuthBase):
 # -- OAuth 2.0 client credentials (machine to machine) -----------------------------------
 
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
 def _read_key_bytes(source: str | bytes | os.PathLike[str]) -> bytes:
     if isinstance(source, bytes | bytearray):
         return bytes(source)
@@ -410,9 +401,9 @@ def _check_key(key: PrivateKey, algorithm: str) -> None:
             raise ConfigurationError(
                 f"{algorithm} needs an RSA key, but the private key is EC", backend=_BACKEND
             )
-        if key.key_size < _MIN_RSA_BITS:
+        if key.key_size < MIN_RSA_BITS:
             raise ConfigurationError(
-                f"the RSA key has {key.key_size} bits; NetSuite requires at least {_MIN_RSA_BITS}",
+                f"the RSA key has {key.key_size} bits; NetSuite requires at least {MIN_RSA_BITS}",
                 backend=_BACKEND,
                 hint="Make a new key and certificate with erpsync's generate_certificate()",
             )
@@ -783,166 +774,3 @@ def _oauth_error(body: Any) -> tuple[str | None, str | None]:
 
 def _retry_after(response: requests.Response) -> float | None:
     return parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))
-
-
-# -- certificates for the M2M setup page -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GeneratedCertificate:
-    """A key pair and self-signed certificate for NetSuite's M2M setup page.
-
-    Upload ``certificate_pem``; keep ``private_key_pem`` for
-    :class:`ClientCredentialsAuth`, with ``algorithm`` as its algorithm.
-    """
-
-    private_key_pem: str = field(repr=False)
-    certificate_pem: str
-    fingerprint: str
-    not_after: datetime
-    algorithm: str
-
-
-def generate_certificate(
-    common_name: str = "erpsync",
-    *,
-    key_type: Literal["rsa", "ec"] = "rsa",
-    key_size: int = 3072,
-    curve: str = "P-256",
-    days: int = _MAX_CERT_DAYS,
-    key_path: str | os.PathLike[str] | None = None,
-    cert_path: str | os.PathLike[str] | None = None,
-    overwrite: bool = False,
-    now: datetime | None = None,
-) -> GeneratedCertificate:
-    """Make a private key and a self-signed X.509 certificate NetSuite will accept.
-
-    NetSuite takes RSA keys of 3072 bits or more, or EC keys on P-256/384/521, in a
-    certificate valid for at most two years. When ``key_path`` is given the key is
-    written with mode 0600 atomically (a crash never leaves half a key); an existing
-    file is only replaced with ``overwrite=True``, since replacing a key that is in use
-    breaks the integration.
-    """
-    common_name = _require_text("common_name", common_name)
-    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= _MAX_CERT_DAYS:
-        raise ConfigurationError(
-            f"days must be between 1 and {_MAX_CERT_DAYS}: NetSuite refuses certificates "
-            "valid for more than two years",
-            backend=_BACKEND,
-        )
-    key: PrivateKey
-    if key_type == "rsa":
-        if not isinstance(key_size, int) or key_size < _MIN_RSA_BITS:
-            raise ConfigurationError(
-                f"key_size must be at least {_MIN_RSA_BITS} bits for NetSuite", backend=_BACKEND
-            )
-        key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-        algorithm = "PS256"
-        digest: _Digest = hashes.SHA256()
-    elif key_type == "ec":
-        if curve not in _CURVES:
-            raise ConfigurationError(
-                f"curve must be one of {', '.join(_CURVES)}, not {curve!r}", backend=_BACKEND
-            )
-        ec_curve, algorithm, digest = _CURVES[curve]
-        key = ec.generate_private_key(ec_curve)
-    else:
-        raise ConfigurationError(
-            f"key_type must be 'rsa' or 'ec', not {key_type!r}", backend=_BACKEND
-        )
-
-    start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    not_before = start - timedelta(minutes=1)  # tolerate a little clock skew at upload
-    not_after = not_before + timedelta(days=days)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, digest)
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-    cert_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
-    fingerprint = certificate.fingerprint(hashes.SHA256()).hex(":").upper()
-
-    targets = [
-        (p, text, mode)
-        for p, text, mode in ((key_path, key_pem, 0o600), (cert_path, cert_pem, 0o644))
-        if p is not None
-    ]
-    resolved = [(Path(p).expanduser(), text, mode) for p, text, mode in targets]
-    if not overwrite:
-        for path, _, _ in resolved:
-            if path.exists():
-                raise ConfigurationError(
-                    f"{str(path)!r} already exists; pass overwrite=True to replace it",
-                    backend=_BACKEND,
-                )
-    for path, text, mode in resolved:
-        _write_atomically(path, text, mode)
-    return GeneratedCertificate(
-        private_key_pem=key_pem,
-        certificate_pem=cert_pem,
-        fingerprint=fingerprint,
-        not_after=not_after,
-        algorithm=algorithm,
-    )
-
-
-def _write_atomically(path: Path, text: str, mode: int) -> None:
-    """Temp file in the same directory, fsync, rename: readers see all or nothing.
-
-    The temp file is created 0600 by ``mkstemp``, so the key is never world-readable,
-    not even for a moment.
-    """
-    directory = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot write {str(path)!r}: {exc.strerror or type(exc).__name__}", backend=_BACKEND
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ConfigurationError(
-            f"cannot write {str(path)!r}: {exc.strerror or type(exc).__name__}", backend=_BACKEND
-        ) from None
-    if hasattr(os, "O_DIRECTORY"):
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)

@@ -1,4 +1,4 @@
-"""NetSuiteBackend: the AccountingBackend for one NetSuite account.
+"""NetSuite backend: the AccountingBackend for one NetSuite account.
 
 Writes that never duplicate
 ---------------------------
@@ -73,8 +73,9 @@ from erpsync.models import (
 )
 from erpsync.netsuite import records as rec
 from erpsync.netsuite.auth import NetSuiteAuth
-from erpsync.netsuite.client import MAX_PAGE_SIZE, NetSuiteClient, suiteql_literal
+from erpsync.netsuite.client import MAX_PAGE_SIZE, NetSuiteClient
 from erpsync.netsuite.errors import BACKEND
+from erpsync.netsuite.query import suiteql_literal
 
 __all__ = ["NetSuiteBackend"]
 

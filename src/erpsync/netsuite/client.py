@@ -1,4 +1,4 @@
-"""The NetSuite wire client: REST records, SuiteQL and RESTlets over one Transport.
+"""NetSuite wire client: REST records, SuiteQL and RESTlets over one Transport.
 
 It knows URLs, verbs and envelopes and nothing about models (that is
 :mod:`erpsync.netsuite.records`) or workflows (:mod:`erpsync.netsuite.backend`).
@@ -20,7 +20,9 @@ Why the pieces look the way they do:
   page in memory at a time). A query cannot page past 100,000 rows, so
   :meth:`NetSuiteClient.suiteql_keyset` pages by ``key > last ORDER BY key`` instead,
   which has no cap and no offset cost.
-* Every value put into SuiteQL text goes through :func:`suiteql_literal`.
+* SuiteQL text is built in :mod:`erpsync.netsuite.query`: every value put into it goes
+  through :func:`~erpsync.netsuite.query.suiteql_literal` (re-exported here), and the
+  keyset pages are written by :func:`~erpsync.netsuite.query.keyset_page_query`.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
@@ -43,6 +43,7 @@ from erpsync.http import RetryPolicy, Timeout, Transport
 from erpsync.limits import Limiter, limiter_for
 from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_base_url
 from erpsync.netsuite.errors import BACKEND, decode_error
+from erpsync.netsuite.query import keyset_column, keyset_page_query, suiteql_literal
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -60,7 +61,6 @@ MAX_PAGE_SIZE: Final = 1000
 
 _RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INTERNAL_ID = re.compile(r"^\d+$")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _log = logging.getLogger(__name__)
 _REQUEST_ID_HEADERS = ("X-N-OperationId", "X-Request-Id", "NS_RTIMER_COMPOSITE")
 
@@ -69,36 +69,6 @@ def default_restlet_url(account_id: str) -> str:
     """The account's RESTlet host: ``https://1234567-sb1.restlets.api.netsuite.com``."""
     host = canonical_account_id(account_id).lower().replace("_", "-")
     return f"https://{host}.restlets.api.netsuite.com"
-
-
-def suiteql_literal(value: object) -> str:
-    """``value`` written as a SuiteQL literal: strings quoted with ``'`` doubled.
-
-    Numbers are written as numbers, dates with ``TO_DATE``, datetimes (taken as UTC) with
-    ``TO_TIMESTAMP``, ``None`` as ``NULL``. Anything else is refused rather than
-    stringified, so that a value can never change the shape of a query.
-    """
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "'T'" if value else "'F'"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ConfigurationError(f"{value} cannot be written in SuiteQL")
-        return format(value, "f")
-    if isinstance(value, datetime):
-        moment = value.astimezone(UTC) if value.tzinfo is not None else value
-        stamp = moment.strftime("%Y-%m-%d %H:%M:%S")
-        return f"TO_TIMESTAMP('{stamp}', 'YYYY-MM-DD HH24:MI:SS')"
-    if isinstance(value, date):
-        return f"TO_DATE('{value.isoformat()}', 'YYYY-MM-DD')"
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ConfigurationError("a SuiteQL string cannot contain a NUL character")
-        return "'" + value.replace("'", "''") + "'"
-    raise ConfigurationError(f"cannot write a {type(value).__name__} as a SuiteQL literal")
 
 
 def _record_type(record_type: str) -> str:
@@ -436,15 +406,10 @@ class NetSuiteClient:
         Each page is ``SELECT * FROM (query) WHERE key > last ORDER BY key``, so the
         query must select ``key`` as a unique column (a numeric internal id, usually).
         """
-        if not _IDENTIFIER.match(key):
-            raise ConfigurationError(f"{key!r} is not a column name", backend=BACKEND)
-        column = key.rsplit(".", 1)[-1].lower()
+        column = keyset_column(key)
         last: str | None = None
         while True:
-            where = f" WHERE {column} > {_key_literal(last)}" if last is not None else ""
-            # The column name is checked above and the key value goes through a literal.
-            wrapped = f"SELECT * FROM ({query}){where} ORDER BY {column}"  # noqa: S608
-            page = self.suiteql_page(wrapped, limit=page_size)
+            page = self.suiteql_page(keyset_page_query(query, column, last), limit=page_size)
             items = page["items"]
             for item in items:
                 row = _row(item)
@@ -497,15 +462,19 @@ class _ContendedLoginAuth(AuthBase):
     limit not as a 429 but as a 401 ``INVALID_LOGIN``, indistinguishable on the wire from
     revoked or wrong credentials. TBA has nothing to renew, so the transport would raise
     :class:`~erpsync.errors.AuthenticationError` at once and a bulk run at the limit would
-    lose documents to a spurious login failure. So when a 401 arrives while the account
-    is visibly contended (other requests of this process are in flight on its limiter,
-    or a recent 429 has not yet been recovered from), the limiter is told it was
-    throttled and the request is sent once more after a short backoff, with a fresh
-    signature. That is safe for every method, writes included: a 401 means NetSuite
-    refused the request before doing anything. It is bounded: the transport renews at
-    most once per request, so wrong credentials still fail, after one extra request.
-    Contention caused only by other processes or integrations cannot be seen here; the
-    error's hint says so.
+    lose documents to a spurious login failure. So a 401 ``INVALID_LOGIN`` is treated as
+    possible throttling: the limiter is told it was throttled and the request is sent
+    once more after a short backoff, with a fresh signature. That is safe for every
+    method, writes included: a 401 means NetSuite refused the request before doing
+    anything. It is bounded: the transport renews at most once per request, so wrong
+    credentials still fail, after one extra request.
+
+    Why not only when the account looks busy: whether this process had other requests in
+    flight can only be judged after the 401 has arrived, and by then they may all have
+    finished (a loaded machine deschedules the thread in between), so such a check
+    refuses the resend exactly when the refusal was caused by contention. It also could
+    not see contention from other processes or integrations on the same account, which
+    the unconditional resend covers.
     """
 
     def __init__(self, inner: AuthBase, *, limiter: Limiter, pause: Callable[[], None]) -> None:
@@ -524,22 +493,16 @@ class _ContendedLoginAuth(AuthBase):
         inner_renew = getattr(self._inner, "renew", None)
         if inner_renew is not None and inner_renew(response):
             return True
-        if not self._contended() or not _is_invalid_login(response):
+        if not _is_invalid_login(response):
             return False
         _log.info(
-            "NetSuite answered INVALID_LOGIN while the account was at its concurrency "
-            "limit; treating it as throttling and sending the request once more"
+            "NetSuite answered INVALID_LOGIN, which under token-based authentication may be "
+            "its account concurrency limit; treating it as throttling and sending the "
+            "request once more"
         )
         self._limiter.on_throttle()
         self._pause()
         return True
-
-    def _contended(self) -> bool:
-        limiter = self._limiter
-        if limiter.in_flight > 0:  # our own slot was released before the 401 got here
-            return True
-        configured, current = limiter.max_concurrency, limiter.effective_concurrency
-        return configured is not None and current is not None and current < configured
 
 
 def _is_invalid_login(response: requests.Response) -> bool:
@@ -560,10 +523,3 @@ def _row(item: Any) -> dict[str, Any]:
             retryable=False,
         )
     return {k: v for k, v in item.items() if k != "links"}
-
-
-def _key_literal(value: str) -> str:
-    """Keys are compared as numbers when they are numbers (internal ids), else as text."""
-    if re.fullmatch(r"-?\d+", value):
-        return value
-    return suiteql_literal(value)

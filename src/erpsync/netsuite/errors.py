@@ -1,4 +1,4 @@
-"""Turning NetSuite's error answers into the erpsync error tree.
+"""NetSuite error decoding: error answers -> the erpsync error tree.
 
 NetSuite answers every REST failure with an RFC 9110 problem document::
 

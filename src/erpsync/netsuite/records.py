@@ -1,4 +1,4 @@
-"""NetSuite wire records <-> erpsync models, as pure functions (no HTTP).
+"""NetSuite records: wire records <-> erpsync models, as pure functions (no I/O, no clock).
 
 Two shapes come off the wire and both are read here:
 

@@ -3,6 +3,12 @@ batch, change data capture, invoice PDFs and webhooks.
 
 ``QuickBooksBackend`` implements :class:`erpsync.AccountingBackend`. Names are resolved
 lazily so that a webhook endpoint importing ``verify_webhook`` loads nothing else.
+
+Every module has one role, and netsuite/ has the module of the same name for it:
+``auth`` (authentication), ``tokens`` (credential material; ``certificates`` there),
+``client`` (wire client), ``query`` (query building), ``errors`` (error decoding),
+``records`` (records: wire <-> models) and ``backend`` (the AccountingBackend);
+``webhooks`` is QuickBooks' own.
 """
 
 from __future__ import annotations

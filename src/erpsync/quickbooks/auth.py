@@ -1,4 +1,4 @@
-"""OAuth 2.0 for QuickBooks Online: connecting a company and keeping it connected.
+"""QuickBooks Online authentication: OAuth 2.0, connecting a company and keeping it connected.
 
 :class:`QuickBooksAuth` runs the authorization-code flow once per company and then
 keeps an access token fresh for every API call (``for_realm(realm_id)`` gives the

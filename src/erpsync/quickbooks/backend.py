@@ -1,4 +1,4 @@
-"""QuickBooks Online as an :class:`~erpsync.backend.AccountingBackend`.
+"""QuickBooks Online backend: the AccountingBackend for one QuickBooks Online company.
 
 Where the external id lives
 ---------------------------

@@ -1,4 +1,4 @@
-"""The QuickBooks Online data API over the shared :class:`~erpsync.http.Transport`.
+"""QuickBooks Online wire client: the v3 data API (CRUD, query, batch, CDC, PDF) over one Transport.
 
 :class:`QuickBooksClient` speaks the wire protocol and nothing more: it knows paths,
 ``minorversion``, ``requestid``, the query language, batch and change data capture,
@@ -42,7 +42,7 @@ from requests.auth import AuthBase
 from erpsync.errors import ConfigurationError, ErpSyncError, ServiceError
 from erpsync.http import RetryPolicy, Timeout, Transport, new_idempotency_key
 from erpsync.limits import Limiter, RateLimit, limiter_for
-from erpsync.quickbooks.faults import (
+from erpsync.quickbooks.errors import (
     BACKEND,
     decode_error,
     error_from_fault,

@@ -1,4 +1,4 @@
-"""Building QuickBooks queries that cannot be broken by the values in them.
+"""QuickBooks Online query building: query text that the values in it cannot break.
 
 The QuickBooks query language (``SELECT * FROM Invoice WHERE DocNumber = 'x'``) has no
 bind parameters: values are spliced into the text. A customer called ``Adam's Candy

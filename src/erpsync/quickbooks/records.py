@@ -1,4 +1,4 @@
-"""QuickBooks wire records <-> erpsync models. Pure functions: no I/O, no clock.
+"""QuickBooks Online records: wire records <-> erpsync models, as pure functions (no I/O, no clock).
 
 Reading is strict about what a model cannot do without (an Id, a CustomerRef, a date,
 amounts) and tolerant about everything else: a wire record missing a required field
@@ -50,7 +50,7 @@ from erpsync.models import (
     Vendor,
     round_money,
 )
-from erpsync.quickbooks.faults import BACKEND
+from erpsync.quickbooks.errors import BACKEND
 
 __all__ = [
     "DOC_NUMBER_MAX",

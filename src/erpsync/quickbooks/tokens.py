@@ -1,4 +1,4 @@
-"""QuickBooks OAuth tokens and the stores that keep them.
+"""QuickBooks Online credential material: the OAuth tokens and the stores that keep them.
 
 A QuickBooks refresh token is the one credential that cannot be re-created without a
 person: Intuit rotates it (a refresh answer may carry a new one) and the rotated-away

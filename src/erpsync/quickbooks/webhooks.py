@@ -1,4 +1,4 @@
-"""Receiving QuickBooks webhooks: verify the signature, parse both payload shapes, dedupe.
+"""QuickBooks Online webhooks: verify the signature, parse both payload shapes, dedupe.
 
 Framework-neutral: give :func:`handle_webhook` the raw body bytes and the headers your
 web framework received, and reply 200 quickly (Intuit expects an answer within about

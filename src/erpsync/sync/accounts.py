@@ -796,13 +796,24 @@ class AccountingSync:
             self._thread_lock.release()
 
     def _renew_lock(self) -> None:
-        """Keep the pass lock alive during a long pass (only while a pass holds it)."""
+        """Keep the pass lock alive during a long pass (only while a pass holds it).
+
+        If the lock expired and another process took it, this pass stops here rather
+        than go on overlapping the new holder's pass.
+        """
         renewed = self._lock_renewed_at
         if renewed is None:
             return
         now = self._clock()
         if (now - renewed).total_seconds() >= self.lock_ttl / 3:
-            self.store.lock(self.lock_name, self.owner, self.lock_ttl)
+            if not self.store.lock(self.lock_name, self.owner, self.lock_ttl):
+                self._lock_renewed_at = None
+                raise SyncBusyError(
+                    "the accounting sync pass lost its lock to another pass; it stops here",
+                    backend=self._b,
+                    record=self.lock_name,
+                    hint="raise lock_ttl above the longest gap between records in a pass",
+                )
             self._lock_renewed_at = now
 
     def _write(

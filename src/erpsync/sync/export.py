@@ -2,10 +2,10 @@
 
 The billing platform's data export gives three tables: finalized invoices, their line
 items and the products. Joined (``SourceInvoice.from_mapping`` reads an invoice with its
-lines and products), filtered (invoices with a zero total and zero-amount lines are
-dropped) and mapped (products and customers carry NetSuite internal ids in custom
-fields, see :class:`~erpsync.mapping.fields.FieldMapping`), they become the rows of
-NetSuite's CSV Import Assistant for transactions of type *Invoice*.
+lines and products), filtered (invoices with a zero total, zero-amount lines and repeats
+of an invoice already written are dropped) and mapped (products and customers carry
+NetSuite internal ids in custom fields, see :class:`~erpsync.mapping.fields.FieldMapping`),
+they become the rows of NetSuite's CSV Import Assistant for transactions of type *Invoice*.
 
 The template (:data:`NETSUITE_INVOICE_COLUMNS`), one row per invoice line:
 
@@ -111,11 +111,13 @@ def write_netsuite_invoice_csv(
     chosen = _columns(columns)
     rows: list[list[str]] = []
     report = ExportReport()
+    written: set[str] = set()
     for raw in invoices:
         invoice_rows = _invoice_rows(
             raw,
             mapping,
             report,
+            written,
             products=products,
             customers=customers,
             prefix=external_id_prefix,
@@ -153,6 +155,7 @@ def _invoice_rows(
     raw: SourceInvoice | Mapping[str, Any],
     mapping: FieldMapping,
     report: ExportReport,
+    written: set[str],
     *,
     products: Mapping[str, Mapping[str, Any]] | None,
     customers: Mapping[str, Mapping[str, Any]] | None,
@@ -160,7 +163,10 @@ def _invoice_rows(
     date_format: str,
     minor_units: bool,
 ) -> list[dict[str, str]]:
-    label = str(raw.id if isinstance(raw, SourceInvoice) else raw.get("id", "?"))
+    if isinstance(raw, SourceInvoice):
+        label = raw.id
+    else:
+        label = str(raw.get("id", "?")) if isinstance(raw, Mapping) else "?"
     try:
         source = (
             raw
@@ -173,6 +179,13 @@ def _invoice_rows(
             report.dropped.append(DroppedInvoice(source.id, "the invoice total is zero"))
             return []
         external_id = encode_external_id(prefix + source.id)
+        if external_id in written:
+            # The Import Assistant groups rows by External ID: a second copy would be
+            # merged into the first invoice as extra lines, doubling its total.
+            report.dropped.append(
+                DroppedInvoice(source.id, "the invoice appears more than once in the input")
+            )
+            return []
         customer = mapping.customer_ref(source.customer).id
         header = {
             "External ID": external_id,
@@ -208,6 +221,7 @@ def _invoice_rows(
         report.dropped.append(DroppedInvoice(source.id, "every line amount is zero"))
         return []
     report.invoices.append(external_id)
+    written.add(external_id)
     return rows
 
 

@@ -53,12 +53,15 @@ mirrored).
 The push endpoint trusts nothing in the body but the order id, and even that only
 after the HMAC-SHA256 signature checks out: the order itself is fetched from the ERP.
 A replayed push therefore only re-syncs an order's current state.
+
+Layout: the push signature and body parsing live in ``_purchasing_push``, the
+user-event script text in ``_purchasing_script`` and the run cursor's format in
+``_purchasing_cursor``; every public name is importable from here.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -79,12 +82,19 @@ from erpsync.errors import (
     MappingError,
     NotFoundError,
     UnsupportedOperationError,
-    WebhookSignatureError,
 )
 from erpsync.mapping.status import NETSUITE_PO_TO_ION, StatusTable
 from erpsync.models import ItemReceipt, ItemReceiptLine, PurchaseOrder, PurchaseOrderLine, Ref
 from erpsync.store import Claim, RunError, RunStatus, SyncStore, content_hash, make_owner
 from erpsync.sync._common import FeedPosition, LedgerTarget, write_once
+from erpsync.sync._purchasing_cursor import Cursor as _Cursor
+from erpsync.sync._purchasing_push import (
+    PUSH_SIGNATURE_HEADER,
+    sign_push,
+    verify_push_signature,
+)
+from erpsync.sync._purchasing_push import push_order_id as _push_order_id
+from erpsync.sync._purchasing_script import USER_EVENT_SCRIPT
 from erpsync.sync.sinks import LocalSupplier, PurchasingSink, SinkLine, SinkPurchaseOrder
 
 __all__ = [
@@ -105,21 +115,18 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: The header a push carries its signature in: ``sha256=<hex HMAC-SHA256 of the body>``.
-PUSH_SIGNATURE_HEADER = "X-Erpsync-Signature"
-_SIGNATURE_PREFIX = "sha256="
-#: A push body is a few dozen bytes; anything this large is not one.
-_MAX_PUSH_BODY = 64 * 1024
-
 _ORDER = "purchase_order"
 _RECEIPT = "item_receipt"
 _RUN_KIND = "purchasing"
 _PUSH_KIND = "purchasing-push"
 #: Ledger content hash of an order that was deleted (in the ERP, then locally).
 _DELETED = "deleted"
-_CURSOR_VERSION = 1
 
 OrderAction = Literal["created", "updated", "unchanged", "deleted", "failed", "busy"]
+
+
+class _LostRunLock(ConflictError):
+    """The run's lock expired and another run took it: this run must stop at once."""
 
 
 def _utc_now() -> datetime:
@@ -286,147 +293,6 @@ class PushResult:
     @property
     def ok(self) -> bool:
         return self.outcome.action != "failed"
-
-
-# -- push signatures ------------------------------------------------------------------------
-
-
-def _secret_bytes(secret: str | bytes) -> bytes:
-    if isinstance(secret, str):
-        secret = secret.encode("utf-8")
-    if not isinstance(secret, bytes) or not secret:
-        raise ConfigurationError("the push secret must be a non-empty string")
-    return secret
-
-
-def sign_push(body: bytes, secret: str | bytes) -> str:
-    """The :data:`PUSH_SIGNATURE_HEADER` value for ``body``: ``sha256=<hex>``.
-
-    What the user-event script computes; use it to call your endpoint from tests or
-    from another system.
-    """
-    if not isinstance(body, bytes):
-        raise ConfigurationError("a push body is bytes (sign exactly what is sent)")
-    digest = hmac.new(_secret_bytes(secret), body, hashlib.sha256).hexdigest()
-    return _SIGNATURE_PREFIX + digest
-
-
-def verify_push_signature(body: bytes, headers: Mapping[str, str], secret: str | bytes) -> None:
-    """Raise WebhookSignatureError unless ``headers`` carry a valid signature of ``body``.
-
-    The header name is matched case-insensitively (frameworks differ); the comparison is
-    constant-time. The error never contains the expected signature.
-    """
-    if not isinstance(body, bytes):
-        raise ConfigurationError("verify the raw request body (bytes), before any parsing")
-    expected = sign_push(body, secret)
-    wanted = PUSH_SIGNATURE_HEADER.lower()
-    given = next(
-        (
-            value
-            for name, value in headers.items()
-            if isinstance(name, str) and name.lower() == wanted
-        ),
-        None,
-    )
-    if not isinstance(given, str) or not given.strip():
-        raise WebhookSignatureError(
-            f"the push has no {PUSH_SIGNATURE_HEADER} header", hint="nothing was processed"
-        )
-    candidate = given.strip()
-    prefix, _, digest = candidate.partition("=")
-    normalised = f"{prefix.lower()}={digest.lower()}"
-    if not hmac.compare_digest(
-        expected.encode("ascii"), normalised.encode("utf-8", errors="replace")
-    ):
-        raise WebhookSignatureError(
-            f"the {PUSH_SIGNATURE_HEADER} signature does not match the body",
-            hint="nothing was processed; check that both sides use the same secret and "
-            "that the body is verified exactly as received",
-        )
-
-
-def _push_order_id(body: bytes) -> str:
-    """The purchase order id a (verified) push names."""
-    if len(body) > _MAX_PUSH_BODY:
-        raise InvalidRequestError(f"a push body is at most {_MAX_PUSH_BODY} bytes")
-    try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidRequestError(
-            "the push body is not JSON", raw=body[:200].decode("utf-8", "replace")
-        ) from None
-    if not isinstance(payload, dict):
-        raise InvalidRequestError('the push body must be an object like {"id": "1001"}')
-    record_type = payload.get("recordType")
-    if record_type is not None and (
-        not isinstance(record_type, str) or record_type.replace(" ", "").lower() != "purchaseorder"
-    ):
-        raise InvalidRequestError(
-            f"the push is for a {record_type!r} record; this endpoint takes purchase orders",
-            field="recordType",
-        )
-    raw_id = payload.get("id")
-    if isinstance(raw_id, int) and not isinstance(raw_id, bool) and raw_id > 0:
-        return str(raw_id)
-    if isinstance(raw_id, str) and raw_id.strip() and len(raw_id) <= 64:
-        return raw_id.strip()
-    raise InvalidRequestError("the push body has no usable purchase order id", field="id")
-
-
-# -- the cursor -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Cursor:
-    """Where the feeds stopped: the newest order seen (``updated_at``, id) and the newest
-    deletion time. Stored as JSON in one store cursor so both move together."""
-
-    orders_at: datetime | None = None
-    orders_id: str | None = None
-    deleted_at: datetime | None = None
-
-    def dump(self) -> str:
-        def stamp(value: datetime | None) -> str | None:
-            return None if value is None else value.astimezone(UTC).isoformat()
-
-        return json.dumps(
-            {
-                "v": _CURSOR_VERSION,
-                "orders": {"at": stamp(self.orders_at), "id": self.orders_id},
-                "deleted": stamp(self.deleted_at),
-            },
-            sort_keys=True,
-        )
-
-    @classmethod
-    def load(cls, name: str, text: str | None) -> _Cursor:
-        if text is None:
-            return cls()
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or data.get("v") != _CURSOR_VERSION:
-                raise ValueError("unknown cursor format")
-            orders = data.get("orders") or {}
-            return cls(
-                orders_at=_parse_stamp(orders.get("at")),
-                orders_id=orders.get("id"),
-                deleted_at=_parse_stamp(data.get("deleted")),
-            )
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise ConfigurationError(
-                f"the purchasing cursor {name!r} is not readable: {exc}",
-                hint="set it again with store.set_cursor, or delete it to start over",
-            ) from None
-
-
-def _parse_stamp(value: object) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not a timestamp")
-    parsed = datetime.fromisoformat(value)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -1163,7 +1029,13 @@ class _Run:
         self.outcomes.append(outcome)
         now = self.sync._now()
         if (now - self._renewed).total_seconds() > self.sync.run_lock_seconds / 3:
-            self.sync.store.lock(self.lock, self.sync._owner, self.sync.run_lock_seconds)
+            if not self.sync.store.lock(self.lock, self.sync._owner, self.sync.run_lock_seconds):
+                # Another run took the expired lock: carrying on would overlap it.
+                raise _LostRunLock(
+                    f"the purchasing run for {self.sync.scope} lost its lock to another run; "
+                    "it stops here",
+                    hint="raise run_lock_seconds above the longest time one order takes",
+                )
             self._renewed = now
 
     def _orders(self, cursor: _Cursor, seen: set[str]) -> tuple[datetime | None, str | None]:
@@ -1221,6 +1093,8 @@ class _Run:
                 if outcome.action == "busy":
                     held = record.deleted_at if held is None else min(held, record.deleted_at)
                 newest = record.deleted_at if newest is None else max(newest, record.deleted_at)
+        except _LostRunLock:
+            raise  # not a feed failure: the whole run must stop
         except ErpSyncError as exc:
             self.feed_errors.append(RunError.from_exception("deleted purchase orders", exc))
             _log.warning("purchasing run: the deleted-record feed failed: %s", exc)
@@ -1233,79 +1107,3 @@ class _Run:
         if held is not None:
             mark = min(mark, held)
         return mark
-
-
-# -- the NetSuite side of the push ----------------------------------------------------------
-
-USER_EVENT_SCRIPT = r"""/**
- * erpsync: push purchase order changes to PurchaseOrderSync.handle_push.
- *
- * Upload as erpsync_po_push.js (the .js suffix matters: without it NetSuite answers
- * "MODULE NOT FOUND" when a purchase order is saved), create a User Event script from
- * it, add two script parameters and deploy it to Purchase Order (all roles, released):
- *   custscript_erpsync_push_url   Free-Form Text: the HTTPS URL of your push endpoint
- *   custscript_erpsync_secret     Free-Form Text: the script id of an API secret
- *                                 (Setup > Company > API Secrets) holding the shared secret,
- *                                 e.g. custsecret_erpsync_push; allow this script to use it
- *
- * The body is {"recordType": "purchaseorder", "id": "<internal id>", "event": "<type>"},
- * signed with HMAC-SHA256 in the X-Erpsync-Signature header as "sha256=<hex>". The
- * endpoint fetches the order from NetSuite, so the body carries nothing else.
- *
- * @NApiVersion 2.1
- * @NScriptType UserEventScript
- * @NModuleScope SameAccount
- */
-define(['N/crypto', 'N/encode', 'N/https', 'N/log', 'N/runtime'],
-    (crypto, encode, https, log, runtime) => {
-
-    const sign = (secretId, body) => {
-        const key = crypto.createSecretKey({ secret: secretId, encoding: encode.Encoding.UTF_8 });
-        const mac = crypto.createHmac({ algorithm: crypto.HashAlg.SHA256, key: key });
-        mac.update({ input: body, inputEncoding: encode.Encoding.UTF_8 });
-        return mac.digest({ outputEncoding: encode.Encoding.HEX }).toLowerCase();
-    };
-
-    const afterSubmit = (context) => {
-        const record = context.type === context.UserEventType.DELETE
-            ? context.oldRecord : context.newRecord;
-        const script = runtime.getCurrentScript();
-        const url = script.getParameter({ name: 'custscript_erpsync_push_url' });
-        const secretId = script.getParameter({ name: 'custscript_erpsync_secret' });
-        const body = JSON.stringify({
-            recordType: 'purchaseorder',
-            id: String(record.id),
-            event: String(context.type),
-        });
-        try {
-            const response = https.post({
-                url: url,
-                body: body,
-                headers: {
-                    'Content-Type': 'application/json',
-                    'X-Erpsync-Signature': 'sha256=' + sign(secretId, body),
-                },
-            });
-            if (response.code < 200 || response.code >= 300) {
-                log.error({ title: 'erpsync push refused', details: String(response.code) });
-            }
-        } catch (e) {
-            // Never block the save: the periodic erpsync run picks the order up anyway.
-            log.error({ title: 'erpsync push failed', details: e.name + ': ' + e.message });
-        }
-    };
-
-    return { afterSubmit: afterSubmit };
-});
-"""
-"""SuiteScript 2.1 user-event script that pushes purchase order saves to
-:meth:`PurchaseOrderSync.handle_push`.
-
-Documentation, not tested code: SuiteScript runs only inside NetSuite, so this text
-cannot be executed here (the Python side it calls, the signature format and the body
-shape, are tested). Closing a purchase order edits it, so its lines' closing reaches
-the endpoint through this script too; the periodic :meth:`PurchaseOrderSync.run`
-catches whatever a push misses (a failed POST, bulk "Close Orders" actions, records
-changed while the script was not deployed), so seed 004's daily mass-update script is
-not needed.
-"""

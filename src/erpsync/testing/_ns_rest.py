@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from erpsync.testing._ns_errors import NetSuiteFault, invalid_content, not_found
+from erpsync.testing._ns_paging import page_links
 from erpsync.testing._ns_records import REST_ROOT, Account
 from erpsync.testing._ns_types import RecordType, lookup
 from erpsync.testing._wire import WireRequest, WireResponse
@@ -127,13 +128,11 @@ def _collection(account: Account, rt: RecordType, request: WireRequest) -> dict[
     ids = account.ids(rt)
     page = ids[offset : offset + limit]
     href = f"{request.base}{REST_ROOT}/{rt.name.lower()}"
-    links = [{"rel": "self", "href": f"{href}?limit={limit}&offset={offset}"}]
-    if offset + limit < len(ids):
-        links.append({"rel": "next", "href": f"{href}?limit={limit}&offset={offset + limit}"})
+    has_more = offset + len(page) < len(ids)
     return {
-        "links": links,
+        "links": page_links(href, limit, offset, len(ids), has_more),
         "count": len(page),
-        "hasMore": offset + len(page) < len(ids),
+        "hasMore": has_more,
         "items": [
             {"links": [{"rel": "self", "href": f"{href}/{rid}"}], "id": str(rid)} for rid in page
         ],

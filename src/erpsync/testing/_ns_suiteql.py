@@ -23,10 +23,10 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from erpsync.testing._ns_db import Database
 from erpsync.testing._ns_errors import NetSuiteFault
+from erpsync.testing._ns_paging import page_links
 from erpsync.testing._ns_types import BY_TRAN_TYPE, STATUS_LABELS
 
 MAX_LIMIT = 1000
@@ -357,13 +357,13 @@ class SuiteQL:
                 f"Invalid value for the offset parameter: {offset}. The offset must be a "
                 "multiple of the limit.",
             )
-        if offset + limit > self.row_cap:
+        if offset >= self.row_cap:
             raise NetSuiteFault(
                 400,
                 "INVALID_PARAMETER",
-                f"The query cannot return rows beyond {self.row_cap}: offset {offset} plus "
-                f"limit {limit} exceeds it. Narrow the query (for example id > the last id "
-                "read) instead of paging further.",
+                f"The query cannot return rows beyond {self.row_cap}: offset {offset} is past "
+                "them. Narrow the query (for example id > the last id read) instead of "
+                "paging further.",
             )
         sql = translate(query)
         conn = self.db.query_connection
@@ -374,7 +374,9 @@ class SuiteQL:
                 # Running the caller's SELECT is the point; the connection is read-only.
                 total = conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]  # noqa: S608
                 page = f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?"  # noqa: S608
-                cursor = conn.execute(page, (limit, offset))
+                # A page ends at the row cap; totalResults and hasMore still count every
+                # row, so a client that follows ``next`` past the cap is refused there.
+                cursor = conn.execute(page, (min(limit, self.row_cap - offset), offset))
                 names = [d[0].lower() for d in cursor.description]
                 rows = cursor.fetchall()
             except (sqlite3.Error, ValueError, OverflowError) as exc:
@@ -410,21 +412,9 @@ def _int_param(name: str, raw: str | None, default: int) -> int:
 def _envelope(
     items: list[dict[str, Any]], total: int, limit: int, offset: int, base: str
 ) -> dict[str, Any]:
-    def href(at: int) -> str:
-        return f"{base}{QUERY_PATH}?{urlencode({'limit': limit, 'offset': at})}"
-
-    links = []
-    if offset > 0:
-        links.append({"rel": "previous", "href": href(max(offset - limit, 0))})
-    links.append({"rel": "first", "href": href(0)})
     has_more = offset + len(items) < total
-    if has_more:
-        links.append({"rel": "next", "href": href(offset + limit)})
-    last = max(((total - 1) // limit) * limit, 0)
-    links.append({"rel": "last", "href": href(last)})
-    links.append({"rel": "self", "href": href(offset)})
     return {
-        "links": links,
+        "links": page_links(f"{base}{QUERY_PATH}", limit, offset, total, has_more),
         "count": len(items),
         "hasMore": has_more,
         "items": items,

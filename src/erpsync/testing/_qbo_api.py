@@ -259,12 +259,13 @@ class DataApi:
         if since < now - CDC_LOOKBACK:
             raise invalid_value(
                 "changedSince",
-                "changedSince must be within the last 30 days: change data capture looks back "
-                "at most 30 days.",
+                # QuickBooks' wording (users quote it); the fixed days are 30.
+                f"Operation cdc with changedSince date {raw_since} which is older than fixed "
+                "days is not supported.",
             )
         responses: list[dict[str, Any]] = []
         for entity in entities:
-            changed = self.company.changed_since(entity, since)[:CDC_LIMIT]
+            changed = self.company.changed_since(entity, since, CDC_LIMIT)
             if changed:
                 responses.append(
                     {

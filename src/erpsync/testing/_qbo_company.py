@@ -194,18 +194,25 @@ class Company:
     def company_info(self) -> dict[str, Any]:
         return next(iter(self.records["CompanyInfo"].values()))
 
-    def changed_since(self, entity: str, since: datetime) -> list[dict[str, Any]]:
-        """Records changed at or after ``since``, live ones first, then tombstones."""
+    def changed_since(
+        self, entity: str, since: datetime, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Records changed at or after ``since``, live ones first, then tombstones.
+
+        ``limit`` keeps the *earliest* changes, live and deleted alike, so a client that
+        resumes from the newest ``LastUpdatedTime`` it was given misses no deletion.
+        """
 
         def stamp(record: dict[str, Any]) -> datetime:
             text = record.get("MetaData", {}).get("LastUpdatedTime", "")
             return parse_instant(text) or since
 
-        live = [r for r in self.records[entity].values() if stamp(r) >= since]
-        dead = [r for r in self.tombstones[entity].values() if stamp(r) >= since]
-        live.sort(key=stamp)
-        dead.sort(key=stamp)
-        return [copy.deepcopy(r) for r in live + dead]
+        live = [(stamp(r), False, r) for r in self.records[entity].values()]
+        dead = [(stamp(r), True, r) for r in self.tombstones[entity].values()]
+        recent = [c for c in live + dead if c[0] >= since]
+        changed = sorted(recent, key=lambda c: (c[0], c[1]))[:limit]
+        changed.sort(key=lambda c: c[1])  # stable: by time within live, then within dead
+        return [copy.deepcopy(r) for _, _, r in changed]
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -312,7 +312,12 @@ def parse_query(text: str, known_entities: Iterable[str]) -> Query:
     for condition in conditions:
         if condition.field.split(".")[0].lower() == "line":
             raise query_validation_error(f"property '{condition.field}' is not queryable")
-    if maximum is not None and (maximum < 1 or maximum > MAX_RESULTS_LIMIT):
+    if maximum is not None and maximum > MAX_RESULTS_LIMIT:
+        # The wording users report from QuickBooks.
+        raise query_validation_error(
+            f"value {maximum} is too large. Max allowed value is {MAX_RESULTS_LIMIT}"
+        )
+    if maximum is not None and maximum < 1:
         raise query_validation_error(
             f"MaxResults should be between 1 and {MAX_RESULTS_LIMIT}, supplied: {maximum}"
         )

@@ -38,7 +38,9 @@ What it covers:
 * The account-wide concurrency limit (5 by default, a Standard account) with NetSuite's
   429 ``CONCURRENCY_LIMIT_EXCEEDED``. The token endpoint is not governed: NetSuite
   counts web-services requests (REST, SOAP, RESTlets) against the limit, and an OAuth
-  token request is none of them.
+  token request is none of them. Under TBA NetSuite can instead report the limit as an
+  invalid login; ``tba_concurrency_error="invalid_login"`` reproduces that quirk (see
+  :class:`FakeNetSuite`).
 
 TBA checks ``oauth_timestamp`` against the emulator clock, so a ``FakeClock`` for TBA
 clients must start near the real time (``FakeClock(time.time())``); bearer tokens and
@@ -60,7 +62,7 @@ import json
 import re
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from erpsync.errors import ConfigurationError
 from erpsync.testing._core import Clock, Emulator, FaultPlan, Governance, Latency, clock_datetime
@@ -72,6 +74,7 @@ from erpsync.testing._ns_errors import (
     CONCURRENCY_DETAIL,
     NetSuiteFault,
     error_body,
+    invalid_login,
     not_found,
 )
 from erpsync.testing._ns_m2m import TOKEN_PATH, issue_token
@@ -110,6 +113,10 @@ __all__ = [
     "restlet_host",
 ]
 
+#: How a TBA request over the concurrency limit is refused: NetSuite's documented 429
+#: ``CONCURRENCY_LIMIT_EXCEEDED``, or the 401 ``INVALID_LOGIN`` it can answer instead.
+TbaConcurrencyError = Literal["429", "invalid_login"]
+
 #: A Standard (or developer) account: five concurrent requests across SOAP, REST and
 #: RESTlets.
 NETSUITE_GOVERNANCE = Governance(concurrency=5)
@@ -137,7 +144,11 @@ class FakeNetSuite(Emulator):
     ``latency=0.2`` or ``Latency(...)``, ``faults=FaultPlan(rates=..., seed=...)`` or
     ``fake.inject("drop" | "lose_response" | "server_error" | "throttle" | "slow")``,
     ``seed_data=False`` for an empty account (the seed: four customers, two vendors,
-    a few items, three purchase orders), ``pdf_restlet=(script, deploy)``;
+    a few items, three purchase orders), ``pdf_restlet=(script, deploy)``,
+    ``tba_concurrency_error="invalid_login"`` to refuse a token-based (OAuth 1.0a)
+    request over the concurrency limit (or an injected ``"throttle"``) as NetSuite
+    sometimes does, with the 401 ``INVALID_LOGIN`` body of wrong credentials (a RESTlet:
+    ``INVALID_LOGIN_ATTEMPT``) instead of the 429 (bearer-token requests keep the 429);
     ``fake.reset()`` returns to the constructed state; ``fake.login_audit_trail`` says
     why a login failed. TBA timestamps are checked against the emulator clock, so a
     :class:`FakeClock` for TBA clients starts near the real time.
@@ -156,11 +167,18 @@ class FakeNetSuite(Emulator):
         seed: int = 0,
         seed_data: bool = True,
         pdf_restlet: tuple[str, str] | None = (DEFAULT_PDF_SCRIPT, DEFAULT_PDF_DEPLOY),
+        tba_concurrency_error: TbaConcurrencyError = "429",
     ) -> None:
         if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
             raise ConfigurationError(
                 f"A NetSuite account id looks like 1234567 or 1234567_SB1, not {account_id!r}."
             )
+        if tba_concurrency_error not in get_args(TbaConcurrencyError):
+            raise ConfigurationError(
+                f"tba_concurrency_error is '429' or 'invalid_login', not {tba_concurrency_error!r}"
+            )
+        #: How a TBA request over the concurrency limit is refused (see the class doc).
+        self.tba_concurrency_error: TbaConcurrencyError = tba_concurrency_error
         self._initial_pdf_restlet = (
             None if pdf_restlet is None else _script_ids(pdf_restlet, "pdf_restlet")
         )
@@ -427,8 +445,11 @@ class FakeNetSuite(Emulator):
         raise not_found("The requested resource does not exist.")
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
+        as_login = self.tba_concurrency_error == "invalid_login" and _is_tba(request)
         if request.path == RESTLET_PATH:
-            return request_limit_exceeded().response()
+            return (invalid_login_attempt() if as_login else request_limit_exceeded()).response()
+        if as_login:
+            return invalid_login().response()
         return WireResponse.json(
             429, error_body(429, "CONCURRENCY_LIMIT_EXCEEDED", CONCURRENCY_DETAIL)
         )
@@ -460,6 +481,11 @@ class FakeNetSuite(Emulator):
 
     def __repr__(self) -> str:
         return f"FakeNetSuite({self.account_id!r}, served_url={self.served_url!r})"
+
+
+def _is_tba(request: WireRequest) -> bool:
+    """Whether the request is signed with token-based authentication (OAuth 1.0a)."""
+    return request.headers.get("Authorization", "").lstrip().lower().startswith("oauth ")
 
 
 def _script_ids(value: object, what: str) -> tuple[str, str]:

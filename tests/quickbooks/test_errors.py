@@ -23,7 +23,7 @@ from erpsync.errors import (
 from erpsync.http import RetryPolicy
 from erpsync.limits import Limiter
 from erpsync.quickbooks.client import QuickBooksClient
-from erpsync.quickbooks.faults import decode_error, error_from_fault, request_id_of
+from erpsync.quickbooks.errors import decode_error, error_from_fault, request_id_of
 
 REALM = "9130350000000000"
 BASE = f"https://quickbooks.api.intuit.com/v3/company/{REALM}"

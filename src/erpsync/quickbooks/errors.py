@@ -1,4 +1,4 @@
-"""QuickBooks Online error bodies -> the erpsync error tree.
+"""QuickBooks Online error decoding: error answers -> the erpsync error tree.
 
 QuickBooks answers errors in three shapes (WIRE.md), and a client that handles one of
 them only turns the others into an opaque crash:
