@@ -356,16 +356,7 @@ class QuickBooksClient:
         """:meth:`call`, decoded, with a ``Fault`` inside a 2xx raised as an error."""
         record = kwargs.get("record")
         response = self.call(method, path, **kwargs)
-        body = parse_json(response, record=record)
-        fault = fault_in(body)
-        if fault is not None:
-            raise error_from_fault(
-                fault,
-                http_status=response.status_code,
-                request_id=request_id_of(response),
-                record=record,
-                raw=response.text,
-            )
+        body = _decoded(response, record)
         if not isinstance(body, dict):
             raise _malformed(response, "the answer is not a JSON object", record)
         return body
@@ -579,16 +570,7 @@ class QuickBooksClient:
             scope="batch",
             retry_unknown=retry_unknown,
         )
-        body = parse_json(response, record=record)
-        fault = fault_in(body)
-        if fault is not None:
-            raise error_from_fault(
-                fault,
-                http_status=response.status_code,
-                request_id=request_id_of(response),
-                record=record,
-                raw=response.text,
-            )
+        body = _decoded(response, record)
         answers = body.get("BatchItemResponse") if isinstance(body, dict) else None
         if not isinstance(answers, list):
             raise _malformed(response, "BatchItemResponse is missing", record)
@@ -657,18 +639,8 @@ class QuickBooksClient:
         content = response.content
         if content.startswith(b"%PDF"):
             return content
-        body = None
         if content.lstrip().startswith(b"{"):
-            body = parse_json(response, record=record)
-        fault = fault_in(body)
-        if fault is not None:
-            raise error_from_fault(
-                fault,
-                http_status=response.status_code,
-                request_id=request_id_of(response),
-                record=record,
-                raw=response.text,
-            )
+            _decoded(response, record)  # a Fault in the JSON raises as the error it is
         raise _malformed(response, "the answer is not a PDF", record)
 
     def preferences(self) -> dict[str, Any]:
@@ -791,3 +763,19 @@ def _malformed(response: requests.Response, why: str, record: str | None) -> Ser
         raw=response.text[:2000],
         retryable=False,
     )
+
+
+def _decoded(response: requests.Response, record: str | None) -> Any:
+    """The JSON body of a 2xx answer; a ``Fault`` inside it raised as the error it is
+    (QuickBooks answers some failures, batch items and queries among them, with 200)."""
+    body = parse_json(response, record=record)
+    fault = fault_in(body)
+    if fault is not None:
+        raise error_from_fault(
+            fault,
+            http_status=response.status_code,
+            request_id=request_id_of(response),
+            record=record,
+            raw=response.text,
+        )
+    return body
