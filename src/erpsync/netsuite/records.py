@@ -16,19 +16,20 @@ the reverse map.
 A record that does not have the shape NetSuite documents (a missing entity, a date
 that is not a date) raises :class:`~erpsync.errors.ServiceError` naming the record and
 the field; never a ``KeyError`` or a pydantic ``ValidationError``.
+
+This module keeps the per-record-type mappings only; turning wire values into Python
+values and back, with errors naming record and field, is :mod:`erpsync.netsuite.values`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Final, NoReturn, TypeVar
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
 
-from pydantic import ValidationError
-
-from erpsync.errors import InvalidRequestError, ServiceError
+from erpsync.errors import InvalidRequestError
 from erpsync.models import (
     Customer,
     DeletedRecord,
@@ -48,6 +49,15 @@ from erpsync.models import (
     round_money,
 )
 from erpsync.netsuite.errors import BACKEND
+from erpsync.netsuite.values import (
+    WireReader,
+    currency_code,
+    currency_ref,
+    json_number,
+    put,
+    status_parts,
+    usable_external_id,
+)
 
 __all__ = [
     "INVOICE_STATUS_CODES",
@@ -149,242 +159,11 @@ _ITEM_LABEL_KINDS: Final[Mapping[str, str]] = {
     "othercharge": "other_charge",
 }
 
-_Date = date  # the _Reader has a method named ``date``; annotations use this alias
-_M = TypeVar("_M")
-
-#: No amount, quantity or rate reaches this (the models' own bound).
-_MAGNITUDE_LIMIT: Final = Decimal(10) ** 18
-
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
-
-
-# -- reading helpers ---------------------------------------------------------------------
-
-
-class _Reader:
-    """Typed access to one wire record; failures name the record and field."""
-
-    def __init__(self, data: Any, record: str) -> None:
-        self.record = record
-        if not isinstance(data, Mapping):
-            self.fail(None, f"is not a JSON object ({type(data).__name__})")
-        self.data: Mapping[str, Any] = data
-
-    def fail(self, field: str | None, problem: str) -> NoReturn:
-        where = f" field {field!r}" if field else ""
-        raise ServiceError(
-            f"sent {self.record} with{where} that {problem}"
-            if field
-            else f"sent {self.record} that {problem}",
-            backend=BACKEND,
-            record=self.record,
-            field=field,
-            raw=_short(self.data if hasattr(self, "data") else None),
-            retryable=False,
-        )
-
-    def has(self, field: str) -> bool:
-        return self.data.get(field) is not None
-
-    def text(self, field: str, *, required: bool = False) -> str | None:
-        value = self.data.get(field)
-        if value is None or value == "":
-            if required:
-                self.fail(field, "is missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.fail(field, f"is not text ({type(value).__name__})")
-        return str(value)
-
-    def required_text(self, field: str) -> str:
-        value = self.text(field, required=True)
-        assert value is not None
-        return value
-
-    def ref(self, field: str, *, required: bool = False) -> Ref | None:
-        """A REST reference ``{"id": .., "refName": ..}``."""
-        value = self.data.get(field)
-        if value is None:
-            if required:
-                self.fail(field, "is missing")
-            return None
-        if not isinstance(value, Mapping) or value.get("id") in (None, ""):
-            self.fail(field, "is not a reference with an id")
-        ref_id = value["id"]
-        if isinstance(ref_id, bool) or not isinstance(ref_id, str | int):
-            self.fail(field, "has an id that is not text")
-        name = value.get("refName")
-        return Ref(id=str(ref_id), name=name if isinstance(name, str) and name else None)
-
-    def required_ref(self, field: str) -> Ref:
-        value = self.ref(field, required=True)
-        assert value is not None
-        return value
-
-    def ref_id(self, field: str) -> str | None:
-        """A reference given either as a REST object or as a SuiteQL string."""
-        value = self.data.get(field)
-        if isinstance(value, Mapping):
-            found = self.ref(field)
-            return found.id if found is not None else None
-        return self.text(field)
-
-    def decimal(self, field: str, *, required: bool = False) -> Decimal | None:
-        value = self.data.get(field)
-        if value is None or value == "":
-            if required:
-                self.fail(field, "is missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            self.fail(field, "is not a number")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON writes whole quantities as 1.0; keep them whole
-        try:
-            number = Decimal(str(value))
-        except (InvalidOperation, ValueError):
-            self.fail(field, "is not a number")
-        if not number.is_finite():
-            self.fail(field, "is not a finite number")
-        if abs(number) >= _MAGNITUDE_LIMIT:
-            # The models refuse such values anyway; failing here names the field and keeps
-            # the arithmetic below (rounding, quantity x rate) from overflowing.
-            self.fail(field, f"is out of range ({value!r})")
-        return number
-
-    def money(self, field: str, currency: str, *, required: bool = False) -> Decimal | None:
-        """Money read from JSON floats: rounded to the currency, which only removes float
-        noise (NetSuite stores amounts at the currency's precision)."""
-        number = self.decimal(field, required=required)
-        return None if number is None else round_money(number, currency)
-
-    def date(self, field: str, *, required: bool = False) -> _Date | None:
-        value = self.text(field, required=required)
-        if value is None:
-            return None
-        text = value.strip()
-        us = _US_DATE.match(text)
-        try:
-            if us:
-                month, day, year = (int(part) for part in us.groups())
-                return date(year, month, day)
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            self.fail(field, f"is not a date ({value!r})")
-
-    def required_date(self, field: str) -> _Date:
-        value = self.date(field, required=True)
-        assert value is not None
-        return value
-
-    def timestamp(self, field: str) -> datetime | None:
-        value = self.text(field)
-        if value is None:
-            return None
-        text = value.strip()
-        us = _US_DATE.match(text)
-        try:
-            if us:
-                month, day, year = (int(part) for part in us.groups())
-                moment = datetime(year, month, day)
-            else:
-                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(field, f"is not a timestamp ({value!r})")
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-    def flag(self, field: str) -> bool | None:
-        value = self.data.get(field)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        if value in ("T", "t", "true", "True"):
-            return True
-        if value in ("F", "f", "false", "False"):
-            return False
-        self.fail(field, f"is not a boolean ({value!r})")
-
-    def sublist(self, field: str) -> list[Any]:
-        """``{"items": [...]}`` (an unexpanded sublist, links only, reads as empty)."""
-        value = self.data.get(field)
-        if value is None:
-            return []
-        if not isinstance(value, Mapping):
-            self.fail(field, "is not a sublist object")
-        items = value.get("items")
-        if items is None:
-            return []
-        if not isinstance(items, list):
-            self.fail(field, "has items that are not a list")
-        return items
-
-    def build(self, factory: Callable[..., _M], **values: Any) -> _M:
-        """A model, with a validation failure turned into a ServiceError."""
-        try:
-            return factory(**values)
-        except ValidationError as exc:
-            errors = exc.errors()
-            first: Mapping[str, Any] = errors[0] if errors else {}
-            location = ".".join(str(p) for p in first.get("loc", ()))
-            name = getattr(factory, "__name__", "record")
-            self.fail(location or None, f"does not make a valid {name}: {first.get('msg', exc)}")
-
-
-_EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
-
-
-def _ext(value: str | None) -> str | None:
-    """An external id the models can hold; ids set in NetSuite with other characters
-    (spaces, slashes) read as None rather than failing the whole record."""
-    return value if value is not None and _EXTERNAL_ID.fullmatch(value) else None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 1000 else text[:1000] + "..."
-
-
-def _currency(
-    currencies: Mapping[str, str],
-    currency_id: str | None,
-    reader: _Reader,
-    field: str,
-    ref_name: str | None = None,
-) -> str:
-    """The ISO code of a currency id; an id the map does not know fails loudly, since a
-    guess would put amounts in the wrong currency."""
-    if currency_id is None:
-        return next(iter(currencies.values()), "USD") if len(currencies) == 1 else "USD"
-    code = currencies.get(str(currency_id))
-    if code is not None:
-        return code
-    if ref_name and re.fullmatch(r"[A-Za-z]{3}", ref_name):
-        return ref_name.upper()
-    reader.fail(field, f"is a currency ({currency_id}) this account's currency list lacks")
 
 
 def _norm(label: str) -> str:
     return _NON_WORD.sub("", label.lower())
-
-
-def _status_parts(
-    reader: _Reader, field: str, label_field: str | None = None
-) -> tuple[str | None, str | None]:
-    """(code, label) of a status from REST ``{"id","refName"}`` or SuiteQL columns."""
-    value = reader.data.get(field)
-    if isinstance(value, Mapping):
-        code = value.get("id")
-        label = value.get("refName")
-        return (
-            str(code) if isinstance(code, str | int) and code != "" else None,
-            label if isinstance(label, str) and label else None,
-        )
-    code = reader.text(field)
-    label = reader.text(label_field) if label_field else None
-    if label and " : " in label:  # BUILTIN.DF gives "Invoice : Open"
-        label = label.split(" : ", 1)[1]
-    return code, label
 
 
 # -- statuses ----------------------------------------------------------------------------
@@ -434,46 +213,6 @@ def po_status(code: str | None, label: str | None) -> tuple[PurchaseOrderStatus,
     return PurchaseOrderStatus.UNKNOWN, label or code
 
 
-# -- writing helpers ---------------------------------------------------------------------
-
-
-def _number(value: Decimal, field: str, record: str) -> int | float:
-    """A Decimal as a JSON number, refusing values a double cannot carry exactly."""
-    if value == value.to_integral_value() and abs(value) < 2**53:
-        return int(value)
-    as_float = float(value)
-    if Decimal(repr(as_float)) != value:
-        raise InvalidRequestError(
-            f"{value} has more digits than NetSuite's JSON numbers carry exactly",
-            backend=BACKEND,
-            record=record,
-            field=field,
-        )
-    return as_float
-
-
-def _currency_ref(
-    currency: str, currency_ids: Mapping[str, str] | None, record: str
-) -> dict[str, str] | None:
-    if currency_ids is None:
-        return None
-    currency_id = currency_ids.get(currency.upper())
-    if currency_id is None:
-        raise InvalidRequestError(
-            f"the currency {currency} is not enabled in this NetSuite account "
-            f"(it has {', '.join(sorted(currency_ids)) or 'none'})",
-            backend=BACKEND,
-            record=record,
-            field="currency",
-        )
-    return {"id": currency_id}
-
-
-def _put(body: dict[str, Any], key: str, value: Any) -> None:
-    if value is not None:
-        body[key] = value
-
-
 # -- customers and vendors ---------------------------------------------------------------
 
 
@@ -487,11 +226,11 @@ def _party_to_wire(
 ) -> dict[str, Any]:
     record = f"{kind} {external_id or party.name}"
     body: dict[str, Any] = {"companyName": party.name}
-    _put(body, "email", party.email)
-    _put(body, "externalId", external_id)
+    put(body, "email", party.email)
+    put(body, "externalId", external_id)
     if subsidiary_id is not None:
         body["subsidiary"] = {"id": subsidiary_id}
-    _put(body, "currency", _currency_ref(party.currency, currency_ids, record))
+    put(body, "currency", currency_ref(party.currency, currency_ids, record))
     return body
 
 
@@ -529,7 +268,7 @@ def vendor_to_wire(
     )
 
 
-def _display_name(reader: _Reader) -> str:
+def _display_name(reader: WireReader) -> str:
     for field in ("companyName", "companyname", "altName", "altname"):
         value = reader.text(field)
         if value:
@@ -550,7 +289,7 @@ def _party_from(
     data: Any,
     currencies: Mapping[str, str],
 ) -> Any:
-    reader = _Reader(data, f"{kind} {data.get('id') if isinstance(data, Mapping) else '?'}")
+    reader = WireReader(data, f"{kind} {data.get('id') if isinstance(data, Mapping) else '?'}")
     currency_id = reader.ref_id("currency")
     ref_name = None
     currency_value = reader.data.get("currency")
@@ -560,10 +299,10 @@ def _party_from(
     return reader.build(
         factory,
         id=reader.required_text("id"),
-        external_id=_ext(reader.text("externalId") or reader.text("externalid")),
+        external_id=usable_external_id(reader.text("externalId") or reader.text("externalid")),
         name=_display_name(reader),
         email=reader.text("email"),
-        currency=_currency(currencies, currency_id, reader, "currency", ref_name),
+        currency=currency_code(currencies, currency_id, reader, "currency", ref_name),
         updated_at=reader.timestamp("lastModifiedDate") or reader.timestamp("lastmodified"),
     )
 
@@ -611,18 +350,18 @@ def item_record_type(kind: str | None) -> str:
 def item_to_wire(item: Item, *, external_id: str | None = None) -> dict[str, Any]:
     """An item body (``itemId`` is the unique name)."""
     body: dict[str, Any] = {"itemId": item.name, "displayName": item.name}
-    _put(body, "externalId", external_id or item.external_id)
+    put(body, "externalId", external_id or item.external_id)
     return body
 
 
 def item_from_row(row: Any) -> Item:
     """An item from a SuiteQL ``item`` row (``itemtype`` a code such as ``Service``)."""
-    reader = _Reader(row, f"item {row.get('id') if isinstance(row, Mapping) else '?'}")
+    reader = WireReader(row, f"item {row.get('id') if isinstance(row, Mapping) else '?'}")
     itemtype = reader.text("itemtype")
     return reader.build(
         Item,
         id=reader.required_text("id"),
-        external_id=_ext(reader.text("externalid")),
+        external_id=usable_external_id(reader.text("externalid")),
         name=reader.text("itemid") or reader.text("displayname") or reader.required_text("itemid"),
         kind=ITEM_KINDS.get(itemtype, itemtype.lower()) if itemtype else None,
         updated_at=reader.timestamp("lastmodified"),
@@ -631,13 +370,13 @@ def item_from_row(row: Any) -> Item:
 
 def item_from_wire(data: Any) -> Item:
     """An item from its REST record (``itemType`` is ``{"id": "Service", ...}``)."""
-    reader = _Reader(data, f"item {data.get('id') if isinstance(data, Mapping) else '?'}")
-    code, label = _status_parts(reader, "itemType")
+    reader = WireReader(data, f"item {data.get('id') if isinstance(data, Mapping) else '?'}")
+    code, label = status_parts(reader, "itemType")
     kind = ITEM_KINDS.get(code or "") or (_ITEM_LABEL_KINDS.get(_norm(label)) if label else None)
     return reader.build(
         Item,
         id=reader.required_text("id"),
-        external_id=_ext(reader.text("externalId")),
+        external_id=usable_external_id(reader.text("externalId")),
         name=reader.text("itemId") or reader.required_text("displayName"),
         kind=kind or (code.lower() if code else None),
         updated_at=reader.timestamp("lastModifiedDate"),
@@ -665,10 +404,10 @@ def invoice_to_wire(
         "tranDate": invoice.date.isoformat(),
         "externalId": external_id,
     }
-    _put(body, "dueDate", invoice.due_date.isoformat() if invoice.due_date else None)
-    _put(body, "tranId", invoice.number)
-    _put(body, "memo", invoice.memo)
-    _put(body, "currency", _currency_ref(invoice.currency, currency_ids, record))
+    put(body, "dueDate", invoice.due_date.isoformat() if invoice.due_date else None)
+    put(body, "tranId", invoice.number)
+    put(body, "memo", invoice.memo)
+    put(body, "currency", currency_ref(invoice.currency, currency_ids, record))
     lines = []
     for index, line in enumerate(invoice.lines):
         item_id = line.item.id if line.item is not None else default_item_id
@@ -683,11 +422,11 @@ def invoice_to_wire(
         wire: dict[str, Any] = {"item": {"id": item_id}}
         assert line.amount is not None  # InvoiceLine always has one after validation
         if line.quantity is not None:
-            wire["quantity"] = _number(line.quantity, f"lines.{index}.quantity", record)
+            wire["quantity"] = json_number(line.quantity, f"lines.{index}.quantity", record)
         if line.unit_price is not None:
-            wire["rate"] = _number(line.unit_price, f"lines.{index}.unit_price", record)
-        wire["amount"] = _number(line.amount, f"lines.{index}.amount", record)
-        _put(wire, "description", line.description)
+            wire["rate"] = json_number(line.unit_price, f"lines.{index}.unit_price", record)
+        wire["amount"] = json_number(line.amount, f"lines.{index}.amount", record)
+        put(wire, "description", line.description)
         if line.tax_code is not None:
             wire["taxCode"] = {"id": line.tax_code.id}
         lines.append(wire)
@@ -695,7 +434,7 @@ def invoice_to_wire(
     return body
 
 
-def _sales_line(reader: _Reader, currency: str, *, rest: bool) -> InvoiceLine:
+def _sales_line(reader: WireReader, currency: str, *, rest: bool) -> InvoiceLine:
     quantity = reader.decimal("quantity")
     rate = reader.decimal("rate")
     amount = reader.money("amount" if rest else "foreignamount", currency)
@@ -730,10 +469,10 @@ def _sales_line(reader: _Reader, currency: str, *, rest: bool) -> InvoiceLine:
 
 def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
     """An invoice from ``GET invoice/{id}?expandSubResources=true``."""
-    reader = _Reader(data, f"invoice {data.get('id') if isinstance(data, Mapping) else '?'}")
+    reader = WireReader(data, f"invoice {data.get('id') if isinstance(data, Mapping) else '?'}")
     currency_value = reader.data.get("currency")
     ref_name = currency_value.get("refName") if isinstance(currency_value, Mapping) else None
-    currency = _currency(
+    currency = currency_code(
         currencies,
         reader.ref_id("currency"),
         reader,
@@ -741,14 +480,14 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
         ref_name if isinstance(ref_name, str) else None,
     )
     lines = [
-        _sales_line(_Reader(raw, f"{reader.record} line {i + 1}"), currency, rest=True)
+        _sales_line(WireReader(raw, f"{reader.record} line {i + 1}"), currency, rest=True)
         for i, raw in enumerate(reader.sublist("item"))
     ]
     if not lines:
         reader.fail("item", "has no lines (was it read with expandSubResources=true?)")
     total = reader.money("total", currency)
     balance = reader.money("amountRemaining", currency)
-    code, label = _status_parts(reader, "status")
+    code, label = status_parts(reader, "status")
     status, remote = invoice_status(code, label, balance, total)
     return _invoice(
         reader,
@@ -760,7 +499,7 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
         remote=remote,
         customer=reader.required_ref("entity"),
         number=reader.text("tranId"),
-        external_id=_ext(reader.text("externalId")),
+        external_id=usable_external_id(reader.text("externalId")),
         tran_date=reader.required_date("tranDate"),
         due_date=reader.date("dueDate"),
         memo=reader.text("memo"),
@@ -770,7 +509,7 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
 
 def line_from_row(row: Any, currency: str) -> InvoiceLine:
     """An invoice line from a SuiteQL ``transactionline`` row."""
-    reader = _Reader(
+    reader = WireReader(
         row, f"invoice {row.get('transaction') if isinstance(row, Mapping) else '?'} line"
     )
     return _sales_line(reader, currency, rest=False)
@@ -779,14 +518,14 @@ def line_from_row(row: Any, currency: str) -> InvoiceLine:
 def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str, str]) -> Invoice:
     """An invoice from a SuiteQL ``transaction`` row and its ``transactionline`` rows
     (see ``backend._INVOICE_COLUMNS``)."""
-    reader = _Reader(row, f"invoice {row.get('id') if isinstance(row, Mapping) else '?'}")
-    currency = _currency(currencies, reader.text("currency"), reader, "currency")
+    reader = WireReader(row, f"invoice {row.get('id') if isinstance(row, Mapping) else '?'}")
+    currency = currency_code(currencies, reader.text("currency"), reader, "currency")
     lines = [line_from_row(line, currency) for line in line_rows]
     if not lines:
         reader.fail("item", "has no lines")
     total = reader.money("foreigntotal", currency)
     balance = reader.money("foreignamountremaining", currency)
-    code, label = _status_parts(reader, "status", "statuslabel")
+    code, label = status_parts(reader, "status", "statuslabel")
     status, remote = invoice_status(code, label, balance, total)
     entity = reader.required_text("entity")
     return _invoice(
@@ -799,7 +538,7 @@ def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str
         remote=remote,
         customer=Ref(id=entity, name=reader.text("entityname")),
         number=reader.text("tranid"),
-        external_id=_ext(reader.text("externalid")),
+        external_id=usable_external_id(reader.text("externalid")),
         tran_date=reader.required_date("trandate"),
         due_date=reader.date("duedate"),
         memo=reader.text("memo"),
@@ -808,7 +547,7 @@ def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str
 
 
 def _invoice(
-    reader: _Reader,
+    reader: WireReader,
     lines: list[InvoiceLine],
     currency: str,
     *,
@@ -856,18 +595,18 @@ def payment_to_wire(
     record = f"customerPayment {external_id}"
     body: dict[str, Any] = {
         "customer": {"id": payment.customer.id},
-        "payment": _number(payment.amount, "amount", record),
+        "payment": json_number(payment.amount, "amount", record),
         "tranDate": payment.date.isoformat(),
         "externalId": external_id,
     }
-    _put(body, "memo", payment.memo)
-    _put(body, "currency", _currency_ref(payment.currency, currency_ids, record))
+    put(body, "memo", payment.memo)
+    put(body, "currency", currency_ref(payment.currency, currency_ids, record))
     body["apply"] = {
         "items": [
             {
                 "doc": {"id": app.invoice_id},
                 "apply": True,
-                "amount": _number(app.amount, f"applications.{i}.amount", record),
+                "amount": json_number(app.amount, f"applications.{i}.amount", record),
             }
             for i, app in enumerate(payment.applications)
         ]
@@ -878,11 +617,11 @@ def payment_to_wire(
 def payment_from_wire(data: Any, currencies: Mapping[str, str]) -> Payment:
     """A payment from ``GET customerPayment/{id}?expandSubResources=true``."""
     label = data.get("id") if isinstance(data, Mapping) else "?"
-    reader = _Reader(data, f"customerPayment {label}")
-    currency = _currency(currencies, reader.ref_id("currency"), reader, "currency")
+    reader = WireReader(data, f"customerPayment {label}")
+    currency = currency_code(currencies, reader.ref_id("currency"), reader, "currency")
     applications = []
     for index, raw in enumerate(reader.sublist("apply")):
-        line = _Reader(raw, f"{reader.record} apply line {index + 1}")
+        line = WireReader(raw, f"{reader.record} apply line {index + 1}")
         if line.flag("apply") is False:
             continue
         doc = line.ref_id("doc")
@@ -897,7 +636,7 @@ def payment_from_wire(data: Any, currencies: Mapping[str, str]) -> Payment:
         customer=reader.required_ref("customer"),
         amount=reader.money("payment", currency, required=True),
         tran_date=reader.required_date("tranDate"),
-        external_id=_ext(reader.text("externalId")),
+        external_id=usable_external_id(reader.text("externalId")),
         memo=reader.text("memo"),
         updated_at=reader.timestamp("lastModifiedDate"),
     )
@@ -906,11 +645,13 @@ def payment_from_wire(data: Any, currencies: Mapping[str, str]) -> Payment:
 def payment_from_row(row: Any, links: Iterable[Any], currencies: Mapping[str, str]) -> Payment:
     """A payment from a SuiteQL ``transaction`` row and its ``previoustransactionlinelink``
     rows (``previousdoc``, ``foreignamount``)."""
-    reader = _Reader(row, f"customerPayment {row.get('id') if isinstance(row, Mapping) else '?'}")
-    currency = _currency(currencies, reader.text("currency"), reader, "currency")
+    reader = WireReader(
+        row, f"customerPayment {row.get('id') if isinstance(row, Mapping) else '?'}"
+    )
+    currency = currency_code(currencies, reader.text("currency"), reader, "currency")
     applications = []
     for link in links:
-        line = _Reader(link, f"{reader.record} application")
+        line = WireReader(link, f"{reader.record} application")
         amount = line.money("foreignamount", currency, required=True)
         assert amount is not None
         # The link's sign follows the accounting side it is read from; an application is
@@ -929,14 +670,14 @@ def payment_from_row(row: Any, links: Iterable[Any], currencies: Mapping[str, st
         customer=Ref(id=reader.required_text("entity"), name=reader.text("entityname")),
         amount=reader.money("foreigntotal", currency, required=True),
         tran_date=reader.required_date("trandate"),
-        external_id=_ext(reader.text("externalid")),
+        external_id=usable_external_id(reader.text("externalid")),
         memo=reader.text("memo"),
         updated_at=reader.timestamp("lastmodified"),
     )
 
 
 def _payment(
-    reader: _Reader,
+    reader: WireReader,
     currency: str,
     applications: list[PaymentApplication],
     *,
@@ -975,21 +716,21 @@ def purchase_order_to_wire(
     ext = external_id or order.external_id
     record = f"purchaseOrder {ext or order.number or 'new'}"
     body: dict[str, Any] = {"entity": {"id": order.vendor.id}, "tranDate": order.date.isoformat()}
-    _put(body, "externalId", ext)
-    _put(body, "tranId", order.number)
-    _put(body, "memo", order.memo)
-    _put(body, "currency", _currency_ref(order.currency, currency_ids, record))
+    put(body, "externalId", ext)
+    put(body, "tranId", order.number)
+    put(body, "memo", order.memo)
+    put(body, "currency", currency_ref(order.currency, currency_ids, record))
     lines = []
     for index, line in enumerate(order.lines):
         wire: dict[str, Any] = {
             "item": {"id": line.item.id},
-            "quantity": _number(line.quantity, f"lines.{index}.quantity", record),
+            "quantity": json_number(line.quantity, f"lines.{index}.quantity", record),
         }
         if line.rate is not None:
-            wire["rate"] = _number(line.rate, f"lines.{index}.rate", record)
+            wire["rate"] = json_number(line.rate, f"lines.{index}.rate", record)
         elif line.amount is not None:
-            wire["amount"] = _number(line.amount, f"lines.{index}.amount", record)
-        _put(wire, "description", line.description)
+            wire["amount"] = json_number(line.amount, f"lines.{index}.amount", record)
+        put(wire, "description", line.description)
         lines.append(wire)
     body["item"] = {"items": lines}
     return body
@@ -998,13 +739,15 @@ def purchase_order_to_wire(
 def purchase_order_from_wire(data: Any, currencies: Mapping[str, str]) -> PurchaseOrder:
     """A purchase order from ``GET purchaseOrder/{id}?expandSubResources=true``: status
     letter and label, lines with their line ids and received quantities."""
-    reader = _Reader(data, f"purchaseOrder {data.get('id') if isinstance(data, Mapping) else '?'}")
-    currency = _currency(currencies, reader.ref_id("currency"), reader, "currency")
-    code, label = _status_parts(reader, "status")
+    reader = WireReader(
+        data, f"purchaseOrder {data.get('id') if isinstance(data, Mapping) else '?'}"
+    )
+    currency = currency_code(currencies, reader.ref_id("currency"), reader, "currency")
+    code, label = status_parts(reader, "status")
     status, remote = po_status(code, label)
     lines = []
     for index, raw in enumerate(reader.sublist("item")):
-        line = _Reader(raw, f"{reader.record} line {index + 1}")
+        line = WireReader(raw, f"{reader.record} line {index + 1}")
         quantity = line.decimal("quantity", required=True)
         rate = line.decimal("rate")
         amount = line.money("amount", currency)
@@ -1033,7 +776,7 @@ def purchase_order_from_wire(data: Any, currencies: Mapping[str, str]) -> Purcha
     order: PurchaseOrder = reader.build(
         PurchaseOrder,
         id=reader.required_text("id"),
-        external_id=_ext(reader.text("externalId")),
+        external_id=usable_external_id(reader.text("externalId")),
         number=reader.text("tranId"),
         vendor=reader.required_ref("entity"),
         date=reader.required_date("tranDate"),
@@ -1053,7 +796,7 @@ def purchase_order_from_row(
     """A purchase order from a SuiteQL ``transaction`` row and its ``transactionline``
     rows (see ``backend._PO_COLUMNS``), through the REST shape so both share one set of
     rules."""
-    reader = _Reader(row, f"purchaseOrder {row.get('id') if isinstance(row, Mapping) else '?'}")
+    reader = WireReader(row, f"purchaseOrder {row.get('id') if isinstance(row, Mapping) else '?'}")
     data = reader.data
 
     def ref(value: Any) -> dict[str, Any] | None:
@@ -1061,7 +804,7 @@ def purchase_order_from_row(
 
     lines = []
     for raw in line_rows:
-        line = _Reader(raw, f"{reader.record} line")
+        line = WireReader(raw, f"{reader.record} line")
         lines.append(
             {
                 "line": line.data.get("line"),
@@ -1102,7 +845,7 @@ def receipt_to_wire(
     items: list[dict[str, Any]] = [
         {
             "orderLine": int(line.line_id) if line.line_id.isdigit() else line.line_id,
-            "quantity": _number(line.quantity, f"lines.{i}.quantity", record),
+            "quantity": json_number(line.quantity, f"lines.{i}.quantity", record),
             "itemReceive": True,
         }
         for i, line in enumerate(receipt.lines)
@@ -1122,13 +865,13 @@ def receipt_to_wire(
 
 def receipt_from_wire(data: Any, purchase_order_id: str | None = None) -> ItemReceipt:
     """An item receipt from ``GET itemReceipt/{id}?expandSubResources=true``."""
-    reader = _Reader(data, f"itemReceipt {data.get('id') if isinstance(data, Mapping) else '?'}")
+    reader = WireReader(data, f"itemReceipt {data.get('id') if isinstance(data, Mapping) else '?'}")
     created_from = reader.ref_id("createdFrom") or purchase_order_id
     if created_from is None:
         reader.fail("createdFrom", "is missing")
     lines = []
     for index, raw in enumerate(reader.sublist("item")):
-        line = _Reader(raw, f"{reader.record} line {index + 1}")
+        line = WireReader(raw, f"{reader.record} line {index + 1}")
         if line.flag("itemReceive") is False:
             continue
         lines.append(
@@ -1144,7 +887,7 @@ def receipt_from_wire(data: Any, purchase_order_id: str | None = None) -> ItemRe
         purchase_order_id=created_from,
         date=reader.required_date("tranDate"),
         lines=lines,
-        external_id=_ext(reader.text("externalId")),
+        external_id=usable_external_id(reader.text("externalId")),
     )
     return receipt
 
@@ -1154,7 +897,7 @@ def receipt_from_wire(data: Any, purchase_order_id: str | None = None) -> ItemRe
 
 def deleted_from_row(row: Any) -> DeletedRecord:
     """A ``DeletedRecord`` SuiteQL row (``deleted`` formatted with ``TO_CHAR``)."""
-    reader = _Reader(row, "deletedrecord row")
+    reader = WireReader(row, "deletedrecord row")
     deleted_at = reader.timestamp("deleted")
     if deleted_at is None:
         reader.fail("deleted", "is missing")
@@ -1162,7 +905,7 @@ def deleted_from_row(row: Any) -> DeletedRecord:
         DeletedRecord,
         record_type=reader.required_text("recordtypeid"),
         id=reader.required_text("recordid"),
-        external_id=_ext(reader.text("externalid")),
+        external_id=usable_external_id(reader.text("externalid")),
         deleted_at=deleted_at,
     )
     return record

@@ -22,19 +22,21 @@ than the model the choices are:
 External ids live in a marker line at the end of ``PrivateNote`` (transactions) or
 ``Notes`` (customers): ``[erpsync external_id=job-1042]``. See backend.py for why and
 how they are found again.
+
+This module keeps the per-record-type mappings only; turning wire values into Python
+values and back, with errors naming record and field, is :mod:`erpsync.quickbooks.values`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
-from erpsync.errors import InvalidRequestError, ServiceError
+from erpsync.errors import InvalidRequestError
 from erpsync.models import (
     Customer,
     Invoice,
@@ -51,6 +53,16 @@ from erpsync.models import (
     round_money,
 )
 from erpsync.quickbooks.errors import BACKEND
+from erpsync.quickbooks.values import (
+    WireReader,
+    line_locator,
+    money_places,
+    parse_timestamp,
+    put,
+    read_decimal,
+    read_ref,
+    ref_to_wire,
+)
 
 __all__ = [
     "DOC_NUMBER_MAX",
@@ -82,8 +94,6 @@ _ITEM_KINDS = {"Service": "service", "NonInventory": "non_inventory", "Inventory
 _ITEM_TYPES = {v: k for k, v in _ITEM_KINDS.items()}
 _PO_STATUS = {"open": PurchaseOrderStatus.OPEN, "closed": PurchaseOrderStatus.CLOSED}
 
-M = TypeVar("M")
-
 
 # -- external id markers ------------------------------------------------------------------
 
@@ -113,180 +123,11 @@ def without_marker(note: Any) -> str | None:
     return text or None
 
 
-# -- shared reading helpers ----------------------------------------------------------------
-
-
-class _Reader:
-    """Reads fields of one wire record, naming the record and the field on failure."""
-
-    def __init__(self, entity: str, wire: Any) -> None:
-        if not isinstance(wire, Mapping):
-            raise ServiceError(
-                f"a {entity} record is not a JSON object",
-                backend=BACKEND,
-                record=entity,
-                retryable=False,
-            )
-        self.entity = entity
-        self.wire = wire
-        self.label = f"{entity} {wire.get('Id')}" if wire.get("Id") else f"{entity} (no Id)"
-
-    def fail(self, field: str, why: str) -> ServiceError:
-        return ServiceError(
-            f"malformed {self.entity} record: {field} {why}",
-            backend=BACKEND,
-            record=self.label,
-            field=field,
-            retryable=False,
-        )
-
-    def text(self, field: str, *, required: bool = False) -> str | None:
-        value = self.wire.get(field)
-        if value is None or value == "":
-            if required:
-                raise self.fail(field, "is missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.fail(field, f"is not text ({type(value).__name__})")
-        return str(value)
-
-    def ref(self, field: str, *, required: bool = False) -> Ref | None:
-        return _ref(self, self.wire.get(field), field, required)
-
-    def money(self, field: str, source: Mapping[str, Any] | None = None) -> Decimal | None:
-        return _decimal(self, (source if source is not None else self.wire).get(field), field)
-
-    def day(self, field: str, *, required: bool = False) -> date | None:
-        value = self.text(field, required=required)
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            raise self.fail(field, f"is not a yyyy-MM-dd date ({value!r})") from None
-
-    def updated_at(self) -> datetime | None:
-        meta = self.wire.get("MetaData")
-        if not isinstance(meta, Mapping):
-            return None
-        value = meta.get("LastUpdatedTime")
-        if value is None:
-            return None
-        parsed = parse_timestamp(value)
-        if parsed is None:
-            raise self.fail("MetaData.LastUpdatedTime", f"is not a timestamp ({value!r})")
-        return parsed
-
-    def currency(self, default: str) -> str:
-        ref = self.wire.get("CurrencyRef")
-        if isinstance(ref, Mapping) and ref.get("value"):
-            return str(ref["value"]).upper()
-        return default
-
-    def build(self, factory: Callable[..., M], **fields: Any) -> M:
-        return self.build_located(".".join, factory, **fields)
-
-    def build_at(self, paths: Mapping[str, str], factory: Callable[..., M], **fields: Any) -> M:
-        """:meth:`build` for a part of the record (a line): ``paths`` maps the model's
-        field names to where they came from on the wire (``Line[2].Amount``; ``""``: the
-        part itself), so the error names the line and the wire field, not the model's."""
-        return self.build_located(lambda loc: _wire_path(paths, loc), factory, **fields)
-
-    def build_located(
-        self, locate: Callable[[list[str]], str], factory: Callable[..., M], **fields: Any
-    ) -> M:
-        """:meth:`build` with ``locate`` turning a model error location into a wire path."""
-        try:
-            return factory(**fields)
-        except ValidationError as exc:
-            errors = exc.errors()
-            loc = [str(p) for p in errors[0]["loc"]] if errors else []
-            why = errors[0]["msg"] if errors else str(exc)
-            raise self.fail(locate(loc) or "?", f"does not fit the model: {why}") from None
-
-
-def _wire_path(paths: Mapping[str, str], loc: list[str]) -> str:
-    if loc and loc[0] in paths:
-        return ".".join([paths[loc[0]], *loc[1:]])
-    prefix = paths.get("")
-    if prefix:
-        return ".".join([prefix, *loc])
-    return ".".join(loc)
-
-
-def _ref(reader: _Reader, value: Any, field: str, required: bool) -> Ref | None:
-    if value is None or value == "":
-        if required:
-            raise reader.fail(field, "is missing")
-        return None
-    if isinstance(value, str | int) and not isinstance(value, bool):
-        value = {"value": value}
-    if not isinstance(value, Mapping) or value.get("value") in (None, ""):
-        raise reader.fail(field, "has no value")
-    name = value.get("name")
-    try:
-        return Ref(id=str(value["value"]), name=str(name) if name else None)
-    except ValidationError as exc:
-        raise reader.fail(field, f"is not a reference: {exc.errors()[0]['msg']}") from None
-
-
-def _decimal(reader: _Reader, value: Any, field: str) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise reader.fail(field, "is not a number")
-    try:
-        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, ValueError):
-        raise reader.fail(field, f"is not a number ({value!r})") from None
-    if not number.is_finite():
-        raise reader.fail(field, "is not a finite number")
-    return number
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """QuickBooks' ISO-8601 timestamps (company-local with an offset) as aware datetimes."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def _money_places(amount: Decimal, currency: str) -> Decimal:
-    """Wire amounts are JSON numbers (``350.5``); the model wants the currency's places,
-    which only changes the spelling of an exact value. More places than the currency
-    has cannot be expressed and are left for the model to refuse."""
-    from erpsync.models import currency_exponent
-
-    places = currency_exponent(currency)
-    quantum = Decimal(1).scaleb(-places)
-    try:
-        shaped = amount.quantize(quantum)
-    except InvalidOperation:
-        return amount
-    return shaped if shaped == amount else amount
-
-
-def _ref_wire(ref: Ref) -> dict[str, str]:
-    return {"value": ref.id}
-
-
-def _put(target: dict[str, Any], key: str, value: Any) -> None:
-    if value is not None:
-        target[key] = value
-
-
 # -- names ---------------------------------------------------------------------------------
 
 
 def customer_from_wire(wire: Any, *, home_currency: str = "USD") -> Customer:
-    r = _Reader("Customer", wire)
+    r = WireReader("Customer", wire)
     email = wire.get("PrimaryEmailAddr")
     return r.build(
         Customer,
@@ -308,12 +149,12 @@ def customer_to_wire(customer: Customer) -> dict[str, Any]:
         body["PrimaryEmailAddr"] = {"Address": customer.email}
     body["CurrencyRef"] = {"value": customer.currency}
     notes = with_external_id(None, customer.external_id)
-    _put(body, "Notes", notes)
+    put(body, "Notes", notes)
     return body
 
 
 def vendor_from_wire(wire: Any, *, home_currency: str = "USD") -> Vendor:
-    r = _Reader("Vendor", wire)
+    r = WireReader("Vendor", wire)
     email = wire.get("PrimaryEmailAddr")
     return r.build(
         Vendor,
@@ -336,7 +177,7 @@ def vendor_to_wire(vendor: Vendor) -> dict[str, Any]:
 
 
 def item_from_wire(wire: Any) -> Item:
-    r = _Reader("Item", wire)
+    r = WireReader("Item", wire)
     kind = r.text("Type")
     return r.build(
         Item,
@@ -377,7 +218,7 @@ def item_to_wire(
 def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
     """The invoice; ``external_id`` comes from the ``PrivateNote`` marker only (a
     ``DocNumber`` may be a digest of it, or a number a person typed)."""
-    r = _Reader("Invoice", wire)
+    r = WireReader("Invoice", wire)
     currency = r.currency(home_currency)
     lines, line_paths = _invoice_lines(r, currency)
     line_sum = sum((line.amount or Decimal(0) for line in lines), Decimal(0))
@@ -394,7 +235,7 @@ def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
     number = r.text("DocNumber")
     external_id = external_id_in(note)
     return r.build_located(
-        _line_locator(line_paths),
+        line_locator(line_paths),
         Invoice,
         id=r.text("Id", required=True),
         external_id=external_id,
@@ -407,8 +248,8 @@ def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
         memo=without_marker(note),
         status=status,
         remote_status=remote,
-        tax=_money_places(tax, currency),
-        balance=_money_places(balance, currency) if balance is not None else None,
+        tax=money_places(tax, currency),
+        balance=money_places(balance, currency) if balance is not None else None,
         updated_at=r.updated_at(),
     )
 
@@ -427,7 +268,7 @@ def _invoice_status(
     return InvoiceStatus.OPEN, None
 
 
-def _invoice_lines(r: _Reader, currency: str) -> tuple[list[InvoiceLine], list[dict[str, str]]]:
+def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], list[dict[str, str]]]:
     """The model lines and, for each, where its fields came from on the wire."""
     raw = r.wire.get("Line")
     if not isinstance(raw, list):
@@ -441,7 +282,7 @@ def _invoice_lines(r: _Reader, currency: str) -> tuple[list[InvoiceLine], list[d
         kind = line.get("DetailType")
         if kind == "SubTotalLineDetail":
             continue
-        amount = _decimal(r, line.get("Amount"), f"{field}.Amount")
+        amount = read_decimal(r, line.get("Amount"), f"{field}.Amount")
         description = line.get("Description")
         description = str(description) if description not in (None, "") else None
         paths = {"": field, "amount": f"{field}.Amount", "description": f"{field}.Description"}
@@ -462,7 +303,7 @@ def _invoice_lines(r: _Reader, currency: str) -> tuple[list[InvoiceLine], list[d
                     paths,
                     InvoiceLine,
                     description=description or "Discount",
-                    amount=-_money_places(amount, currency),
+                    amount=-money_places(amount, currency),
                 )
             )
             continue
@@ -471,12 +312,14 @@ def _invoice_lines(r: _Reader, currency: str) -> tuple[list[InvoiceLine], list[d
                 raise r.fail(f"{field}.Amount", "is missing")
             detail = line.get("SalesItemLineDetail")
             detail = detail if isinstance(detail, Mapping) else {}
-            item = _ref(r, detail.get("ItemRef"), f"{field}.SalesItemLineDetail.ItemRef", False)
-            tax_code = _ref(
+            item = read_ref(r, detail.get("ItemRef"), f"{field}.SalesItemLineDetail.ItemRef", False)
+            tax_code = read_ref(
                 r, detail.get("TaxCodeRef"), f"{field}.SalesItemLineDetail.TaxCodeRef", False
             )
-            quantity = _decimal(r, detail.get("Qty"), f"{field}.SalesItemLineDetail.Qty")
-            price = _decimal(r, detail.get("UnitPrice"), f"{field}.SalesItemLineDetail.UnitPrice")
+            quantity = read_decimal(r, detail.get("Qty"), f"{field}.SalesItemLineDetail.Qty")
+            price = read_decimal(
+                r, detail.get("UnitPrice"), f"{field}.SalesItemLineDetail.UnitPrice"
+            )
             lines.append(
                 _sales_line(
                     r, field, description, amount, quantity, price, item, tax_code, currency
@@ -490,7 +333,7 @@ def _invoice_lines(r: _Reader, currency: str) -> tuple[list[InvoiceLine], list[d
                 paths,
                 InvoiceLine,
                 description=description or (str(kind) if kind else None),
-                amount=_money_places(amount or Decimal(0), currency),
+                amount=money_places(amount or Decimal(0), currency),
             )
         )
     if not lines:
@@ -498,22 +341,8 @@ def _invoice_lines(r: _Reader, currency: str) -> tuple[list[InvoiceLine], list[d
     return lines, line_paths
 
 
-def _line_locator(line_paths: list[dict[str, str]]) -> Callable[[list[str]], str]:
-    """Turns a model error location (``lines.1.amount``) into the wire path of that line
-    (``Line[2].Amount``): lines the model leaves out shift the model's indexes."""
-
-    def locate(loc: list[str]) -> str:
-        if len(loc) >= 2 and loc[0] == "lines" and loc[1].isdigit():
-            position = int(loc[1])
-            if position < len(line_paths):
-                return _wire_path(line_paths[position], loc[2:])
-        return ".".join(loc)
-
-    return locate
-
-
 def _sales_line(
-    r: _Reader,
+    r: WireReader,
     field: str,
     description: str | None,
     amount: Decimal,
@@ -523,7 +352,7 @@ def _sales_line(
     tax_code: Ref | None,
     currency: str,
 ) -> InvoiceLine:
-    shaped = _money_places(amount, currency)
+    shaped = money_places(amount, currency)
     try:
         # Absurd exponents (1E+999999) overflow the product: then they cannot agree.
         agrees = round_money(quantity * price, currency) == amount if quantity and price else False
@@ -579,33 +408,33 @@ def invoice_to_wire(
             field="tax",
         )
     body: dict[str, Any] = {
-        "CustomerRef": _ref_wire(invoice.customer),
+        "CustomerRef": ref_to_wire(invoice.customer),
         "TxnDate": invoice.date.isoformat(),
         "CurrencyRef": {"value": invoice.currency},
         "Line": [_sales_line_wire(line) for line in invoice.lines],
     }
-    _put(body, "DueDate", invoice.due_date.isoformat() if invoice.due_date else None)
-    _put(body, "DocNumber", doc_number)
-    _put(body, "PrivateNote", private_note)
+    put(body, "DueDate", invoice.due_date.isoformat() if invoice.due_date else None)
+    put(body, "DocNumber", doc_number)
+    put(body, "PrivateNote", private_note)
     return body
 
 
 def _sales_line_wire(line: InvoiceLine) -> dict[str, Any]:
     detail: dict[str, Any] = {}
     if line.item is not None:
-        detail["ItemRef"] = _ref_wire(line.item)
+        detail["ItemRef"] = ref_to_wire(line.item)
     if line.quantity is not None:
         detail["Qty"] = line.quantity
     if line.unit_price is not None:
         detail["UnitPrice"] = line.unit_price
     if line.tax_code is not None:
-        detail["TaxCodeRef"] = _ref_wire(line.tax_code)
+        detail["TaxCodeRef"] = ref_to_wire(line.tax_code)
     out: dict[str, Any] = {
         "DetailType": "SalesItemLineDetail",
         "Amount": line.amount,
         "SalesItemLineDetail": detail,
     }
-    _put(out, "Description", line.description)
+    put(out, "Description", line.description)
     return out
 
 
@@ -613,7 +442,7 @@ def _sales_line_wire(line: InvoiceLine) -> dict[str, Any]:
 
 
 def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
-    r = _Reader("Payment", wire)
+    r = WireReader("Payment", wire)
     currency = r.currency(home_currency)
     applications: list[PaymentApplication] = []
     raw_lines = wire.get("Line") or []
@@ -622,7 +451,7 @@ def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
     for index, line in enumerate(raw_lines):
         if not isinstance(line, Mapping):
             raise r.fail(f"Line[{index}]", "is not an object")
-        amount = _decimal(r, line.get("Amount"), f"Line[{index}].Amount") or Decimal(0)
+        amount = read_decimal(r, line.get("Amount"), f"Line[{index}].Amount") or Decimal(0)
         links = line.get("LinkedTxn") or []
         if not isinstance(links, list):
             raise r.fail(f"Line[{index}].LinkedTxn", "is not a list")
@@ -637,7 +466,7 @@ def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
                         },
                         PaymentApplication,
                         invoice_id=str(link["TxnId"]),
-                        amount=_money_places(amount, currency),
+                        amount=money_places(amount, currency),
                     )
                 )
                 break  # one amount per line: it belongs to the line's first invoice
@@ -651,7 +480,7 @@ def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
         external_id=external_id_in(note),
         customer=r.ref("CustomerRef", required=True),
         date=r.day("TxnDate", required=True),
-        amount=_money_places(total, currency),
+        amount=money_places(total, currency),
         currency=currency,
         applications=applications,
         memo=without_marker(note),
@@ -669,7 +498,7 @@ def payment_to_wire(payment: Payment, *, private_note: str | None) -> dict[str, 
             field="PrivateNote",
         )
     body: dict[str, Any] = {
-        "CustomerRef": _ref_wire(payment.customer),
+        "CustomerRef": ref_to_wire(payment.customer),
         "TotalAmt": payment.amount,
         "TxnDate": payment.date.isoformat(),
         "CurrencyRef": {"value": payment.currency},
@@ -678,7 +507,7 @@ def payment_to_wire(payment: Payment, *, private_note: str | None) -> dict[str, 
             for app in payment.applications
         ],
     }
-    _put(body, "PrivateNote", private_note)
+    put(body, "PrivateNote", private_note)
     return body
 
 
@@ -686,7 +515,7 @@ def payment_to_wire(payment: Payment, *, private_note: str | None) -> dict[str, 
 
 
 def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> PurchaseOrder:
-    r = _Reader("PurchaseOrder", wire)
+    r = WireReader("PurchaseOrder", wire)
     currency = r.currency(home_currency)
     lines: list[PurchaseOrderLine] = []
     line_paths: list[dict[str, str]] = []  # per model line: model field -> wire path
@@ -702,11 +531,15 @@ def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> Purcha
         detail = line.get("ItemBasedExpenseLineDetail")
         if not isinstance(detail, Mapping):
             raise r.fail(f"{field}.ItemBasedExpenseLineDetail", "is missing")
-        item = _ref(r, detail.get("ItemRef"), f"{field}.ItemBasedExpenseLineDetail.ItemRef", True)
+        item = read_ref(
+            r, detail.get("ItemRef"), f"{field}.ItemBasedExpenseLineDetail.ItemRef", True
+        )
         assert item is not None
-        quantity = _decimal(r, detail.get("Qty"), f"{field}.ItemBasedExpenseLineDetail.Qty")
-        rate = _decimal(r, detail.get("UnitPrice"), f"{field}.ItemBasedExpenseLineDetail.UnitPrice")
-        amount = _decimal(r, line.get("Amount"), f"{field}.Amount")
+        quantity = read_decimal(r, detail.get("Qty"), f"{field}.ItemBasedExpenseLineDetail.Qty")
+        rate = read_decimal(
+            r, detail.get("UnitPrice"), f"{field}.ItemBasedExpenseLineDetail.UnitPrice"
+        )
+        amount = read_decimal(r, line.get("Amount"), f"{field}.Amount")
         description = line.get("Description")
         detail_path = f"{field}.ItemBasedExpenseLineDetail"
         paths = {
@@ -724,7 +557,7 @@ def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> Purcha
             "description": str(description) if description else None,
             "quantity": quantity if quantity is not None else Decimal(1),
             "rate": rate,
-            "amount": _money_places(amount, currency) if amount is not None else None,
+            "amount": money_places(amount, currency) if amount is not None else None,
         }
         try:
             lines.append(PurchaseOrderLine(**fields))
@@ -737,7 +570,7 @@ def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> Purcha
     note = wire.get("PrivateNote")
 
     return r.build_located(
-        _line_locator(line_paths),
+        line_locator(line_paths),
         PurchaseOrder,
         id=r.text("Id", required=True),
         external_id=external_id_in(note),
@@ -769,23 +602,23 @@ def purchase_order_to_wire(order: PurchaseOrder, *, private_note: str | None) ->
     status = {PurchaseOrderStatus.CLOSED: "Closed"}.get(order.status, "Open")
     lines = []
     for line in order.lines:
-        detail: dict[str, Any] = {"ItemRef": _ref_wire(line.item), "Qty": line.quantity}
-        _put(detail, "UnitPrice", line.rate)
+        detail: dict[str, Any] = {"ItemRef": ref_to_wire(line.item), "Qty": line.quantity}
+        put(detail, "UnitPrice", line.rate)
         amount = line.amount if line.amount is not None else Decimal(0)
         out: dict[str, Any] = {
             "DetailType": "ItemBasedExpenseLineDetail",
             "Amount": amount,
             "ItemBasedExpenseLineDetail": detail,
         }
-        _put(out, "Description", line.description)
+        put(out, "Description", line.description)
         lines.append(out)
     body: dict[str, Any] = {
-        "VendorRef": _ref_wire(order.vendor),
+        "VendorRef": ref_to_wire(order.vendor),
         "TxnDate": order.date.isoformat(),
         "POStatus": status,
         "CurrencyRef": {"value": order.currency},
         "Line": lines,
     }
-    _put(body, "DocNumber", order.number)
-    _put(body, "PrivateNote", private_note)
+    put(body, "DocNumber", order.number)
+    put(body, "PrivateNote", private_note)
     return body
