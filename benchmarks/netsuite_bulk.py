@@ -31,7 +31,7 @@ from datetime import date
 from decimal import Decimal
 
 from erpsync.errors import RateLimitError
-from erpsync.limits import Limiter
+from erpsync.limits import LocalLimiter
 from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.netsuite.auth import TokenBasedAuth
 from erpsync.netsuite.backend import NetSuiteBackend
@@ -77,7 +77,10 @@ def _backend(fake: FakeNetSuite) -> NetSuiteBackend:
     )
     # A private limiter so the figures do not depend on earlier runs in this process.
     return NetSuiteBackend(
-        creds.account_id, auth, concurrency=CONCURRENCY, limiter=Limiter(concurrency=CONCURRENCY)
+        creds.account_id,
+        auth,
+        concurrency=CONCURRENCY,
+        limiter=LocalLimiter(concurrency=CONCURRENCY),
     )
 
 

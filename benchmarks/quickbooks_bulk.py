@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from erpsync.limits import Limiter, RateLimit
+from erpsync.limits import LocalLimiter, RateLimit
 from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.quickbooks.auth import QuickBooksAuth
 from erpsync.quickbooks.backend import QuickBooksBackend
@@ -127,7 +127,7 @@ def run_erpsync(scenario: Scenario, layout: str | None = None) -> Outcome:
         # few milliseconds between our admission and the server's count cannot tip a
         # request over a window edge.
         scale = scenario.time_scale * 1.02
-        limiter = Limiter(
+        limiter = LocalLimiter(
             concurrency=10,
             rates=[
                 RateLimit(500, 60 * scale),

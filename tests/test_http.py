@@ -34,7 +34,7 @@ from erpsync.http import (
     new_idempotency_key,
     parse_retry_after,
 )
-from erpsync.limits import Limiter, RateLimit
+from erpsync.limits import LocalLimiter, RateLimit
 
 BASE = "https://erp.example.com/v3/company/42"
 TOKEN = "eyJhbGciOi.sEcReTpAyLoAd.sIgNaTuRe-bearer-value"
@@ -409,10 +409,10 @@ def test_budget_exhaustion_raises_at_once(rsps, clock):
 def test_every_transport_has_a_budget_by_default_shared_per_tenant_limiter(rsps, clock):
     # Issue 2: "a retry budget so that a dead service does not cause a retry storm" must
     # hold for the default policy, not only for callers who know to build a budget.
-    limiter = Limiter(clock=clock, sleep=clock.sleep)
+    limiter = LocalLimiter(clock=clock, sleep=clock.sleep)
     first = transport(clock, limiter=limiter)
     second = transport(clock, limiter=limiter)
-    other_tenant = transport(clock, limiter=Limiter(clock=clock, sleep=clock.sleep))
+    other_tenant = transport(clock, limiter=LocalLimiter(clock=clock, sleep=clock.sleep))
     alone = transport(clock)
     assert first.retry.budget is not None
     assert first.retry.budget is second.retry.budget
@@ -693,7 +693,9 @@ def test_per_request_auth_override(rsps, clock):
 
 
 def test_429_shrinks_the_limiter_and_successes_grow_it_back(rsps, clock):
-    limiter = Limiter(concurrency=10, rates=[RateLimit(10, 1.0)], clock=clock, sleep=clock.sleep)
+    limiter = LocalLimiter(
+        concurrency=10, rates=[RateLimit(10, 1.0)], clock=clock, sleep=clock.sleep
+    )
     rsps.get(f"{BASE}/a", **err(429), headers={"Retry-After": "3"})
     rsps.get(f"{BASE}/a", json={})
     t = transport(clock, limiter=limiter)
@@ -713,7 +715,7 @@ def test_429_shrinks_the_limiter_and_successes_grow_it_back(rsps, clock):
 def test_every_attempt_runs_inside_a_slot_with_the_scope(rsps, clock):
     seen = []
 
-    class Recording(Limiter):
+    class Recording(LocalLimiter):
         def slot(self, scope=None):
             seen.append(scope)
             return super().slot(scope)
@@ -736,7 +738,7 @@ def test_every_attempt_runs_inside_a_slot_with_the_scope(rsps, clock):
 
 
 def test_batch_scope_rate_window_spaces_requests(rsps, clock):
-    limiter = Limiter(
+    limiter = LocalLimiter(
         rates=[RateLimit(500, 60), RateLimit(10, 1), RateLimit(2, 60, scope="batch")],
         clock=clock,
         sleep=clock.sleep,
@@ -750,7 +752,7 @@ def test_batch_scope_rate_window_spaces_requests(rsps, clock):
 
 
 def test_limiter_slot_released_on_network_error(rsps, clock):
-    limiter = Limiter(concurrency=1)
+    limiter = LocalLimiter(concurrency=1)
     rsps.post(f"{BASE}/a", body=requests.exceptions.ReadTimeout("slow"))
     with pytest.raises(ServiceError):
         transport(clock, limiter=limiter).request("POST", "a")
@@ -809,7 +811,7 @@ def test_decoder_returning_garbage_is_wrapped(rsps, clock):
 
 
 def test_429_decoded_as_something_else_is_still_a_throttle(rsps, clock):
-    limiter = Limiter(concurrency=4)
+    limiter = LocalLimiter(concurrency=4)
     rsps.get(f"{BASE}/a", status=429, body="<IntuitResponse/>")
     rsps.get(f"{BASE}/a", json={})
     transport(clock, limiter=limiter).request("GET", "a")
@@ -949,7 +951,7 @@ def test_permanent_auth_failure_while_preparing_is_not_retried(rsps, clock):
 def test_an_absurd_retry_after_pauses_the_tenant_no_longer_than_the_cap(rsps, clock):
     rsps.get(f"{BASE}/a", **err(429), headers={"Retry-After": "1000000000"})
     rsps.get(f"{BASE}/a", json={})
-    limiter = Limiter(clock=clock, sleep=clock.sleep)
+    limiter = LocalLimiter(clock=clock, sleep=clock.sleep)
     transport(clock, limiter=limiter, retry=RetryPolicy(max_retry_after=45)).request("GET", "a")
     # The retry waited the capped 45 s; the limiter's pause ended with it, so the request
     # went out without a further wait of a billion seconds.

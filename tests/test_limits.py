@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erpsync.errors import ConfigurationError
-from erpsync.limits import Limiter, RateLimit, limiter_for
+from erpsync.limits import Limiter, LocalLimiter, RateLimit, limiter_for
 
 
 class FakeClock:
@@ -39,7 +39,7 @@ class FakeClock:
 
 
 def make(clock: FakeClock, **kw: object) -> Limiter:
-    return Limiter(clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
+    return LocalLimiter(clock=clock, sleep=clock.sleep, **kw)  # type: ignore[arg-type]
 
 
 def wait_until(predicate, timeout: float = 2.0) -> bool:
@@ -66,12 +66,12 @@ def test_rate_limit_rejects_nonsense(count, per):
 @pytest.mark.parametrize("concurrency", [0, -3, 2.5, True])
 def test_limiter_rejects_bad_concurrency(concurrency):
     with pytest.raises(ConfigurationError):
-        Limiter(concurrency=concurrency)
+        LocalLimiter(concurrency=concurrency)
 
 
 def test_limiter_rejects_non_rate_objects():
     with pytest.raises(ConfigurationError):
-        Limiter(rates=[(10, 1.0)])  # type: ignore[list-item]
+        LocalLimiter(rates=[(10, 1.0)])  # type: ignore[list-item]
 
 
 def test_rate_limit_scope_applies():
@@ -215,7 +215,7 @@ def test_windows_hold_across_threads():
 
 
 def test_concurrency_gate_never_exceeds_its_limit_with_many_threads():
-    limiter = Limiter(concurrency=3)
+    limiter = LocalLimiter(concurrency=3)
     entered = 0
     peak = 0
     lock = threading.Lock()
@@ -249,7 +249,7 @@ def test_concurrency_gate_never_exceeds_its_limit_with_many_threads():
 
 
 def test_slot_is_released_when_the_body_raises():
-    limiter = Limiter(concurrency=1)
+    limiter = LocalLimiter(concurrency=1)
     with pytest.raises(RuntimeError), limiter.slot():
         raise RuntimeError("boom")
     assert limiter.in_flight == 0
@@ -305,7 +305,7 @@ def test_success_grows_back_additively_and_never_past_configuration():
 
 
 def test_shrunk_concurrency_is_enforced():
-    limiter = Limiter(concurrency=4)
+    limiter = LocalLimiter(concurrency=4)
     limiter.on_throttle()
     assert limiter.effective_concurrency == 2
     entered = threading.Event()
@@ -326,7 +326,7 @@ def test_shrunk_concurrency_is_enforced():
 
 
 def test_growth_wakes_waiters():
-    limiter = Limiter(concurrency=2)
+    limiter = LocalLimiter(concurrency=2)
     limiter.on_throttle()
     assert limiter.effective_concurrency == 1
     entered = threading.Event()
@@ -379,7 +379,7 @@ def test_shrunk_rate_is_enforced():
 
 
 def test_repr_names_the_limiter():
-    assert "qbo:1" in repr(Limiter(name="qbo:1", concurrency=10))
+    assert "qbo:1" in repr(LocalLimiter(name="qbo:1", concurrency=10))
 
 
 # -- registry ---------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def test_limiter_for_shares_one_limiter_per_key():
 
     def factory() -> Limiter:
         calls.append(1)
-        return Limiter(concurrency=10, name=key)
+        return LocalLimiter(concurrency=10, name=key)
 
     first = limiter_for(key, factory)
     assert limiter_for(key, factory) is first
@@ -408,7 +408,7 @@ def test_limiter_for_is_thread_safe():
     def factory() -> Limiter:
         calls.append(1)
         time.sleep(0.002)
-        return Limiter()
+        return LocalLimiter()
 
     def worker() -> None:
         start.wait()

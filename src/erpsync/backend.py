@@ -273,6 +273,17 @@ class AccountingBackend(abc.ABC):
     def capabilities(self) -> Capabilities:
         """What this backend (and the account it is connected to) can do."""
 
+    @property
+    def tenant(self) -> str:
+        """Which company or account of the ERP this backend object talks to.
+
+        It scopes everything a workflow remembers for this backend (ledger keys, lock
+        names, cursors), so that two companies sharing one store never see each other's
+        records: QuickBooks answers its realm id, NetSuite its account id. A backend
+        that serves a single tenant may keep this default.
+        """
+        return "default"
+
     def _require(self, capability: str, operation: str) -> None:
         self.capabilities.require(capability, operation, backend=self.name)
 

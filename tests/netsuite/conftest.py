@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pytest
 
-from erpsync.limits import Limiter
+from erpsync.limits import LocalLimiter
 from erpsync.netsuite.auth import ClientCredentialsAuth, NetSuiteAuth, TokenBasedAuth
 from erpsync.netsuite.backend import NetSuiteBackend
 from erpsync.testing._core import FakeClock
@@ -39,7 +39,7 @@ def make_auth(fake: FakeNetSuite, kind: Literal["tba", "m2m"] = "tba") -> NetSui
 def make_backend(
     fake: FakeNetSuite, auth: Literal["tba", "m2m"] = "tba", **options: Any
 ) -> NetSuiteBackend:
-    options.setdefault("limiter", Limiter(concurrency=options.get("concurrency", 5)))
+    options.setdefault("limiter", LocalLimiter(concurrency=options.get("concurrency", 5)))
     options.setdefault("sleep", lambda seconds: None)
     options.setdefault("rng", random.Random(7))
     if fake.served_url:

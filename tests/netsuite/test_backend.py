@@ -27,7 +27,7 @@ from erpsync.errors import (
     ServiceError,
     UnsupportedOperationError,
 )
-from erpsync.limits import Limiter
+from erpsync.limits import LocalLimiter
 from erpsync.models import (
     Customer,
     Invoice,
@@ -262,7 +262,7 @@ def test_invoice_pdf_through_the_restlet() -> None:
         "1234567_SB1",
         auth,
         pdf_restlet=("customscript_pdf", "1"),
-        limiter=Limiter(concurrency=5),
+        limiter=LocalLimiter(concurrency=5),
         sleep=lambda s: None,
     )
     with responses.RequestsMock() as mock:
@@ -333,7 +333,7 @@ def test_invoice_pdf_needs_the_restlets_scope(fake: FakeNetSuite) -> None:
         creds.account_id,
         auth,
         pdf_restlet=fake.pdf_restlet,
-        limiter=Limiter(concurrency=5),
+        limiter=LocalLimiter(concurrency=5),
         sleep=lambda s: None,
     )
     invoice = backend.create_invoice(_invoice())
@@ -344,7 +344,7 @@ def test_invoice_pdf_needs_the_restlets_scope(fake: FakeNetSuite) -> None:
 
 def test_a_restlet_over_the_concurrency_limit_is_retried_as_throttling() -> None:
     url = "https://1234567-sb1.restlets.api.netsuite.com/app/site/hosting/restlet.nl"
-    limiter = Limiter(concurrency=5)
+    limiter = LocalLimiter(concurrency=5)
     backend = NetSuiteBackend(
         "1234567_SB1",
         TokenBasedAuth("ck" * 8, "cs" * 8, "ti" * 8, "ts" * 8),
@@ -528,7 +528,7 @@ def test_an_oversized_limiter_is_absorbed_by_retries() -> None:
         "1234567_SB1", clock=SystemClock(), latency=0.01, governance=Governance(concurrency=3)
     )
     with fake:
-        backend = make_backend(fake, concurrency=8, limiter=Limiter(concurrency=8))
+        backend = make_backend(fake, concurrency=8, limiter=LocalLimiter(concurrency=8))
         result = backend.create_invoices(_invoice(f"b-{n}") for n in range(30))
         assert fake.stats.throttled > 0  # the account refused some...
         assert result.ok  # ...and none of it reached the caller

@@ -26,7 +26,7 @@ from erpsync.errors import (
     ServiceError,
 )
 from erpsync.http import RetryPolicy
-from erpsync.limits import Limiter
+from erpsync.limits import LocalLimiter
 from erpsync.netsuite import query
 from erpsync.netsuite.auth import TokenBasedAuth
 from erpsync.netsuite.client import NetSuiteClient, default_restlet_url, suiteql_literal
@@ -45,7 +45,7 @@ def _tba() -> TokenBasedAuth:
 
 
 def _client(**kw: Any) -> NetSuiteClient:
-    kw.setdefault("limiter", Limiter(concurrency=5))
+    kw.setdefault("limiter", LocalLimiter(concurrency=5))
     kw.setdefault("sleep", lambda s: None)
     kw.setdefault("rng", random.Random(1))
     return NetSuiteClient("1234567_sb1", _tba(), **kw)
@@ -272,7 +272,7 @@ def test_a_suiteql_answer_without_items_is_a_service_error() -> None:
 
 
 def test_suiteql_paging_against_the_emulator(fake: FakeNetSuite) -> None:
-    client = NetSuiteClient(fake.account_id, make_auth(fake), limiter=Limiter(concurrency=5))
+    client = NetSuiteClient(fake.account_id, make_auth(fake), limiter=LocalLimiter(concurrency=5))
     rows = list(client.suiteql("SELECT id, entityid FROM customer ORDER BY id", page_size=1))
     assert [r["entityid"] for r in rows] == [
         "Acme Robotics",
@@ -284,7 +284,7 @@ def test_suiteql_paging_against_the_emulator(fake: FakeNetSuite) -> None:
 
 def test_keyset_paging_goes_past_the_row_cap(fake: FakeNetSuite) -> None:
     fake.suiteql_row_cap = 2
-    client = NetSuiteClient(fake.account_id, make_auth(fake), limiter=Limiter(concurrency=5))
+    client = NetSuiteClient(fake.account_id, make_auth(fake), limiter=LocalLimiter(concurrency=5))
     query = "SELECT id, entityid FROM customer ORDER BY id"
     with pytest.raises(InvalidRequestError):
         list(client.suiteql(query, page_size=1))  # offset paging stops at the cap
@@ -422,7 +422,7 @@ def test_bodies_that_are_not_the_documented_json_are_service_errors(
 
 @responses.activate
 def test_throttling_is_retried_by_the_transport_and_slows_the_limiter() -> None:
-    limiter = Limiter(concurrency=5)
+    limiter = LocalLimiter(concurrency=5)
     body = _problem(429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded.")
     responses.add(responses.GET, f"{RECORDS}/invoice/1", status=429, json=body)
     responses.add(responses.GET, f"{RECORDS}/invoice/1", json={"id": "1"})
@@ -474,7 +474,7 @@ def _login_refused() -> dict[str, Any]:
 
 @responses.activate
 def test_a_contended_invalid_login_is_resent_once_with_a_fresh_signature() -> None:
-    limiter = Limiter(concurrency=5)
+    limiter = LocalLimiter(concurrency=5)
     pauses: list[float] = []
     responses.add(responses.POST, f"{RECORDS}/invoice", status=401, json=_login_refused())
     responses.add(
@@ -495,7 +495,7 @@ def test_a_contended_invalid_login_is_resent_once_with_a_fresh_signature() -> No
 
 @responses.activate
 def test_a_contended_invalid_login_that_persists_is_an_authentication_error() -> None:
-    limiter = Limiter(concurrency=5)
+    limiter = LocalLimiter(concurrency=5)
     limiter.on_throttle()  # a recent 429 the limiter has not recovered from
     responses.add(responses.GET, f"{RECORDS}/invoice/1", status=401, json=_login_refused())
     with pytest.raises(AuthenticationError) as caught:
@@ -518,7 +518,7 @@ def test_an_invalid_login_is_resent_once_even_when_this_process_looks_idle() -> 
 
 @responses.activate
 def test_a_contended_401_that_is_not_invalid_login_is_not_resent() -> None:
-    limiter = Limiter(concurrency=5)
+    limiter = LocalLimiter(concurrency=5)
     responses.add(
         responses.GET,
         f"{RECORDS}/invoice/1",

@@ -19,7 +19,7 @@ from decimal import Decimal
 import pytest
 
 from erpsync.errors import AuthenticationError
-from erpsync.limits import Limiter
+from erpsync.limits import LocalLimiter
 from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.netsuite.auth import TokenBasedAuth
 from erpsync.netsuite.backend import NetSuiteBackend
@@ -59,7 +59,7 @@ def test_create_invoices_at_the_limit_survives_invalid_login_throttling(
     keys = [f"contended-{n}" for n in range(40)]
     with fake, caplog.at_level(logging.INFO, logger="erpsync"):
         # One slot more than the account has: like a second integration on the account.
-        backend = make_backend(fake, concurrency=6, limiter=Limiter(concurrency=6))
+        backend = make_backend(fake, concurrency=6, limiter=LocalLimiter(concurrency=6))
         result = backend.create_invoices(_invoice(key, f"{n + 1}.00") for n, key in enumerate(keys))
     refused = fake.stats.throttled
     assert refused > 0, "the account never refused a request: the quirk was not exercised"
@@ -89,7 +89,7 @@ def test_wrong_credentials_at_the_limit_still_fail_as_authentication_errors(
             creds.account_id,
             wrong,
             concurrency=6,
-            limiter=Limiter(concurrency=6),
+            limiter=LocalLimiter(concurrency=6),
             sleep=lambda seconds: None,
         )
         result = backend.create_invoices(_invoice(f"wrong-{n}", "1.00") for n in range(12))

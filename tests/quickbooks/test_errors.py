@@ -21,7 +21,7 @@ from erpsync.errors import (
     ServiceError,
 )
 from erpsync.http import RetryPolicy
-from erpsync.limits import Limiter
+from erpsync.limits import LocalLimiter
 from erpsync.quickbooks.client import QuickBooksClient
 from erpsync.quickbooks.errors import decode_error, error_from_fault, request_id_of
 
@@ -91,7 +91,7 @@ def client(sleeps: Sleeps) -> QuickBooksClient:
     return QuickBooksClient(
         REALM,
         None,
-        limiter=Limiter(),
+        limiter=LocalLimiter(),
         retry=RetryPolicy(max_attempts=3, base_delay=1.0),
         sleep=sleeps,
     )

@@ -39,7 +39,6 @@ import binascii
 import logging
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -58,7 +57,6 @@ from erpsync.errors import (
     ServiceError,
     UnsupportedOperationError,
 )
-from erpsync.http import RetryPolicy, Timeout
 from erpsync.limits import Limiter
 from erpsync.models import (
     Customer,
@@ -76,6 +74,7 @@ from erpsync.netsuite.auth import NetSuiteAuth
 from erpsync.netsuite.client import MAX_PAGE_SIZE, NetSuiteClient
 from erpsync.netsuite.errors import BACKEND
 from erpsync.netsuite.query import suiteql_literal
+from erpsync.transport import RetryPolicy, Timeout, TransportOptions
 
 __all__ = ["NetSuiteBackend"]
 
@@ -185,12 +184,13 @@ class NetSuiteBackend(AccountingBackend):
         default_item_id: str | None = None,
         bulk_read_back: bool = False,
         restlet_url: str | None = None,
+        options: TransportOptions | None = None,
         timeout: Timeout | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         limiter: Limiter | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         page_size: int = MAX_PAGE_SIZE,
     ) -> None:
@@ -212,13 +212,17 @@ class NetSuiteBackend(AccountingBackend):
             base_url=base_url,
             restlet_url=restlet_url,
             concurrency=concurrency,
-            timeout=timeout,
-            retry=retry,
-            session=session,
-            limiter=limiter,
-            clock=clock,
-            sleep=sleep,
-            rng=rng,
+            # Merged once here; the client, its transport and the auth read this object.
+            options=TransportOptions.of(
+                options,
+                timeout=timeout,
+                retry=retry,
+                session=session,
+                limiter=limiter,
+                clock=clock,
+                sleep=sleep,
+                rng=rng,
+            ),
         )
         self.account_id = self.client.account_id
         self.pdf_restlet = pdf_restlet
@@ -226,8 +230,8 @@ class NetSuiteBackend(AccountingBackend):
         self.default_item_id = default_item_id
         self.bulk_read_back = bulk_read_back
         self.page_size = page_size
-        self._sleep = sleep
-        self._rng = rng if rng is not None else random.Random()
+        self._sleep = self.client.options.sleep
+        self._rng = self.client.options.rng or random.Random()
         self._lock = threading.Lock()
         self._currencies: dict[str, str] | None = None
         self._capabilities = Capabilities(
@@ -247,6 +251,11 @@ class NetSuiteBackend(AccountingBackend):
     def close(self) -> None:
         """Release the HTTP session."""
         self.client.close()
+
+    @property
+    def tenant(self) -> str:
+        """The account id, canonical (``1234567_SB1``)."""
+        return self.account_id
 
     @property
     def capabilities(self) -> Capabilities:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -39,11 +38,11 @@ import requests
 from requests.auth import AuthBase
 
 from erpsync.errors import AuthenticationError, ConfigurationError, NotFoundError, ServiceError
-from erpsync.http import RetryPolicy, Timeout, Transport
-from erpsync.limits import Limiter, limiter_for
+from erpsync.limits import Limiter, LocalLimiter, limiter_for
 from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_base_url
 from erpsync.netsuite.errors import BACKEND, decode_error
 from erpsync.netsuite.query import keyset_column, keyset_page_query, suiteql_literal
+from erpsync.transport import RetryPolicy, Timeout, Transport, TransportOptions
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -158,14 +157,26 @@ class NetSuiteClient:
         base_url: str | None = None,
         restlet_url: str | None = None,
         concurrency: int = 5,
+        options: TransportOptions | None = None,
         timeout: Timeout | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         limiter: Limiter | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        opts = TransportOptions.of(
+            options,
+            timeout=timeout,
+            retry=retry,
+            session=session,
+            limiter=limiter,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+        )
+        session, limiter = opts.session, opts.limiter
         if not isinstance(auth, NetSuiteAuth):
             raise ConfigurationError(
                 "auth must be a TokenBasedAuth or a ClientCredentialsAuth", backend=BACKEND
@@ -185,7 +196,7 @@ class NetSuiteClient:
         if limiter is None:
             limiter = limiter_for(
                 f"netsuite:{self.account_id}",
-                lambda: Limiter(
+                lambda: LocalLimiter(
                     concurrency=concurrency, adaptive=True, name=f"netsuite:{self.account_id}"
                 ),
             )
@@ -199,7 +210,8 @@ class NetSuiteClient:
                 limiter.max_concurrency,
             )
         self.limiter = limiter
-        self._rng = rng if rng is not None else random.Random()
+        self._rng = opts.rng if opts.rng is not None else random.Random()
+        self.options = opts.merged(session=self._session, limiter=limiter, rng=self._rng)
         self._auth = _ContendedLoginAuth(
             auth.for_account(self.account_id, self.base_url, session=self._session),
             limiter=limiter,
@@ -210,16 +222,10 @@ class NetSuiteClient:
             base_url=self.base_url,
             decode_error=decode_error,
             auth=self._auth,
-            limiter=limiter,
-            retry=retry,
-            timeout=timeout if timeout is not None else Timeout(),
-            session=self._session,
-            clock=clock,
-            sleep=sleep,
-            rng=self._rng,
+            options=self.options,
             request_id_headers=_REQUEST_ID_HEADERS,
         )
-        self._sleep = sleep
+        self._sleep = self.options.sleep
 
     def _pause_after_contended_login(self) -> None:
         """The wait before resending a request refused with a contended INVALID_LOGIN."""

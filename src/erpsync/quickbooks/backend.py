@@ -79,7 +79,6 @@ import itertools
 import logging
 import random
 import threading
-import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -101,7 +100,6 @@ from erpsync.errors import (
     ServiceError,
     UnsupportedOperationError,
 )
-from erpsync.http import RetryPolicy, Timeout, new_idempotency_key
 from erpsync.limits import Limiter
 from erpsync.models import (
     Customer,
@@ -122,6 +120,7 @@ from erpsync.quickbooks.client import (
     QuickBooksClient,
 )
 from erpsync.quickbooks.query import Query
+from erpsync.transport import RetryPolicy, Timeout, TransportOptions, new_idempotency_key
 
 __all__ = ["ExternalIdField", "QuickBooksBackend", "doc_number_key"]
 
@@ -136,8 +135,6 @@ _CURRENCY_SETTING = "Settings > Account and settings > Advanced > Currency"
 _NUMBER_SETTING = "Settings > Account and settings > Sales > Sales form content"
 #: Rounds of a bulk chunk: first send, then re-sends of what is still unknown.
 _BULK_ROUNDS = 3
-#: Intuit times requests out after 120 s; waiting longer for an answer is pointless.
-_TIMEOUT = Timeout(connect=10.0, read=120.0)
 _DELETED_TYPES = {
     "customer": "Customer",
     "vendor": "Vendor",
@@ -298,12 +295,13 @@ class QuickBooksBackend(AccountingBackend):
         external_id_field: ExternalIdField = "PrivateNote",
         income_account: str | None = None,
         minor_version: int = MINOR_VERSION,
-        timeout: Timeout = _TIMEOUT,
+        options: TransportOptions | None = None,
+        timeout: Timeout | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         limiter: Limiter | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
@@ -319,19 +317,23 @@ class QuickBooksBackend(AccountingBackend):
             environment=environment,
             base_url=base_url,
             minor_version=minor_version,
-            timeout=timeout,
-            retry=retry,
-            session=session,
-            limiter=limiter,
-            clock=clock,
-            sleep=sleep,
-            rng=rng,
-            now=now,
+            # Merged once here; the client, its transport and the auth read this object.
+            options=TransportOptions.of(
+                options,
+                timeout=timeout,
+                retry=retry,
+                session=session,
+                limiter=limiter,
+                clock=clock,
+                sleep=sleep,
+                rng=rng,
+                now=now,
+            ),
         )
         self.realm_id = self.client.realm_id
-        self._retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._retry = self.client.transport.retry
+        self._sleep = self.client.options.sleep
+        self._rng = self.client.options.rng or random.Random()
         self.numbering = numbering
         self.external_id_field: ExternalIdField = external_id_field
         self.income_account = income_account
@@ -348,6 +350,11 @@ class QuickBooksBackend(AccountingBackend):
             f"QuickBooksBackend(realm_id={self.realm_id!r}, "
             f"external_id_field={self.external_id_field!r})"
         )
+
+    @property
+    def tenant(self) -> str:
+        """The company's realm id."""
+        return self.realm_id
 
     @property
     def capabilities(self) -> Capabilities:

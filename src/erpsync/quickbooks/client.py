@@ -26,7 +26,6 @@ import json
 import logging
 import random
 import re
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,8 +39,7 @@ import requests
 from requests.auth import AuthBase
 
 from erpsync.errors import ConfigurationError, ErpSyncError, ServiceError
-from erpsync.http import RetryPolicy, Timeout, Transport, new_idempotency_key
-from erpsync.limits import Limiter, RateLimit, limiter_for
+from erpsync.limits import Limiter, LocalLimiter, RateLimit, limiter_for
 from erpsync.quickbooks.errors import (
     BACKEND,
     decode_error,
@@ -51,6 +49,13 @@ from erpsync.quickbooks.errors import (
     request_id_of,
 )
 from erpsync.quickbooks.query import MAX_PAGE_SIZE, Query, check_query_text
+from erpsync.transport import (
+    RetryPolicy,
+    Timeout,
+    Transport,
+    TransportOptions,
+    new_idempotency_key,
+)
 
 __all__ = [
     "BATCH_LIMIT",
@@ -94,7 +99,7 @@ def quickbooks_limiter(realm_id: str) -> Limiter:
     """
     return limiter_for(
         f"quickbooks:{realm_id}",
-        lambda: Limiter(
+        lambda: LocalLimiter(
             concurrency=10,
             rates=[RateLimit(500, 60), RateLimit(10, 1), RateLimit(40, 60, scope="batch")],
             name=f"quickbooks:{realm_id}",
@@ -221,15 +226,27 @@ class QuickBooksClient:
         environment: Environment = "production",
         base_url: str | None = None,
         minor_version: int = MINOR_VERSION,
-        timeout: Timeout = DEFAULT_TIMEOUT,
+        options: TransportOptions | None = None,
+        timeout: Timeout | None = None,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
         limiter: Limiter | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
+        opts = TransportOptions.of(
+            options,
+            timeout=timeout,
+            retry=retry,
+            session=session,
+            limiter=limiter,
+            clock=clock,
+            sleep=sleep,
+            rng=rng,
+            now=now,
+        )
         if not isinstance(realm_id, str) or not realm_id.strip().isdigit():
             raise ConfigurationError(
                 f"a QuickBooks realm id is a string of digits, not {realm_id!r}"
@@ -249,8 +266,8 @@ class QuickBooksClient:
         self.environment: Environment = environment
         self.minor_version = minor_version
         host = base_url or (SANDBOX_URL if environment == "sandbox" else PRODUCTION_URL)
-        self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._owns_session = opts.session is None
+        self._session = opts.session if opts.session is not None else requests.Session()
         realm_auth: AuthBase | None
         if hasattr(auth, "for_realm"):
             realm_auth = auth.for_realm(self.realm_id, session=self._session)
@@ -261,19 +278,18 @@ class QuickBooksClient:
                 "auth must be a QuickBooksAuth or a requests auth object for the realm"
             )
         self.auth = realm_auth
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = opts.now or (lambda: datetime.now(UTC))
+        self.options = opts.merged(
+            session=self._session,
+            timeout=opts.timeout if opts.timeout is not None else DEFAULT_TIMEOUT,
+            limiter=opts.limiter if opts.limiter is not None else quickbooks_limiter(self.realm_id),
+        )
         self.transport = Transport(
             backend=BACKEND,
             base_url=f"{host.rstrip('/')}/v3/company/{self.realm_id}",
             decode_error=decode_error,
             auth=realm_auth,
-            limiter=limiter if limiter is not None else quickbooks_limiter(self.realm_id),
-            retry=retry,
-            timeout=timeout,
-            session=self._session,
-            clock=clock,
-            sleep=sleep,
-            rng=rng,
+            options=self.options,
             request_id_headers=("intuit_tid", "Intuit-Tid"),
         )
 

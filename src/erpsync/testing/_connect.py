@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync.errors import ConfigurationError
-from erpsync.limits import Limiter, RateLimit
+from erpsync.limits import LocalLimiter, RateLimit
 from erpsync.testing._core import Emulator, FakeClock, clock_datetime
 
 if TYPE_CHECKING:
@@ -76,9 +76,9 @@ def _runtime_options(fake: Emulator) -> dict[str, Any]:
     """
     clock, sleep = _timing(fake)
     governance = fake.governance
-    limiter = Limiter(clock=clock, sleep=sleep, name=f"{fake.service_name} emulator")
+    limiter = LocalLimiter(clock=clock, sleep=sleep, name=f"{fake.service_name} emulator")
     if governance.enabled:
-        limiter = Limiter(
+        limiter = LocalLimiter(
             concurrency=governance.concurrency,
             rates=[
                 RateLimit(

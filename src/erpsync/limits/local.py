@@ -1,9 +1,13 @@
-"""Per-tenant governance: how many requests may be in flight and how many may start in a
+"""In-process governance: how many requests may be in flight and how many may start in a
 window of time, shrinking when the ERP throttles and growing back when it stops.
 
 Both ERPs count against the *company* (QuickBooks realm, NetSuite account), not against
 one client object, so a limiter belongs to a tenant: :func:`limiter_for` hands every
-backend object of the same tenant the same :class:`Limiter`.
+backend object of the same tenant the same limiter.
+
+:class:`LocalLimiter` is the embedded default; it implements the
+:class:`~erpsync.limits.Limiter` protocol, as does the Redis-backed limiter that is
+shared by every process and host.
 
 Why sliding windows and not a token bucket
 ------------------------------------------
@@ -23,9 +27,9 @@ for QuickBooks), which is nothing.
 Admission is measured at the moment a request is let through here; network latency moves
 the arrival at the server by a few milliseconds in either direction, so a service that
 counts very strictly may still answer 429 now and then. That is what the adaptive part
-is for: :meth:`Limiter.on_throttle` halves the effective concurrency and rate
+is for: :meth:`LocalLimiter.on_throttle` halves the effective concurrency and rate
 (multiplicative decrease) and can pause new admissions for the ``Retry-After`` the
-service asked for; :meth:`Limiter.on_success` grows them back additively (AIMD, as in
+service asked for; :meth:`LocalLimiter.on_success` grows them back additively (AIMD, as in
 TCP congestion control and botocore's adaptive retry mode).
 
 Waiting for a rate window or a pause uses the injected ``sleep`` (outside the lock), so a
@@ -42,11 +46,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from erpsync.errors import ConfigurationError
+from erpsync.limits.base import Limiter, RateLimit
 
-__all__ = ["Limiter", "RateLimit", "limiter_for"]
+__all__ = ["LocalLimiter", "RateLimit", "limiter_for"]
 
 #: Rate factor regained per successful request; from a halving (0.5) back to the
 #: configured rate takes ten successes, which at QuickBooks' 10/s is about a second.
@@ -55,35 +59,6 @@ _RATE_RECOVERY_STEP = 0.05
 #: Shortest rate wait handed to ``sleep``: guarantees progress even when float rounding
 #: leaves a wait of a few ulps that would not advance a fake clock.
 _MIN_WAIT = 1e-6
-
-
-@dataclass(frozen=True)
-class RateLimit:
-    """At most ``count`` requests in any window of ``per`` seconds.
-
-    ``scope`` None applies to every request; a named scope (``"batch"``) applies only to
-    requests that ask for a slot with that scope, on top of the unscoped windows. The
-    QuickBooks limits are ``RateLimit(500, 60)``, ``RateLimit(10, 1)`` and
-    ``RateLimit(40, 60, scope="batch")``.
-    """
-
-    count: int
-    per: float
-    scope: str | None = None
-
-    def __post_init__(self) -> None:
-        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
-            raise ConfigurationError(
-                f"RateLimit count must be a positive integer, not {self.count!r}"
-            )
-        if not isinstance(self.per, int | float) or not math.isfinite(self.per) or self.per <= 0:
-            raise ConfigurationError(
-                f"RateLimit per must be a positive number of seconds, not {self.per!r}"
-            )
-
-    def applies_to(self, scope: str | None) -> bool:
-        """Whether a request acquired with ``scope`` counts against this window."""
-        return self.scope is None or self.scope == scope
 
 
 class _Window:
@@ -108,7 +83,7 @@ class _Window:
         return per - (now - self.times[excess])
 
 
-class Limiter:
+class LocalLimiter:
     """A concurrency gate plus sliding rate windows, adaptive to throttling.
 
     ``concurrency`` None means no concurrency limit; ``rates`` empty means no rate limit.
@@ -130,11 +105,13 @@ class Limiter:
             isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
         ):
             raise ConfigurationError(
-                f"Limiter concurrency must be a positive integer or None, not {concurrency!r}"
+                f"LocalLimiter concurrency must be a positive integer or None, not {concurrency!r}"
             )
         for rate in rates:
             if not isinstance(rate, RateLimit):
-                raise ConfigurationError(f"Limiter rates must be RateLimit objects, not {rate!r}")
+                raise ConfigurationError(
+                    f"LocalLimiter rates must be RateLimit objects, not {rate!r}"
+                )
         self._max_concurrency = concurrency
         self._rates = tuple(rates)
         self._adaptive = adaptive
@@ -263,7 +240,7 @@ class Limiter:
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
         return (
-            f"Limiter({label}concurrency={self._max_concurrency}, "
+            f"LocalLimiter({label}concurrency={self._max_concurrency}, "
             f"rates={list(self._rates)!r}, adaptive={self._adaptive})"
         )
 

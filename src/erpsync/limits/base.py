@@ -1,0 +1,83 @@
+"""What every limiter is: the :class:`Limiter` protocol and the :class:`RateLimit` it enforces.
+
+The transport depends on this protocol only, never on a concrete limiter, so the
+in-process :class:`~erpsync.limits.LocalLimiter` (the embedded default) and a limiter
+whose state lives in Redis (shared by every worker process and host of a tenant) are
+interchangeable wherever ``limiter=`` is accepted.
+
+A limiter belongs to a tenant (one QuickBooks company, one NetSuite account), because
+both ERPs count requests per tenant across all of a user's clients. Its three duties:
+
+* :meth:`Limiter.slot` admits one request: it blocks until the concurrency gate has a
+  place and every rate window that applies to ``scope`` has room, and frees the place
+  when the request is done;
+* :meth:`Limiter.on_throttle` is told when the ERP answered "too many" (429), so that it
+  pauses new admissions for the ``Retry-After`` and slows down;
+* :meth:`Limiter.on_success` is told when a request got a healthy answer, so that it can
+  grow back toward the configured limits.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from erpsync.errors import ConfigurationError
+
+__all__ = ["Limiter", "RateLimit"]
+
+
+@runtime_checkable
+class Limiter(Protocol):
+    """A tenant's governance, as the transport uses it (see the module docstring)."""
+
+    #: A label for log lines and reprs (``"quickbooks:9130..."``).
+    name: str
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """The configured number of requests allowed in flight at once (None: unlimited)."""
+        ...
+
+    def slot(self, scope: str | None = None) -> AbstractContextManager[None]:
+        """Hold a place for one request, blocking until it is admitted."""
+        ...
+
+    def on_throttle(self, retry_after: float | None = None) -> None:
+        """The ERP throttled a request: pause for ``retry_after`` seconds and slow down."""
+        ...
+
+    def on_success(self) -> None:
+        """A request got a healthy answer: recover toward the configured limits."""
+        ...
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``count`` requests in any window of ``per`` seconds.
+
+    ``scope`` None applies to every request; a named scope (``"batch"``) applies only to
+    requests that ask for a slot with that scope, on top of the unscoped windows. The
+    QuickBooks limits are ``RateLimit(500, 60)``, ``RateLimit(10, 1)`` and
+    ``RateLimit(40, 60, scope="batch")``.
+    """
+
+    count: int
+    per: float
+    scope: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 1:
+            raise ConfigurationError(
+                f"RateLimit count must be a positive integer, not {self.count!r}"
+            )
+        if not isinstance(self.per, int | float) or not math.isfinite(self.per) or self.per <= 0:
+            raise ConfigurationError(
+                f"RateLimit per must be a positive number of seconds, not {self.per!r}"
+            )
+
+    def applies_to(self, scope: str | None) -> bool:
+        """Whether a request acquired with ``scope`` counts against this window."""
+        return self.scope is None or self.scope == scope
