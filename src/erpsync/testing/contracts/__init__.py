@@ -23,19 +23,13 @@ from typing import TYPE_CHECKING
 
 from erpsync._lazy import lazy_exports
 
-_EXPORTS: dict[str, str] = {
-    "BackendContract": "erpsync.testing.contracts.backend",
-    "SyncStoreContract": "erpsync.testing.contracts.store",
-    "LimiterContract": "erpsync.testing.contracts.limiter",
-    "TokenStoreContract": "erpsync.testing.contracts.token_store",
-}
+# Each suite is added here when its module lands (BackendContract, SyncStoreContract,
+# LimiterContract, TokenStoreContract).
+_EXPORTS: dict[str, str] = {}
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from erpsync.testing.contracts.backend import BackendContract
-    from erpsync.testing.contracts.limiter import LimiterContract
-    from erpsync.testing.contracts.store import SyncStoreContract
-    from erpsync.testing.contracts.token_store import TokenStoreContract
+    pass
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
