@@ -35,7 +35,7 @@ from erpsync.limits import LocalLimiter
 from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.netsuite.auth import TokenBasedAuth
 from erpsync.netsuite.backend import NetSuiteBackend
-from erpsync.testing._core import Governance, SystemClock
+from erpsync.testing.core.emulator import Governance, SystemClock
 from erpsync.testing.netsuite import FakeNetSuite
 
 LATENCY = 0.050

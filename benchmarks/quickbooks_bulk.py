@@ -41,7 +41,7 @@ from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.quickbooks.auth import QuickBooksAuth
 from erpsync.quickbooks.backend import QuickBooksBackend
 from erpsync.quickbooks.tokens import MemoryTokenStore, QuickBooksToken
-from erpsync.testing._core import Governance, Latency, SystemClock, Window
+from erpsync.testing.core.emulator import Governance, Latency, SystemClock, Window
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 LATENCY = 0.05

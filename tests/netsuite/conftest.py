@@ -17,7 +17,7 @@ import pytest
 from erpsync.limits import LocalLimiter
 from erpsync.netsuite.auth import ClientCredentialsAuth, NetSuiteAuth, TokenBasedAuth
 from erpsync.netsuite.backend import NetSuiteBackend
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 
 

@@ -46,8 +46,8 @@ from erpsync.models import (
 )
 from erpsync.netsuite.auth import TokenBasedAuth
 from erpsync.netsuite.backend import NetSuiteBackend
-from erpsync.testing._core import Governance, SystemClock
-from erpsync.testing._wire import WireRequest
+from erpsync.testing.core.emulator import Governance, SystemClock
+from erpsync.testing.core.wire import WireRequest
 from erpsync.testing.netsuite import FakeNetSuite
 
 from .conftest import make_backend

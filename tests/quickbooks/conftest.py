@@ -12,7 +12,7 @@ import pytest
 
 from erpsync.http import RetryPolicy
 from erpsync.quickbooks.backend import QuickBooksBackend
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 

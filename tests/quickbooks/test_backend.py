@@ -35,7 +35,7 @@ from erpsync.models import (
     Vendor,
 )
 from erpsync.quickbooks.backend import QuickBooksBackend, doc_number_key
-from erpsync.testing._core import FaultPlan, clock_datetime
+from erpsync.testing.core.emulator import FaultPlan, clock_datetime
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 

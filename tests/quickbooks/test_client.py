@@ -17,7 +17,7 @@ from erpsync.errors import (
 )
 from erpsync.quickbooks.client import BatchItem, QuickBooksClient, dumps
 from erpsync.quickbooks.query import Query
-from erpsync.testing._core import clock_datetime
+from erpsync.testing.core.emulator import clock_datetime
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 

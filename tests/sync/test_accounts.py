@@ -25,7 +25,7 @@ from erpsync.models import (
 )
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.accounts import AccountingSync, Failure
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 from erpsync.testing.quickbooks import FakeQuickBooks
 

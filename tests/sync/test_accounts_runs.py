@@ -18,7 +18,7 @@ from erpsync.errors import ConfigurationError, ServiceError
 from erpsync.models import Customer, Invoice, InvoiceLine, Payment, PaymentApplication, Ref
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.accounts import AccountingSync, SyncBusyError, SyncInput
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 from erpsync.testing.quickbooks import FakeQuickBooks
 

@@ -34,7 +34,7 @@ from erpsync.sync.purchasing import (
     sign_push,
 )
 from erpsync.sync.sinks import MemoryPurchasingSink, SinkPurchaseOrder, UpsertResult
-from erpsync.testing._core import FakeClock, clock_datetime
+from erpsync.testing.core.emulator import FakeClock, clock_datetime
 from erpsync.testing.netsuite import FakeNetSuite
 
 # The seeded account: three purchase orders, all from the same instant.

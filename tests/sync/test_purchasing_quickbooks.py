@@ -18,7 +18,7 @@ from erpsync.quickbooks.backend import QuickBooksBackend
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.purchasing import PurchaseOrderSync
 from erpsync.sync.sinks import MemoryPurchasingSink
-from erpsync.testing._core import FakeClock, clock_datetime
+from erpsync.testing.core.emulator import FakeClock, clock_datetime
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 

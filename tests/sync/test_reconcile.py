@@ -16,7 +16,7 @@ from erpsync.backend import AccountingBackend
 from erpsync.errors import ConfigurationError
 from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentApplication, Ref
 from erpsync.sync.reconcile import reconcile
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 from erpsync.testing.quickbooks import FakeQuickBooks
 

@@ -25,7 +25,7 @@ from erpsync.sync.webhooks import (
     handle_quickbooks,
     invoice_from_source,
 )
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 from erpsync.testing.quickbooks import FakeQuickBooks
 

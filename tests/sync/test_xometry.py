@@ -31,7 +31,7 @@ from erpsync.models import Customer, InvoiceLine, Ref
 from erpsync.store import SQLiteSyncStore
 from erpsync.sync.xometry import INVOICE_RECORD, PAYMENT_RECORD, XometryInvoicing
 from erpsync.testing import FakeClock, FakeNetSuite, FakeQuickBooks
-from erpsync.testing._wire import WireRequest
+from erpsync.testing.core.wire import WireRequest
 
 ERPS = ("netsuite", "quickbooks")
 

@@ -18,8 +18,8 @@ import requests
 from urllib3.exceptions import ProtocolError
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing import _core
-from erpsync.testing._core import (
+from erpsync.testing.core import emulator as _core
+from erpsync.testing.core.emulator import (
     Clock,
     Drop,
     Emulator,
@@ -32,7 +32,7 @@ from erpsync.testing._core import (
     Window,
     clock_datetime,
 )
-from erpsync.testing._wire import WireRequest, WireResponse
+from erpsync.testing.core.wire import WireRequest, WireResponse
 
 ECHO = "https://echo.example.test"
 OTHER = "https://other.example.test"

@@ -19,7 +19,7 @@ from oauthlib.oauth1 import Client as OAuth1Client
 from requests_oauthlib import OAuth1Session
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 
 RECORD = "/services/rest/record/v1/customer/101"

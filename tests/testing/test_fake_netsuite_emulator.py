@@ -11,7 +11,7 @@ import requests
 from requests_oauthlib import OAuth1Session
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing._core import FakeClock, Governance
+from erpsync.testing.core.emulator import FakeClock, Governance
 from erpsync.testing.netsuite import NETSUITE_GOVERNANCE, FakeNetSuite, netsuite_host
 
 RECORD = "/services/rest/record/v1/customer/101"

@@ -26,7 +26,7 @@ from requests_oauthlib import OAuth1Session
 from erpsync import Invoice, InvoiceLine, Ref
 from erpsync.errors import ConfigurationError
 from erpsync.testing import FakeNetSuite
-from erpsync.testing._core import FakeClock, Governance
+from erpsync.testing.core.emulator import FakeClock, Governance
 from erpsync.testing.netsuite import (
     DEFAULT_PDF_DEPLOY,
     DEFAULT_PDF_SCRIPT,

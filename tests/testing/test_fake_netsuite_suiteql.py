@@ -11,7 +11,7 @@ import pytest
 from requests import Response
 from requests_oauthlib import OAuth1Session
 
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 
 PATH = "/services/rest/query/v1/suiteql"

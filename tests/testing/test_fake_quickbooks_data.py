@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 
@@ -769,7 +769,7 @@ def test_requestid_replays_a_fault_too(api):
 
 
 def test_requestid_memory_is_bounded(api, fake, monkeypatch):
-    from erpsync.testing import _qbo_api
+    from erpsync.testing.quickbooks import api as _qbo_api
 
     monkeypatch.setattr(_qbo_api, "REPLAY_MEMORY", 2)
     for n in range(3):

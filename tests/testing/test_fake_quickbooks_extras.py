@@ -17,8 +17,8 @@ import requests
 from pypdf import PdfReader
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing._core import FakeClock
-from erpsync.testing._pdf import TextRun, build_pdf, escape_text
+from erpsync.testing.core.emulator import FakeClock
+from erpsync.testing.core.pdf import TextRun, build_pdf, escape_text
 from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks, sign
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing._core import FakeClock, Governance, Window
+from erpsync.testing.core.emulator import FakeClock, Governance, Window
 from erpsync.testing.quickbooks import FakeQuickBooks
 
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import requests
 
-from erpsync.testing._core import FakeClock, Governance, Window
-from erpsync.testing._qbo_errors import QboFault
-from erpsync.testing._qbo_query import parse_query
+from erpsync.testing.core.emulator import FakeClock, Governance, Window
 from erpsync.testing.quickbooks import FakeQuickBooks
+from erpsync.testing.quickbooks.errors import QboFault
+from erpsync.testing.quickbooks.query import parse_query
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 
-from erpsync.testing._core import FakeClock
+from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.quickbooks import FakeQuickBooks
 from quickbooks import QuickBooks
 

@@ -42,7 +42,7 @@ from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Payment
 if TYPE_CHECKING:
     from erpsync.backend import AccountingBackend
     from erpsync.store import SQLiteSyncStore
-    from erpsync.testing._core import Emulator
+    from erpsync.testing.core.emulator import Emulator
 
 __all__ = ["DemoContext", "StepResult", "run_demo"]
 
@@ -462,7 +462,7 @@ def _emulators() -> list[tuple[str, Emulator]]:
     authentication checks timestamps against the clock; its limit is on concurrency,
     which a sequential demo never reaches.
     """
-    from erpsync.testing._core import FakeClock
+    from erpsync.testing.core.emulator import FakeClock
     from erpsync.testing.netsuite import FakeNetSuite
     from erpsync.testing.quickbooks import FakeQuickBooks
 

@@ -25,7 +25,7 @@ from erpsync._cli.output import Output
 from erpsync.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from erpsync.testing._core import Emulator
+    from erpsync.testing.core.emulator import Emulator
 
 __all__ = ["make_sandbox", "run_sandbox"]
 
@@ -38,7 +38,7 @@ def make_sandbox(kind: Kind, *, latency_ms: float = 0.0, limit: int | None = Non
     ``limit`` overrides the service's concurrency limit (10 for QuickBooks, 5 for a
     Standard NetSuite account); 0 disables governance entirely.
     """
-    from erpsync.testing._core import Governance
+    from erpsync.testing.core.emulator import Governance
 
     if latency_ms < 0:
         raise ConfigurationError("--latency must be >= 0 milliseconds")

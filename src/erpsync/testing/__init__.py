@@ -21,7 +21,7 @@ package needs the ``responses`` package (``pip install "erpsync[testing]"``).
 
 from __future__ import annotations
 
-from erpsync.testing._core import (
+from erpsync.testing.core.emulator import (
     Clock,
     Drop,
     Emulator,

@@ -1,0 +1,457 @@
+"""The machinery shared by every emulator: clock, governance, latency, faults, and the two
+ways in (in-process through ``responses``, and a loopback HTTP server).
+
+This module holds the :class:`Emulator` base and re-exports the rest, which lives in
+one small module per job: :mod:`._clock`, :mod:`._faults` (latency and faults),
+:mod:`._governance`, :mod:`._intercept` (the shared ``responses`` mock) and
+:mod:`._server` (the loopback server).
+
+CONTRACT (fixed; FakeQuickBooks and FakeNetSuite are written against it):
+
+    class Emulator(abc.ABC):
+        # subclasses set these
+        intercept_prefixes: tuple[str, ...]          # URL prefixes caught in-process, e.g.
+                                                     # ("https://quickbooks.api.intuit.com", ...)
+        service_name: str                            # "QuickBooks" / "NetSuite", for messages
+
+        def __init__(self, *, clock: Clock | None = None, latency: Latency | float | None = None,
+                     faults: FaultPlan | None = None, governance: Governance | None = None,
+                     seed: int = 0) -> None
+
+        # public, implemented here
+        clock: Clock                                  # FakeClock or SystemClock
+        faults: FaultPlan
+        def handle(self, request: WireRequest) -> WireResponse | Drop
+            # governance -> fault plan -> latency -> self._dispatch -> fault plan (lost response)
+        def start(self) -> None / stop(self) -> None / __enter__ / __exit__   # in-process
+        def serve(self, host: str = "127.0.0.1", port: int = 0) -> str      # base URL
+        def shutdown(self) -> None
+        served_url: str | None
+        def inject(self, kind: str, *, times: int = 1,
+                   match: Callable[[WireRequest], bool] | None = None,
+                   status: int = 503, delay: float = 0.0) -> None          # scripted fault
+
+        # subclasses implement
+        @abc.abstractmethod
+        def _dispatch(self, request: WireRequest) -> WireResponse
+        @abc.abstractmethod
+        def _throttled(self, request: WireRequest, reason: str) -> WireResponse
+            # the service's own 429 answer (QBO: XML 3001; NetSuite: CONCURRENCY_LIMIT_EXCEEDED)
+        def _server_error(self, request: WireRequest, status: int) -> WireResponse
+            # the service's own 5xx body; default a plain text body
+        def _governance_scope(self, request: WireRequest) -> str | None
+            # which extra rate window applies ("batch" for QBO /batch); default None
+        def _governed(self, request: WireRequest) -> bool
+            # whether the request counts against governance (OAuth endpoints do not); default True
+
+Compatible extensions of the contract (all optional for subclasses):
+
+* ``governance``, ``latency``, ``seed`` and ``rng`` (a ``random.Random(seed)`` the subclass
+  may use for ids) are public attributes; ``stats`` is a snapshot of the counters
+  (:class:`EmulatorStats`) for benchmarks; ``reset_runtime()`` puts governance, counters,
+  latency randomness and the fault plan back to how they were constructed (subclasses call it
+  from their own ``reset()``).
+* ``handle`` adds a ``Date`` header (from the emulator clock) when the answer has none.
+* With no ``clock`` the emulator runs on real time (:class:`SystemClock`), which is what a
+  third-party client talking to :meth:`Emulator.serve` expects; tests pass a
+  :class:`FakeClock` so that latency, token expiry and rate windows cost no real time.
+
+Why one shared ``responses`` mock: ``responses`` patches ``HTTPAdapter.send`` and two of its
+mocks nested inside each other hide each other's routes, so every active emulator adds its
+routes to one reference-counted mock (started by the first emulator, stopped by the last).
+Loopback ``http://`` URLs pass through it so a served emulator stays reachable while another
+is in-process; any other URL no emulator claims is refused, so a test cannot reach the real
+Internet by accident. A test that also starts its *own* ``responses`` mock while an emulator
+is in-process hides the emulator (the later mock sees requests first, and its passthrough
+goes to the network, not to us): register the emulator's answers there with
+``add_callback`` and :meth:`Emulator.handle`, or use :meth:`Emulator.serve` instead.
+"""
+
+from __future__ import annotations
+
+import abc
+import collections
+import logging
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from types import MappingProxyType, TracebackType
+from typing import ClassVar
+
+from erpsync._redact import redact
+from erpsync.errors import ConfigurationError
+from erpsync.testing.core.clock import Clock, FakeClock, SystemClock, clock_datetime
+from erpsync.testing.core.faults import (
+    FAULT_KINDS,
+    Drop,
+    Fault,
+    FaultPlan,
+    Latency,
+    RequestMatcher,
+    non_negative,
+)
+from erpsync.testing.core.governance import Governance, Window, _Gate
+from erpsync.testing.core.intercept import _INTERCEPTOR, _Route
+from erpsync.testing.core.server import _Handler, _loopback, _Server, _Server6
+from erpsync.testing.core.wire import WireRequest, WireResponse
+
+__all__ = [
+    "FAULT_KINDS",
+    "Clock",
+    "Drop",
+    "Emulator",
+    "EmulatorStats",
+    "FakeClock",
+    "Fault",
+    "FaultPlan",
+    "Governance",
+    "Latency",
+    "SystemClock",
+    "Window",
+    "clock_datetime",
+]
+
+_log = logging.getLogger("erpsync.testing")
+
+
+# ---------------------------------------------------------------------------------------
+# Counters
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmulatorStats:
+    """A snapshot of what an emulator has seen since construction or ``reset_runtime()``.
+
+    ``max_concurrent`` is the peak of governed requests in flight (measured even when
+    governance is disabled), the number a benchmark compares with the service's limit.
+    """
+
+    requests: int = 0
+    dispatched: int = 0
+    throttled: int = 0
+    faults: int = 0
+    faults_by_kind: Mapping[str, int] = field(default_factory=dict)
+    errors: int = 0
+    in_flight: int = 0
+    max_concurrent: int = 0
+
+
+# ---------------------------------------------------------------------------------------
+# The emulator
+# ---------------------------------------------------------------------------------------
+
+
+def _plain(status: int, text: str) -> WireResponse:
+    return WireResponse.text(status, text)
+
+
+class Emulator(abc.ABC):
+    """The base of an offline ERP: subclasses say how the service answers (``_dispatch``,
+    ``_throttled``...), this class makes it reachable and realistically unreliable."""
+
+    intercept_prefixes: ClassVar[tuple[str, ...]] = ()
+    service_name: ClassVar[str] = "ERP"
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        latency: Latency | float | None = None,
+        faults: FaultPlan | None = None,
+        governance: Governance | None = None,
+        seed: int = 0,
+    ) -> None:
+        if clock is not None and not isinstance(clock, Clock):
+            raise ConfigurationError(f"clock must have now() and sleep(), not {clock!r}")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        if latency is None:
+            latency = Latency()
+        elif not isinstance(latency, Latency):
+            latency = Latency(fixed=non_negative("latency", latency))
+        self.latency: Latency = latency
+        if faults is not None and not isinstance(faults, FaultPlan):
+            raise ConfigurationError(f"faults must be a FaultPlan, not {faults!r}")
+        self.faults: FaultPlan = faults if faults is not None else FaultPlan(seed=seed)
+        if governance is not None and not isinstance(governance, Governance):
+            raise ConfigurationError(f"governance must be a Governance, not {governance!r}")
+        self.governance: Governance = governance if governance is not None else Governance()
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self._gate = _Gate(self.governance)
+        self._latency_rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._fault_counts: collections.Counter[str] = collections.Counter()
+        self._routes: list[_Route] = []
+        self._starts = 0
+        self._route_lock = threading.Lock()
+        self._serve_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._server_thread: threading.Thread | None = None
+        self.served_url: str | None = None
+
+    # -- the hooks ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _dispatch(self, request: WireRequest) -> WireResponse:
+        """Answer the request as the service would (it passed governance and faults)."""
+
+    @abc.abstractmethod
+    def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
+        """The service's own 429 answer."""
+
+    def _server_error(self, request: WireRequest, status: int) -> WireResponse:
+        """The service's own 5xx answer."""
+        return _plain(status, f"{self.service_name} is temporarily unavailable ({status}).")
+
+    def _governance_scope(self, request: WireRequest) -> str | None:
+        return None
+
+    def _governed(self, request: WireRequest) -> bool:
+        return True
+
+    # -- handling -----------------------------------------------------------------------
+
+    def handle(self, request: WireRequest) -> WireResponse | Drop:
+        """Answer one request: governance, fault plan, latency, the service logic, and the
+        lost-response fault, in that order. Never raises: a failure inside becomes the
+        service's 500, as a real server would send."""
+        try:
+            return self._handle(request)
+        except Exception:
+            _log.exception(
+                "%s emulator failed on %s %s",
+                self.service_name,
+                request.method,
+                redact(request.url),
+            )
+            with self._stats_lock:
+                self._counts["errors"] += 1
+            return self._finish(_plain(500, f"{self.service_name} internal error."))
+
+    def _handle(self, request: WireRequest) -> WireResponse | Drop:
+        with self._stats_lock:
+            self._counts["requests"] += 1
+        admitted = False
+        if self._governed(request):
+            reason = self._gate.admit(self._governance_scope(request), self.clock.now())
+            if reason is not None:
+                with self._stats_lock:
+                    self._counts["throttled"] += 1
+                self._wait(0.0)
+                return self._finish(self._answer_throttled(request, reason))
+            admitted = True
+        try:
+            fault = self.faults.draw(request)
+            if fault is not None:
+                with self._stats_lock:
+                    self._counts["faults"] += 1
+                    self._fault_counts[fault.kind] += 1
+            self._wait(fault.delay if fault is not None else 0.0)
+            kind = fault.kind if fault is not None else None
+            if kind == "drop":
+                return Drop("drop")
+            if fault is not None and kind == "server_error":
+                response = self._answer_server_error(request, fault.status)
+            elif kind == "throttle":
+                response = self._answer_throttled(request, "injected throttle fault")
+            else:
+                response = self._safe_dispatch(request)
+            response = self._finish(response)
+            if kind == "lose_response":
+                return Drop("lose_response", response)
+            return response
+        finally:
+            if admitted:
+                self._gate.release()
+
+    def _wait(self, extra: float) -> None:
+        with self._rng_lock:
+            seconds = self.latency.sample(self._latency_rng)
+        seconds += extra
+        if seconds > 0:
+            self.clock.sleep(seconds)
+
+    def _safe_dispatch(self, request: WireRequest) -> WireResponse:
+        with self._stats_lock:
+            self._counts["dispatched"] += 1
+        try:
+            response = self._dispatch(request)
+            if not isinstance(response, WireResponse):
+                raise TypeError(f"_dispatch returned {type(response).__name__}, not WireResponse")
+            return response
+        except Exception:
+            _log.exception(
+                "%s emulator failed while answering %s %s",
+                self.service_name,
+                request.method,
+                redact(request.url),
+            )
+            with self._stats_lock:
+                self._counts["errors"] += 1
+            return self._answer_server_error(request, 500)
+
+    def _answer_server_error(self, request: WireRequest, status: int) -> WireResponse:
+        try:
+            response = self._server_error(request, status)
+            if isinstance(response, WireResponse):
+                return response
+        except Exception:
+            _log.exception("%s emulator could not build its %s answer", self.service_name, status)
+        return _plain(status, f"{self.service_name} internal error.")
+
+    def _answer_throttled(self, request: WireRequest, reason: str) -> WireResponse:
+        try:
+            response = self._throttled(request, reason)
+            if isinstance(response, WireResponse):
+                return response
+        except Exception:
+            _log.exception("%s emulator could not build its 429 answer", self.service_name)
+        return _plain(429, f"Too many requests: {reason}.")
+
+    def _finish(self, response: WireResponse) -> WireResponse:
+        """Headers every answer carries."""
+        if not any(name.lower() == "date" for name in response.headers):
+            response.headers["Date"] = formatdate(self.clock.now(), usegmt=True)
+        return response
+
+    # -- faults, counters, reset --------------------------------------------------------
+
+    def inject(
+        self,
+        kind: str,
+        *,
+        times: int = 1,
+        match: RequestMatcher | None = None,
+        status: int = 503,
+        delay: float = 0.0,
+    ) -> None:
+        """Make the next ``times`` requests accepted by ``match`` misbehave as ``kind``."""
+        self.faults.inject(Fault(kind, status=status, delay=delay), times=times, match=match)
+
+    @property
+    def stats(self) -> EmulatorStats:
+        with self._stats_lock:
+            counts = dict(self._counts)
+            by_kind = dict(self._fault_counts)
+        return EmulatorStats(
+            requests=counts.get("requests", 0),
+            dispatched=counts.get("dispatched", 0),
+            throttled=counts.get("throttled", 0),
+            faults=counts.get("faults", 0),
+            faults_by_kind=MappingProxyType(by_kind),
+            errors=counts.get("errors", 0),
+            in_flight=self._gate.in_flight,
+            max_concurrent=self._gate.max_in_flight,
+        )
+
+    def reset_runtime(self) -> None:
+        """Forget governance history and counters and re-arm the fault plan and latency
+        randomness, so a reset emulator behaves exactly as a new one."""
+        self._gate.clear()
+        with self._stats_lock:
+            self._counts.clear()
+            self._fault_counts.clear()
+        with self._rng_lock:
+            self._latency_rng = random.Random(self.seed)
+        self.faults.reset()
+
+    # -- in-process ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Catch ``requests`` calls to ``intercept_prefixes`` in this process. Calls nest:
+        each ``start()`` needs its ``stop()``."""
+        with self._route_lock:
+            self._starts += 1
+            if self._starts > 1:
+                return
+            if not self.intercept_prefixes:
+                self._starts = 0
+                raise ConfigurationError(
+                    f"{type(self).__name__} declares no intercept_prefixes to catch"
+                )
+            self._routes = [_Route(prefix, self) for prefix in self.intercept_prefixes]
+            _INTERCEPTOR.add(self._routes)
+
+    def stop(self) -> None:
+        with self._route_lock:
+            if self._starts == 0:
+                return
+            self._starts -= 1
+            if self._starts == 0:
+                _INTERCEPTOR.remove(self._routes)
+                self._routes = []
+
+    @property
+    def active(self) -> bool:
+        """Whether the emulator is intercepting in-process."""
+        return self._starts > 0
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- loopback server ----------------------------------------------------------------
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve this emulator over HTTP on a loopback address; returns the base URL.
+
+        Only loopback addresses are accepted: the emulator checks credentials but is not a
+        hardened server. Serving again while serving returns the existing URL.
+        """
+        with self._serve_lock:
+            if self._server is not None and self.served_url is not None:
+                return self.served_url
+            return self._start_server(_loopback(host), port)
+
+    def _start_server(self, address: str, port: int) -> str:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigurationError(f"port must be an integer in [0, 65535], not {port!r}")
+        server_cls = _Server6 if ":" in address else _Server
+        try:
+            server = server_cls((address, port), _Handler)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot serve the {self.service_name} emulator on {address}:{port}: {exc}"
+            ) from exc
+        server.emulator = self
+        bound_port = server.server_address[1]
+        shown = f"[{address}]" if ":" in address else address
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.service_name}-emulator:{bound_port}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._server_thread = server, thread
+        self.served_url = f"http://{shown}:{bound_port}"
+        return self.served_url
+
+    def shutdown(self) -> None:
+        """Stop serving and close every open connection (a pooled keep-alive connection
+        must not keep reaching a stopped emulator)."""
+        with self._serve_lock:
+            server, thread = self._server, self._server_thread
+            self._server = self._server_thread = None
+            self.served_url = None
+        if server is None:
+            return
+        server.stopping = True
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)

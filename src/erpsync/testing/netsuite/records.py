@@ -1,0 +1,560 @@
+"""The record service's state machine: create, read, update, upsert, delete.
+
+This module holds what every record type shares (addressing by id or ``eid:``,
+checking fields and references, unique external ids, custom fields, timestamps, the
+``deletedrecord`` trail, rendering rows as REST JSON) and the entity and item rules.
+Transactions, whose lines and totals interact, are in :mod:`._ns_transactions`.
+
+Unknown body fields are refused (``INVALID_CONTENT``) rather than ignored so that a
+client's typo fails in tests instead of silently dropping data in production; read-only
+fields (``links``, ``id``, totals, status, timestamps) are ignored, as NetSuite does
+when a client sends back a record it read.
+"""
+
+# ruff: noqa: S608 -- table and column names in f-strings come from the fixed schema
+# (_ns_types / _ns_db), never from a request; every value is bound with "?".
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from erpsync.testing.netsuite import transactions as tx
+from erpsync.testing.netsuite.db import Database
+from erpsync.testing.netsuite.errors import (
+    NetSuiteFault,
+    invalid_content,
+    invalid_field_value,
+    invalid_reference,
+    not_found,
+    user_error,
+)
+from erpsync.testing.netsuite.fields import (
+    REF,
+    SELECT,
+    Field,
+    custom_value,
+    parse_scalar,
+    ref_key,
+    render_custom,
+    render_scalar,
+    stored_datetime,
+)
+from erpsync.testing.netsuite.types import (
+    APPROVAL_LABELS,
+    BY_ITEM_KIND,
+    BY_TRAN_TYPE,
+    ITEM_TYPE_LABELS,
+    STATUS_LABELS,
+    RecordType,
+)
+
+REST_ROOT = "/services/rest/record/v1"
+DUPLICATE_DETAIL = "Error while accessing a resource. This record already exists."
+DEPENDENT_DETAIL = "This record cannot be deleted because it has dependent records."
+
+#: First internal id of each id family: distinct ranges make a client that confuses a
+#: customer id with an item id fail loudly in tests.
+_FIRST_IDS = {"entity": 100, "item": 200, "transaction": 1000, "currency": 0, "subsidiary": 0}
+_TABLE_FAMILY = {
+    "customer": "entity",
+    "vendor": "entity",
+    "item": "item",
+    "transaction": "transaction",
+    "currency": "currency",
+    "subsidiary": "subsidiary",
+}
+_INACTIVE_TABLES = frozenset({"customer", "vendor", "item", "currency", "subsidiary"})
+
+
+class Parsed:
+    """A request body split into columns, custom-field columns and raw sublists."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, Any] = {}
+        self.custom: dict[str, Any] = {}
+        self.sublists: dict[str, Any] = {}
+
+
+class Account:
+    """All records of one emulated account."""
+
+    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
+        self.db = db
+        self._now = now
+        self._next = {family: first for family, first in _FIRST_IDS.items()}
+        self._numbers: dict[str, int] = {}
+        #: OneWorld accounts refuse an entity without a subsidiary; so does the emulator.
+        self.require_subsidiary = True
+
+    # -- small services used by the transaction rules ----------------------------------------
+
+    def now(self) -> str:
+        return stored_datetime(self._now())
+
+    def today(self) -> str:
+        return self._now().date().isoformat()
+
+    def next_id(self, table: str) -> int:
+        family = _TABLE_FAMILY[table]
+        self._next[family] += 1
+        return self._next[family]
+
+    def next_number(self, prefix: str) -> str:
+        self._numbers[prefix] = self._numbers.get(prefix, 1000) + 1
+        return f"{prefix}{self._numbers[prefix]}"
+
+    def insert(self, conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> None:
+        names = ", ".join(f'"{k}"' for k in values)
+        marks = ", ".join("?" for _ in values)
+        conn.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', list(values.values()))
+
+    def update_row(
+        self, conn: sqlite3.Connection, table: str, rid: int, values: Mapping[str, Any]
+    ) -> None:
+        if not values:
+            return
+        sets = ", ".join(f'"{k}" = ?' for k in values)
+        conn.execute(f'UPDATE "{table}" SET {sets} WHERE id = ?', [*values.values(), rid])
+
+    # -- addressing ---------------------------------------------------------------------------
+
+    def row(self, rt: RecordType, rid: int) -> sqlite3.Row | None:
+        where, params = self._type_filter(rt)
+        return self.db.one(f'SELECT * FROM "{rt.table}" WHERE id = ?{where}', (rid, *params))
+
+    def resolve(self, rt: RecordType, key: str) -> int:
+        """An internal id from a URL segment: ``1234`` or ``eid:<externalId>``."""
+        where, params = self._type_filter(rt)
+        if key.lower().startswith("eid:"):
+            found = self.db.one(
+                f'SELECT id FROM "{rt.table}" WHERE externalid = ?{where}', (key[4:], *params)
+            )
+        elif key.isdigit():
+            found = self.db.one(
+                f'SELECT id FROM "{rt.table}" WHERE id = ?{where}', (int(key), *params)
+            )
+        else:
+            found = None
+        if found is None:
+            raise not_found()
+        return int(found["id"])
+
+    def find_external(self, rt: RecordType, external_id: str) -> int | None:
+        where, params = self._type_filter(rt)
+        found = self.db.one(
+            f'SELECT id FROM "{rt.table}" WHERE externalid = ?{where}', (external_id, *params)
+        )
+        return None if found is None else int(found["id"])
+
+    @staticmethod
+    def _type_filter(rt: RecordType) -> tuple[str, tuple[Any, ...]]:
+        if rt.tran_type is not None:
+            return " AND type = ?", (rt.tran_type,)
+        if rt.item_kind is not None:
+            itemtype, subtype = rt.item_kind
+            return " AND itemtype = ? AND subtype IS ?", (itemtype, subtype)
+        return "", ()
+
+    def ids(self, rt: RecordType) -> list[int]:
+        where, params = self._type_filter(rt)
+        rows = self.db.all(f'SELECT id FROM "{rt.table}" WHERE 1 = 1{where} ORDER BY id', params)
+        return [int(r["id"]) for r in rows]
+
+    # -- parsing a body -----------------------------------------------------------------------
+
+    def parse(
+        self, rt: RecordType, body: Any, fields: tuple[Field, ...] | None = None, prefix: str = ""
+    ) -> Parsed:
+        if not isinstance(body, dict):
+            raise invalid_content("The request body must be a JSON object.", prefix or None)
+        by_name = {f.rest: f for f in (fields if fields is not None else rt.fields)}
+        custom_prefix = "custcol" if prefix else rt.custom_prefix
+        parsed = Parsed()
+        for key, value in body.items():
+            path = f"{prefix}{key}"
+            spec = by_name.get(key)
+            if key in ("links", "id", "refName") or (spec is not None and spec.readonly):
+                continue
+            if spec is None:
+                if fields is None and key in rt.sublists:
+                    parsed.sublists[key] = value
+                elif custom_prefix and key.lower().startswith(custom_prefix):
+                    parsed.custom[key.lower()] = custom_value(key, value, path)
+                else:
+                    raise invalid_content(
+                        f"Invalid field name '{key}'. The field does not exist on this "
+                        "record or sublist.",
+                        path,
+                    )
+                continue
+            if spec.column is None:
+                parsed.columns[spec.rest] = self.field_value(spec, value, path)
+            else:
+                parsed.columns[spec.column] = self.field_value(spec, value, path)
+        return parsed
+
+    def field_value(self, spec: Field, value: Any, path: str) -> Any:
+        if value is None:
+            return None
+        if spec.kind == REF:
+            assert spec.target is not None
+            return self.resolve_ref(spec, value, path)
+        if spec.kind == SELECT:
+            raw = value.get("id") if isinstance(value, dict) else value
+            if not isinstance(raw, str | int) or isinstance(raw, bool):
+                raise invalid_field_value(spec.rest, path)
+            return str(raw)
+        return parse_scalar(spec, value, path)
+
+    def resolve_ref(self, spec: Field, value: Any, path: str) -> int:
+        kind, key = ref_key(spec, value, path)
+        table = spec.target or ""
+        if kind == "id":
+            if not key.isdigit():
+                raise invalid_reference(spec.rest, key, path)
+            row = self.db.one(f'SELECT * FROM "{table}" WHERE id = ?', (int(key),))
+        else:
+            row = self.db.one(f'SELECT * FROM "{table}" WHERE externalid = ?', (key,))
+        if row is None:
+            raise invalid_reference(spec.rest, key, path)
+        if table in _INACTIVE_TABLES and row["isinactive"] == "T":
+            raise invalid_reference(spec.rest, key, path)
+        return int(row["id"])
+
+    def check_external_id(self, rt: RecordType, external_id: Any, rid: int | None) -> None:
+        if external_id is None:
+            return
+        where, params = self._type_filter(rt)
+        table_where = "" if rt.table == "item" else where
+        row = self.db.one(
+            f'SELECT id FROM "{rt.table}" WHERE externalid = ?{table_where}',
+            (external_id, *(() if rt.table == "item" else params)),
+        )
+        if row is not None and int(row["id"]) != rid:
+            raise user_error(DUPLICATE_DETAIL, "externalId")
+
+    def store_custom(self, conn: sqlite3.Connection, table: str, rid: int, custom: Any) -> None:
+        for column in custom:
+            self.db.ensure_column(table, column)
+        self.update_row(conn, table, rid, custom)
+
+    # -- the operations -----------------------------------------------------------------------
+
+    def create(self, rt: RecordType, body: Any) -> int:
+        self._writable(rt)
+        parsed = self.parse(rt, body)
+        if rt.family == "transaction":
+            return tx.create(self, rt, parsed)
+        self.check_external_id(rt, parsed.columns.get("externalid"), None)
+        with self.db.write() as conn:
+            rid = self.next_id(rt.table)
+            values = self._entity_or_item(rt, parsed.columns, None)
+            stamp = self.now()
+            created = "datecreated" if rt.family == "entity" else "createddate"
+            self.insert(
+                conn, rt.table, {**values, "id": rid, created: stamp, "lastmodifieddate": stamp}
+            )
+            self.store_custom(conn, rt.table, rid, parsed.custom)
+        return rid
+
+    def update(
+        self, rt: RecordType, rid: int, body: Any, replace: frozenset[str] = frozenset()
+    ) -> None:
+        self._writable(rt)
+        parsed = self.parse(rt, body)
+        if rt.family == "transaction":
+            tx.update(self, rt, rid, parsed, replace)
+            return
+        self.check_external_id(rt, parsed.columns.get("externalid"), rid)
+        with self.db.write() as conn:
+            values = self._entity_or_item(rt, parsed.columns, rid)
+            self.update_row(conn, rt.table, rid, {**values, "lastmodifieddate": self.now()})
+            self.store_custom(conn, rt.table, rid, parsed.custom)
+
+    def upsert(self, rt: RecordType, external_id: str, body: Any) -> int:
+        """``PUT /{type}/eid:X``: create the record, or bring the existing one to ``body``.
+
+        On an existing record the sublists given are replaced rather than merged, so that
+        sending the same PUT twice leaves the record as one PUT would (the point of it).
+        """
+        if not isinstance(body, dict):
+            raise invalid_content("The request body must be a JSON object.")
+        given = body.get("externalId")
+        if given is not None and given != external_id:
+            raise invalid_content(
+                "The externalId in the body does not match the one in the URL.", "externalId"
+            )
+        body = {**body, "externalId": external_id}
+        existing = self.find_external(rt, external_id)
+        if existing is None:
+            return self.create(rt, body)
+        self.update(rt, existing, body, replace=frozenset(rt.sublists))
+        return existing
+
+    def delete(self, rt: RecordType, rid: int) -> None:
+        self._writable(rt)
+        row = self.row(rt, rid)
+        if row is None:
+            raise not_found()
+        if rt.family == "transaction":
+            tx.delete(self, rt, row)
+            name = row["tranid"]
+        else:
+            self._check_unused(rt, rid)
+            with self.db.write() as conn:
+                conn.execute(f'DELETE FROM "{rt.table}" WHERE id = ?', (rid,))
+            name = row["entityid"] if rt.family == "entity" else row["itemid"]
+        with self.db.write() as conn:
+            self.insert(
+                conn,
+                "deletedrecord",
+                {
+                    "recordid": str(rid),
+                    "recordtypeid": rt.name.lower(),
+                    "type": rt.label,
+                    "name": name,
+                    "externalid": row["externalid"],
+                    "deleteddate": self.now(),
+                    "context": "RESTWS",
+                },
+            )
+
+    def transform(self, rt: RecordType, rid: int, target: str, body: Any) -> int:
+        if rt.name != "purchaseOrder" or target.lower() != "itemreceipt":
+            raise invalid_content(f"Transformation from {rt.name} to {target} is not supported.")
+        if not isinstance(body, dict):
+            raise invalid_content("The request body must be a JSON object.")
+        return tx.receive(self, rid, body)
+
+    @staticmethod
+    def _writable(rt: RecordType) -> None:
+        if not rt.writable:
+            raise NetSuiteFault(
+                403, "INSUFFICIENT_PERMISSION", f"The {rt.name} record is read-only here."
+            )
+
+    def _check_unused(self, rt: RecordType, rid: int) -> None:
+        if rt.family == "entity":
+            used = self.db.one('SELECT 1 FROM "transaction" WHERE entity = ? LIMIT 1', (rid,))
+        elif rt.family == "item":
+            used = self.db.one("SELECT 1 FROM transactionline WHERE item = ? LIMIT 1", (rid,))
+        else:
+            used = None
+        if used is not None:
+            raise user_error(DEPENDENT_DETAIL)
+
+    # -- entities and items ---------------------------------------------------------------
+
+    def _entity_or_item(
+        self, rt: RecordType, given: dict[str, Any], rid: int | None
+    ) -> dict[str, Any]:
+        """The columns to write after applying the record type's rules."""
+        current: dict[str, Any] = {}
+        if rid is not None:
+            row = self.row(rt, rid)
+            current = dict(row) if row is not None else {}
+        merged = {**current, **given}
+        if rt.family == "item":
+            return self._item_values(rt, given, merged, rid)
+        return self._entity_values(rt, given, merged, rid)
+
+    def _entity_values(
+        self, rt: RecordType, given: dict[str, Any], merged: dict[str, Any], rid: int | None
+    ) -> dict[str, Any]:
+        values = dict(given)
+        person = merged.get("isperson") == "T"
+        if person:
+            if not merged.get("firstname") or not merged.get("lastname"):
+                raise user_error("Please enter value(s) for: First Name, Last Name", "firstName")
+            display = f"{merged['firstname']} {merged['lastname']}"
+        else:
+            if not merged.get("companyname"):
+                raise user_error("Please enter value(s) for: Company Name", "companyName")
+            display = str(merged["companyname"])
+        values["altname"] = display
+        if not merged.get("entityid"):
+            values["entityid"] = display
+        entity_id = values.get("entityid", merged.get("entityid"))
+        clash = self.db.one(
+            f'SELECT id FROM "{rt.table}" WHERE entityid = ? AND id IS NOT ?', (entity_id, rid)
+        )
+        if clash is not None:
+            raise user_error(
+                f"A {rt.name} record with this ID already exists. You must enter a unique "
+                f"{rt.name} ID for each record you create.",
+                "entityId",
+            )
+        if merged.get("subsidiary") is None:
+            if self.require_subsidiary:
+                raise user_error("Please enter value(s) for: Primary Subsidiary", "subsidiary")
+        elif merged.get("currency") is None:
+            sub = self.db.one(
+                "SELECT currency FROM subsidiary WHERE id = ?", (merged["subsidiary"],)
+            )
+            values["currency"] = sub["currency"] if sub is not None else None
+        if rid is None:
+            values.setdefault("isinactive", "F")
+            values.setdefault("isperson", "F")
+        return values
+
+    def _item_values(
+        self, rt: RecordType, given: dict[str, Any], merged: dict[str, Any], rid: int | None
+    ) -> dict[str, Any]:
+        values = dict(given)
+        if not merged.get("itemid"):
+            raise user_error("Please enter value(s) for: Item Name/Number", "itemId")
+        clash = self.db.one(
+            "SELECT id FROM item WHERE itemid = ? AND id IS NOT ?", (merged["itemid"], rid)
+        )
+        if clash is not None:
+            raise user_error(
+                f"The item name {merged['itemid']} is already used by another item.", "itemId"
+            )
+        values["fullname"] = merged["itemid"]
+        assert rt.item_kind is not None
+        values["itemtype"], values["subtype"] = rt.item_kind
+        if rid is None:
+            values.setdefault("isinactive", "F")
+        return values
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def record_type_of(self, table: str, rid: int) -> RecordType | None:
+        if table == "transaction":
+            row = self.db.one('SELECT type FROM "transaction" WHERE id = ?', (rid,))
+            return BY_TRAN_TYPE.get(row["type"]) if row is not None else None
+        if table == "item":
+            row = self.db.one("SELECT itemtype, subtype FROM item WHERE id = ?", (rid,))
+            return BY_ITEM_KIND.get((row["itemtype"], row["subtype"])) if row else None
+        from erpsync.testing.netsuite.types import lookup
+
+        return lookup(table)
+
+    def ref_name(self, table: str, rid: int) -> str | None:
+        if table in ("customer", "vendor"):
+            row = self.db.one(f'SELECT entityid FROM "{table}" WHERE id = ?', (rid,))
+            return None if row is None else str(row["entityid"])
+        if table == "item":
+            row = self.db.one("SELECT itemid FROM item WHERE id = ?", (rid,))
+            return None if row is None else str(row["itemid"])
+        if table in ("currency", "subsidiary"):
+            row = self.db.one(f'SELECT name FROM "{table}" WHERE id = ?', (rid,))
+            return None if row is None else str(row["name"])
+        if table == "transaction":
+            row = self.db.one('SELECT type, tranid FROM "transaction" WHERE id = ?', (rid,))
+            if row is None:
+                return None
+            rt = BY_TRAN_TYPE.get(row["type"])
+            return f"{rt.label if rt else row['type']} #{row['tranid']}"
+        return None
+
+    def ref_json(self, table: str, rid: int, base: str) -> dict[str, Any]:
+        rt = self.record_type_of(table, rid)
+        out: dict[str, Any] = {"links": []}
+        if rt is not None:
+            out["links"] = [{"rel": "self", "href": f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}"}]
+        out["id"] = str(rid)
+        name = self.ref_name(table, rid)
+        if name is not None:
+            out["refName"] = name
+        return out
+
+    def render_value(self, spec: Field, stored: Any, base: str, rt: RecordType) -> Any:
+        if stored is None:
+            return None
+        if spec.kind == REF:
+            return self.ref_json(spec.target or "", int(stored), base)
+        if spec.kind == SELECT:
+            label = _select_label(spec, str(stored), rt)
+            return {"id": str(stored), "refName": label}
+        return render_scalar(spec, stored)
+
+    def render(
+        self,
+        rt: RecordType,
+        rid: int,
+        base: str,
+        expand: bool = False,
+        fields: frozenset[str] | None = None,
+    ) -> dict[str, Any]:
+        row = self.row(rt, rid)
+        if row is None:
+            raise not_found()
+        href = f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}"
+        out: dict[str, Any] = {"id": str(rid)}
+        for spec in rt.fields:
+            stored = (
+                row[spec.column]
+                if spec.column is not None
+                else tx.computed(self, rt, row, spec.rest)
+            )
+            value = self.render_value(spec, stored, base, rt)
+            if value is not None:
+                out[spec.rest] = value
+        prefix = rt.custom_prefix or "\0"
+        for column in row.keys():  # noqa: SIM118 (iterating a Row yields values)
+            if column.startswith(prefix) and row[column] is not None:
+                out[column] = render_custom(row[column])
+        for name in rt.sublists:
+            if expand:
+                out[name] = self.render_sublist(rt, rid, name, base)
+            else:
+                out[name] = {"links": [{"rel": "self", "href": f"{href}/{name}"}]}
+        if fields is not None:
+            out = {k: v for k, v in out.items() if k in fields or k == "id"}
+        return {"links": [{"rel": "self", "href": href}], **dict(sorted(out.items()))}
+
+    def render_sublist(self, rt: RecordType, rid: int, name: str, base: str) -> dict[str, Any]:
+        href = f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}/{name}"
+        lines = [
+            self._render_line(rt, name, line, base, href) for line in tx.lines(self, rt, rid, name)
+        ]
+        return {
+            "links": [{"rel": "self", "href": href}],
+            "count": len(lines),
+            "hasMore": False,
+            "items": lines,
+            "offset": 0,
+            "totalResults": len(lines),
+        }
+
+    def render_line(
+        self, rt: RecordType, rid: int, name: str, line_key: str, base: str
+    ) -> dict[str, Any]:
+        href = f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}/{name}"
+        for line in tx.lines(self, rt, rid, name):
+            if str(_line_key(line)) == line_key:
+                return self._render_line(rt, name, line, base, href)
+        raise not_found()
+
+    def _render_line(
+        self, rt: RecordType, name: str, line: dict[str, Any], base: str, href: str
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for spec in rt.sublists[name]:
+            value = self.render_value(spec, line.get(spec.rest), base, rt)
+            if value is not None:
+                out[spec.rest] = value
+        for key, value in line.items():
+            if key.startswith("custcol") and value is not None:
+                out[key] = render_custom(value)
+        key = _line_key(line)
+        return {"links": [{"rel": "self", "href": f"{href}/{key}"}], **dict(sorted(out.items()))}
+
+
+def _select_label(spec: Field, value: str, rt: RecordType) -> str:
+    if spec.rest == "status" and rt.tran_type is not None:
+        return STATUS_LABELS.get(rt.tran_type, {}).get(value, value)
+    if spec.rest == "approvalStatus":
+        return APPROVAL_LABELS.get(value, value)
+    if spec.rest == "itemType":
+        return ITEM_TYPE_LABELS.get(value, value)
+    return value
+
+
+def _line_key(line: dict[str, Any]) -> Any:
+    """A sublist line's key in URLs: ``line`` for item lines, ``doc`` for ``apply``."""
+    return line["line"] if "line" in line else line.get("doc")

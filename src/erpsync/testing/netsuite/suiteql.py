@@ -1,0 +1,423 @@
+"""SuiteQL: the user's SELECT, run on the account's tables, in NetSuite's envelope.
+
+NetSuite runs SuiteQL on Oracle; the emulator runs it on SQLite after rewriting the few
+Oracle/NetSuite-isms integrations commonly use: ``transaction`` as a bare table name
+(a reserved word in SQLite), ``SYSDATE`` / ``CURRENT_DATE`` (the *emulator's* clock),
+``TO_DATE`` / ``TO_CHAR`` / ``TO_TIMESTAMP`` / ``TO_NUMBER`` with Oracle format models,
+``NVL`` / ``NVL2`` / ``DECODE`` / ``TRUNC``, ``BUILTIN.DF(col)`` (the display value of a
+reference or status), ``FETCH FIRST n ROWS ONLY`` and ``M/D/YYYY`` date literals. What
+is not translated (``ROWNUM``, ``CONNECT BY``...) fails as a 400, which is also what a
+query NetSuite does not understand gets.
+
+As in NetSuite: only SELECT is allowed; every value comes back as a string; a NULL
+column is left out of its row; column names are lower case; dates use the account's
+``M/D/YYYY`` format (``TO_CHAR`` for more); ``limit`` is at most 1000; and a query cannot
+page past its 100,000th row (``row_cap``; narrow the query, e.g. ``id > :last``).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from erpsync.testing.netsuite.db import Database
+from erpsync.testing.netsuite.errors import NetSuiteFault
+from erpsync.testing.netsuite.paging import page_links
+from erpsync.testing.netsuite.types import BY_TRAN_TYPE, STATUS_LABELS
+
+MAX_LIMIT = 1000
+ROW_CAP = 100_000
+QUERY_PATH = "/services/rest/query/v1/suiteql"
+
+_TOKEN = re.compile(
+    r"""(?P<string>'(?:[^']|'')*')
+      |(?P<quoted>"(?:[^"]|"")*")
+      |(?P<comment>--[^\n]*|/\*.*?\*/)
+      |(?P<word>[A-Za-z_][A-Za-z0-9_$#]*)
+      |(?P<number>\d+(?:\.\d+)?)
+      |(?P<space>\s+)
+      |(?P<other>.)""",
+    re.S | re.X,
+)
+_US_DATE = re.compile(r"^'(\d{1,2})/(\d{1,2})/(\d{4})'$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?$")
+_ORACLE_FORMAT = (
+    ("YYYY", "%Y"),
+    ("HH24", "%H"),
+    ("HH12", "%I"),
+    ("MONTH", "%B"),
+    ("MON", "%b"),
+    ("MM", "%m"),
+    ("DD", "%d"),
+    ("DY", "%a"),
+    ("HH", "%I"),
+    ("MI", "%M"),
+    ("SS", "%S"),
+    ("YY", "%y"),
+    ("AM", "%p"),
+    ("PM", "%p"),
+)
+_REF_TABLES = {
+    "entity": ("customer", "vendor"),
+    "customer": ("customer",),
+    "vendor": ("vendor",),
+    "item": ("item",),
+    "currency": ("currency",),
+    "subsidiary": ("subsidiary",),
+}
+_TRANSACTION_REFS = frozenset({"transaction", "createdfrom", "previousdoc", "nextdoc"})
+
+
+def bad_query(detail: str) -> NetSuiteFault:
+    return NetSuiteFault(
+        400,
+        "INVALID_PARAMETER",
+        "Invalid search query. Detailed unprocessed description follows. "
+        f"Search error occurred: {detail}",
+    )
+
+
+# -- translation ------------------------------------------------------------------------------
+
+
+def _tokens(sql: str) -> list[tuple[str, str]]:
+    out = []
+    for match in _TOKEN.finditer(sql):
+        kind = match.lastgroup or "other"
+        if kind != "comment":
+            out.append((kind, match.group()))
+    return out
+
+
+def translate(sql: str) -> str:
+    """SQLite text for a SuiteQL SELECT; raises the 400 NetSuite sends for anything else."""
+    tokens = _tokens(sql.strip().rstrip(";"))
+    words = [value.upper() for kind, value in tokens if kind == "word"]
+    if not words or words[0] not in ("SELECT", "WITH"):
+        raise bad_query("Only SELECT statements can be run as SuiteQL.")
+    if any(value == ";" for _, value in tokens):
+        raise bad_query("Only one statement can be run at a time.")
+    return "".join(_rewrite(tokens))
+
+
+def _rewrite(tokens: list[tuple[str, str]]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        upper = value.upper()
+        if kind == "word" and upper == "BUILTIN":
+            j1 = _skip_space(tokens, i + 1)
+            j2 = _skip_space(tokens, j1 + 1)
+            j3 = _skip_space(tokens, j2 + 1)
+            if j3 < len(tokens) and (tokens[j1][1], tokens[j2][1].upper(), tokens[j3][1]) == (
+                ".",
+                "DF",
+                "(",
+            ):
+                end = _matching_paren(tokens, j3)
+                out.append(_df_call(tokens[j3 + 1 : end]))
+                i = end + 1
+                continue
+        if kind == "word" and upper == "FETCH":
+            limit = _fetch_first(tokens, i)
+            if limit is not None:
+                out.append(f"LIMIT {limit[0]}")
+                i = limit[1] + 1
+                continue
+        if kind == "word" and upper == "TRANSACTION":
+            out.append('"transaction"')
+        elif kind == "word" and upper in ("SYSDATE", "CURRENT_TIMESTAMP"):
+            out.append("ns_sysdate()")
+        elif kind == "word" and upper == "CURRENT_DATE":
+            out.append("ns_current_date()")
+        elif kind == "string" and (date := _US_DATE.match(value)):
+            month, day, year = (int(part) for part in date.groups())
+            out.append(f"'{year:04d}-{month:02d}-{day:02d}'")
+        else:
+            out.append(value)
+        i += 1
+    return out
+
+
+def _skip_space(tokens: list[tuple[str, str]], i: int) -> int:
+    while i < len(tokens) and tokens[i][0] == "space":
+        i += 1
+    return i
+
+
+def _matching_paren(tokens: list[tuple[str, str]], start: int) -> int:
+    depth = 0
+    for j in range(start, len(tokens)):
+        if tokens[j][1] == "(":
+            depth += 1
+        elif tokens[j][1] == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    raise bad_query("Unbalanced parentheses in BUILTIN.DF.")
+
+
+def _df_call(arg: list[tuple[str, str]]) -> str:
+    """``BUILTIN.DF(t.status)`` -> ``ns_df('status', t.status, t.type)``."""
+    inner = "".join(_rewrite(arg)).strip()
+    words = [value for kind, value in arg if kind in ("word", "quoted")]
+    column = words[-1].strip('"').lower() if words else ""
+    qualifier = inner.rsplit(".", 1)[0] + "." if "." in inner else ""
+    type_expr = f"{qualifier}type" if column == "status" else "NULL"
+    return f"ns_df('{column}', {inner}, {type_expr})"
+
+
+def _fetch_first(tokens: list[tuple[str, str]], i: int) -> tuple[str, int] | None:
+    """``FETCH FIRST n ROWS ONLY`` -> (n, index of ONLY), else None."""
+    parts: list[tuple[str, int]] = []
+    j = i
+    while len(parts) < 4:
+        j = _skip_space(tokens, j + 1)
+        if j >= len(tokens):
+            return None
+        parts.append((tokens[j][1].upper(), j))
+    words = [word for word, _ in parts]
+    if (
+        words[0] in ("FIRST", "NEXT")
+        and words[1].isdigit()
+        and words[2] in ("ROW", "ROWS")
+        and words[3] == "ONLY"
+    ):
+        return words[1], parts[3][1]
+    return None
+
+
+# -- SQL functions ----------------------------------------------------------------------------
+
+
+def _strftime_format(oracle: str) -> str:
+    out, i = [], 0
+    upper = oracle.upper()
+    while i < len(oracle):
+        for token, replacement in _ORACLE_FORMAT:
+            if upper.startswith(token, i):
+                out.append(replacement)
+                i += len(token)
+                break
+        else:
+            out.append(oracle[i].replace("%", "%%"))
+            i += 1
+    return "".join(out)
+
+
+def _parse_stored(value: Any) -> datetime | None:
+    if isinstance(value, str) and _ISO.match(value):
+        return datetime.fromisoformat(value)
+    return None
+
+
+def _to_date(value: Any, fmt: Any = None) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    moment = _parse_stored(text)
+    if moment is None:
+        try:
+            moment = datetime.strptime(text, _strftime_format(str(fmt or "MM/DD/YYYY")))
+        except ValueError as exc:
+            raise ValueError(f"TO_DATE could not read {text!r} as {fmt!r}") from exc
+    if moment.hour == moment.minute == moment.second == 0:
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _to_char(value: Any, fmt: Any = None) -> str | None:
+    if value is None:
+        return None
+    moment = _parse_stored(value)
+    if moment is not None:
+        return moment.strftime(_strftime_format(str(fmt or "MM/DD/YYYY")))
+    return format_value(value)
+
+
+def _to_number(value: Any, fmt: Any = None) -> float | None:
+    return None if value is None else float(str(value).replace(",", ""))
+
+
+def _trunc(value: Any, fmt: Any = None) -> Any:
+    if isinstance(value, str) and _parse_stored(value) is not None:
+        return value[:10]
+    if isinstance(value, int | float):
+        return int(value)
+    return value
+
+
+def _decode(*args: Any) -> Any:
+    if not args:
+        return None
+    subject, rest = args[0], list(args[1:])
+    while len(rest) >= 2:
+        if rest[0] == subject:
+            return rest[1]
+        rest = rest[2:]
+    return rest[0] if rest else None
+
+
+def format_value(value: Any) -> str:
+    """How SuiteQL writes a value: always a string, numbers without a trailing ``.0``."""
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, float):
+        as_decimal = Decimal(repr(value))
+        if as_decimal == as_decimal.to_integral_value():
+            return str(int(as_decimal))
+        return format(as_decimal.normalize(), "f")
+    return str(value)
+
+
+class SuiteQL:
+    """Runs queries on the account's query connection."""
+
+    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
+        self.db = db
+        self._now = now
+        self.row_cap = ROW_CAP
+        #: NetSuite pages by offsets that are multiples of the limit.
+        self.offset_multiple_of_limit = True
+        self._names: dict[str, dict[int, str]] = {}
+        conn = db.query_connection
+        conn.create_function("to_date", -1, _to_date)
+        conn.create_function("to_timestamp", -1, _to_date)
+        conn.create_function("to_char", -1, _to_char)
+        conn.create_function("to_number", -1, _to_number)
+        conn.create_function("trunc", -1, _trunc)
+        conn.create_function("decode", -1, _decode)
+        conn.create_function("nvl", 2, lambda a, b: b if a is None else a)
+        conn.create_function("nvl2", 3, lambda a, b, c: c if a is None else b)
+        conn.create_function("ns_sysdate", 0, lambda: self._now().strftime("%Y-%m-%d %H:%M:%S"))
+        conn.create_function("ns_current_date", 0, lambda: self._now().strftime("%Y-%m-%d"))
+        conn.create_function("ns_df", 3, self._display)
+
+    def _display(self, column: str, value: Any, tran_type: Any) -> Any:
+        if value is None:
+            return None
+        if column == "status" and tran_type is not None:
+            label = BY_TRAN_TYPE[tran_type].label if tran_type in BY_TRAN_TYPE else tran_type
+            status = STATUS_LABELS.get(str(tran_type), {}).get(str(value), str(value))
+            return f"{label} : {status}"
+        if column == "type" and value in BY_TRAN_TYPE:
+            return BY_TRAN_TYPE[value].label
+        if column in _TRANSACTION_REFS:
+            return self._names.get("transaction", {}).get(int(value), str(value))
+        if column in _REF_TABLES:
+            for table in _REF_TABLES[column]:
+                name = self._names.get(table, {}).get(_as_int(value))
+                if name is not None:
+                    return name
+        return value
+
+    def _load_names(self) -> None:
+        rows = {
+            "customer": "SELECT id, altname AS n FROM customer",
+            "vendor": "SELECT id, altname AS n FROM vendor",
+            "item": "SELECT id, itemid AS n FROM item",
+            "currency": "SELECT id, name AS n FROM currency",
+            "subsidiary": "SELECT id, name AS n FROM subsidiary",
+            "transaction": 'SELECT id, type, tranid AS n FROM "transaction"',
+        }
+        names: dict[str, dict[int, str]] = {}
+        for table, sql in rows.items():
+            names[table] = {}
+            for row in self.db.all(sql):
+                text = str(row["n"])
+                if table == "transaction":
+                    rt = BY_TRAN_TYPE.get(row["type"])
+                    text = f"{rt.label if rt else row['type']} #{row['n']}"
+                names[table][int(row["id"])] = text
+        self._names = names
+
+    def run(
+        self, query: Any, limit_raw: str | None, offset_raw: str | None, base: str
+    ) -> dict[str, Any]:
+        if not isinstance(query, str) or not query.strip():
+            raise NetSuiteFault(400, "INVALID_CONTENT", "The request body must contain 'q'.", "q")
+        limit = _int_param("limit", limit_raw, MAX_LIMIT)
+        offset = _int_param("offset", offset_raw, 0)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise NetSuiteFault(
+                400,
+                "INVALID_PARAMETER",
+                f"Invalid value for the limit parameter: {limit}. Use a value from 1 to "
+                f"{MAX_LIMIT}.",
+            )
+        if offset < 0 or (self.offset_multiple_of_limit and offset % limit):
+            raise NetSuiteFault(
+                400,
+                "INVALID_PARAMETER",
+                f"Invalid value for the offset parameter: {offset}. The offset must be a "
+                "multiple of the limit.",
+            )
+        if offset >= self.row_cap:
+            raise NetSuiteFault(
+                400,
+                "INVALID_PARAMETER",
+                f"The query cannot return rows beyond {self.row_cap}: offset {offset} is past "
+                "them. Narrow the query (for example id > the last id read) instead of "
+                "paging further.",
+            )
+        sql = translate(query)
+        conn = self.db.query_connection
+        with self.db.lock:
+            if "ns_df(" in sql:
+                self._load_names()
+            try:
+                # Running the caller's SELECT is the point; the connection is read-only.
+                total = conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]  # noqa: S608
+                page = f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?"  # noqa: S608
+                # A page ends at the row cap; totalResults and hasMore still count every
+                # row, so a client that follows ``next`` past the cap is refused there.
+                cursor = conn.execute(page, (min(limit, self.row_cap - offset), offset))
+                names = [d[0].lower() for d in cursor.description]
+                rows = cursor.fetchall()
+            except (sqlite3.Error, ValueError, OverflowError) as exc:
+                raise bad_query(str(exc)) from None
+        items = []
+        for row in rows:
+            item: dict[str, Any] = {"links": []}
+            for name, value in zip(names, row):
+                if value is not None:
+                    item[name] = format_value(value)
+            items.append(item)
+        return _envelope(items, total, limit, offset, base)
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _int_param(name: str, raw: str | None, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise NetSuiteFault(
+            400, "INVALID_PARAMETER", f"Invalid value for the {name} parameter: {raw}."
+        ) from None
+
+
+def _envelope(
+    items: list[dict[str, Any]], total: int, limit: int, offset: int, base: str
+) -> dict[str, Any]:
+    has_more = offset + len(items) < total
+    return {
+        "links": page_links(f"{base}{QUERY_PATH}", limit, offset, total, has_more),
+        "count": len(items),
+        "hasMore": has_more,
+        "items": items,
+        "offset": offset,
+        "totalResults": total,
+    }

@@ -1,0 +1,303 @@
+"""The data API of one company: ``/v3/company/{realmId}/...`` after authentication.
+
+Routes (entity names lower-case in paths, as QuickBooks writes them):
+
+* ``POST /{entity}``: create, or update when the body has an ``Id``;
+  ``?operation=delete`` deletes, ``?operation=void`` (or ``operation=update`` with
+  ``include=void``, the form Intuit documents for payments) voids;
+* ``GET /{entity}/{id}``; ``GET|POST /preferences``; ``GET /companyinfo/{realmId}``;
+* ``GET /query?query=...`` or ``POST /query`` with the query as the body;
+* ``POST /batch`` (at most 30 items, each failing alone with a ``Fault`` and HTTP 200);
+* ``GET /cdc?entities=A,B&changedSince=ISO`` (30-day lookback, 1000 per entity);
+* ``GET /invoice/{id}/pdf``; ``POST /invoice/{id}/send[?sendTo=]``.
+
+Idempotency: a POST carrying ``requestid`` (at most 50 characters, 36 for a batch) is
+answered once; a repeat for the same company gets the original status and body without
+writing again, whatever else it carries (the last 20,000 requestids are remembered).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from erpsync.testing.core.wire import WireRequest, WireResponse
+from erpsync.testing.quickbooks.clock import iso, iso_ms, parse_instant
+from erpsync.testing.quickbooks.company import ENTITIES, PATHS, Company
+from erpsync.testing.quickbooks.errors import (
+    QboFault,
+    business_validation,
+    invalid_value,
+    malformed_request,
+    object_not_found,
+    required_missing,
+    unsupported_operation,
+)
+from erpsync.testing.quickbooks.pdf import invoice_pdf
+from erpsync.testing.quickbooks.query import parse_query, run_query
+
+BATCH_LIMIT = 30
+CDC_LOOKBACK = timedelta(days=30)
+CDC_LIMIT = 1000
+REQUEST_ID_LIMIT = 50
+BATCH_REQUEST_ID_LIMIT = 36
+BATCH_ID_LIMIT = 10
+#: How many answers are kept for ``requestid`` replay (oldest forgotten first), so a
+#: long benchmark that sends a requestid with every write does not grow without bound.
+REPLAY_MEMORY = 20_000
+
+#: Entities a query or CDC may name (everything the emulator stores).
+QUERYABLE = tuple(ENTITIES)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    status: int
+    body: bytes
+    content_type: str
+
+
+class DataApi:
+    """Routes and answers data API requests for one :class:`Company`."""
+
+    def __init__(self, company: Company) -> None:
+        self.company = company
+        self._lock = threading.RLock()
+        self._replies: OrderedDict[str, _Stored] = OrderedDict()
+
+    def reset(self, company: Company) -> None:
+        with self._lock:
+            self.company = company
+            self._replies.clear()
+
+    def handle(self, request: WireRequest, segments: list[str]) -> WireResponse:
+        """Answer ``segments`` (the path after ``/v3/company/{realmId}``)."""
+        with self._lock:
+            request_id = request.param("requestid")
+            if request.method == "POST" and request_id:
+                limit = BATCH_REQUEST_ID_LIMIT if segments[:1] == ["batch"] else REQUEST_ID_LIMIT
+                if len(request_id) > limit:
+                    return self._fault(
+                        invalid_value(
+                            "requestid", f"requestid must be at most {limit} characters long."
+                        )
+                    )
+                stored = self._replies.get(request_id)
+                if stored is not None:
+                    return WireResponse(
+                        stored.status, stored.body, {"Content-Type": stored.content_type}
+                    )
+            try:
+                response = self._route(request, segments)
+            except QboFault as fault:
+                response = self._fault(fault)
+            if request.method == "POST" and request_id:
+                self._replies[request_id] = _Stored(
+                    response.status, response.body, response.headers.get("Content-Type", "")
+                )
+                while len(self._replies) > REPLAY_MEMORY:
+                    self._replies.popitem(last=False)
+            return response
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _route(self, request: WireRequest, segments: list[str]) -> WireResponse:
+        method = request.method
+        head = segments[0].lower() if segments else ""
+        if head == "query" and len(segments) == 1 and method in ("GET", "POST"):
+            text = request.param("query") if method == "GET" else request.text()
+            return self._ok({"QueryResponse": self._query(text or "")})
+        if head == "batch" and len(segments) == 1 and method == "POST":
+            return self._ok(self._batch(request))
+        if head == "cdc" and len(segments) == 1 and method == "GET":
+            return self._ok(self._cdc(request))
+        if head == "preferences" and len(segments) == 1:
+            if method == "GET":
+                return self._entity("Preferences", copy.deepcopy(self.company.preferences()))
+            if method == "POST":
+                body = self._json(request)
+                return self._entity("Preferences", self.company.update("Preferences", body))
+        entity = PATHS.get(head)
+        if entity is None:
+            raise unsupported_operation(f"{method} /{'/'.join(segments)}")
+        if len(segments) == 1 and method == "POST":
+            return self._write(request, entity)
+        if len(segments) == 2 and method == "GET":
+            return self._entity(entity, self._read(entity, segments[1]))
+        if entity == "Invoice" and len(segments) == 3 and segments[2] == "pdf" and method == "GET":
+            record = self.company.read("Invoice", segments[1])
+            pdf = invoice_pdf(record, self.company.company_info())
+            return WireResponse(200, pdf, {"Content-Type": "application/pdf"})
+        if (
+            entity == "Invoice"
+            and len(segments) == 3
+            and segments[2] == "send"
+            and method == "POST"
+        ):
+            return self._entity("Invoice", self._send(request, segments[1]))
+        raise unsupported_operation(f"{method} /{'/'.join(segments)}")
+
+    def _write(self, request: WireRequest, entity: str) -> WireResponse:
+        body = self._json(request)
+        operation = (request.param("operation") or "").lower()
+        include = {x.strip().lower() for x in (request.param("include") or "").split(",") if x}
+        if operation == "delete":
+            return self._entity(entity, self.company.delete(entity, body))
+        if operation == "void" or (operation == "update" and "void" in include):
+            return self._entity(entity, self.company.void(entity, body))
+        if operation not in ("", "create", "update"):
+            raise unsupported_operation(f"operation={operation}")
+        options = frozenset(include)
+        if operation == "update" or (isinstance(body, dict) and body.get("Id") not in (None, "")):
+            return self._entity(entity, self.company.update(entity, body, options))
+        return self._entity(entity, self.company.create(entity, body, options))
+
+    def _read(self, entity: str, record_id: str) -> dict[str, Any]:
+        if entity == "CompanyInfo" and record_id == self.company.realm_id:
+            return copy.deepcopy(self.company.company_info())
+        return self.company.read(entity, record_id)
+
+    def _send(self, request: WireRequest, invoice_id: str) -> dict[str, Any]:
+        invoice = self.company.get("Invoice", invoice_id)
+        if invoice is None:
+            raise object_not_found()
+        updated = copy.deepcopy(invoice)
+        send_to = request.param("sendTo")
+        if send_to:
+            updated["BillEmail"] = {"Address": send_to}
+        if not (updated.get("BillEmail") or {}).get("Address"):
+            raise business_validation(
+                "An email address is required: set BillEmail or pass sendTo.", "BillEmail"
+            )
+        updated["EmailStatus"] = "EmailSent"
+        updated["DeliveryInfo"] = {"DeliveryType": "Email", "DeliveryTime": iso(self.company.now())}
+        stored = self.company.replace("Invoice", invoice_id, updated)
+        return copy.deepcopy(stored)
+
+    # -- query, batch, cdc -------------------------------------------------------------------
+
+    def _query(self, text: str) -> dict[str, Any]:
+        query = parse_query(text, QUERYABLE)
+        return copy.deepcopy(run_query(query, self.company.stored(query.entity)))
+
+    def _batch(self, request: WireRequest) -> dict[str, Any]:
+        body = self._json(request)
+        items = body.get("BatchItemRequest") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            raise required_missing("BatchItemRequest")
+        if len(items) > BATCH_LIMIT:
+            raise QboFault(
+                "Batch request exceeds the maximum number of items",
+                f"A batch can hold at most {BATCH_LIMIT} BatchItemRequest items; this one has "
+                f"{len(items)}.",
+                "1000",
+            )
+        with_request_id = bool(request.param("requestid"))
+        answers = [self._batch_item(item, with_request_id) for item in items]
+        return {"BatchItemResponse": answers}
+
+    def _batch_item(self, item: Any, with_request_id: bool) -> dict[str, Any]:
+        b_id = str(item.get("bId", "")) if isinstance(item, dict) else ""
+        answer: dict[str, Any] = {"bId": b_id}
+        try:
+            if not isinstance(item, dict) or not b_id:
+                raise required_missing("bId")
+            if with_request_id and len(b_id) > BATCH_ID_LIMIT:
+                raise invalid_value(
+                    "bId", f"bId must be at most {BATCH_ID_LIMIT} characters with a requestid."
+                )
+            if "Query" in item:
+                answer["QueryResponse"] = self._query(str(item["Query"] or ""))
+                return answer
+            entity = next((key for key in item if key in ENTITIES), None)
+            if entity is None:
+                raise malformed_request("The batch item names no entity and no Query.")
+            operation = str(item.get("operation") or "").lower()
+            options = frozenset(
+                x.strip().lower() for x in str(item.get("optionsData") or "").split(",") if x
+            )
+            if operation == "create":
+                answer[entity] = self.company.create(entity, item[entity], options)
+            elif operation == "update" and "void" in options:
+                answer[entity] = self.company.void(entity, item[entity])
+            elif operation == "update":
+                answer[entity] = self.company.update(entity, item[entity], options)
+            elif operation == "delete":
+                answer[entity] = self.company.delete(entity, item[entity])
+            else:
+                raise unsupported_operation(f"batch operation '{operation}'")
+        except QboFault as fault:
+            answer = {"bId": b_id, "Fault": fault.fault()}
+        return answer
+
+    def _cdc(self, request: WireRequest) -> dict[str, Any]:
+        names = [n.strip() for n in (request.param("entities") or "").split(",") if n.strip()]
+        if not names:
+            raise required_missing("entities")
+        canonical = {n.lower(): n for n in QUERYABLE}
+        entities: list[str] = []
+        for name in names:
+            if name.lower() not in canonical:
+                raise invalid_value(
+                    "entities", f"{name} is not a valid entity for change data capture."
+                )
+            entities.append(canonical[name.lower()])
+        raw_since = request.param("changedSince")
+        if not raw_since:
+            raise required_missing("changedSince")
+        since = parse_instant(raw_since)
+        if since is None:
+            raise invalid_value(
+                "changedSince", f"Invalid date format for changedSince: {raw_since}"
+            )
+        now = self.company.now()
+        if since < now - CDC_LOOKBACK:
+            raise invalid_value(
+                "changedSince",
+                # QuickBooks' wording (users quote it); the fixed days are 30.
+                f"Operation cdc with changedSince date {raw_since} which is older than fixed "
+                "days is not supported.",
+            )
+        responses: list[dict[str, Any]] = []
+        for entity in entities:
+            changed = self.company.changed_since(entity, since, CDC_LIMIT)
+            if changed:
+                responses.append(
+                    {
+                        entity: changed,
+                        "startPosition": 1,
+                        "maxResults": len(changed),
+                        "totalCount": len(changed),
+                    }
+                )
+            else:
+                responses.append({})
+        return {"CDCResponse": [{"QueryResponse": responses}]}
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.company.now()
+
+    def _ok(self, payload: dict[str, Any]) -> WireResponse:
+        return WireResponse.json(200, {**payload, "time": iso_ms(self._now())})
+
+    def _entity(self, entity: str, record: dict[str, Any]) -> WireResponse:
+        return self._ok({entity: record})
+
+    def _fault(self, fault: QboFault) -> WireResponse:
+        return WireResponse.json(fault.status, fault.body(self._now()))
+
+    @staticmethod
+    def _json(request: WireRequest) -> Any:
+        try:
+            return json.loads(request.body.decode("utf-8") or "null")
+        except (ValueError, UnicodeDecodeError):
+            raise malformed_request(
+                "Property Name:Unexpected character specified is unsupported or invalid"
+            ) from None

@@ -1,0 +1,471 @@
+"""The QuickBooks query language, as much of it as integrations use, with its limits.
+
+``SELECT * | count(*) | f1, f2 FROM Entity [WHERE c AND c ...] [ORDERBY f [ASC|DESC], ...]
+[STARTPOSITION n] [MAXRESULTS n]``. The awkward parts are kept because clients must cope
+with them: there is no ``OR`` and no ``JOIN`` (a ``QueryParserError``, code 4000, naming
+the token and column, as the real parser does); quotes inside a value are escaped with a
+backslash; ``STARTPOSITION`` is 1-based; ``MAXRESULTS`` defaults to 100 and may not
+exceed 1000; string comparisons ignore case; name lists (customers, vendors, items,
+accounts) answer only active records unless the query says something about ``Active``;
+and an empty result has no entity key at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from erpsync.testing.quickbooks.clock import parse_instant
+from erpsync.testing.quickbooks.errors import QboFault, query_parser_error, query_validation_error
+
+__all__ = ["Condition", "Query", "parse_query", "run_query"]
+
+MAX_RESULTS_LIMIT = 1000
+DEFAULT_MAX_RESULTS = 100
+
+#: Entities whose queries hide inactive records unless ``Active`` is constrained.
+NAME_LISTS = frozenset({"Customer", "Vendor", "Item", "Account"})
+
+_OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
+_KEYWORDS = frozenset(
+    {
+        "select",
+        "from",
+        "where",
+        "and",
+        "or",
+        "orderby",
+        "order",
+        "by",
+        "asc",
+        "desc",
+        "startposition",
+        "maxresults",
+        "in",
+        "like",
+        "join",
+        "count",
+        "iterator",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "ident" | "string" | "number" | "op" | "punct" | "end"
+    text: str
+    value: Any
+    column: int
+
+
+@dataclass(frozen=True)
+class Condition:
+    field: str
+    operator: str  # "=", "<", ">", "<=", ">=", "!=", "like", "in"
+    value: Any  # a literal, or a tuple of literals for "in"
+
+
+@dataclass(frozen=True)
+class Query:
+    entity: str
+    count: bool
+    fields: tuple[str, ...] | None  # None means "*"
+    conditions: tuple[Condition, ...]
+    order: tuple[tuple[str, bool], ...]  # (field, descending)
+    start_position: int
+    max_results: int
+
+
+# -- lexing ----------------------------------------------------------------------------------
+
+
+def _tokens(text: str) -> list[_Token]:
+    out: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        column = i + 1
+        if ch.isspace():
+            i += 1
+        elif ch == "'":
+            i, literal = _string_literal(text, i)
+            out.append(_Token("string", text[column - 1 : i], literal, column))
+        elif ch.isdigit() or (ch == "-" and i + 1 < n and text[i + 1].isdigit()):
+            match = re.match(r"-?\d+(\.\d+)?", text[i:])
+            assert match is not None
+            out.append(_Token("number", match.group(0), Decimal(match.group(0)), column))
+            i += len(match.group(0))
+        elif ch.isalpha() or ch == "_":
+            match = re.match(r"[A-Za-z_][A-Za-z0-9_.]*", text[i:])
+            assert match is not None
+            word = match.group(0)
+            out.append(_Token("ident", word, word, column))
+            i += len(word)
+        elif any(text.startswith(op, i) for op in _OPERATORS):
+            op = next(op for op in _OPERATORS if text.startswith(op, i))
+            out.append(_Token("op", op, op, column))
+            i += len(op)
+        elif ch in "(),*":
+            out.append(_Token("punct", ch, ch, column))
+            i += 1
+        else:
+            raise query_parser_error(
+                f"Invalid content. Lexical error at line 1, column {column}.  Encountered: "
+                f'"{ch}" ({ord(ch)}), after : ""'
+            )
+    out.append(_Token("end", "<EOF>", None, n + 1))
+    return out
+
+
+def _string_literal(text: str, start: int) -> tuple[int, str]:
+    """Read ``'...'`` from ``start``; a backslash escapes the next character."""
+    chars: list[str] = []
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            chars.append(text[i + 1])
+            i += 2
+            continue
+        if ch == "'":
+            return i + 1, "".join(chars)
+        chars.append(ch)
+        i += 1
+    raise query_parser_error(
+        f"Lexical error at line 1, column {len(text) + 1}.  Encountered: <EOF> after : "
+        f'"{text[start:]}"'
+    )
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokens(text)
+        self.pos = 0
+
+    @property
+    def current(self) -> _Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> _Token:
+        token = self.tokens[self.pos]
+        self.pos = min(self.pos + 1, len(self.tokens) - 1)
+        return token
+
+    def is_word(self, *words: str) -> bool:
+        return self.current.kind == "ident" and self.current.text.lower() in words
+
+    def fail(self, expecting: Sequence[str]) -> QboFault:
+        token = self.current
+        if token.kind == "end":
+            shown = '"<EOF>"'
+        elif token.kind == "ident" and token.text.lower() in _KEYWORDS:
+            shown = f'" <{token.text.upper()}> "{token.text} ""'
+        elif token.kind == "ident":
+            shown = f'" <IDENTIFIER> "{token.text} ""'
+        else:
+            shown = f'" "{token.text}" "{token.text} ""'
+        wanted = "\n".join(f"    {w} ..." for w in expecting)
+        return query_parser_error(
+            f"Encountered {shown} at line 1, column {token.column}.\nWas expecting one of:\n"
+            f"{wanted}"
+        )
+
+    def expect_word(self, word: str) -> None:
+        if not self.is_word(word):
+            raise self.fail([f'"{word}"'])
+        self.advance()
+
+    def identifier(self, expecting: str = "<IDENTIFIER>") -> str:
+        token = self.current
+        if token.kind != "ident" or token.text.lower() in _KEYWORDS:
+            raise self.fail([expecting])
+        self.advance()
+        return token.text
+
+    def literal(self) -> Any:
+        token = self.current
+        if token.kind in ("string", "number"):
+            self.advance()
+            return token.value
+        if token.kind == "ident" and token.text.lower() in ("true", "false"):
+            self.advance()
+            return token.text.lower() == "true"
+        raise self.fail(["<STRING>", "<NUMBER>", '"true"', '"false"'])
+
+    def integer(self, name: str) -> int:
+        token = self.current
+        if token.kind != "number" or "." in token.text:
+            raise self.fail([f"<INTEGER> after {name}"])
+        self.advance()
+        return int(token.text)
+
+    def parse(
+        self,
+    ) -> tuple[
+        str,
+        bool,
+        tuple[str, ...] | None,
+        list[Condition],
+        list[tuple[str, bool]],
+        int | None,
+        int | None,
+    ]:
+        self.expect_word("select")
+        count, fields = False, None
+        if self.current.text == "*":
+            self.advance()
+        elif self.is_word("count"):
+            self.advance()
+            for expected in ("(", "*", ")"):
+                if self.current.text != expected:
+                    raise self.fail([f'"{expected}"'])
+                self.advance()
+            count = True
+        else:
+            names = [self.identifier('"*"')]
+            while self.current.text == ",":
+                self.advance()
+                names.append(self.identifier())
+            fields = tuple(names)
+        self.expect_word("from")
+        entity = self.identifier("<ENTITY>")
+        conditions: list[Condition] = []
+        order: list[tuple[str, bool]] = []
+        start: int | None = None
+        maximum: int | None = None
+        if self.is_word("where"):
+            self.advance()
+            conditions.append(self.condition())
+            while self.is_word("and"):
+                self.advance()
+                conditions.append(self.condition())
+        if self.is_word("orderby", "order"):
+            if self.advance().text.lower() == "order":
+                self.expect_word("by")
+            order.append(self.order_term())
+            while self.current.text == ",":
+                self.advance()
+                order.append(self.order_term())
+        while self.is_word("startposition", "maxresults"):
+            keyword = self.advance().text.lower()
+            if keyword == "startposition" and start is None:
+                start = self.integer("STARTPOSITION")
+            elif keyword == "maxresults" and maximum is None:
+                maximum = self.integer("MAXRESULTS")
+            else:
+                self.pos -= 1
+                break
+        if self.current.kind != "end":
+            raise self.fail(["<EOF>", "<AND>", '"orderby"', '"startposition"', '"maxresults"'])
+        return entity, count, fields, conditions, order, start, maximum
+
+    def condition(self) -> Condition:
+        field = self.identifier()
+        token = self.current
+        if token.kind == "op":
+            self.advance()
+            return Condition(field, token.text, self.literal())
+        if self.is_word("like"):
+            self.advance()
+            value = self.literal()
+            if not isinstance(value, str):
+                raise self.fail(["<STRING>"])
+            return Condition(field, "like", value)
+        if self.is_word("in"):
+            self.advance()
+            if self.current.text != "(":
+                raise self.fail(['"("'])
+            self.advance()
+            values = [self.literal()]
+            while self.current.text == ",":
+                self.advance()
+                values.append(self.literal())
+            if self.current.text != ")":
+                raise self.fail(['")"', '","'])
+            self.advance()
+            return Condition(field, "in", tuple(values))
+        raise self.fail(['"="', '"<"', '">"', '"<="', '">="', '"!="', '"like"', '"in"'])
+
+    def order_term(self) -> tuple[str, bool]:
+        field = self.identifier()
+        descending = False
+        if self.is_word("asc", "desc"):
+            descending = self.advance().text.lower() == "desc"
+        return field, descending
+
+
+def parse_query(text: str, known_entities: Iterable[str]) -> Query:
+    """Parse ``text``; the entity name is matched case-insensitively to ``known_entities``."""
+    if not text or not text.strip():
+        raise query_parser_error("The query provided was empty")
+    entity, count, fields, conditions, order, start, maximum = _Parser(text).parse()
+    canonical = {name.lower(): name for name in known_entities}.get(entity.lower())
+    if canonical is None:
+        raise query_validation_error(f"{entity} is not a valid entity")
+    for condition in conditions:
+        if condition.field.split(".")[0].lower() == "line":
+            raise query_validation_error(f"property '{condition.field}' is not queryable")
+    if maximum is not None and maximum > MAX_RESULTS_LIMIT:
+        # The wording users report from QuickBooks.
+        raise query_validation_error(
+            f"value {maximum} is too large. Max allowed value is {MAX_RESULTS_LIMIT}"
+        )
+    if maximum is not None and maximum < 1:
+        raise query_validation_error(
+            f"MaxResults should be between 1 and {MAX_RESULTS_LIMIT}, supplied: {maximum}"
+        )
+    if start is not None and start < 1:
+        raise query_validation_error(f"StartPosition should be at least 1, supplied: {start}")
+    return Query(
+        entity=canonical,
+        count=count,
+        fields=fields,
+        conditions=tuple(conditions),
+        order=tuple(order),
+        start_position=start or 1,
+        max_results=maximum or DEFAULT_MAX_RESULTS,
+    )
+
+
+# -- evaluation ------------------------------------------------------------------------------
+
+
+def _lookup(record: dict[str, Any], path: str) -> Any:
+    """A dotted, case-insensitive field; a reference (``CustomerRef``) compares by value."""
+    current: Any = record
+    for part in path.split("."):
+        if not isinstance(current, dict):
+            return None
+        key = next((k for k in current if k.lower() == part.lower()), None)
+        if key is None:
+            return None
+        current = current[key]
+    if isinstance(current, dict) and "value" in current:
+        return current["value"]
+    return current
+
+
+def _comparable(value: Any, literal: Any) -> tuple[Any, Any] | None:
+    """Both sides coerced to one comparable type, or ``None`` when they cannot be."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(literal, bool):
+        as_bool = {"true": True, "false": False}
+        left = value if isinstance(value, bool) else as_bool.get(str(value).lower())
+        right = literal if isinstance(literal, bool) else as_bool.get(str(literal).lower())
+        return None if left is None or right is None else (left, right)
+    if isinstance(value, int | float | Decimal):
+        try:
+            return Decimal(str(value)), Decimal(str(literal))
+        except (InvalidOperation, ValueError):
+            return None
+    text, other = str(value), str(literal)
+    if "T" in text and re.match(r"\d{4}-\d{2}-\d{2}", text):
+        left_instant, right_instant = parse_instant(text), parse_instant(other)
+        if left_instant is not None and right_instant is not None:
+            return left_instant, right_instant
+    if re.fullmatch(r"-?\d+(\.\d+)?", text) and re.fullmatch(r"-?\d+(\.\d+)?", other):
+        return Decimal(text), Decimal(other)  # Ids are strings that compare as numbers
+    return text.lower(), other.lower()
+
+
+def _like(value: Any, pattern: str) -> bool:
+    if value is None:
+        return False
+    regex = ".*".join(re.escape(part) for part in pattern.lower().split("%"))
+    return re.fullmatch(regex, str(value).lower(), re.DOTALL) is not None
+
+
+def _matches(record: dict[str, Any], condition: Condition) -> bool:
+    value = _lookup(record, condition.field)
+    if condition.operator == "like":
+        return _like(value, condition.value)
+    if condition.operator == "in":
+        return any(
+            (pair := _comparable(value, option)) is not None and pair[0] == pair[1]
+            for option in condition.value
+        )
+    pair = _comparable(value, condition.value)
+    if pair is None:
+        return condition.operator == "!=" and value is None
+    left, right = pair
+    try:
+        if condition.operator == "=":
+            return bool(left == right)
+        if condition.operator == "!=":
+            return bool(left != right)
+        if condition.operator == "<":
+            return bool(left < right)
+        if condition.operator == ">":
+            return bool(left > right)
+        if condition.operator == "<=":
+            return bool(left <= right)
+        return bool(left >= right)
+    except TypeError:
+        return False
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    if isinstance(value, bool):
+        return (1, int(value))
+    if isinstance(value, int | float | Decimal):
+        return (2, Decimal(str(value)))
+    text = str(value)
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return (2, Decimal(text))
+    instant = parse_instant(text) if "T" in text else None
+    if isinstance(instant, datetime):
+        return (3, instant.timestamp())
+    return (4, text.lower())
+
+
+def _field_key(path: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    def key(record: dict[str, Any]) -> tuple[int, Any]:
+        return _sort_key(_lookup(record, path))
+
+    return key
+
+
+def _project(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    wanted = {f.lower() for f in fields}
+    out = {k: v for k, v in record.items() if k.lower() in wanted or k == "Id"}
+    out["domain"] = record.get("domain", "QBO")
+    out["sparse"] = True
+    return out
+
+
+def run_query(query: Query, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The ``QueryResponse`` object for ``query`` over ``records``.
+
+    ``records`` are not modified, but the answer shares them: copy it before it leaves.
+    """
+    rows = [r for r in records if all(_matches(r, c) for c in query.conditions)]
+    if query.entity in NAME_LISTS and not any(
+        c.field.lower() == "active" for c in query.conditions
+    ):
+        rows = [r for r in rows if r.get("Active", True) is not False]
+    if query.count:
+        return {"totalCount": len(rows)}
+    rows.sort(key=lambda r: _sort_key(r.get("Id")))
+    for field_name, descending in reversed(query.order):
+        rows.sort(key=_field_key(field_name), reverse=descending)
+    page = rows[query.start_position - 1 : query.start_position - 1 + query.max_results]
+    if not page:
+        return {}
+    if query.fields is not None:
+        page = [_project(r, query.fields) for r in page]
+    return {
+        query.entity: page,
+        "startPosition": query.start_position,
+        "maxResults": len(page),
+        "totalCount": len(page),
+    }

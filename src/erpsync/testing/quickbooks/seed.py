@@ -1,0 +1,187 @@
+"""The books a new FakeQuickBooks starts with: Intuit's "Sandbox Company_US_1", in small.
+
+A user connecting to a real sandbox finds a company with a chart of accounts, a few
+customers, vendors and items; tests and demos rely on the same being there (an invoice
+needs a customer and an item, a purchase order a vendor and an A/P account). Ids are
+stable so examples can name them: item 1 is the "Services" service item, customers are
+1-4, vendors 1-2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from erpsync.testing.quickbooks.company import Company
+
+COMPANY_NAME = "Sandbox Company_US_1"
+
+_ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
+    # Name, AccountType, AccountSubType, Classification
+    ("Sales of Product Income", "Income", "SalesOfProductIncome", "Revenue"),
+    ("Services", "Income", "ServiceFeeIncome", "Revenue"),
+    ("Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs", "Expense"),
+    ("Inventory Asset", "Other Current Asset", "Inventory", "Asset"),
+    ("Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable", "Liability"),
+    ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
+    ("Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset"),
+    ("Job Expenses", "Expense", "SuppliesMaterials", "Expense"),
+)
+
+_CUSTOMERS: tuple[tuple[str, str, str, str], ...] = (
+    # DisplayName, GivenName, FamilyName, email
+    ("Amy's Bird Sanctuary", "Amy", "Lauterbach", "Birds@Intuit.com"),
+    ("Bill's Windsurf Shop", "Bill", "Lucchini", "Surf@Intuit.com"),
+    ("Cool Cars", "Grace", "Pariente", "Cool_Cars@intuit.com"),
+    ("Diego Rodriguez", "Diego", "Rodriguez", "Diego@Rodriguez.com"),
+)
+
+_VENDORS: tuple[tuple[str, str], ...] = (
+    ("Books by Bessie", "Books@Intuit.com"),
+    ("Brosnahan Insurance Agency", "Insurance@Intuit.com"),
+)
+
+
+def default_preferences() -> dict[str, Any]:
+    return {
+        "AccountingInfoPrefs": {
+            "TrackDepartments": False,
+            "ClassTrackingPerTxn": False,
+            "CustomerTerminology": "Customers",
+            "BookCloseDate": None,
+        },
+        "ProductAndServicesPrefs": {
+            "ForSales": True,
+            "ForPurchase": True,
+            "QuantityWithPriceAndRate": True,
+            "QuantityOnHand": True,
+        },
+        "SalesFormsPrefs": {
+            "CustomTxnNumbers": False,
+            "AllowDeposit": False,
+            "AllowDiscount": True,
+            "AllowShipping": False,
+            "ETransactionEnabledStatus": "NotApplicable",
+        },
+        "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True},
+        "TaxPrefs": {"UsingSalesTax": False},
+        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+    }
+
+
+def _company_info(realm_id: str) -> dict[str, Any]:
+    address = {
+        "Line1": "123 Sierra Way",
+        "City": "San Pablo",
+        "CountrySubDivisionCode": "CA",
+        "PostalCode": "87999",
+    }
+    return {
+        "CompanyName": COMPANY_NAME,
+        "LegalName": COMPANY_NAME,
+        "CompanyAddr": dict(address),
+        "CustomerCommunicationAddr": dict(address),
+        "LegalAddr": dict(address),
+        "PrimaryPhone": {"FreeFormNumber": "4081234567"},
+        "Email": {"Address": "noreply@quickbooks.com"},
+        "Country": "US",
+        "FiscalYearStartMonth": "January",
+        "SupportedLanguages": "en",
+        "NameValue": [{"Name": "OfferingSku", "Value": "QuickBooks Online Plus"}],
+        "RealmId": realm_id,
+    }
+
+
+def seed(company: Company, with_data: bool = True) -> None:
+    """Fill a new company. Preferences, CompanyInfo and the accounts always exist (every
+    real company has them); ``with_data`` adds the customers, vendors and items."""
+    company.insert("Preferences", default_preferences(), notify=False)
+    company.insert("CompanyInfo", _company_info(company.realm_id), notify=False)
+    # The chart of accounts is always there: without it no item or purchase order can exist.
+    for name, account_type, sub_type, classification in _ACCOUNTS:
+        company.insert(
+            "Account", _account(name, account_type, sub_type, classification), notify=False
+        )
+    if not with_data:
+        return
+    usd = {"value": "USD", "name": "United States Dollar"}
+    for display, given, family, email in _CUSTOMERS:
+        company.insert(
+            "Customer",
+            {
+                "DisplayName": display,
+                "GivenName": given,
+                "FamilyName": family,
+                "FullyQualifiedName": display,
+                "PrintOnCheckName": display,
+                "PrimaryEmailAddr": {"Address": email},
+                "Active": True,
+                "Job": False,
+                "BillWithParent": False,
+                "Taxable": False,
+                "Balance": 0.0,
+                "BalanceWithJobs": 0.0,
+                "CurrencyRef": dict(usd),
+                "PreferredDeliveryMethod": "Print",
+            },
+            notify=False,
+        )
+    for display, email in _VENDORS:
+        company.insert(
+            "Vendor",
+            {
+                "DisplayName": display,
+                "CompanyName": display,
+                "PrintOnCheckName": display,
+                "PrimaryEmailAddr": {"Address": email},
+                "Active": True,
+                "Vendor1099": False,
+                "Balance": 0.0,
+                "CurrencyRef": dict(usd),
+            },
+            notify=False,
+        )
+    income = {"value": "2", "name": "Services"}
+    product_income = {"value": "1", "name": "Sales of Product Income"}
+    cogs = {"value": "3", "name": "Cost of Goods Sold"}
+    for item in (
+        {"Name": "Services", "Type": "Service", "UnitPrice": 0, "IncomeAccountRef": income},
+        {
+            "Name": "Garden Supplies",
+            "Type": "NonInventory",
+            "UnitPrice": 15,
+            "IncomeAccountRef": product_income,
+            "ExpenseAccountRef": cogs,
+        },
+        {
+            "Name": "Rock Fountain",
+            "Type": "Inventory",
+            "UnitPrice": 275,
+            "PurchaseCost": 125,
+            "IncomeAccountRef": product_income,
+            "ExpenseAccountRef": cogs,
+            "AssetAccountRef": {"value": "4", "name": "Inventory Asset"},
+            "TrackQtyOnHand": True,
+            "QtyOnHand": 2,
+            "InvStartDate": "2026-01-01",
+        },
+    ):
+        company.insert(
+            "Item",
+            {**item, "FullyQualifiedName": item["Name"], "Active": True, "Taxable": False},
+            notify=False,
+        )
+
+
+def _account(name: str, account_type: str, sub_type: str, classification: str) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "FullyQualifiedName": name,
+        "SubAccount": False,
+        "Active": True,
+        "Classification": classification,
+        "AccountType": account_type,
+        "AccountSubType": sub_type,
+        "CurrentBalance": 0,
+        "CurrentBalanceWithSubAccounts": 0,
+        "CurrencyRef": {"value": "USD", "name": "United States Dollar"},
+    }
