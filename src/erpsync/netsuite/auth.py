@@ -27,7 +27,6 @@ appear in a repr, a log line or an exception.
 from __future__ import annotations
 
 import abc
-import ipaddress
 import json
 import logging
 import os
@@ -59,13 +58,14 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
-from erpsync.http import parse_retry_after
 from erpsync.netsuite.certificates import (
     MIN_RSA_BITS,
     GeneratedCertificate,
     PrivateKey,
     generate_certificate,
 )
+from erpsync.transport import parse_retry_after
+from erpsync.transport.urls import check_url
 
 __all__ = [
     "ClientCredentialsAuth",
@@ -143,31 +143,9 @@ def default_base_url(account_id: str) -> str:
     return f"https://{host}.suitetalk.api.netsuite.com"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _check_base_url(base_url: str) -> str:
     """Credentials only travel over https; plain http is allowed for loopback emulators."""
-    try:
-        parts = urlsplit(base_url)
-        host = (parts.hostname or "").lower()
-    except (TypeError, ValueError, AttributeError):
-        parts, host = None, ""
-    if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise ConfigurationError(f"{base_url!r} is not an http(s) URL", backend=_BACKEND)
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ConfigurationError(
-            f"refusing to send NetSuite credentials over plain http to {host}",
-            backend=_BACKEND,
-            hint="Use https (plain http is only allowed for loopback addresses)",
-        )
-    return base_url
+    return check_url(base_url, "base_url", backend=_BACKEND)
 
 
 def _require_text(name: str, value: object) -> str:

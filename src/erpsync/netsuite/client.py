@@ -43,6 +43,7 @@ from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_ba
 from erpsync.netsuite.errors import BACKEND, decode_error
 from erpsync.netsuite.query import keyset_column, keyset_page_query, suiteql_literal
 from erpsync.transport import RetryPolicy, Timeout, Transport, TransportOptions
+from erpsync.transport.bodies import json_object
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -123,20 +124,7 @@ def _id_from_location(response: requests.Response, what: str) -> str:
 
 
 def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ServiceError(
-            f"answered {what} with a body that is not a JSON object",
-            backend=BACKEND,
-            record=what,
-            http_status=response.status_code,
-            raw=response.text,
-            retryable=False,
-        )
-    return body
+    return json_object(response, backend=BACKEND, record=what, exact=False)
 
 
 class NetSuiteClient:

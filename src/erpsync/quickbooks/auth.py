@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import ipaddress
 import logging
 import secrets
 import threading
@@ -76,6 +75,7 @@ from erpsync.quickbooks.tokens import (
     QuickBooksToken,
     TokenStore,
 )
+from erpsync.transport.urls import check_url
 
 __all__ = [
     "AUTHORIZE_URL",
@@ -847,20 +847,4 @@ def _request_id(response: requests.Response) -> str | None:
 
 
 def _require_https(name: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and _is_loopback(parts.hostname or ""):
-        return
-    raise ConfigurationError(
-        f"{name} must be an https URL (plain http is allowed only for loopback emulators)"
-    )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    check_url(url, name, backend=_BACKEND)

@@ -56,6 +56,7 @@ from erpsync.transport import (
     TransportOptions,
     new_idempotency_key,
 )
+from erpsync.transport.bodies import body_text, pdf_bytes
 
 __all__ = [
     "BATCH_LIMIT",
@@ -652,12 +653,14 @@ class QuickBooksClient:
             accept="application/pdf",
             record=record,
         )
-        content = response.content
-        if content.startswith(b"%PDF"):
-            return content
-        if content.lstrip().startswith(b"{"):
-            _decoded(response, record)  # a Fault in the JSON raises as the error it is
-        raise _malformed(response, "the answer is not a PDF", record)
+        # QuickBooks answers PDF errors in JSON: a Fault raises as the error it is.
+        return pdf_bytes(
+            response,
+            backend=BACKEND,
+            record=record,
+            request_id=request_id_of(response),
+            on_json=lambda body: _raise_fault(response, body, record),
+        )
 
     def preferences(self) -> dict[str, Any]:
         """The company's Preferences (custom transaction numbers, currencies...)."""
@@ -776,7 +779,7 @@ def _malformed(response: requests.Response, why: str, record: str | None) -> Ser
         record=record,
         http_status=response.status_code,
         request_id=request_id_of(response),
-        raw=response.text[:2000],
+        raw=body_text(response),
         retryable=False,
     )
 
@@ -785,6 +788,12 @@ def _decoded(response: requests.Response, record: str | None) -> Any:
     """The JSON body of a 2xx answer; a ``Fault`` inside it raised as the error it is
     (QuickBooks answers some failures, batch items and queries among them, with 200)."""
     body = parse_json(response, record=record)
+    _raise_fault(response, body, record)
+    return body
+
+
+def _raise_fault(response: requests.Response, body: Any, record: str | None) -> None:
+    """Raise the error a ``Fault`` in ``body`` carries, if there is one."""
     fault = fault_in(body)
     if fault is not None:
         raise error_from_fault(
@@ -792,6 +801,5 @@ def _decoded(response: requests.Response, record: str | None) -> Any:
             http_status=response.status_code,
             request_id=request_id_of(response),
             record=record,
-            raw=response.text,
+            raw=body_text(response),
         )
-    return body
