@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -49,6 +49,17 @@ from erpsync.quickbooks.errors import (
     request_id_of,
 )
 from erpsync.quickbooks.query import MAX_PAGE_SIZE, Query, check_query_text
+from erpsync.quickbooks.wire import (
+    BATCH_LIMIT,
+    BATCH_REQUEST_ID_MAX,
+    CDC_LOOKBACK,
+    DATA_PREFIX,
+    MINOR_VERSION,
+    PRODUCTION_URL,
+    REQUEST_ID_HEADERS,
+    REQUEST_TIMEOUT_SECONDS,
+    SANDBOX_URL,
+)
 from erpsync.transport import (
     RetryPolicy,
     Timeout,
@@ -73,20 +84,11 @@ __all__ = [
 
 _log = logging.getLogger("erpsync.quickbooks")
 
-PRODUCTION_URL = "https://quickbooks.api.intuit.com"
-SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
-MINOR_VERSION = 75
-#: Items in one batch request.
-BATCH_LIMIT = 30
-#: How far back change data capture looks.
-CDC_LOOKBACK = timedelta(days=30)
-#: Objects of one entity in one CDC answer.
-CDC_LIMIT = 1000
 #: Longer query texts go in a POST body instead of the URL.
 _MAX_GET_QUERY = 1500
-_BATCH_REQUEST_ID_MAX = 36
+_BATCH_REQUEST_ID_MAX = BATCH_REQUEST_ID_MAX
 #: Intuit times requests out after 120 s; waiting longer for an answer is pointless.
-DEFAULT_TIMEOUT = Timeout(connect=10.0, read=120.0)
+DEFAULT_TIMEOUT = Timeout(connect=10.0, read=REQUEST_TIMEOUT_SECONDS)
 
 Environment = Literal["production", "sandbox"]
 Operation = Literal["create", "update", "delete", "void", "query"]
@@ -287,11 +289,11 @@ class QuickBooksClient:
         )
         self.transport = Transport(
             backend=BACKEND,
-            base_url=f"{host.rstrip('/')}/v3/company/{self.realm_id}",
+            base_url=f"{host.rstrip('/')}{DATA_PREFIX}{self.realm_id}",
             decode_error=decode_error,
             auth=realm_auth,
             options=self.options,
-            request_id_headers=("intuit_tid", "Intuit-Tid"),
+            request_id_headers=REQUEST_ID_HEADERS,
         )
 
     # -- lifecycle ------------------------------------------------------------------------

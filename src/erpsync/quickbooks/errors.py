@@ -38,6 +38,7 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
+from erpsync.quickbooks.wire import REQUEST_ID_HEADERS
 from erpsync.transport.bodies import decode_body, json_body
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
 BACKEND = "QuickBooks"
 
 #: The response headers QuickBooks puts its request id in (both spellings are seen).
-_TID_HEADERS = ("intuit_tid", "Intuit-Tid")
+_TID_HEADERS = REQUEST_ID_HEADERS
 
 _TXN_ID = re.compile(r"TxnId\s*=\s*(\d+)")
 _RECONNECT_DETAILS = ("revoked", "invalid_grant", "refresh token")

@@ -62,6 +62,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from erpsync.errors import AuthenticationError, ConfigurationError, ServiceError
+from erpsync.quickbooks.wire import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME
 
 __all__ = [
     "DEFAULT_ACCESS_LIFETIME",
@@ -73,13 +74,14 @@ __all__ = [
     "TokenStore",
 ]
 
+
 _log = logging.getLogger("erpsync.quickbooks.tokens")
 
 #: What Intuit documents when an answer leaves ``expires_in`` out (RFC 6749 makes it
 #: optional): access tokens live one hour.
-DEFAULT_ACCESS_LIFETIME = timedelta(seconds=3600)
+DEFAULT_ACCESS_LIFETIME = ACCESS_TOKEN_LIFETIME
 #: Refresh tokens roll over 100 days (``x_refresh_token_expires_in``).
-DEFAULT_REFRESH_LIFETIME = timedelta(days=100)
+DEFAULT_REFRESH_LIFETIME = REFRESH_TOKEN_LIFETIME
 
 _BACKEND = "QuickBooks"
 

@@ -37,6 +37,7 @@ from erpsync.transport.transport import (
     RedactingFilter,
     RenewableAuth,
     Transport,
+    bearer_of,
     new_idempotency_key,
 )
 from erpsync.transport.urls import check_url, is_loopback
@@ -58,6 +59,7 @@ __all__ = [
     "Transport",
     "TransportOptions",
     "UnknownOutcome",
+    "bearer_of",
     "check_url",
     "is_loopback",
     "new_idempotency_key",

@@ -31,6 +31,7 @@ hammered by every thread at once (botocore's retry quota).
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
@@ -82,6 +83,7 @@ __all__ = [
     "RetryPolicy",
     "Timeout",
     "Transport",
+    "bearer_of",
     "new_idempotency_key",
     "parse_retry_after",
 ]
@@ -119,6 +121,21 @@ class RenewableAuth(Protocol):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest: ...
 
     def renew(self, response: requests.Response) -> bool: ...
+
+
+def bearer_of(request: requests.PreparedRequest | requests.Request | None) -> str | None:
+    """The bearer token a request carried, for a :class:`RenewableAuth` deciding whether
+    the token refused in a 401 is still the current one (another thread may have
+    renewed it meanwhile). None when it carried no bearer token."""
+    if request is None or not request.headers:
+        return None
+    header = request.headers.get("Authorization")
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    if not isinstance(header, str):
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 class Transport:
@@ -516,6 +533,7 @@ class Transport:
         )
 
 
+@functools.cache
 def _default_user_agent() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
