@@ -11,7 +11,7 @@ disconnects the customer's company. Everything here is shaped by that:
   single-flight across processes;
 * :class:`FileTokenStore` writes durably and atomically (temp file, ``fsync``,
   ``os.replace``, ``fsync`` of the directory) with mode ``0600`` from the first byte,
-  and locks with ``flock`` so several processes can share one file.
+  and locks the file so several processes of one host can share it.
 
 A store backed by a database, for example (``SELECT ... FOR UPDATE`` gives the lock)::
 
@@ -42,19 +42,21 @@ A store backed by a database, for example (``SELECT ... FOR UPDATE`` gives the l
                 self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (realm_id,))
                 yield
 
-POSIX only for :class:`FileTokenStore` (``fcntl.flock``); the other classes are portable.
+Every class here is portable: :class:`FileTokenStore` locks with ``flock`` on POSIX,
+``msvcrt.locking`` on Windows, and a marker file elsewhere
+(:mod:`erpsync.quickbooks.file_lock`, imported lazily). For several hosts, use
+:class:`~erpsync.quickbooks.PostgresTokenStore`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +64,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from erpsync.errors import AuthenticationError, ConfigurationError, ServiceError
+from erpsync.quickbooks import file_lock
 from erpsync.quickbooks.wire import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME
 
 __all__ = [
@@ -84,6 +87,10 @@ DEFAULT_ACCESS_LIFETIME = ACCESS_TOKEN_LIFETIME
 DEFAULT_REFRESH_LIFETIME = REFRESH_TOKEN_LIFETIME
 
 _BACKEND = "QuickBooks"
+
+
+def _nothing() -> None:
+    """The release of a lock not taken."""
 
 
 def _utcnow() -> datetime:
@@ -398,6 +405,7 @@ class FileTokenStore:
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._lock_fd: int | None = None
+        self._unlock: Callable[[], None] = _nothing
         self._mode_warned = False
 
     def __repr__(self) -> str:
@@ -447,7 +455,7 @@ class FileTokenStore:
                         "could not open the token lock file", self.lock_path, exc
                     ) from exc
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    self._unlock = file_lock.acquire(fd, str(self.lock_path))
                 except OSError as exc:
                     os.close(fd)
                     raise _io_error("could not lock the token file", self.lock_path, exc) from exc
@@ -460,7 +468,7 @@ class FileTokenStore:
                 if self._depth == 0 and self._lock_fd is not None:
                     fd, self._lock_fd = self._lock_fd, None
                     try:
-                        fcntl.flock(fd, fcntl.LOCK_UN)
+                        file_lock.release(self._unlock)
                     finally:
                         os.close(fd)
 
