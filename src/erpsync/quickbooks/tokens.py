@@ -13,34 +13,11 @@ disconnects the customer's company. Everything here is shaped by that:
   ``os.replace``, ``fsync`` of the directory) with mode ``0600`` from the first byte,
   and locks the file so several processes of one host can share it.
 
-A store backed by a database, for example (``SELECT ... FOR UPDATE`` gives the lock)::
-
-    from contextlib import contextmanager
-    from erpsync.quickbooks.tokens import QuickBooksToken
-
-    class SqlTokenStore:
-        def __init__(self, conn):
-            self.conn = conn
-
-        def load(self, realm_id):
-            row = self.conn.execute(
-                "SELECT body FROM qbo_tokens WHERE realm_id = %s", (realm_id,)).fetchone()
-            return QuickBooksToken.from_json(row[0]) if row else None
-
-        def save(self, realm_id, token):
-            # Commit before returning: the caller uses the new access token only
-            # after save() returned, and the old refresh token may already be dead.
-            with self.conn.transaction():
-                self.conn.execute(
-                    "INSERT INTO qbo_tokens (realm_id, body) VALUES (%s, %s) "
-                    "ON CONFLICT (realm_id) DO UPDATE SET body = excluded.body",
-                    (realm_id, token.to_json()))
-
-        @contextmanager
-        def lock(self, realm_id):      # optional: single-flight across processes
-            with self.conn.transaction():
-                self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (realm_id,))
-                yield
+For workers on several hosts, :class:`~erpsync.quickbooks.PostgresTokenStore` keeps
+the tokens in PostgreSQL with a refresh that is single-flight across all of them (a
+session advisory lock, autocommit writes, the rotated token committed before use). A
+store of your own is ``load`` and ``save`` (plus ``lock`` for single flight); hold it
+to the rules with :class:`erpsync.testing.contracts.TokenStoreContract`.
 
 Every class here is portable: :class:`FileTokenStore` locks with ``flock`` on POSIX,
 ``msvcrt.locking`` on Windows, and a marker file elsewhere
