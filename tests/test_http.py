@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import pickle
 import random
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from email.utils import format_datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,6 +37,23 @@ from erpsync.http import (
     parse_retry_after,
 )
 from erpsync.limits import LocalLimiter, RateLimit
+from erpsync.transport import (
+    AllOf,
+    AnyOf,
+    AttemptContext,
+    MaxAttempts,
+    RetryableStatus,
+    Throttled,
+    UnknownOutcome,
+    is_loopback,
+    standard_retry_checker,
+)
+from erpsync.transport.bodies import (
+    decode_body,
+    json_body,
+    json_object,
+    pdf_bytes,
+)
 
 BASE = "https://erp.example.com/v3/company/42"
 TOKEN = "eyJhbGciOi.sEcReTpAyLoAd.sIgNaTuRe-bearer-value"
@@ -956,3 +975,211 @@ def test_an_absurd_retry_after_pauses_the_tenant_no_longer_than_the_cap(rsps, cl
     # The retry waited the capped 45 s; the limiter's pause ended with it, so the request
     # went out without a further wait of a billion seconds.
     assert sum(clock.sleeps) <= 45.0 + 1e-6
+
+
+# -- retry checkers: composable parts ---------------------------------------------------
+
+
+def ctx(error: ErpSyncError, **kw: object) -> AttemptContext:
+    kw.setdefault("attempt_number", 1)
+    kw.setdefault("idempotent", False)
+    return AttemptContext(error=error, **kw)  # type: ignore[arg-type]
+
+
+def test_each_checker_answers_its_own_question():
+    throttled = ctx(RateLimitError("slow down"), http_status=429, retry_after=5.0)
+    assert Throttled().is_retryable(throttled)
+    assert not Throttled(max_retry_after=1.0).is_retryable(throttled)
+    assert not Throttled().is_retryable(ctx(ServiceError("x"), http_status=500))
+    server = ServiceError("boom", retryable=True)
+    assert RetryableStatus().is_retryable(ctx(server, http_status=503, idempotent=True))
+    assert not RetryableStatus().is_retryable(ctx(server, http_status=503))  # a POST
+    four = InvalidRequestError("no")
+    assert RetryableStatus(frozenset({409})).is_retryable(
+        ctx(four, http_status=409, idempotent=True)
+    )
+    lost = ServiceError("reset")
+    assert UnknownOutcome().is_retryable(ctx(lost, idempotent=True))
+    assert UnknownOutcome().is_retryable(ctx(lost, sent=False))
+    assert not UnknownOutcome().is_retryable(ctx(lost))  # a write that may have landed
+    assert not UnknownOutcome().is_retryable(ctx(lost, sent=False, transient=False))
+    assert MaxAttempts(3).is_retryable(ctx(lost, attempt_number=2))
+    assert not MaxAttempts(3).is_retryable(ctx(lost, attempt_number=3))
+
+
+def test_checkers_compose():
+    never_writes = AllOf(MaxAttempts(4), AnyOf(Throttled(), UnknownOutcome()))
+    assert never_writes.is_retryable(ctx(RateLimitError("x"), http_status=429))
+    assert not never_writes.is_retryable(
+        ctx(ServiceError("x", retryable=True), http_status=500, idempotent=True)
+    )
+    assert not never_writes.is_retryable(
+        ctx(RateLimitError("x"), http_status=429, attempt_number=4)
+    )
+    standard = standard_retry_checker(5)
+    assert standard.is_retryable(
+        ctx(ServiceError("x", retryable=True), http_status=500, idempotent=True)
+    )
+    with pytest.raises(ConfigurationError):
+        AnyOf(object())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        RetryPolicy(checker=object())  # type: ignore[arg-type]
+
+
+def test_a_policy_checker_decides_what_the_transport_retries(rsps, clock):
+    rsps.get(f"{BASE}/invoice/1", **err(503))
+    rsps.get(f"{BASE}/invoice/1", json={"ok": True})
+    # Only throttles are retried: the 503 of a GET goes straight to the caller.
+    policy = RetryPolicy(checker=AnyOf(Throttled()))
+    with pytest.raises(ServiceError) as caught:
+        transport(clock, retry=policy).request("GET", "invoice/1")
+    assert caught.value.attempts == 1
+    # The default policy retries it.
+    assert transport(clock).request("GET", "invoice/1").json() == {"ok": True}
+
+
+def test_max_attempts_caps_any_checker(rsps, clock):
+    rsps.get(f"{BASE}/invoice/1", **err(429))
+
+    class Always:
+        def is_retryable(self, context: AttemptContext) -> bool:
+            return True
+
+    with pytest.raises(RateLimitError) as caught:
+        transport(clock, retry=RetryPolicy(max_attempts=3, checker=Always())).request(
+            "GET", "invoice/1"
+        )
+    assert caught.value.attempts == 3
+
+
+# -- redirects are never followed ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_and_names_status_and_location(rsps, clock, status):
+    rsps.get(f"{BASE}/invoice/1", status=status, headers={"Location": "https://evil.example/x"})
+    rsps.get("https://evil.example/x", json={"stolen": True})
+    with pytest.raises(ServiceError) as caught:
+        transport(clock, auth=Bearer(TOKEN)).request("GET", "invoice/1")
+    error = caught.value
+    assert error.http_status == status and not error.retryable
+    assert "https://evil.example/x" in str(error) and f"HTTP {status}" in str(error)
+    assert len(rsps.calls) == 1  # the token never went to evil.example
+    assert error.attempts == 1
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "\x80\x81", "https://h:99999/", ""])
+def test_a_malformed_location_is_still_an_erpsync_error(rsps, clock, location):
+    headers = {"Location": location} if location else {}
+    rsps.post(f"{BASE}/invoice", status=302, headers=headers)
+    with pytest.raises(ServiceError, match="302"):
+        transport(clock).request("POST", "invoice", json={})
+
+
+# -- URL policy ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("127.0.0.1", True),
+        ("127.9.9.9", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("10.0.0.1", False),
+        ("example.com", False),
+        ("", False),
+        (None, False),
+        ("localhost.evil.com", False),
+    ],
+)
+def test_is_loopback(host, expected):
+    assert is_loopback(host) is expected
+
+
+# -- the one body decoder -----------------------------------------------------------------
+
+
+def canned(status: int, body: bytes, content_type: str | None = None) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = body
+    if content_type:
+        response.headers["Content-Type"] = content_type
+    return response
+
+
+XML_429 = (
+    b'<IntuitResponse><Fault type="SERVICE"><Error code="3001"><Message>message='
+    b"ThrottleExceeded; errorCode=003001</Message><Detail>The request limit was reached."
+    b"  Try again &amp; later</Detail></Error></Fault></IntuitResponse>"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b"", "empty"),
+        (b"  \n", "empty"),
+        (b'{"a": 1.10}', "json"),
+        (b"[1, 2]", "json"),
+        (b'{"a": ', "text"),  # truncated
+        (b"[" * 100_000 + b"]" * 100_000, "text"),  # nested too deep to parse
+        (b"<!DOCTYPE html><html><body>Bad gateway</body></html>", "html"),
+        (b"<HTML><body>oops</body></HTML>", "html"),
+        (XML_429, "xml"),
+        (b"%PDF-1.7\n...", "pdf"),
+        (b"\xff\xfe garbage", "text"),
+        (b"plain words", "text"),
+    ],
+)
+def test_decode_body_says_what_a_body_is(body, kind):
+    decoded = decode_body(canned(500, body))
+    assert decoded.kind == kind
+
+
+def test_decode_body_reads_the_xml_fault_and_keeps_money_exact():
+    fault = decode_body(canned(429, XML_429)).value
+    assert fault["Error"][0]["code"] == "3001"
+    assert fault["Error"][0]["Detail"].endswith("Try again & later")
+    assert fault["type"] == "SERVICE"
+    assert decode_body(canned(200, b'{"a": 1.10}')).value == {"a": Decimal("1.10")}
+
+
+def test_decode_body_text_is_redacted_and_bounded():
+    body = b'{"access_token": "sEcReT-value-123"}' + b" " * 200_000
+    text = decode_body(canned(500, body)).text
+    assert "sEcReT" not in text and len(text) < 5000
+
+
+def test_json_body_raises_service_errors_naming_the_record():
+    with pytest.raises(ServiceError, match="invoice 7") as caught:
+        json_body(canned(200, b"[" * 100_000), backend="X", record="invoice 7")
+    assert not caught.value.retryable and caught.value.record == "invoice 7"
+    with pytest.raises(ServiceError) as caught:
+        json_body(canned(502, b"<html>bad gateway</html>"), backend="X")
+    assert caught.value.retryable
+    with pytest.raises(ServiceError, match="not a JSON object"):
+        json_object(canned(200, b"[1]"), backend="X", record="page")
+
+
+def test_pdf_bytes_accepts_raw_and_base64_documents():
+    raw = b"%PDF-1.4 body"
+    encoded = base64.b64encode(raw)
+    assert pdf_bytes(canned(200, raw), backend="X") == raw
+    assert pdf_bytes(canned(200, encoded), backend="X") == raw
+    assert pdf_bytes(canned(200, b'"' + encoded + b'"'), backend="X") == raw
+    assert pdf_bytes(canned(200, b'{"pdf": "' + encoded + b'"}'), backend="X") == raw
+    for bad in (b"", b"!!!", base64.b64encode(b"not a pdf"), b'{"x": 1}', b"[" * 50_000):
+        with pytest.raises(ServiceError, match="invoice 9"):
+            pdf_bytes(canned(200, bad), backend="X", record="invoice 9")
+
+
+def test_pdf_bytes_lets_the_erp_raise_the_error_a_json_body_carries():
+    def on_json(body: object) -> None:
+        raise NotFoundError("gone")
+
+    with pytest.raises(NotFoundError):
+        pdf_bytes(canned(200, b'{"Fault": {}}'), backend="X", on_json=on_json)

@@ -555,7 +555,7 @@ def test_m2m_assertion_header_and_claims() -> None:
     claims = decode(assertion, key("rsa3072").public_key())
     assert claims["iss"] == CLIENT_ID
     assert claims["aud"] == TOKEN_URL
-    assert claims["scope"] == ["restlets", "rest_webservices"]
+    assert claims["scope"] == "restlets,rest_webservices"  # Oracle's documented form
     assert claims["iat"] == 1_800_000_123
     assert claims["exp"] - claims["iat"] == 600 <= 3600
     assert claims["jti"]
@@ -580,7 +580,40 @@ def test_m2m_ec_assertions_verify(kind: str, algorithm: str) -> None:
     assertion = assertion_of(responses.calls[0].request)
     assert jwt.get_unverified_header(assertion)["alg"] == algorithm
     claims = decode(assertion, key(kind).public_key(), algorithm)
-    assert claims["scope"] == ["rest_webservices"]
+    assert claims["scope"] == "rest_webservices"
+
+
+@responses.activate
+def test_m2m_sends_the_scope_as_an_array_when_asked() -> None:
+    responses.add(responses.POST, TOKEN_URL, json=token_answer())
+    auth = m2m(scope_format="list", rsa=True)
+    sign(auth.for_account(ACCOUNT, BASE_URL), "GET", API_URL)
+    claims = decode(assertion_of(responses.calls[0].request), key("rsa3072").public_key())
+    assert claims["scope"] == ["restlets", "rest_webservices"]
+    with pytest.raises(ConfigurationError, match="scope_format"):
+        m2m(scope_format="json", rsa=True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "algorithm"), [("p256", "ES256"), ("p384", "ES384"), ("rsa3072", "PS256")]
+)
+@responses.activate
+def test_m2m_infers_the_algorithm_from_the_key(kind: str, algorithm: str) -> None:
+    responses.add(responses.POST, TOKEN_URL, json=token_answer())
+    auth = ClientCredentialsAuth(CLIENT_ID, CERT_ID, pem(key(kind)))
+    assert auth.algorithm == algorithm
+    sign(auth.for_account(ACCOUNT, BASE_URL), "GET", API_URL)
+    assertion = assertion_of(responses.calls[0].request)
+    assert jwt.get_unverified_header(assertion)["alg"] == algorithm
+    decode(assertion, key(kind).public_key(), algorithm)
+
+
+def test_m2m_a_missing_key_file_names_its_path(tmp_path: Path) -> None:
+    for missing in (tmp_path / "netsuite_key", tmp_path / "keys" / "ns.pem"):
+        with pytest.raises(ConfigurationError) as info:
+            ClientCredentialsAuth(CLIENT_ID, CERT_ID, str(missing))
+        assert str(missing) in str(info.value)
+        assert "***" not in str(info.value)
 
 
 @responses.activate
@@ -748,7 +781,7 @@ def test_m2m_renew_raises_when_the_token_endpoint_refuses() -> None:
 def test_m2m_token_requests_use_the_transport_session_without_its_auth() -> None:
     """A session whose ``auth`` is this object must not recurse into itself."""
     session = requests.Session()
-    session.headers["User-Agent"] = "erpsync-test"
+    session.headers["X-Erpsync-Test"] = "1"
     auth = m2m().for_account(ACCOUNT, BASE_URL, session=session)
     session.auth = auth
     result: list[Any] = []
@@ -762,7 +795,8 @@ def test_m2m_token_requests_use_the_transport_session_without_its_auth() -> None
         thread.join(timeout=10)
         assert result == [{"id": "1"}]
         token_request = mock.calls[0].request
-        assert token_request.headers["User-Agent"] == "erpsync-test"
+        # The session's own headers go along (the token POST uses the transport session).
+        assert token_request.headers["X-Erpsync-Test"] == "1"
         assert "Authorization" not in token_request.headers
 
 

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from erpsync.errors import ErpSyncError
 from erpsync.netsuite import records as rec
-from erpsync.netsuite.backend import _pdf_bytes
 from erpsync.netsuite.client import _row
 from erpsync.netsuite.errors import decode_error
+from erpsync.transport.bodies import pdf_bytes
 
 from .test_records import CURRENCIES, _invoice_wire, _po_wire
 
@@ -227,4 +227,4 @@ def test_error_and_pdf_answers_of_any_shape(
     wait = getattr(error, "retry_after", None)
     assert wait is None or 0 <= wait < float("inf")
     with contextlib.suppress(ErpSyncError):
-        _pdf_bytes(_response(200, content, {}), "invoice 1 PDF")
+        pdf_bytes(_response(200, content, {}), backend="NetSuite", record="invoice 1 PDF")

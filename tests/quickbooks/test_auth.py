@@ -591,7 +591,8 @@ def test_failures_before_sending_are_retried_twice(
     token = make_auth(clock, store, sleeps).get_token(REALM)
     assert token.access_token == access(2)
     assert len(rsps.calls) == 3
-    assert sleeps == [0.5, 1.0]
+    # The shared Transport's full-jitter backoff: uniform(0, 0.5) then uniform(0, 1.0).
+    assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.5 and 0 <= sleeps[1] <= 1.0
 
 
 def test_refused_connections_count_as_not_sent(
@@ -623,7 +624,7 @@ def test_a_lost_refresh_answer_is_retried_once_with_the_same_token(
     assert endpoint.forms == [{"grant_type": "refresh_token", "refresh_token": refresh(1)}]
     first = dict(parse_qsl(str(rsps.calls[0].request.body)))
     assert first["refresh_token"] == refresh(1)
-    assert sleeps == [1.0]
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5
 
 
 def test_a_lost_answer_then_invalid_grant_explains_itself(
@@ -906,3 +907,21 @@ def test_after_revoke_a_reconnect_by_another_process_is_picked_up(
     auth.revoke(REALM)
     seed(store, 5, at=clock.now)  # another process ran the authorization flow
     assert auth.get_token(REALM).access_token == access(5)
+
+
+def test_token_posts_go_through_the_transport_and_never_follow_redirects(
+    clock: FakeClock, rsps: responses.RequestsMock
+) -> None:
+    rsps.add(
+        responses.POST, TOKEN_URL, status=302, headers={"Location": "https://evil.example/t"}
+    )
+    rsps.add(responses.POST, "https://evil.example/t", json=token_body(2))
+    store = MemoryTokenStore()
+    seed(store)
+    clock.advance(hours=1)
+    with pytest.raises(ServiceError) as info:
+        make_auth(clock, store).get_token(REALM)
+    assert "302" in str(info.value) and "https://evil.example/t" in str(info.value)
+    assert len(rsps.calls) == 1  # the client secret never went to evil.example
+    assert rsps.calls[0].request.headers["User-Agent"].startswith("erpsync/")
+    assert store.load(REALM).refresh_token == refresh(1)

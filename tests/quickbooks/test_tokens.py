@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import stat
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -418,3 +420,53 @@ def test_module_exports() -> None:
         "MemoryTokenStore",
         "FileTokenStore",
     }
+
+
+# -- portability: no fcntl (Windows) ------------------------------------------------------
+
+_WITHOUT_FCNTL = """
+import sys
+sys.modules["fcntl"] = None      # import fcntl now raises ImportError, as on Windows
+sys.modules["msvcrt"] = None     # and no msvcrt either: the marker-file fallback
+import json, pathlib, threading
+from datetime import UTC, datetime
+import erpsync.quickbooks
+from erpsync.quickbooks import FileTokenStore, QuickBooksToken
+path = pathlib.Path(sys.argv[1])
+store = FileTokenStore(path)
+token = QuickBooksToken.from_response(
+    {"access_token": "a" * 20, "refresh_token": "r" * 20, "expires_in": 3600,
+     "x_refresh_token_expires_in": 8640000},
+    now=datetime(2026, 1, 1, tzinfo=UTC), realm_id="1",
+)
+order = []
+def worker(n):
+    with store.lock("1"):
+        order.append(("in", n))
+        store.save("1", token)
+        order.append(("out", n))
+threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+[t.start() for t in threads]; [t.join(10) for t in threads]
+second = FileTokenStore(path)
+assert second.load("1").refresh_token == "r" * 20
+assert not pathlib.Path(str(store.lock_path) + ".held").exists()
+print(json.dumps({"fcntl": "fcntl" in sys.modules and sys.modules["fcntl"] is not None,
+                  "order": order}))
+"""
+
+
+def test_quickbooks_imports_and_file_store_locks_without_fcntl(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_FCNTL, str(tmp_path / "qbo.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["fcntl"] is False
+    order = report["order"]
+    # Each holder left before the next one entered: the fallback lock excluded them.
+    assert len(order) == 8
+    assert all(order[i][0] == "in" and order[i + 1] == ["out", order[i][1]] for i in (0, 2, 4, 6))

@@ -16,7 +16,7 @@ once when it answers True.
   a 60-minute access token, and caches that token until shortly before it expires.
   Token requests are single-flight per account: twenty threads needing a token at
   once cause one token request.
-* :func:`generate_certificate` (from :mod:`erpsync.netsuite.certificates`, re-exported
+* :func:`generate_certificate` (from :mod:`erpsync.netsuite.credentials`, re-exported
   here) makes the key pair and self-signed certificate that NetSuite's OAuth 2.0 client
   credentials setup page asks for.
 
@@ -27,8 +27,6 @@ appear in a repr, a log line or an exception.
 from __future__ import annotations
 
 import abc
-import ipaddress
-import json
 import logging
 import os
 import re
@@ -39,15 +37,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, Literal, cast
 from urllib.parse import urlsplit
 
 import jwt
 import requests
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from requests.auth import AuthBase
 from requests_oauthlib import OAuth1
 
@@ -59,13 +53,35 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
-from erpsync.http import parse_retry_after
-from erpsync.netsuite.certificates import (
-    MIN_RSA_BITS,
+from erpsync.netsuite.credentials import (
     GeneratedCertificate,
-    PrivateKey,
+    algorithm_for_key,
+    check_key,
     generate_certificate,
+    load_private_key,
 )
+from erpsync.netsuite.wire import (
+    ACCESS_TOKEN_SECONDS,
+    CLIENT_ASSERTION_TYPE,
+    M2M_SCOPES,
+    MAX_ASSERTION_SECONDS,
+    REQUEST_ID_HEADERS,
+    REST_HOST_TEMPLATE,
+    TBA_SIGNATURE_METHOD,
+    TOKEN_PATH,
+    host_label,
+)
+from erpsync.transport import (
+    AttemptContext,
+    RetryPolicy,
+    Timeout,
+    Transport,
+    TransportOptions,
+    bearer_of,
+    parse_retry_after,
+)
+from erpsync.transport.bodies import decode_body
+from erpsync.transport.urls import check_url
 
 __all__ = [
     "ClientCredentialsAuth",
@@ -86,25 +102,14 @@ _BACKEND: Final = "NetSuite"
 #: ``-`` (``1234567-sb1``, as seen in URLs) is accepted and normalised.
 _ACCOUNT_ID = re.compile(r"^(?:TSTDRV)?\d+(?:[_-](?:SB\d+|RP\d*))?$", re.IGNORECASE)
 
-TOKEN_PATH: Final = "/services/rest/auth/oauth2/v1/token"
-_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-_MAX_ASSERTION_LIFETIME: Final = 3600.0
+_ASSERTION_TYPE: Final = CLIENT_ASSERTION_TYPE
+_MAX_ASSERTION_LIFETIME: Final = float(MAX_ASSERTION_SECONDS)
 #: A token this close to its expiry is not sent any more (clock skew, request latency).
 _EXPIRY_MARGIN: Final = 5.0
 #: After a failed early renewal, wait this long before asking the endpoint again.
 _RENEWAL_RETRY: Final = 10.0
 _NONCE_ALPHABET: Final = string.ascii_letters + string.digits
 
-#: JWT algorithm -> (key type, EC curve). RS256 is deliberately absent: NetSuite stopped
-#: accepting it, see ``_check_key``.
-_ALGORITHMS: Final[dict[str, tuple[str, str | None]]] = {
-    "PS256": ("rsa", None),
-    "PS384": ("rsa", None),
-    "PS512": ("rsa", None),
-    "ES256": ("ec", "secp256r1"),
-    "ES384": ("ec", "secp384r1"),
-    "ES512": ("ec", "secp521r1"),
-}
 #: OAuth errors meaning "these credentials will not work until a person fixes them".
 _CREDENTIAL_ERRORS: Final = frozenset(
     {"invalid_client", "invalid_grant", "unauthorized_client", "INVALID_LOGIN"}
@@ -139,35 +144,12 @@ def canonical_account_id(account_id: str) -> str:
 
 def default_base_url(account_id: str) -> str:
     """The account-specific REST host: lower case, ``_`` becomes ``-``."""
-    host = canonical_account_id(account_id).lower().replace("_", "-")
-    return f"https://{host}.suitetalk.api.netsuite.com"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return REST_HOST_TEMPLATE.format(host=host_label(canonical_account_id(account_id)))
 
 
 def _check_base_url(base_url: str) -> str:
     """Credentials only travel over https; plain http is allowed for loopback emulators."""
-    try:
-        parts = urlsplit(base_url)
-        host = (parts.hostname or "").lower()
-    except (TypeError, ValueError, AttributeError):
-        parts, host = None, ""
-    if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise ConfigurationError(f"{base_url!r} is not an http(s) URL", backend=_BACKEND)
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ConfigurationError(
-            f"refusing to send NetSuite credentials over plain http to {host}",
-            backend=_BACKEND,
-            hint="Use https (plain http is only allowed for loopback addresses)",
-        )
-    return base_url
+    return check_url(base_url, "base_url", backend=_BACKEND)
 
 
 def _require_text(name: str, value: object) -> str:
@@ -277,7 +259,7 @@ class TokenBasedAuth(NetSuiteAuth):
                 client_secret=self._consumer_secret,
                 resource_owner_key=self._token_id,
                 resource_owner_secret=self._token_secret,
-                signature_method="HMAC-SHA256",
+                signature_method=TBA_SIGNATURE_METHOD,
                 realm=realm,
                 nonce=nonce,
                 timestamp=str(int(self._clock())),
@@ -328,101 +310,6 @@ class _TokenBasedAccountAuth(AuthBase):
 # -- OAuth 2.0 client credentials (machine to machine) -----------------------------------
 
 
-def _read_key_bytes(source: str | bytes | os.PathLike[str]) -> bytes:
-    if isinstance(source, bytes | bytearray):
-        return bytes(source)
-    if isinstance(source, str) and "-----BEGIN" in source:
-        return source.encode("utf-8")
-    if not isinstance(source, str | os.PathLike):
-        raise ConfigurationError(
-            f"private_key must be PEM text, bytes or a path, not {type(source).__name__}",
-            backend=_BACKEND,
-        )
-    path = Path(source).expanduser()
-    # Only name the file when the value cannot be key material pasted without its
-    # header: base64 has no "." and a Path object is unambiguous.
-    shown = f" {str(path)!r}" if isinstance(source, os.PathLike) or "." in source else ""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"could not read the private key file{shown}: {exc.strerror or type(exc).__name__}",
-            backend=_BACKEND,
-            hint="Pass the PEM text, its bytes, or the path of a readable PEM file",
-        ) from None
-
-
-def _load_private_key(
-    source: str | bytes | os.PathLike[str], password: str | bytes | None
-) -> PrivateKey:
-    data = _read_key_bytes(source)
-    secret = password.encode("utf-8") if isinstance(password, str) else password
-    try:
-        if b"-----BEGIN" in data:
-            key: Any = serialization.load_pem_private_key(data, password=secret)
-        else:
-            key = serialization.load_der_private_key(data, password=secret)
-    except TypeError:
-        raise ConfigurationError(
-            "the private key is encrypted and no private_key_password was given"
-            if secret is None
-            else "a private_key_password was given but the private key is not encrypted",
-            backend=_BACKEND,
-        ) from None
-    except (ValueError, UnsupportedAlgorithm):
-        raise ConfigurationError(
-            "private_key is not a readable private key (or the password is wrong)",
-            backend=_BACKEND,
-            hint="Expected a PEM 'PRIVATE KEY' block for an RSA or EC key",
-        ) from None
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise ConfigurationError(
-            f"NetSuite accepts RSA or EC keys, not {type(key).__name__}", backend=_BACKEND
-        )
-    return key
-
-
-def _check_key(key: PrivateKey, algorithm: str) -> None:
-    """Refuse, before any request, what NetSuite would refuse with an opaque error."""
-    if algorithm.upper() == "RS256":
-        raise ConfigurationError(
-            "NetSuite no longer accepts RS256 client assertions",
-            backend=_BACKEND,
-            hint="Use PS256 (the default) with the same RSA key, or ES256 with an EC P-256 key",
-        )
-    if algorithm not in _ALGORITHMS:
-        raise ConfigurationError(
-            f"unsupported algorithm {algorithm!r}; use one of {', '.join(_ALGORITHMS)}",
-            backend=_BACKEND,
-        )
-    kind, curve = _ALGORITHMS[algorithm]
-    if kind == "rsa":
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise ConfigurationError(
-                f"{algorithm} needs an RSA key, but the private key is EC", backend=_BACKEND
-            )
-        if key.key_size < MIN_RSA_BITS:
-            raise ConfigurationError(
-                f"the RSA key has {key.key_size} bits; NetSuite requires at least {MIN_RSA_BITS}",
-                backend=_BACKEND,
-                hint="Make a new key and certificate with erpsync's generate_certificate()",
-            )
-        return
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ConfigurationError(
-            f"{algorithm} needs an EC key, but the private key is RSA",
-            backend=_BACKEND,
-            hint="Use PS256 with an RSA key",
-        )
-    if key.curve.name != curve:
-        matching = next((a for a, (_, c) in _ALGORITHMS.items() if c == key.curve.name), None)
-        raise ConfigurationError(
-            f"{algorithm} needs an EC key on {curve}, but the key is on {key.curve.name}",
-            backend=_BACKEND,
-            hint=f"Use algorithm={matching!r}" if matching else "Use a P-256, P-384 or P-521 key",
-        )
-
-
 class ClientCredentialsAuth(NetSuiteAuth):
     """OAuth 2.0 client credentials (M2M) with a certificate-signed JWT assertion.
 
@@ -432,6 +319,11 @@ class ClientCredentialsAuth(NetSuiteAuth):
     the access token is renewed ``leeway`` seconds before it expires; ``default_expires_in``
     applies when the token endpoint does not say. ``token_url`` overrides the endpoint
     otherwise derived from the account's base URL.
+
+    ``algorithm`` defaults to the one the key signs with: PS256 for an RSA key,
+    ES256/ES384/ES512 for an EC key on P-256/384/521. ``scope`` goes in the assertion as
+    the comma-separated string Oracle documents (``"restlets,rest_webservices"``);
+    ``scope_format="list"`` sends a JSON array instead, as some clients do.
     """
 
     def __init__(
@@ -440,12 +332,13 @@ class ClientCredentialsAuth(NetSuiteAuth):
         certificate_id: str,
         private_key: str | bytes | os.PathLike[str],
         *,
-        algorithm: str = "PS256",
-        scopes: Iterable[str] = ("restlets", "rest_webservices"),
+        algorithm: str | None = None,
+        scopes: Iterable[str] = M2M_SCOPES,
+        scope_format: Literal["string", "list"] = "string",
         private_key_password: str | bytes | None = None,
         assertion_lifetime: float = 300.0,
         leeway: float = 60.0,
-        default_expires_in: float = 3600.0,
+        default_expires_in: float = float(ACCESS_TOKEN_SECONDS),
         token_url: str | None = None,
         timeout: float = 30.0,
         clock: Clock = time.time,
@@ -453,12 +346,19 @@ class ClientCredentialsAuth(NetSuiteAuth):
     ) -> None:
         self._client_id = _require_text("client_id", client_id)
         self._certificate_id = _require_text("certificate_id", certificate_id)
-        if not isinstance(algorithm, str):
+        if algorithm is not None and not isinstance(algorithm, str):
             raise ConfigurationError("algorithm must be a string", backend=_BACKEND)
-        self._algorithm = algorithm.strip().upper()
-        self._key = _load_private_key(private_key, private_key_password)
-        _check_key(self._key, self._algorithm)
+        if scope_format not in ("string", "list"):
+            raise ConfigurationError(
+                f"scope_format must be 'string' or 'list', not {scope_format!r}", backend=_BACKEND
+            )
+        self._key = load_private_key(private_key, private_key_password)
+        self._algorithm = (
+            algorithm.strip().upper() if algorithm is not None else algorithm_for_key(self._key)
+        )
+        check_key(self._key, self._algorithm)
         self._scopes = self._check_scopes(scopes)
+        self._scope_format = scope_format
         # Whole seconds (the claims are integers): below 1, exp would equal iat.
         if not 1 <= assertion_lifetime <= _MAX_ASSERTION_LIFETIME:
             raise ConfigurationError(
@@ -532,7 +432,10 @@ class ClientCredentialsAuth(NetSuiteAuth):
         issued = int(now)
         claims = {
             "iss": self._client_id,
-            "scope": list(self._scopes),
+            # Oracle documents a comma-separated string; some clients send an array.
+            "scope": ",".join(self._scopes)
+            if self._scope_format == "string"
+            else list(self._scopes),
             "aud": token_url,
             "iat": issued,
             "exp": issued + int(self._assertion_lifetime),
@@ -547,16 +450,6 @@ class _Token:
     value: str = field(repr=False)
     refresh_at: float
     expires_at: float
-
-
-def _bearer_of(request: requests.PreparedRequest | None) -> str | None:
-    if request is None:
-        return None
-    header = request.headers.get("Authorization", "")
-    if isinstance(header, bytes):
-        header = header.decode("latin-1")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
 class _ClientCredentialsAccountAuth(AuthBase):
@@ -591,7 +484,7 @@ class _ClientCredentialsAccountAuth(AuthBase):
         used without a new token request. Errors from the token endpoint propagate,
         since they say more than the 401 did.
         """
-        failed = _bearer_of(response.request)
+        failed = bearer_of(response.request)
         with self._lock:
             current = self._token
             if current is not None and failed is not None and current.value != failed:
@@ -633,31 +526,8 @@ class _ClientCredentialsAccountAuth(AuthBase):
         owner = self._owner
         started = owner._clock()
         assertion = owner._assertion(self.token_url, started)
-        session = self._session if self._session is not None else requests.Session()
         _log.debug("requesting a NetSuite access token for account %s", self.account_id)
-        try:
-            response = session.post(
-                self.token_url,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_assertion_type": _ASSERTION_TYPE,
-                    "client_assertion": assertion,
-                },
-                headers={"Accept": "application/json"},
-                timeout=owner._timeout,
-                auth=_NoAuth(),
-            )
-        except requests.Timeout:
-            raise self._error(ServiceError, "the token endpoint did not answer in time") from None
-        except requests.RequestException as exc:
-            raise self._error(
-                ServiceError,
-                "could not reach the token endpoint",
-                detail=redact(str(exc), assertion),
-            ) from None
-        finally:
-            if self._session is None:
-                session.close()
+        response = self._post(assertion)
         value, expires_in = self._parse(response, assertion)
         margin = max(expires_in - owner._leeway, expires_in / 2)
         _log.debug(
@@ -667,18 +537,60 @@ class _ClientCredentialsAccountAuth(AuthBase):
         )
         return _Token(value=value, refresh_at=started + margin, expires_at=started + expires_in)
 
+    def _post(self, assertion: str) -> requests.Response:
+        """The token POST, through the shared Transport.
+
+        Retried only when nothing was sent (a refused connection, a failed lookup): a
+        repeated assertion may be refused as a replayed ``jti``, and a throttled or
+        failed token request is the data request's transport's to retry, with a new
+        assertion. ``_NoAuth`` keeps a session-level auth (possibly this object) off it.
+        """
+
+        def decode(response: requests.Response) -> ErpSyncError:
+            try:
+                self._parse(response, assertion)
+            except ErpSyncError as exc:
+                return exc
+            return self._error(
+                ServiceError, f"the token endpoint answered HTTP {response.status_code}"
+            )
+
+        timeout = self._owner._timeout
+        options = TransportOptions(
+            session=self._session,
+            timeout=Timeout(connect=min(10.0, timeout), read=timeout),
+            retry=RetryPolicy(max_attempts=3, checker=_NothingSent()),
+        )
+        with Transport(
+            backend=_BACKEND,
+            base_url=self.token_url,
+            decode_error=decode,
+            options=options,
+            request_id_headers=REQUEST_ID_HEADERS,
+        ) as transport:
+            return transport.request(
+                "POST",
+                self.token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": _ASSERTION_TYPE,
+                    "client_assertion": assertion,
+                },
+                headers={"Accept": "application/json"},
+                idempotent=True,
+                record=f"account {self.account_id}",
+                auth=_NoAuth(),
+            )
+
     def _error(self, cls: type[ErpSyncError], message: str, **kw: Any) -> ErpSyncError:
         return cls(message, backend=_BACKEND, record=f"account {self.account_id}", **kw)
 
     def _parse(self, response: requests.Response, assertion: str) -> tuple[str, float]:
         status = response.status_code
-        text = response.text
-        try:
-            body: Any = json.loads(text) if text else None
-        except ValueError:
-            body = None
+        decoded = decode_body(response, exact=False)
+        body: Any = decoded.value if decoded.kind == "json" else None
         token = body.get("access_token") if isinstance(body, dict) else None
-        raw = redact(text, assertion, token if isinstance(token, str) else None)
+        raw = redact(decoded.text, assertion, token if isinstance(token, str) else None)
 
         if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
             if not isinstance(token, str) or not token:
@@ -752,6 +664,13 @@ class _ClientCredentialsAccountAuth(AuthBase):
             hint=hint,
             reconnect_required=code in _CREDENTIAL_ERRORS or code == "invalid_scope",
         )
+
+
+class _NothingSent:
+    """Retry a token request only when it provably never left this machine."""
+
+    def is_retryable(self, context: AttemptContext) -> bool:
+        return context.http_status is None and context.transient and not context.sent
 
 
 def _oauth_error(body: Any) -> tuple[str | None, str | None]:

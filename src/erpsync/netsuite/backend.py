@@ -34,8 +34,6 @@ sign for sales lines and no tax lines (``mainline = 'F'``); timestamps are read 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import random
 import threading
@@ -75,6 +73,7 @@ from erpsync.netsuite.client import MAX_PAGE_SIZE, NetSuiteClient
 from erpsync.netsuite.errors import BACKEND
 from erpsync.netsuite.query import suiteql_literal
 from erpsync.transport import RetryPolicy, Timeout, TransportOptions
+from erpsync.transport.bodies import pdf_bytes
 
 __all__ = ["NetSuiteBackend"]
 
@@ -820,42 +819,6 @@ class NetSuiteBackend(AccountingBackend):
 
 
 def _pdf_bytes(response: requests.Response, what: str) -> bytes:
-    """The PDF in a RESTlet's answer (base64 in JSON or in plain text)."""
-    text = response.text.strip()
-    encoded: Any = text
-    if text.startswith(("{", '"')):
-        try:
-            encoded = response.json()
-        except ValueError:
-            encoded = text
-    if isinstance(encoded, dict):
-        encoded = next(
-            (encoded[k] for k in ("pdf", "content", "data", "base64") if k in encoded), None
-        )
-    if not isinstance(encoded, str) or not encoded:
-        raise ServiceError(
-            "the PDF RESTlet answered without base64 content",
-            backend=BACKEND,
-            record=what,
-            raw=text,
-            retryable=False,
-        )
-    try:
-        data = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise ServiceError(
-            "the PDF RESTlet answered with text that is not base64",
-            backend=BACKEND,
-            record=what,
-            raw=text,
-            retryable=False,
-        ) from None
-    if not data.startswith(b"%PDF"):
-        raise ServiceError(
-            "the PDF RESTlet answered with something that is not a PDF",
-            backend=BACKEND,
-            record=what,
-            raw=text[:200],
-            retryable=False,
-        )
-    return data
+    """The PDF in a RESTlet's answer (base64 in JSON or in plain text), read by the one
+    body decoder (:func:`erpsync.transport.bodies.pdf_bytes`)."""
+    return pdf_bytes(response, backend=BACKEND, record=what)

@@ -31,7 +31,7 @@ import logging
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -42,7 +42,17 @@ from erpsync.limits import Limiter, LocalLimiter, limiter_for
 from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_base_url
 from erpsync.netsuite.errors import BACKEND, decode_error
 from erpsync.netsuite.query import keyset_column, keyset_page_query, suiteql_literal
+from erpsync.netsuite.wire import (
+    MAX_PAGE_SIZE,
+    RECORD_ROOT,
+    REQUEST_ID_HEADERS,
+    RESTLET_HOST_TEMPLATE,
+    RESTLET_PATH,
+    SUITEQL_PATH,
+    host_label,
+)
 from erpsync.transport import RetryPolicy, Timeout, Transport, TransportOptions
+from erpsync.transport.bodies import json_object
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -53,21 +63,16 @@ __all__ = [
     "suiteql_literal",
 ]
 
-RECORD_ROOT: Final = "/services/rest/record/v1"
-SUITEQL_PATH: Final = "/services/rest/query/v1/suiteql"
-RESTLET_PATH: Final = "/app/site/hosting/restlet.nl"
-MAX_PAGE_SIZE: Final = 1000
 
 _RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _INTERNAL_ID = re.compile(r"^\d+$")
 _log = logging.getLogger(__name__)
-_REQUEST_ID_HEADERS = ("X-N-OperationId", "X-Request-Id", "NS_RTIMER_COMPOSITE")
+_REQUEST_ID_HEADERS = REQUEST_ID_HEADERS
 
 
 def default_restlet_url(account_id: str) -> str:
     """The account's RESTlet host: ``https://1234567-sb1.restlets.api.netsuite.com``."""
-    host = canonical_account_id(account_id).lower().replace("_", "-")
-    return f"https://{host}.restlets.api.netsuite.com"
+    return RESTLET_HOST_TEMPLATE.format(host=host_label(canonical_account_id(account_id)))
 
 
 def _record_type(record_type: str) -> str:
@@ -123,20 +128,7 @@ def _id_from_location(response: requests.Response, what: str) -> str:
 
 
 def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ServiceError(
-            f"answered {what} with a body that is not a JSON object",
-            backend=BACKEND,
-            record=what,
-            http_status=response.status_code,
-            raw=response.text,
-            retryable=False,
-        )
-    return body
+    return json_object(response, backend=BACKEND, record=what, exact=False)
 
 
 class NetSuiteClient:

@@ -28,7 +28,6 @@ Under token-based authentication the concurrency limit can also arrive as a 401
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Final
 
@@ -45,7 +44,8 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
-from erpsync.http import parse_retry_after
+from erpsync.transport import parse_retry_after
+from erpsync.transport.bodies import decode_body, parse_json_text
 
 __all__ = ["BACKEND", "decode_error", "decode_error_body"]
 
@@ -64,13 +64,6 @@ _NOT_FOUND_CODES = frozenset(
 _DUPLICATE = re.compile(r"already exists|already used|already in use|duplicate", re.IGNORECASE)
 
 
-def _text(response: requests.Response) -> str:
-    try:
-        return response.text
-    except Exception:  # an undecodable body is still something to show, never a crash
-        return repr(response.content[:2000])
-
-
 def _service(status: int, message: str, raw: str) -> ServiceError:
     return ServiceError(
         message,
@@ -84,11 +77,9 @@ def _service(status: int, message: str, raw: str) -> ServiceError:
 def decode_error(response: requests.Response) -> ErpSyncError:
     """The :class:`~erpsync.http.ErrorDecoder` of the NetSuite transport."""
     status = response.status_code
-    raw = _text(response)
-    try:
-        body: Any = json.loads(raw) if raw.strip() else None
-    except ValueError:
-        body = None
+    decoded = decode_body(response, exact=False)
+    raw = decoded.text
+    body: Any = decoded.value if decoded.kind == "json" else None
     retry_after: float | None = None
     if status == 429:
         # The shared parser: delta-seconds or an HTTP date, and never ``inf``/``nan``
@@ -201,7 +192,7 @@ def _restlet_error(body: Any) -> _Parsed | None:
         return None
     if message is not None and message.lstrip().startswith("{"):
         try:
-            thrown = json.loads(message)
+            thrown = parse_json_text(message, exact=False)
         except ValueError:
             thrown = None
         if isinstance(thrown, dict):

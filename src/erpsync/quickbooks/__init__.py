@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "TokenStore": "erpsync.quickbooks.tokens",
     "FileTokenStore": "erpsync.quickbooks.tokens",
     "MemoryTokenStore": "erpsync.quickbooks.tokens",
+    "PostgresTokenStore": "erpsync.quickbooks.postgres_tokens",
     "verify_webhook": "erpsync.quickbooks.webhooks",
     "parse_webhook": "erpsync.quickbooks.webhooks",
     "handle_webhook": "erpsync.quickbooks.webhooks",
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from erpsync.quickbooks.auth import QuickBooksAuth, QuickBooksRealmAuth
     from erpsync.quickbooks.backend import QuickBooksBackend
     from erpsync.quickbooks.client import QuickBooksClient
+    from erpsync.quickbooks.postgres_tokens import PostgresTokenStore
     from erpsync.quickbooks.tokens import (
         FileTokenStore,
         MemoryTokenStore,

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import ipaddress
 import logging
 import secrets
 import threading
@@ -59,7 +58,6 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
-from urllib3.exceptions import ConnectTimeoutError
 
 from erpsync._redact import redact
 from erpsync.errors import (
@@ -76,6 +74,25 @@ from erpsync.quickbooks.tokens import (
     QuickBooksToken,
     TokenStore,
 )
+from erpsync.quickbooks.wire import (
+    ACCOUNTING_SCOPE,
+    DISCOVERY_URLS,
+    HARD_EXPIRY_HEADER,
+    REQUEST_ID_HEADERS,
+)
+from erpsync.quickbooks.wire import AUTHORIZE_URL as AUTHORIZE_URL
+from erpsync.quickbooks.wire import REVOKE_URL as REVOKE_URL
+from erpsync.quickbooks.wire import TOKEN_URL as TOKEN_URL
+from erpsync.transport import (
+    AttemptContext,
+    RetryPolicy,
+    Timeout,
+    Transport,
+    TransportOptions,
+    bearer_of,
+)
+from erpsync.transport.bodies import json_object
+from erpsync.transport.urls import check_url
 
 __all__ = [
     "AUTHORIZE_URL",
@@ -94,14 +111,8 @@ __all__ = [
 
 _log = logging.getLogger("erpsync.quickbooks.auth")
 
-TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
-REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
-AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
-DEFAULT_SCOPES = ("com.intuit.quickbooks.accounting",)
-_DISCOVERY = {
-    "production": "https://developer.intuit.com/.well-known/openid_configuration/",
-    "sandbox": "https://developer.intuit.com/.well-known/openid_sandbox_configuration/",
-}
+DEFAULT_SCOPES = (ACCOUNTING_SCOPE,)
+_DISCOVERY = DISCOVERY_URLS
 
 RECONNECT_HINT = (
     "Reconnect the QuickBooks company: run the authorization flow again "
@@ -390,20 +401,20 @@ class QuickBooksAuth:
             token = None if revoked else pending or self.token_store.load(realm_id)
             if token is None:
                 return False
-            response, _ = self._send(
-                session,
-                self.revoke_url,
-                json_body={"token": token.refresh_token},
-                retry_lost=True,
-                extra_secrets=token.secret_values(),
-            )
-            status = response.status_code
-            if status in (400, 404) or 200 <= status < 300:
-                # 400: Intuit no longer knows the token, which is what revoking wants.
-                if status >= 300:
-                    _log.info("QuickBooks company %s: token already invalid at Intuit", realm_id)
-            else:
-                raise self._error_from(response, realm_id, token.secret_values(), "")
+            try:
+                self._send(
+                    session,
+                    self.revoke_url,
+                    realm_id=realm_id,
+                    json_body={"token": token.refresh_token},
+                    retry_lost=True,
+                    extra_secrets=token.secret_values(),
+                )
+            except ErpSyncError as exc:
+                if exc.http_status not in (400, 404):
+                    raise
+                # Intuit no longer knows the token, which is what revoking wants.
+                _log.info("QuickBooks company %s: token already invalid at Intuit", realm_id)
             delete = getattr(self.token_store, "delete", None)
             if callable(delete):
                 delete(realm_id)
@@ -589,89 +600,71 @@ class QuickBooksAuth:
         retry_lost: bool,
         grant_hint: str,
     ) -> dict[str, Any]:
-        response, lost_before = self._send(
+        response = self._send(
             session,
             self.token_url,
             form=form,
+            realm_id=realm_id,
             retry_lost=retry_lost,
             extra_secrets=extra_secrets,
+            grant_hint=grant_hint,
         )
-        if 200 <= response.status_code < 300:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict):
-                return body
-            raise ServiceError(
-                "token endpoint answered 200 without a JSON object",
-                backend=_BACKEND,
-                http_status=response.status_code,
-                request_id=_request_id(response),
-                raw=self._redact(response.text, extra_secrets),
-                retryable=False,
-            )
-        if lost_before:
-            grant_hint = (
-                "An earlier answer from Intuit was lost on the way, and the refresh token "
-                "it would have replaced is no longer accepted. " + grant_hint
-            )
-        raise self._error_from(response, realm_id, extra_secrets, grant_hint)
+        return json_object(
+            response,
+            backend=_BACKEND,
+            record=f"company {realm_id}",
+            exact=False,
+            request_id=_request_id(response),
+        )
 
     def _send(
         self,
         session: requests.Session | None,
         url: str,
         *,
+        realm_id: str,
         form: Mapping[str, str] | None = None,
         json_body: Mapping[str, str] | None = None,
         retry_lost: bool,
         extra_secrets: Sequence[str],
-    ) -> tuple[requests.Response, bool]:
-        """POST with client authentication; only safe retries (see the module doc).
+        grant_hint: str = "",
+    ) -> requests.Response:
+        """POST with client authentication through the shared Transport; only the
+        retries the module docstring allows (:class:`_TokenEndpointRetries`)."""
+        retries = _TokenEndpointRetries(retry_lost=retry_lost, url=url)
 
-        Also says whether an earlier attempt may have reached the server unanswered.
-        """
-        http = session or self._session
-        not_sent = lost = 0
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                response = http.post(
-                    url,
-                    data=form,
-                    json=json_body,
-                    auth=HTTPBasicAuth(self.client_id, self._client_secret),
-                    headers={
-                        "Accept": "application/json",
-                        "x-include-refresh-token-hard-expires-in": "true",
-                    },
-                    timeout=self.timeout,
-                    allow_redirects=False,
+        def decode(response: requests.Response) -> ErpSyncError:
+            hint = grant_hint
+            if retries.lost:
+                hint = (
+                    "An earlier answer from Intuit was lost on the way, and the refresh token "
+                    "it would have replaced is no longer accepted. " + grant_hint
                 )
-            except requests.RequestException as exc:
-                never_sent = _never_sent(exc)
-                if never_sent and not_sent < _NOT_SENT_RETRIES:
-                    not_sent += 1
-                    self._sleep(0.5 * 2 ** (not_sent - 1))
-                    continue
-                if not never_sent and retry_lost and lost < 1:
-                    lost += 1
-                    _log.warning(
-                        "no answer from %s (%s); trying once more with the same credentials",
-                        url,
-                        type(exc).__name__,
-                    )
-                    self._sleep(1.0)
-                    continue
-                raise ServiceError(
-                    f"could not reach {url}: {self._redact(str(exc), extra_secrets)}",
-                    backend=_BACKEND,
-                    attempts=attempts,
-                    retryable=True,
-                ) from exc
-            return response, lost > 0
+            return self._error_from(response, realm_id, extra_secrets, hint)
+
+        options = TransportOptions(
+            session=session or self._session,
+            sleep=self._sleep,
+            timeout=Timeout(connect=min(10.0, self.timeout), read=self.timeout),
+            retry=RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=2.0, checker=retries),
+        )
+        transport = Transport(
+            backend=_BACKEND,
+            base_url=url,
+            decode_error=decode,
+            auth=HTTPBasicAuth(self.client_id, self._client_secret),
+            options=options,
+            request_id_headers=REQUEST_ID_HEADERS,
+        )
+        return transport.request(
+            "POST",
+            url,
+            data=form,
+            json=json_body,
+            headers={"Accept": "application/json", HARD_EXPIRY_HEADER: "true"},
+            idempotent=False,
+            record=f"company {realm_id}",
+        )
 
     def _error_from(
         self,
@@ -792,7 +785,7 @@ class QuickBooksRealmAuth(AuthBase):
         ``AuthenticationError(reconnect_required=True)``), because its error says more
         than the 401 does.
         """
-        failed = _bearer_of(response.request)
+        failed = bearer_of(response.request)
         if failed is None:
             return False
         return self.auth._renew(self.realm_id, failed, self._session)
@@ -801,66 +794,41 @@ class QuickBooksRealmAuth(AuthBase):
 # -- module helpers ---------------------------------------------------------------------
 
 
-def _bearer_of(request: requests.PreparedRequest | requests.Request | None) -> str | None:
-    if request is None:
-        return None
-    header = request.headers.get("Authorization") if request.headers else None
-    if isinstance(header, bytes):
-        header = header.decode("latin-1")
-    if not isinstance(header, str) or not header.lower().startswith("bearer "):
-        return None
-    return header[7:].strip() or None
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """Whether a requests failure happened before any byte of the request left.
-
-    Only those are safe to retry blindly: a refused connection, a DNS failure, a
-    connect timeout, a proxy or TLS handshake failure.
-    """
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ProxyError):
-        return True
-    if isinstance(exc, requests.exceptions.SSLError):
-        return True
-    if not isinstance(exc, requests.exceptions.ConnectionError):
-        return False
-    seen: set[int] = set()
-    stack: list[object] = [exc]
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ConnectTimeoutError | ConnectionRefusedError):
-            return True  # urllib3's NewConnectionError/NameResolutionError included
-        stack.extend(item.args)
-        stack.extend((getattr(item, "reason", None), item.__cause__, item.__context__))
-    return False
-
-
 def _request_id(response: requests.Response) -> str | None:
-    for name in ("intuit_tid", "intuit-tid"):
+    for name in REQUEST_ID_HEADERS:
         value = response.headers.get(name)
         if value:
             return str(value)
     return None
 
 
-def _require_https(name: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and _is_loopback(parts.hostname or ""):
-        return
-    raise ConfigurationError(
-        f"{name} must be an https URL (plain http is allowed only for loopback emulators)"
-    )
+class _TokenEndpointRetries:
+    """What the token endpoint retries (one object per POST, since it counts).
 
+    Failures before anything was sent, up to twice: they cannot have spent a refresh
+    token. A lost answer (sent, no reply) once, and only when ``retry_lost``: Intuit may
+    have rotated the token, and the same old one is all we hold (module docstring).
+    Nothing else: an answer, even a 5xx or a 429, is the caller's to handle.
+    """
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+    def __init__(self, *, retry_lost: bool, url: str) -> None:
+        self.retry_lost = retry_lost
+        self.url = url
+        self.unsent = 0
+        self.lost = 0
+
+    def is_retryable(self, context: AttemptContext) -> bool:
+        if context.http_status is not None or not context.transient:
+            return False
+        if not context.sent:
+            self.unsent += 1
+            return self.unsent <= _NOT_SENT_RETRIES
+        if self.retry_lost and not self.lost:
+            self.lost += 1
+            _log.warning("no answer from %s; trying once more with the same credentials", self.url)
+            return True
         return False
+
+
+def _require_https(name: str, url: str) -> None:
+    check_url(url, name, backend=_BACKEND)

@@ -29,7 +29,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -49,6 +49,17 @@ from erpsync.quickbooks.errors import (
     request_id_of,
 )
 from erpsync.quickbooks.query import MAX_PAGE_SIZE, Query, check_query_text
+from erpsync.quickbooks.wire import (
+    BATCH_LIMIT,
+    BATCH_REQUEST_ID_MAX,
+    CDC_LOOKBACK,
+    DATA_PREFIX,
+    MINOR_VERSION,
+    PRODUCTION_URL,
+    REQUEST_ID_HEADERS,
+    REQUEST_TIMEOUT_SECONDS,
+    SANDBOX_URL,
+)
 from erpsync.transport import (
     RetryPolicy,
     Timeout,
@@ -56,6 +67,7 @@ from erpsync.transport import (
     TransportOptions,
     new_idempotency_key,
 )
+from erpsync.transport.bodies import body_text, pdf_bytes
 
 __all__ = [
     "BATCH_LIMIT",
@@ -72,20 +84,11 @@ __all__ = [
 
 _log = logging.getLogger("erpsync.quickbooks")
 
-PRODUCTION_URL = "https://quickbooks.api.intuit.com"
-SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
-MINOR_VERSION = 75
-#: Items in one batch request.
-BATCH_LIMIT = 30
-#: How far back change data capture looks.
-CDC_LOOKBACK = timedelta(days=30)
-#: Objects of one entity in one CDC answer.
-CDC_LIMIT = 1000
 #: Longer query texts go in a POST body instead of the URL.
 _MAX_GET_QUERY = 1500
-_BATCH_REQUEST_ID_MAX = 36
+_BATCH_REQUEST_ID_MAX = BATCH_REQUEST_ID_MAX
 #: Intuit times requests out after 120 s; waiting longer for an answer is pointless.
-DEFAULT_TIMEOUT = Timeout(connect=10.0, read=120.0)
+DEFAULT_TIMEOUT = Timeout(connect=10.0, read=REQUEST_TIMEOUT_SECONDS)
 
 Environment = Literal["production", "sandbox"]
 Operation = Literal["create", "update", "delete", "void", "query"]
@@ -286,11 +289,11 @@ class QuickBooksClient:
         )
         self.transport = Transport(
             backend=BACKEND,
-            base_url=f"{host.rstrip('/')}/v3/company/{self.realm_id}",
+            base_url=f"{host.rstrip('/')}{DATA_PREFIX}{self.realm_id}",
             decode_error=decode_error,
             auth=realm_auth,
             options=self.options,
-            request_id_headers=("intuit_tid", "Intuit-Tid"),
+            request_id_headers=REQUEST_ID_HEADERS,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -652,12 +655,14 @@ class QuickBooksClient:
             accept="application/pdf",
             record=record,
         )
-        content = response.content
-        if content.startswith(b"%PDF"):
-            return content
-        if content.lstrip().startswith(b"{"):
-            _decoded(response, record)  # a Fault in the JSON raises as the error it is
-        raise _malformed(response, "the answer is not a PDF", record)
+        # QuickBooks answers PDF errors in JSON: a Fault raises as the error it is.
+        return pdf_bytes(
+            response,
+            backend=BACKEND,
+            record=record,
+            request_id=request_id_of(response),
+            on_json=lambda body: _raise_fault(response, body, record),
+        )
 
     def preferences(self) -> dict[str, Any]:
         """The company's Preferences (custom transaction numbers, currencies...)."""
@@ -776,7 +781,7 @@ def _malformed(response: requests.Response, why: str, record: str | None) -> Ser
         record=record,
         http_status=response.status_code,
         request_id=request_id_of(response),
-        raw=response.text[:2000],
+        raw=body_text(response),
         retryable=False,
     )
 
@@ -785,6 +790,12 @@ def _decoded(response: requests.Response, record: str | None) -> Any:
     """The JSON body of a 2xx answer; a ``Fault`` inside it raised as the error it is
     (QuickBooks answers some failures, batch items and queries among them, with 200)."""
     body = parse_json(response, record=record)
+    _raise_fault(response, body, record)
+    return body
+
+
+def _raise_fault(response: requests.Response, body: Any, record: str | None) -> None:
+    """Raise the error a ``Fault`` in ``body`` carries, if there is one."""
     fault = fault_in(body)
     if fault is not None:
         raise error_from_fault(
@@ -792,6 +803,5 @@ def _decoded(response: requests.Response, record: str | None) -> Any:
             http_status=response.status_code,
             request_id=request_id_of(response),
             record=record,
-            raw=response.text,
+            raw=body_text(response),
         )
-    return body

@@ -21,15 +21,12 @@ whose ``field`` is the fault's ``element``.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import requests
 
-from erpsync._redact import redact, truncate
 from erpsync.errors import (
     AuthenticationError,
     ConflictError,
@@ -41,6 +38,8 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
+from erpsync.quickbooks.wire import REQUEST_ID_HEADERS
+from erpsync.transport.bodies import decode_body, json_body
 
 __all__ = [
     "BACKEND",
@@ -54,13 +53,9 @@ __all__ = [
 BACKEND = "QuickBooks"
 
 #: The response headers QuickBooks puts its request id in (both spellings are seen).
-_TID_HEADERS = ("intuit_tid", "Intuit-Tid")
+_TID_HEADERS = REQUEST_ID_HEADERS
 
 _TXN_ID = re.compile(r"TxnId\s*=\s*(\d+)")
-_XML_CODE = re.compile(r"<Error[^>]*\bcode=\"([^\"]*)\"", re.IGNORECASE)
-_XML_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.IGNORECASE | re.DOTALL)
-_XML_DETAIL = re.compile(r"<Detail>(.*?)</Detail>", re.IGNORECASE | re.DOTALL)
-_XML_TYPE = re.compile(r"<Fault[^>]*\btype=\"([^\"]*)\"", re.IGNORECASE)
 _RECONNECT_DETAILS = ("revoked", "invalid_grant", "refresh token")
 
 
@@ -78,21 +73,10 @@ def parse_json(response: requests.Response, *, record: str | None = None) -> Any
 
     A body that is not JSON is the service breaking its promise: :class:`ServiceError`
     with the text attached. Whether repeating may help depends on the answer: a 2xx
-    that is unreadable is not retryable (the write may have happened).
+    that is unreadable is not retryable (the write may have happened). Read by the one
+    body decoder (:mod:`erpsync.transport.bodies`).
     """
-    try:
-        return json.loads(response.content.decode("utf-8"), parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        # RecursionError: a body nested thousands deep (a proxy's garbage, or hostile).
-        raise ServiceError(
-            f"answered HTTP {response.status_code} with a body that is not JSON",
-            backend=BACKEND,
-            record=record,
-            http_status=response.status_code,
-            request_id=request_id_of(response),
-            raw=_text(response),
-            retryable=response.status_code >= 500,
-        ) from None
+    return json_body(response, backend=BACKEND, record=record, request_id=request_id_of(response))
 
 
 def fault_in(body: Any) -> Mapping[str, Any] | None:
@@ -148,26 +132,22 @@ def error_from_fault(
 def decode_error(response: requests.Response) -> ErpSyncError:
     """The transport's ``ErrorDecoder`` for QuickBooks: any non-2xx answer -> an error."""
     status = response.status_code
-    text = _text(response)
     request_id = request_id_of(response)
-    stripped = text.lstrip()
-    if stripped.startswith("<") and "IntuitResponse" in stripped[:400]:
-        return _xml_error(stripped, status, request_id)
-    if stripped.startswith(("{", "[")):
-        try:
-            body = json.loads(stripped, parse_float=Decimal)
-        except (ValueError, RecursionError):
-            body = None
-        fault = fault_in(body)
+    body = decode_body(response)
+    text = body.text
+    if body.kind == "xml" and body.value is not None:
+        return error_from_fault(body.value, http_status=status, request_id=request_id, raw=text)
+    if body.kind == "json":
+        fault = fault_in(body.value)
         if fault is not None:
             return error_from_fault(fault, http_status=status, request_id=request_id, raw=text)
-        if isinstance(body, Mapping) and body.get("error"):
+        if isinstance(body.value, Mapping) and body.value.get("error"):
             # OAuth-style error (a gateway in front of the API answering for the token).
             return AuthenticationError(
-                str(body.get("error")),
+                str(body.value.get("error")),
                 backend=BACKEND,
                 http_status=status,
-                detail=_clean(body.get("error_description")),
+                detail=_clean(body.value.get("error_description")),
                 request_id=request_id,
                 raw=text,
             )
@@ -214,24 +194,6 @@ def _classify(
     if code == "10000" or kind == "systemfault" or (http_status or 0) >= 500:
         return ServiceError(message, retryable=True, **common)
     return InvalidRequestError(message, field=element, **common)
-
-
-def _xml_error(text: str, status: int, request_id: str | None) -> ErpSyncError:
-    code_match = _XML_CODE.search(text)
-    message_match = _XML_MESSAGE.search(text)
-    detail_match = _XML_DETAIL.search(text)
-    type_match = _XML_TYPE.search(text)
-    fault = {
-        "Error": [
-            {
-                "code": code_match.group(1) if code_match else None,
-                "Message": _unescape(message_match.group(1)) if message_match else None,
-                "Detail": _unescape(detail_match.group(1)) if detail_match else None,
-            }
-        ],
-        "type": type_match.group(1) if type_match else "",
-    }
-    return error_from_fault(fault, http_status=status, request_id=request_id, raw=text)
 
 
 def _by_status(status: int, text: str, request_id: str | None) -> ErpSyncError:
@@ -287,21 +249,3 @@ def _clean(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
-
-
-def _unescape(text: str) -> str:
-    return (
-        text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", '"')
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-    )
-
-
-def _text(response: requests.Response) -> str:
-    try:
-        text = response.content.decode(response.encoding or "utf-8", errors="replace")
-    except LookupError:
-        text = response.content.decode("utf-8", errors="replace")
-    return truncate(redact(text), 4000)

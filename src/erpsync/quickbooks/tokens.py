@@ -11,50 +11,29 @@ disconnects the customer's company. Everything here is shaped by that:
   single-flight across processes;
 * :class:`FileTokenStore` writes durably and atomically (temp file, ``fsync``,
   ``os.replace``, ``fsync`` of the directory) with mode ``0600`` from the first byte,
-  and locks with ``flock`` so several processes can share one file.
+  and locks the file so several processes of one host can share it.
 
-A store backed by a database, for example (``SELECT ... FOR UPDATE`` gives the lock)::
+For workers on several hosts, :class:`~erpsync.quickbooks.PostgresTokenStore` keeps
+the tokens in PostgreSQL with a refresh that is single-flight across all of them (a
+session advisory lock, autocommit writes, the rotated token committed before use). A
+store of your own is ``load`` and ``save`` (plus ``lock`` for single flight); hold it
+to the rules with :class:`erpsync.testing.contracts.TokenStoreContract`.
 
-    from contextlib import contextmanager
-    from erpsync.quickbooks.tokens import QuickBooksToken
-
-    class SqlTokenStore:
-        def __init__(self, conn):
-            self.conn = conn
-
-        def load(self, realm_id):
-            row = self.conn.execute(
-                "SELECT body FROM qbo_tokens WHERE realm_id = %s", (realm_id,)).fetchone()
-            return QuickBooksToken.from_json(row[0]) if row else None
-
-        def save(self, realm_id, token):
-            # Commit before returning: the caller uses the new access token only
-            # after save() returned, and the old refresh token may already be dead.
-            with self.conn.transaction():
-                self.conn.execute(
-                    "INSERT INTO qbo_tokens (realm_id, body) VALUES (%s, %s) "
-                    "ON CONFLICT (realm_id) DO UPDATE SET body = excluded.body",
-                    (realm_id, token.to_json()))
-
-        @contextmanager
-        def lock(self, realm_id):      # optional: single-flight across processes
-            with self.conn.transaction():
-                self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (realm_id,))
-                yield
-
-POSIX only for :class:`FileTokenStore` (``fcntl.flock``); the other classes are portable.
+Every class here is portable: :class:`FileTokenStore` locks with ``flock`` on POSIX,
+``msvcrt.locking`` on Windows, and a marker file elsewhere
+(:mod:`erpsync.quickbooks.file_lock`, imported lazily). For several hosts, use
+:class:`~erpsync.quickbooks.PostgresTokenStore`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +41,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from erpsync.errors import AuthenticationError, ConfigurationError, ServiceError
+from erpsync.quickbooks import file_lock
+from erpsync.quickbooks.wire import ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME
 
 __all__ = [
     "DEFAULT_ACCESS_LIFETIME",
@@ -73,15 +54,20 @@ __all__ = [
     "TokenStore",
 ]
 
+
 _log = logging.getLogger("erpsync.quickbooks.tokens")
 
 #: What Intuit documents when an answer leaves ``expires_in`` out (RFC 6749 makes it
 #: optional): access tokens live one hour.
-DEFAULT_ACCESS_LIFETIME = timedelta(seconds=3600)
+DEFAULT_ACCESS_LIFETIME = ACCESS_TOKEN_LIFETIME
 #: Refresh tokens roll over 100 days (``x_refresh_token_expires_in``).
-DEFAULT_REFRESH_LIFETIME = timedelta(days=100)
+DEFAULT_REFRESH_LIFETIME = REFRESH_TOKEN_LIFETIME
 
 _BACKEND = "QuickBooks"
+
+
+def _nothing() -> None:
+    """The release of a lock not taken."""
 
 
 def _utcnow() -> datetime:
@@ -396,6 +382,7 @@ class FileTokenStore:
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._lock_fd: int | None = None
+        self._unlock: Callable[[], None] = _nothing
         self._mode_warned = False
 
     def __repr__(self) -> str:
@@ -445,7 +432,7 @@ class FileTokenStore:
                         "could not open the token lock file", self.lock_path, exc
                     ) from exc
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    self._unlock = file_lock.acquire(fd, str(self.lock_path))
                 except OSError as exc:
                     os.close(fd)
                     raise _io_error("could not lock the token file", self.lock_path, exc) from exc
@@ -458,7 +445,7 @@ class FileTokenStore:
                 if self._depth == 0 and self._lock_fd is not None:
                     fd, self._lock_fd = self._lock_fd, None
                     try:
-                        fcntl.flock(fd, fcntl.LOCK_UN)
+                        file_lock.release(self._unlock)
                     finally:
                         os.close(fd)
 

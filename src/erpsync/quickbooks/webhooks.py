@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from erpsync.errors import ConfigurationError, InvalidRequestError, WebhookSignatureError
+from erpsync.quickbooks.wire import SIGNATURE_HEADER as WIRE_SIGNATURE_HEADER
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -50,7 +51,7 @@ __all__ = [
     "verify_webhook",
 ]
 
-SIGNATURE_HEADER = "intuit-signature"
+SIGNATURE_HEADER = WIRE_SIGNATURE_HEADER
 _BACKEND = "QuickBooks"
 
 #: CloudEvents types spell entities in lower case; these are the names the API uses.

@@ -14,6 +14,7 @@ process-wide limiter, the system clock.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -27,9 +28,27 @@ if TYPE_CHECKING:
     import requests
 
     from erpsync.limits import Limiter
-    from erpsync.transport.transport import RetryPolicy, Timeout
+    from erpsync.transport.retry import RetryPolicy
 
-__all__ = ["TransportOptions"]
+__all__ = ["Timeout", "TransportOptions"]
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to wait for a connection and then for each read of the answer.
+
+    Both are always set: a request without a timeout can hang a sync forever on a
+    half-open connection.
+    """
+
+    connect: float = 10.0
+    read: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise ConfigurationError(f"Timeout {name} must be a positive number, not {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -31,28 +31,23 @@ hammered by every thread at once (botocore's retry quota).
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
+import functools
 import logging
-import math
 import random
 import threading
 import uuid
-import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from types import EllipsisType, TracebackType
 from typing import Any, NoReturn, Protocol, Self, runtime_checkable
 from urllib.parse import SplitResult, urlsplit
 
 import requests
 import requests.auth
-import urllib3.exceptions
 from tenacity import RetryCallState, Retrying
 
 from erpsync._logging import RedactingFilter, install_third_party_redaction
-from erpsync._redact import redact, truncate
+from erpsync._redact import redact
 from erpsync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -61,7 +56,24 @@ from erpsync.errors import (
     ServiceError,
 )
 from erpsync.limits import Limiter
-from erpsync.transport.options import TransportOptions
+from erpsync.transport.attempt import (
+    AttemptFailed,
+    Call,
+    ErrorDecoder,
+    decode_failure,
+    network_failure,
+    redirected,
+    send_once,
+)
+from erpsync.transport.failures import LOCAL_REQUEST_ERRORS
+from erpsync.transport.options import Timeout, TransportOptions
+from erpsync.transport.retry import (
+    RetryBudget,
+    RetryPolicy,
+    default_budget,
+    parse_retry_after,
+)
+from erpsync.transport.urls import check_url, is_absolute
 
 __all__ = [
     "ErrorDecoder",
@@ -71,6 +83,7 @@ __all__ = [
     "RetryPolicy",
     "Timeout",
     "Transport",
+    "bearer_of",
     "new_idempotency_key",
     "parse_retry_after",
 ]
@@ -84,9 +97,6 @@ install_third_party_redaction()
 #: Methods that HTTP defines as idempotent (RFC 9110 9.2.2), hence retried by default.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-ErrorDecoder = Callable[[requests.Response], ErpSyncError]
-"""Turns a non-2xx response into the error tree; each backend knows its own bodies."""
-
 
 def new_idempotency_key() -> str:
     """A fresh key for one logical write: 32 hex characters.
@@ -96,138 +106,6 @@ def new_idempotency_key() -> str:
     the first attempt, and reuse it on every retry.
     """
     return uuid.uuid4().hex
-
-
-# -- configuration ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timeout:
-    """Seconds to wait for a connection and then for each read of the answer.
-
-    Both are always set: a request without a timeout can hang a sync forever on a
-    half-open connection.
-    """
-
-    connect: float = 10.0
-    read: float = 60.0
-
-    def __post_init__(self) -> None:
-        for name in ("connect", "read"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise ConfigurationError(f"Timeout {name} must be a positive number, not {value!r}")
-
-
-class RetryBudget:
-    """Tokens that retries spend and successes earn back, shared by a tenant's requests.
-
-    Per-request attempt caps do not stop a retry storm: with a dead service, every
-    thread still retries ``max_attempts`` times. A shared budget does: once retries have
-    drained it, further failures are raised at once until successes refill it. A
-    timeout costs more than another failure because it also held a connection and a
-    concurrency place for the whole timeout.
-    """
-
-    def __init__(
-        self,
-        capacity: int = 100,
-        retry_cost: int = 5,
-        timeout_cost: int = 10,
-        success_refund: int = 1,
-    ) -> None:
-        for name, value in (
-            ("capacity", capacity),
-            ("retry_cost", retry_cost),
-            ("timeout_cost", timeout_cost),
-            ("success_refund", success_refund),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigurationError(f"RetryBudget {name} must be a non-negative integer")
-        self.capacity = capacity
-        self.retry_cost = retry_cost
-        self.timeout_cost = timeout_cost
-        self.success_refund = success_refund
-        self._available = capacity
-        self._lock = threading.Lock()
-
-    @property
-    def available(self) -> int:
-        """Tokens left."""
-        with self._lock:
-            return self._available
-
-    def acquire(self, *, timeout: bool = False) -> bool:
-        """Spend the cost of one retry; False (and nothing spent) when it cannot be paid."""
-        cost = self.timeout_cost if timeout else self.retry_cost
-        with self._lock:
-            if cost > self._available:
-                return False
-            self._available -= cost
-            return True
-
-    def release(self) -> None:
-        """A request succeeded: earn back ``success_refund`` tokens, up to capacity."""
-        with self._lock:
-            self._available = min(self.capacity, self._available + self.success_refund)
-
-    def __repr__(self) -> str:
-        return f"RetryBudget(available={self.available}, capacity={self.capacity})"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry what is safe to retry.
-
-    ``max_attempts`` counts the first attempt. The n-th retry (n from 0) waits
-    ``uniform(0, min(max_delay, base_delay * 2**n))`` ("full jitter", which spreads
-    competing clients best), unless the service said how long to wait (``Retry-After``,
-    :attr:`RateLimitError.retry_after`); that wait is honoured up to ``max_retry_after``.
-    """
-
-    max_attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_retry_after: float = 120.0
-    budget: RetryBudget | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise ConfigurationError("RetryPolicy max_attempts must be an integer")
-        if self.max_attempts < 1:
-            raise ConfigurationError("RetryPolicy max_attempts must be at least 1")
-        for name in ("base_delay", "max_delay", "max_retry_after"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise ConfigurationError(f"RetryPolicy {name} must be a non-negative number")
-
-    def backoff(self, retry_number: int, rng: random.Random) -> float:
-        """The full-jitter wait before retry ``retry_number`` (0 for the first retry)."""
-        ceiling = min(self.max_delay, self.base_delay * 2.0 ** min(retry_number, 64))
-        return rng.uniform(0.0, ceiling)
-
-    def delay(self, retry_number: int, rng: random.Random, retry_after: float | None) -> float:
-        """The wait before a retry: the service's wish when known (capped), else backoff."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        return self.backoff(retry_number, rng)
-
-
-#: The retry budget of each tenant limiter, made on first use (see :class:`Transport`).
-_BUDGETS: weakref.WeakKeyDictionary[Limiter, RetryBudget] = weakref.WeakKeyDictionary()
-_BUDGETS_LOCK = threading.Lock()
-
-
-def _default_budget(limiter: Limiter | None) -> RetryBudget:
-    """The budget for a policy that names none: the tenant's (one per limiter), or a
-    transport's own when it has no limiter."""
-    if limiter is None:
-        return RetryBudget()
-    with _BUDGETS_LOCK:
-        budget = _BUDGETS.get(limiter)
-        if budget is None:
-            budget = _BUDGETS[limiter] = RetryBudget()
-        return budget
 
 
 @runtime_checkable
@@ -245,238 +123,19 @@ class RenewableAuth(Protocol):
     def renew(self, response: requests.Response) -> bool: ...
 
 
-def parse_retry_after(value: str | None, date_header: str | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
-
-    A date is measured against the response's own ``Date`` header when present (the
-    server's clock, immune to skew of ours), otherwise against our wall clock. A date
-    in the past means "now"; an unreadable value means "not said".
-    """
-    if value is None:
+def bearer_of(request: requests.PreparedRequest | requests.Request | None) -> str | None:
+    """The bearer token a request carried, for a :class:`RenewableAuth` deciding whether
+    the token refused in a 401 is still the current one (another thread may have
+    renewed it meanwhile). None when it carried no bearer token."""
+    if request is None or not request.headers:
         return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return max(seconds, 0.0) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    header = request.headers.get("Authorization")
+    if isinstance(header, bytes):
+        header = header.decode("latin-1")
+    if not isinstance(header, str):
         return None
-    now: datetime | None = None
-    if date_header:
-        try:
-            now = email.utils.parsedate_to_datetime(date_header)
-        except (TypeError, ValueError, IndexError):
-            now = None
-    if now is None:
-        now = datetime.now(UTC)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
-
-
-# -- URL policy ---------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_url(url: str, what: str) -> str:
-    """Refuse anything but https, except plain http to a loopback emulator."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # raises ValueError on a bad port
-    except ValueError as exc:
-        raise ConfigurationError(f"{what} {redact(url)!r} is not a valid URL ({exc})") from None
-    if not host:
-        raise ConfigurationError(f"{what} {redact(url)!r} has no host")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError(
-            f"{what} must not carry credentials in the URL; pass them as auth instead"
-        )
-    scheme = parts.scheme.lower()
-    if scheme == "https":
-        return url
-    if scheme == "http":
-        if _is_loopback(host):
-            return url
-        raise ConfigurationError(
-            f"{what} {redact(url)!r} uses plain http; only https is allowed "
-            "(http is accepted for loopback hosts such as 127.0.0.1, for the emulators)"
-        )
-    raise ConfigurationError(f"{what} {redact(url)!r} must be an https URL")
-
-
-def _is_absolute(path: str) -> bool:
-    parts = urlsplit(path)
-    return bool(parts.scheme and parts.netloc)
-
-
-# -- network failures ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _NetworkFailure:
-    """What a ``requests`` exception means for retrying."""
-
-    message: str
-    #: True when the request provably never left this machine.
-    unsent: bool
-    #: True for timeouts (which cost more retry budget).
-    timeout: bool
-    #: False when trying again cannot help (a TLS certificate problem).
-    transient: bool = True
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (args, urllib3 ``reason``, cause, context)."""
-    seen: list[BaseException] = []
-    stack: list[BaseException] = [exc]
-    while stack:
-        current = stack.pop()
-        if any(current is s for s in seen):
-            continue
-        seen.append(current)
-        for inner in (
-            getattr(current, "reason", None),
-            current.__cause__,
-            current.__context__,
-            *current.args,
-        ):
-            if isinstance(inner, BaseException):
-                stack.append(inner)
-    return seen
-
-
-def _classify(exc: requests.RequestException, host: str, timeout: Timeout) -> _NetworkFailure:
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return _NetworkFailure(
-            f"could not connect to {host} within {timeout.connect:g} s (connect timeout)",
-            unsent=True,
-            timeout=True,
-        )
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return _NetworkFailure(
-            f"{host} did not answer within {timeout.read:g} s (read timeout)",
-            unsent=False,
-            timeout=True,
-        )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return _NetworkFailure(
-            f"the TLS connection to {host} failed (certificate or protocol problem)",
-            unsent=True,
-            timeout=False,
-            transient=False,
-        )
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return _NetworkFailure(
-            f"could not reach {host} through the configured proxy", unsent=True, timeout=False
-        )
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        causes = _causes(exc)
-        if any(isinstance(c, urllib3.exceptions.NameResolutionError) for c in causes):
-            return _NetworkFailure(
-                f"could not resolve the host name {host}", unsent=True, timeout=False
-            )
-        if any(
-            isinstance(c, urllib3.exceptions.NewConnectionError | ConnectionRefusedError)
-            for c in causes
-        ):
-            return _NetworkFailure(
-                f"could not connect to {host} (connection refused or unreachable)",
-                unsent=True,
-                timeout=False,
-            )
-        if any(isinstance(c, TimeoutError | urllib3.exceptions.TimeoutError) for c in causes):
-            return _NetworkFailure(
-                f"the connection to {host} timed out before an answer arrived",
-                unsent=False,
-                timeout=True,
-            )
-        return _NetworkFailure(
-            f"the connection to {host} broke before an answer arrived (reset or closed)",
-            unsent=False,
-            timeout=False,
-        )
-    if isinstance(
-        exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
-    ):
-        return _NetworkFailure(
-            f"the answer from {host} was cut off or could not be decoded",
-            unsent=False,
-            timeout=False,
-        )
-    return _NetworkFailure(
-        f"the request to {host} failed ({type(exc).__name__})", unsent=False, timeout=False
-    )
-
-
-#: ``requests`` errors that mean our own URL, headers or body are wrong.
-_LOCAL_REQUEST_ERRORS: tuple[type[Exception], ...] = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidHeader,
-    requests.exceptions.InvalidJSONError,
-    requests.exceptions.URLRequired,
-)
-
-
-# -- the retry loop -----------------------------------------------------------------------
-
-
-class _AttemptFailed(Exception):
-    """Carries one failed attempt's final error through tenacity, with what retrying needs."""
-
-    def __init__(
-        self,
-        error: ErpSyncError,
-        *,
-        retryable: bool,
-        timeout: bool = False,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retryable = retryable
-        self.timeout = timeout
-        self.retry_after = retry_after
-
-
-@dataclass
-class _Call:
-    """The state of one :meth:`Transport.request` across its attempts."""
-
-    method: str
-    url: str
-    #: The path and query actually sent, redacted (set per send, params included).
-    log_path: str
-    host: str
-    idempotent: bool
-    record: str | None
-    scope: str | None
-    timeout: Timeout
-    auth: requests.auth.AuthBase | None
-    params: Any
-    json: Any
-    data: Any
-    headers: dict[str, str]
-    sends: int = 0
-    renewed: bool = False
-    budget_exhausted: bool = False
-    secrets: tuple[str, ...] = ()
+    scheme, _, value = header.strip().partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 class Transport:
@@ -529,7 +188,7 @@ class Transport:
         if not isinstance(timeout, Timeout):
             raise ConfigurationError("Transport timeout must be an erpsync.http.Timeout")
         self.backend = backend
-        self.base_url = _check_url(base_url, "base_url").rstrip("/")
+        self.base_url = check_url(base_url, "base_url").rstrip("/")
         self._decode_error = decode_error
         self._auth = auth
         self._limiter = limiter
@@ -538,7 +197,7 @@ class Transport:
             # No policy goes without a budget: without one a dead service is retried
             # max_attempts times by every thread at once. The tenant's limiter marks the
             # tenant, so transports sharing a limiter share its budget.
-            policy = replace(policy, budget=_default_budget(limiter))
+            policy = replace(policy, budget=default_budget(limiter))
         self._retry = policy
         self._timeout = timeout
         self._owns_session = session is None
@@ -615,14 +274,14 @@ class Transport:
         unchanged on every attempt.
         """
         method = method.upper()
-        if _is_absolute(path):
-            url = _check_url(path, "URL")
+        if is_absolute(path):
+            url = check_url(path, "URL")
         else:
             url = f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
         parts = urlsplit(url)
         merged_headers = {"User-Agent": self._user_agent}
         merged_headers.update(headers or {})
-        call = _Call(
+        call = Call(
             method=method,
             url=url,
             log_path=parts.path,
@@ -646,7 +305,7 @@ class Transport:
         )
         try:
             response: requests.Response = retrying(self._attempt, call)
-        except _AttemptFailed as failed:
+        except AttemptFailed as failed:
             error = failed.error.with_context(
                 backend=self.backend, record=call.record, attempts=call.sends
             )
@@ -664,7 +323,7 @@ class Transport:
 
     # -- one attempt ----------------------------------------------------------------------
 
-    def _attempt(self, call: _Call) -> requests.Response:
+    def _attempt(self, call: Call) -> requests.Response:
         response = self._send(call)
         if (
             response.status_code == 401
@@ -677,15 +336,17 @@ class Transport:
         if 200 <= response.status_code < 300:
             self._healthy()
             return response
+        if 300 <= response.status_code < 400:
+            raise AttemptFailed(redirected(response), final=True)
         self._fail_on_status(call, response)
 
-    def _renew(self, call: _Call, auth: RenewableAuth, response: requests.Response) -> bool:
+    def _renew(self, call: Call, auth: RenewableAuth, response: requests.Response) -> bool:
         try:
             return bool(auth.renew(response))
         except ErpSyncError as exc:
-            raise _AttemptFailed(
+            raise AttemptFailed(
                 exc.with_context(request_id=self._request_id(response), http_status=401),
-                retryable=False,
+                final=True,
             ) from exc
         except Exception as exc:
             error = AuthenticationError(
@@ -693,10 +354,10 @@ class Transport:
                 http_status=401,
                 request_id=self._request_id(response),
             )
-            raise _AttemptFailed(error, retryable=False) from exc
+            raise AttemptFailed(error, final=True) from exc
 
-    def _send(self, call: _Call) -> requests.Response:
-        """Send once inside a limiter slot; log it; network failures become _AttemptFailed."""
+    def _send(self, call: Call) -> requests.Response:
+        """Send once inside a limiter slot; log it; network failures become AttemptFailed."""
         try:
             prepared = self._session.prepare_request(
                 requests.Request(
@@ -717,10 +378,12 @@ class Transport:
                 isinstance(exc, ServiceError) and exc.retryable
             )
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-            raise _AttemptFailed(exc, retryable=transient, retry_after=retry_after) from exc
+            raise AttemptFailed(
+                exc, sent=False, transient=transient, retry_after=retry_after
+            ) from exc
         except Exception as exc:
             message = f"could not prepare the request ({type(exc).__name__}: {exc})"
-            raise _AttemptFailed(ConfigurationError(message), retryable=False) from None
+            raise AttemptFailed(ConfigurationError(message), final=True) from None
         call.sends += 1
         sent = urlsplit(prepared.url or call.url)
         call.log_path = redact(sent.path + (f"?{sent.query}" if sent.query else ""))
@@ -744,11 +407,12 @@ class Transport:
         return cached
 
     def _transmit(
-        self, call: _Call, prepared: requests.PreparedRequest, settings: dict[str, Any]
+        self, call: Call, prepared: requests.PreparedRequest, settings: dict[str, Any]
     ) -> requests.Response:
         started = self._clock()
         try:
-            response = self._session.send(
+            response = send_once(
+                self._session,
                 prepared,
                 timeout=(call.timeout.connect, call.timeout.read),
                 proxies=settings["proxies"],
@@ -756,13 +420,13 @@ class Transport:
                 verify=settings["verify"],
                 cert=settings["cert"],
             )
-        except _LOCAL_REQUEST_ERRORS as exc:
+        except LOCAL_REQUEST_ERRORS as exc:
             self._log(call, type(exc).__name__, started, None, logging.WARNING)
             error = ConfigurationError(f"the request to {call.host} is malformed: {exc}")
-            raise _AttemptFailed(error, retryable=False) from None
+            raise AttemptFailed(error, final=True) from None
         except requests.RequestException as exc:
             self._log(call, type(exc).__name__, started, None, logging.WARNING)
-            raise self._network_failure(call, exc) from exc
+            raise network_failure(call, exc) from exc
         status = response.status_code
         if status < 400:
             level = logging.DEBUG
@@ -773,33 +437,14 @@ class Transport:
         self._log(call, str(status), started, self._request_id(response), level)
         return response
 
-    def _network_failure(self, call: _Call, exc: requests.RequestException) -> _AttemptFailed:
-        failure = _classify(exc, call.host, call.timeout)
-        safe = failure.transient and (call.idempotent or failure.unsent)
-        message = failure.message
-        hint: str | None = None
-        if failure.transient and not safe:
-            message += "; the write may or may not have happened"
-            hint = (
-                "Check the ERP before repeating it, or send it with an idempotency key "
-                "so that it can be retried safely"
-            )
-        error = ServiceError(
-            message,
-            retryable=safe,
-            raw=truncate(redact(str(exc)), 500),
-            hint=hint,
-        )
-        return _AttemptFailed(error, retryable=safe, timeout=failure.timeout)
-
-    def _fail_on_status(self, call: _Call, response: requests.Response) -> NoReturn:
-        error = self._decode(response)
-        request_id = self._request_id(response)
-        error.with_context(http_status=response.status_code, request_id=request_id)
+    def _fail_on_status(self, call: Call, response: requests.Response) -> NoReturn:
+        status = response.status_code
+        error = decode_failure(self._decode_error, response)
+        error.with_context(http_status=status, request_id=self._request_id(response))
         header_wait = parse_retry_after(
             response.headers.get("Retry-After"), response.headers.get("Date")
         )
-        if isinstance(error, RateLimitError) or response.status_code == 429:
+        if isinstance(error, RateLimitError) or status == 429:
             retry_after = error.retry_after if isinstance(error, RateLimitError) else None
             if retry_after is None:
                 retry_after = header_wait
@@ -811,43 +456,15 @@ class Transport:
                     None if retry_after is None else min(retry_after, self._retry.max_retry_after)
                 )
                 self._limiter.on_throttle(pause)
-            # The service refused it unprocessed: safe to repeat whatever it was.
-            raise _AttemptFailed(error, retryable=True, retry_after=retry_after)
-        server_side = response.status_code >= 500 or (
-            isinstance(error, ServiceError) and error.retryable
-        )
-        if server_side:
-            if call.idempotent and isinstance(error, ServiceError) and error.retryable:
-                raise _AttemptFailed(error, retryable=True, retry_after=header_wait)
-            if not call.idempotent:
-                error.with_context(
-                    hint="The write may or may not have happened: check the ERP before repeating it"
-                )
-            raise _AttemptFailed(error, retryable=False)
-        self._healthy()
-        raise _AttemptFailed(error, retryable=False)
-
-    def _decode(self, response: requests.Response) -> ErpSyncError:
-        status = response.status_code
-        try:
-            error = self._decode_error(response)
-        except ErpSyncError as exc:
-            error = exc
-        except Exception as exc:
-            error = ServiceError(
-                f"answered HTTP {status} with a body that could not be read ({type(exc).__name__})",
-                http_status=status,
-                raw=_body_text(response),
-                retryable=status >= 500 or status == 429,
+            raise AttemptFailed(error, http_status=status, retry_after=retry_after)
+        server_side = status >= 500 or (isinstance(error, ServiceError) and error.retryable)
+        if not server_side:
+            self._healthy()
+        elif not call.idempotent:
+            error.with_context(
+                hint="The write may or may not have happened: check the ERP before repeating it"
             )
-        if not isinstance(error, ErpSyncError):
-            error = ServiceError(
-                f"answered HTTP {status} with an error that could not be interpreted",
-                http_status=status,
-                raw=_body_text(response),
-                retryable=status >= 500 or status == 429,
-            )
-        return error
+        raise AttemptFailed(error, http_status=status, retry_after=header_wait)
 
     def _healthy(self) -> None:
         """The service answered without distress: let the limiter and budget recover."""
@@ -858,14 +475,15 @@ class Transport:
 
     # -- retry decisions (tenacity callables) ---------------------------------------------
 
-    def _should_retry(self, call: _Call, state: RetryCallState) -> bool:
+    def _should_retry(self, call: Call, state: RetryCallState) -> bool:
         outcome = state.outcome
         if outcome is None or not outcome.failed:
             return False
         failed = outcome.exception()
-        if not isinstance(failed, _AttemptFailed) or not failed.retryable:
+        if not isinstance(failed, AttemptFailed) or failed.final:
             return False
-        if state.attempt_number >= self._retry.max_attempts:
+        context = failed.context(state.attempt_number, call.idempotent)
+        if not self._retry.should_retry(context):
             return False
         budget = self._retry.budget
         if budget is not None and not budget.acquire(timeout=failed.timeout):
@@ -876,7 +494,7 @@ class Transport:
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
         failed = outcome.exception() if outcome is not None and outcome.failed else None
-        retry_after = failed.retry_after if isinstance(failed, _AttemptFailed) else None
+        retry_after = failed.retry_after if isinstance(failed, AttemptFailed) else None
         with self._rng_lock:
             return self._retry.delay(state.attempt_number - 1, self._rng, retry_after)
 
@@ -890,7 +508,7 @@ class Transport:
         return None
 
     def _log(
-        self, call: _Call, outcome: str, started: float, request_id: str | None, level: int
+        self, call: Call, outcome: str, started: float, request_id: str | None, level: int
     ) -> None:
         duration_ms = (self._clock() - started) * 1000.0
         logger.log(
@@ -915,13 +533,7 @@ class Transport:
         )
 
 
-def _body_text(response: requests.Response) -> str:
-    try:
-        return response.text
-    except Exception:  # a body in an unknown encoding still must not escape as an error
-        return repr(response.content[:2000])
-
-
+@functools.cache
 def _default_user_agent() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
