@@ -74,7 +74,7 @@ EXPORTS: dict[str, set[str]] = {
         "encode_external_id",
         "round_money",
     },
-    "erpsync.limits": {"Limiter", "LocalLimiter", "RateLimit", "limiter_for"},
+    "erpsync.limits": {"Limiter", "LocalLimiter", "RateLimit", "RedisLimiter", "limiter_for"},
     "erpsync.store": {
         "Claim",
         "EntryState",
