@@ -2,55 +2,176 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import subprocess
 import sys
 
+import pytest
+
 import erpsync
 
-EXPECTED = {
-    "AccountingBackend",
-    "AmbiguousMatchError",
-    "AuthenticationError",
-    "BulkOutcome",
-    "BulkResult",
-    "Capabilities",
-    "ConfigurationError",
-    "ConflictError",
-    "Customer",
-    "DeletedRecord",
-    "DuplicateError",
-    "ErpSyncError",
-    "InvalidRequestError",
-    "Invoice",
-    "InvoiceLine",
-    "InvoiceStatus",
-    "Item",
-    "ItemReceipt",
-    "ItemReceiptLine",
-    "MappingError",
-    "NotFoundError",
-    "Payment",
-    "PaymentApplication",
-    "PermissionDeniedError",
-    "PurchaseOrder",
-    "PurchaseOrderLine",
-    "PurchaseOrderStatus",
-    "RateLimitError",
-    "Ref",
-    "ServiceError",
-    "UnsupportedOperationError",
-    "Vendor",
-    "WebhookSignatureError",
+#: The exact ``__all__`` of every public package, httpx-style: adding, removing or renaming
+#: a public name fails here first, so that it is a deliberate change with a CHANGELOG line.
+EXPORTS: dict[str, set[str]] = {
+    "erpsync": {
+        "AccountingBackend",
+        "AmbiguousMatchError",
+        "AuthenticationError",
+        "BulkOutcome",
+        "BulkResult",
+        "Capabilities",
+        "ConfigurationError",
+        "ConflictError",
+        "Customer",
+        "DeletedRecord",
+        "DuplicateError",
+        "ErpSyncError",
+        "InvalidRequestError",
+        "Invoice",
+        "InvoiceLine",
+        "InvoiceStatus",
+        "Item",
+        "ItemReceipt",
+        "ItemReceiptLine",
+        "MappingError",
+        "NotFoundError",
+        "Payment",
+        "PaymentApplication",
+        "PermissionDeniedError",
+        "PurchaseOrder",
+        "PurchaseOrderLine",
+        "PurchaseOrderStatus",
+        "RateLimitError",
+        "Ref",
+        "ServiceError",
+        "UnsupportedOperationError",
+        "Vendor",
+        "WebhookSignatureError",
+    },
+    "erpsync.models": {
+        "Currency",
+        "Customer",
+        "DeletedRecord",
+        "ExternalId",
+        "Invoice",
+        "InvoiceLine",
+        "InvoiceStatus",
+        "Item",
+        "ItemReceipt",
+        "ItemReceiptLine",
+        "Money",
+        "Payment",
+        "PaymentApplication",
+        "PurchaseOrder",
+        "PurchaseOrderLine",
+        "PurchaseOrderStatus",
+        "Quantity",
+        "Ref",
+        "Vendor",
+        "currency_exponent",
+        "decode_external_id",
+        "encode_external_id",
+        "round_money",
+    },
+    "erpsync.limits": {"Limiter", "LocalLimiter", "RateLimit", "RedisLimiter", "limiter_for"},
+    "erpsync.store": {
+        "Claim",
+        "EntryState",
+        "KeyLike",
+        "LedgerEntry",
+        "LedgerKey",
+        "RunError",
+        "RunRecord",
+        "RunStatus",
+        "SQLiteSyncStore",
+        "SyncStore",
+        "content_hash",
+        "make_owner",
+    },
+    "erpsync.quickbooks": {
+        "EventDeduplicator",
+        "FileTokenStore",
+        "MemoryTokenStore",
+        "QuickBooksAuth",
+        "QuickBooksBackend",
+        "QuickBooksClient",
+        "QuickBooksRealmAuth",
+        "QuickBooksToken",
+        "TokenStore",
+        "WebhookEvent",
+        "handle_webhook",
+        "parse_webhook",
+        "verify_webhook",
+    },
+    "erpsync.netsuite": {
+        "ClientCredentialsAuth",
+        "GeneratedCertificate",
+        "NetSuiteAuth",
+        "NetSuiteBackend",
+        "NetSuiteClient",
+        "TokenBasedAuth",
+        "generate_certificate",
+    },
+    "erpsync.mapping": {
+        "FieldMapping",
+        "InvoicePolicy",
+        "ItemRule",
+        "JobStatus",
+        "NETSUITE_PO_STATUS",
+        "NETSUITE_PO_TO_ION",
+        "QUICKBOOKS_PO_TO_ION",
+        "StatusTable",
+        "XometryJob",
+        "XometryPayout",
+        "invoice_for_job",
+        "item_id_from_line",
+        "payment_for_payout",
+    },
+    "erpsync.testing": {
+        "AuthorizationGrant",
+        "Clock",
+        "Drop",
+        "Emulator",
+        "EmulatorStats",
+        "FakeClock",
+        "FakeNetSuite",
+        "FakeQuickBooks",
+        "Fault",
+        "FaultPlan",
+        "Governance",
+        "Latency",
+        "NETSUITE_GOVERNANCE",
+        "NetSuiteCredentials",
+        "QBO_GOVERNANCE",
+        "QuickBooksCredentials",
+        "SystemClock",
+        "Window",
+    },
 }
 
 
-def test_all_is_locked() -> None:
-    assert set(erpsync.__all__) == EXPECTED
+@pytest.mark.parametrize("package", sorted(EXPORTS))
+def test_all_is_locked(package: str) -> None:
+    module = importlib.import_module(package)
+    assert set(module.__all__) == EXPORTS[package]
+    assert len(module.__all__) == len(set(module.__all__)), "a name is listed twice"
 
 
-def test_every_exported_name_resolves() -> None:
-    for name in erpsync.__all__:
-        assert getattr(erpsync, name).__name__ == name
+@pytest.mark.parametrize("package", sorted(EXPORTS))
+def test_every_exported_name_resolves(package: str) -> None:
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        value = getattr(module, name)  # raises AttributeError when the name does not resolve
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert value.__name__ == name, f"{package}.{name} is {value!r}"
+
+
+def test_top_level_names_are_the_models_and_errors_they_alias() -> None:
+    import erpsync.models
+
+    for name in EXPORTS["erpsync"] & EXPORTS["erpsync.models"]:
+        assert getattr(erpsync, name) is getattr(erpsync.models, name)
 
 
 def test_unknown_names_raise_attribute_error() -> None:

@@ -20,6 +20,7 @@ both ERPs count requests per tenant across all of a user's clients. Its three du
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -81,3 +82,34 @@ class RateLimit:
     def applies_to(self, scope: str | None) -> bool:
         """Whether a request acquired with ``scope`` counts against this window."""
         return self.scope is None or self.scope == scope
+
+
+def check_configuration(owner: str, concurrency: object, rates: Sequence[object]) -> None:
+    """Refuse a concurrency that is not a positive int or None, and rates that are not
+    :class:`RateLimit` objects: the one check every limiter's constructor makes."""
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        raise ConfigurationError(
+            f"{owner} concurrency must be a positive integer or None, not {concurrency!r}"
+        )
+    for rate in rates:
+        if not isinstance(rate, RateLimit):
+            raise ConfigurationError(f"{owner} rates must be RateLimit objects, not {rate!r}")
+
+
+class Configured:
+    """The configuration half of a limiter: its concurrency and rate windows, read-only."""
+
+    _max_concurrency: int | None
+    _rates: tuple[RateLimit, ...]
+
+    @property
+    def max_concurrency(self) -> int | None:
+        """The configured concurrency (None: unlimited)."""
+        return self._max_concurrency
+
+    @property
+    def rates(self) -> tuple[RateLimit, ...]:
+        """The configured rate windows."""
+        return self._rates

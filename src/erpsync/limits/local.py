@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from erpsync.errors import ConfigurationError
-from erpsync.limits.base import Limiter, RateLimit
+from erpsync.limits.base import Configured, Limiter, RateLimit, check_configuration
 
 __all__ = ["LocalLimiter", "RateLimit", "limiter_for"]
 
@@ -83,7 +83,7 @@ class _Window:
         return per - (now - self.times[excess])
 
 
-class LocalLimiter:
+class LocalLimiter(Configured):
     """A concurrency gate plus sliding rate windows, adaptive to throttling.
 
     ``concurrency`` None means no concurrency limit; ``rates`` empty means no rate limit.
@@ -101,17 +101,7 @@ class LocalLimiter:
         sleep: Callable[[float], None] = time.sleep,
         name: str = "",
     ) -> None:
-        if concurrency is not None and (
-            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
-        ):
-            raise ConfigurationError(
-                f"LocalLimiter concurrency must be a positive integer or None, not {concurrency!r}"
-            )
-        for rate in rates:
-            if not isinstance(rate, RateLimit):
-                raise ConfigurationError(
-                    f"LocalLimiter rates must be RateLimit objects, not {rate!r}"
-                )
+        check_configuration("LocalLimiter", concurrency, rates)
         self._max_concurrency = concurrency
         self._rates = tuple(rates)
         self._adaptive = adaptive
@@ -130,16 +120,6 @@ class LocalLimiter:
         self._paused_until = -math.inf
 
     # -- read-only state ------------------------------------------------------------------
-
-    @property
-    def max_concurrency(self) -> int | None:
-        """The configured concurrency (None: unlimited)."""
-        return self._max_concurrency
-
-    @property
-    def rates(self) -> tuple[RateLimit, ...]:
-        """The configured rate windows."""
-        return self._rates
 
     @property
     def effective_concurrency(self) -> int | None:

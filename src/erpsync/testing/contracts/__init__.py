@@ -26,12 +26,14 @@ from erpsync._lazy import lazy_exports
 # Each suite is added here when its module lands (BackendContract, SyncStoreContract,
 # LimiterContract, TokenStoreContract).
 _EXPORTS: dict[str, str] = {
+    "LimiterContract": "erpsync.testing.contracts.limiter",
     "TokenStoreContract": "erpsync.testing.contracts.token_store",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from erpsync.testing.contracts.limiter import LimiterContract
     from erpsync.testing.contracts.token_store import TokenStoreContract
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

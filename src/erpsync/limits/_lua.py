@@ -1,0 +1,127 @@
+"""The Lua scripts :class:`~erpsync.limits.RedisLimiter` runs inside Redis.
+
+Each decision (admit or wait, throttle, recover, renew) is one script, so it is atomic
+across every process and host that shares the keys, and each reads the time from the
+server (``TIME``), never from a client: leases and windows are on one clock however far
+the workers' clocks drift. Times are integer microseconds (exact in a double until the
+year 2255).
+
+Keys of one tenant (all in one Redis Cluster hash slot through the ``{...}`` tag):
+
+* ``slots``: a sorted set, member = a held slot's token, score = its lease's expiry;
+* ``pause``: a string whose ``PX`` TTL is the pause a 429's ``Retry-After`` asked for;
+* ``adapt``: a hash (``rate`` factor, concurrency ``level``, time of the last ``cut``)
+  with a ``PX`` TTL, so that a slow-down nobody renews fades back to the configuration;
+* one sorted set per rate window: member = token, score = admission time.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["ACQUIRE", "RECOVER", "RENEW", "THROTTLE"]
+
+#: Shared prologue: the server's time, and the tenant's adaptive state.
+_NOW: Final = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+"""
+
+#: KEYS: slots, pause, adapt, window...; ARGV: token, lease_us, concurrency (0: none),
+#: then count and per_us for each window.
+#: Returns {status, wait_us, rate, level}: status 0 admitted, 1 wait wait_us (a pause or
+#: a window), 2 the gate is full (poll: releases are not signalled).
+ACQUIRE: Final = (
+    _NOW
+    + """
+local token, lease, conc = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local rate = tonumber(redis.call('HGET', KEYS[3], 'rate') or '1')
+local level = tonumber(redis.call('HGET', KEYS[3], 'level') or ARGV[3])
+local status, wait = 0, 0
+local pause = redis.call('PTTL', KEYS[2])
+if pause > 0 then status, wait = 1, pause * 1000 end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if conc > 0 and redis.call('ZCARD', KEYS[1]) >= math.max(1, math.floor(level + 1e-9)) then
+  status = 2
+end
+for i = 4, #KEYS do
+  local count, per = tonumber(ARGV[2 * i - 4]), tonumber(ARGV[2 * i - 3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - per)
+  local excess = redis.call('ZCARD', KEYS[i]) - math.max(1, math.floor(count * rate + 1e-9))
+  if excess >= 0 then
+    local entry = redis.call('ZRANGE', KEYS[i], excess, excess, 'WITHSCORES')
+    if status == 0 then status = 1 end
+    wait = math.max(wait, tonumber(entry[2]) + per - now)
+  end
+end
+if status == 0 then
+  if conc > 0 then
+    redis.call('ZADD', KEYS[1], now + lease, token)
+    redis.call('PEXPIRE', KEYS[1], math.ceil(lease / 1000) + 1)
+  end
+  for i = 4, #KEYS do
+    redis.call('ZADD', KEYS[i], now, token)
+    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 3]) / 1000) + 1)
+  end
+end
+return {status, tostring(wait), tostring(rate), tostring(level)}
+"""
+)
+
+#: KEYS: slots; ARGV: lease_us, tokens... Extends the leases still held; returns how
+#: many were (a lease that already expired is not revived: its place may be taken).
+RENEW: Final = (
+    _NOW
+    + """
+local renewed = 0
+for i = 2, #ARGV do
+  renewed = renewed + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[i])
+end
+if renewed > 0 then redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) / 1000) + 1) end
+return renewed
+"""
+)
+
+#: KEYS: pause, adapt; ARGV: pause_ms (0: none), adaptive (0/1), concurrency, min_rate,
+#: cooldown_us, memory_ms. Extends the pause (never shortens it) and, at most once per
+#: cooldown, halves the rate factor and the concurrency level: eight workers that see the
+#: same burst of 429s slow the tenant down once, not eight times.
+THROTTLE: Final = (
+    _NOW
+    + """
+local pause_ms = tonumber(ARGV[1])
+if pause_ms > 0 and redis.call('PTTL', KEYS[1]) < pause_ms then
+  redis.call('SET', KEYS[1], '1', 'PX', pause_ms)
+end
+if ARGV[2] == '1' then
+  local cut = tonumber(redis.call('HGET', KEYS[2], 'cut') or '-1e18')
+  if now - cut >= tonumber(ARGV[5]) then
+    local rate = tonumber(redis.call('HGET', KEYS[2], 'rate') or '1')
+    local level = tonumber(redis.call('HGET', KEYS[2], 'level') or ARGV[3])
+    rate = math.max(tonumber(ARGV[4]), rate / 2)
+    level = math.max(1, math.floor(level / 2))
+    redis.call('HSET', KEYS[2], 'rate', tostring(rate), 'level', tostring(level), 'cut', now)
+  end
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+end
+return 1
+"""
+)
+
+#: KEYS: adapt; ARGV: concurrency, rate_step. Additive increase: the rate factor by
+#: rate_step, the level by 1/level (one place per round of successes, as TCP does). The
+#: hash goes away once both are back at the configuration. Returns {rate, level}.
+RECOVER: Final = """
+local rate = redis.call('HGET', KEYS[1], 'rate')
+if not rate then return {'1', ARGV[1]} end
+local conc = tonumber(ARGV[1])
+local level = tonumber(redis.call('HGET', KEYS[1], 'level') or ARGV[1])
+rate = math.min(1, tonumber(rate) + tonumber(ARGV[2]))
+if conc > 0 then level = math.min(conc, level + 1 / level) end
+if rate >= 1 and level + 1e-9 >= conc then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'level', tostring(level))
+end
+return {tostring(rate), tostring(level)}
+"""

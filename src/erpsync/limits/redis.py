@@ -1,0 +1,370 @@
+"""Governance shared in Redis: one tenant's limits held by every process and host at once.
+
+Both ERPs count per company or account across everything a user runs: eight Celery
+workers each with a :class:`~erpsync.limits.LocalLimiter` admit eight times the budget
+and draw 429s. :class:`RedisLimiter` keeps the state in Redis instead:
+
+* **a concurrency gate whose slots are leases**: a held slot is a member of a sorted set
+  scored by its expiry; a background thread renews the leases this process holds, so a
+  worker that dies (SIGKILL, OOM, a lost host) frees its slots when the lease runs out
+  instead of leaking them forever;
+* **sliding-window logs** with the same guarantee as the local limiter: no half-open
+  interval of ``per`` seconds holds more than ``count`` admissions, across every process;
+* **the pause and the slow-down after a 429, shared by all**: the ``Retry-After`` is a
+  key with a ``PX`` TTL that every admission checks, and the halved rate and concurrency
+  live in a hash with a TTL, halved at most once per ``cooldown`` however many workers
+  saw the same burst, and grown back additively by successes.
+
+Every decision is one Lua script (:mod:`erpsync.limits._lua`) that reads the server's
+``TIME``, so the leases and windows are on one clock whatever the workers' clocks say.
+
+Why not the ``limits`` library's moving window: its Redis script takes the timestamp
+from the client (``time.time()``), so clock skew between hosts moves the window; it
+checks and takes one window per call, so a request that fits the minute window but not
+the second one would still use up a place in the first (or race between the two calls);
+and its expiries are whole seconds. The gate and all the windows of a request must be
+decided together, which only one script can do.
+
+redis-py is imported on first use (``pip install erpsync[redis]``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from erpsync.errors import ConfigurationError, ServiceError
+from erpsync.limits import _lua
+from erpsync.limits.base import Configured, RateLimit, check_configuration
+from erpsync.limits.local import _MIN_WAIT, _RATE_RECOVERY_STEP
+
+__all__ = ["RedisLimiter"]
+
+_log = logging.getLogger(__name__)
+
+_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _connect(url_or_client: object) -> Any:
+    """A redis-py client for a URL, or the client given (anything with ``register_script``)."""
+    if not isinstance(url_or_client, str):
+        if not callable(getattr(url_or_client, "register_script", None)):
+            raise ConfigurationError(
+                f"RedisLimiter needs a redis:// URL or a redis.Redis client, "
+                f"not {type(url_or_client).__name__}"
+            )
+        return url_or_client
+    if not url_or_client.startswith(_SCHEMES):
+        raise ConfigurationError(
+            "RedisLimiter URL must start with redis://, rediss:// or unix://",
+            hint="for example redis://localhost:6379/0",
+        )
+    try:
+        import redis
+    except ImportError:
+        raise ConfigurationError(
+            "RedisLimiter needs redis-py", hint="pip install 'erpsync[redis]'"
+        ) from None
+    try:
+        return redis.Redis.from_url(url_or_client)
+    except ValueError as exc:
+        # The URL may carry a password; name the problem, not the URL.
+        raise ConfigurationError(f"RedisLimiter URL is not usable: {type(exc).__name__}") from None
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigurationError(f"RedisLimiter {name} must be a positive number, not {value!r}")
+    if not math.isfinite(value):
+        raise ConfigurationError(f"RedisLimiter {name} must be finite, not {value!r}")
+    return float(value)
+
+
+class RedisLimiter(Configured):
+    """A concurrency gate plus sliding rate windows held in Redis (see the module docstring).
+
+    ``url`` is a ``redis://`` URL or a ``redis.Redis`` client; ``key`` names the tenant
+    (every limiter with the same key and Redis shares one budget). ``lease`` is how long
+    a slot outlives a worker that died holding it; live holders renew it every third of
+    that. ``poll`` is how often a request waiting for a place in a full gate asks again.
+    ``cooldown`` is the shortest time between two halvings, ``memory`` how long a
+    slow-down lasts when no one throttles or recovers it. Use :meth:`quickbooks` and
+    :meth:`netsuite` for the ERPs' published limits.
+    """
+
+    def __init__(
+        self,
+        url: object,
+        *,
+        key: str,
+        concurrency: int | None = None,
+        rates: Sequence[RateLimit] = (),
+        adaptive: bool = True,
+        lease: float = 30.0,
+        poll: float = 0.005,
+        cooldown: float = 1.0,
+        memory: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        name: str = "",
+    ) -> None:
+        check_configuration("RedisLimiter", concurrency, rates)
+        if not isinstance(key, str) or not key.strip() or "}" in key or "{" in key:
+            raise ConfigurationError(
+                f"RedisLimiter key must be a non-blank str without braces, not {key!r}"
+            )
+        self._lease_us = round(_positive("lease", lease) * 1e6)
+        self._poll = _positive("poll", poll)
+        self._cooldown_us = round(_positive("cooldown", cooldown) * 1e6)
+        self._memory_ms = max(1, round(_positive("memory", memory) * 1000))
+        self._redis = _connect(url)
+        self._max_concurrency = concurrency
+        self._rates = tuple(rates)
+        self._adaptive = adaptive
+        self._sleep = sleep
+        self.key = key
+        self.name = name or key
+        prefix = f"erpsync:limits:{{{key}}}"
+        self._slots, self._pause, self._adapt = (
+            f"{prefix}:slots",
+            f"{prefix}:pause",
+            f"{prefix}:adapt",
+        )
+        self._windows = [
+            (rate, f"{prefix}:window:{rate.scope or '*'}:{rate.count}:{round(rate.per * 1e6)}")
+            for rate in self._rates
+        ]
+        self._min_rate = min((1.0 / rate.count for rate in self._rates), default=1.0)
+        self._scripts = {
+            name: self._redis.register_script(text)
+            for name, text in (
+                ("acquire", _lua.ACQUIRE),
+                ("renew", _lua.RENEW),
+                ("throttle", _lua.THROTTLE),
+                ("recover", _lua.RECOVER),
+            )
+        }
+        self._lock = threading.Lock()
+        self._held: set[str] = set()
+        self._renewer: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._degraded = False  # last seen from Redis: below the configuration?
+        self._rng = random.Random()
+
+    # -- the ERPs' published limits ---------------------------------------------------------
+
+    @classmethod
+    def quickbooks(cls, url: object, realm_id: str, **options: Any) -> RedisLimiter:
+        """One QuickBooks company's limits, shared by every worker: 10 requests in flight,
+        500 a minute, 10 a second and 40 batch requests a minute (per company and app)."""
+        from erpsync.quickbooks import wire
+
+        realm = str(realm_id).strip()
+        if not realm:
+            raise ConfigurationError("RedisLimiter.quickbooks needs a realm_id")
+        options.setdefault("name", f"quickbooks:{realm}")
+        return cls(
+            url,
+            key=f"quickbooks:{realm}",
+            concurrency=wire.MAX_CONCURRENT_REQUESTS,
+            rates=[
+                RateLimit(wire.REQUESTS_PER_MINUTE, 60),
+                RateLimit(wire.REQUESTS_PER_SECOND, 1),
+                RateLimit(wire.BATCHES_PER_MINUTE, 60, scope=wire.BATCH_SCOPE),
+            ],
+            **options,
+        )
+
+    @classmethod
+    def netsuite(
+        cls,
+        url: object,
+        account_id: str,
+        concurrency: int | str = 5,
+        *,
+        suitecloud_plus: int = 0,
+        **options: Any,
+    ) -> RedisLimiter:
+        """One NetSuite account's concurrency limit, shared by SOAP, REST and RESTlets of
+        every worker: ``concurrency`` places, or the tier's (``"standard"`` 5,
+        ``"premium"`` 15, ``"enterprise"``/``"ultimate"`` 20) plus 10 per SuiteCloud Plus
+        licence. NetSuite publishes no request-rate window."""
+        from erpsync.netsuite import wire
+
+        if isinstance(concurrency, str):
+            tier = concurrency.strip().lower()
+            if tier not in wire.CONCURRENCY_BY_TIER:
+                raise ConfigurationError(
+                    f"unknown NetSuite service tier {concurrency!r}; "
+                    f"one of {', '.join(sorted(wire.CONCURRENCY_BY_TIER))}"
+                )
+            concurrency = wire.CONCURRENCY_BY_TIER[tier]
+        if (
+            isinstance(suitecloud_plus, bool)
+            or not isinstance(suitecloud_plus, int)
+            or suitecloud_plus < 0
+        ):
+            raise ConfigurationError(
+                f"suitecloud_plus must be a count of licences, not {suitecloud_plus!r}"
+            )
+        if isinstance(concurrency, int) and not isinstance(concurrency, bool):
+            concurrency += suitecloud_plus * wire.CONCURRENCY_PER_SUITECLOUD_PLUS
+        account = wire.realm_of(str(account_id))
+        if not account:
+            raise ConfigurationError("RedisLimiter.netsuite needs an account_id")
+        options.setdefault("name", f"netsuite:{account}")
+        return cls(url, key=f"netsuite:{account}", concurrency=concurrency, **options)
+
+    # -- read-only state ----------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """How many slots every process of the tenant holds right now (leases not expired)."""
+        now = self._call(lambda: self._redis.time())
+        cutoff = int(now[0]) * 1_000_000 + int(now[1])
+        return int(self._call(lambda: self._redis.zcount(self._slots, f"({cutoff}", "+inf")))
+
+    # -- admission ----------------------------------------------------------------------------
+
+    @contextmanager
+    def slot(self, scope: str | None = None) -> Iterator[None]:
+        """Hold a place for one request; blocks until the gate and every window admit it."""
+        token = self._acquire(scope)
+        try:
+            yield
+        finally:
+            self._release(token)
+
+    def _acquire(self, scope: str | None) -> str:
+        token = uuid.uuid4().hex
+        windows = [(rate, key) for rate, key in self._windows if rate.applies_to(scope)]
+        keys = [self._slots, self._pause, self._adapt, *(key for _, key in windows)]
+        args: list[object] = [token, self._lease_us, self._max_concurrency or 0]
+        for rate, _ in windows:
+            args += [rate.count, round(rate.per * 1e6)]
+        while True:
+            status, wait_us, rate_factor, level = self._call(
+                lambda: self._scripts["acquire"](keys=keys, args=args)
+            )
+            self._note_state(float(rate_factor), float(level))
+            if int(status) == 0:
+                self._hold(token)
+                return token
+            wait = float(wait_us) / 1e6
+            if int(status) == 2:
+                # Releases are not signalled: poll, jittered so waiters do not march in step.
+                wait = max(wait, self._poll * (0.5 + self._rng.random()))
+            self._sleep(max(wait, _MIN_WAIT))
+
+    def _release(self, token: str) -> None:
+        with self._lock:
+            self._held.discard(token)
+        if self._max_concurrency is not None:
+            self._call(lambda: self._redis.zrem(self._slots, token))
+
+    # -- adaptation ---------------------------------------------------------------------------
+
+    def on_throttle(self, retry_after: float | None = None) -> None:
+        """The service said "too many": pause every worker for ``retry_after`` and slow the
+        tenant down (at most once per ``cooldown``)."""
+        pause_ms = 0
+        if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+            pause_ms = max(1, math.ceil(retry_after * 1000))
+        args = [
+            pause_ms,
+            1 if self._adaptive else 0,
+            self._max_concurrency or 0,
+            repr(self._min_rate),
+            self._cooldown_us,
+            self._memory_ms,
+        ]
+        self._call(lambda: self._scripts["throttle"](keys=[self._pause, self._adapt], args=args))
+        if self._adaptive:
+            self._degraded = True
+
+    def on_success(self) -> None:
+        """A healthy answer: grow back additively, if the tenant is slowed down.
+
+        Costs a round trip only while the last state seen from Redis was below the
+        configuration, so a healthy tenant pays nothing extra per request.
+        """
+        if not self._adaptive or not self._degraded:
+            return
+        args = [self._max_concurrency or 0, repr(_RATE_RECOVERY_STEP)]
+        rate, level = self._call(lambda: self._scripts["recover"](keys=[self._adapt], args=args))
+        self._note_state(float(rate), float(level))
+
+    def _note_state(self, rate: float, level: float) -> None:
+        below = rate < 1.0 or (
+            self._max_concurrency is not None and level + 1e-9 < self._max_concurrency
+        )
+        self._degraded = below
+
+    # -- leases -------------------------------------------------------------------------------
+
+    def _hold(self, token: str) -> None:
+        if self._max_concurrency is None:
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child: the parent's leases and renewer are not ours.
+                self._pid, self._held, self._renewer = os.getpid(), set(), None
+                self._lock = threading.Lock()
+            self._held.add(token)
+            if self._renewer is None or not self._renewer.is_alive():
+                self._renewer = threading.Thread(
+                    target=self._renew_loop, name=f"erpsync-lease-{self.name}", daemon=True
+                )
+                self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        """Extend this process's leases every third of a lease while it holds any."""
+        interval = self._lease_us / 3e6
+        while True:
+            time.sleep(interval)
+            with self._lock:
+                tokens = list(self._held)
+                if not tokens:
+                    self._renewer = None
+                    return
+            try:
+                renewed = self._scripts["renew"](keys=[self._slots], args=[self._lease_us, *tokens])
+            except Exception as exc:  # keep renewing: the next attempt may reach Redis
+                _log.warning(
+                    "limiter %s: could not renew slot leases (%s)", self.name, type(exc).__name__
+                )
+                continue
+            if int(renewed) < len(tokens):
+                _log.warning(
+                    "limiter %s: %d slot lease(s) expired before renewal; raise lease=",
+                    self.name,
+                    len(tokens) - int(renewed),
+                )
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _call(self, action: Callable[[], Any]) -> Any:
+        """Run one Redis command; a failure becomes a ServiceError naming the limiter."""
+        from redis.exceptions import RedisError
+
+        try:
+            return action()
+        except RedisError as exc:
+            raise ServiceError(
+                f"limiter {self.name}: Redis failed ({type(exc).__name__})",
+                retryable=True,
+                hint="check that Redis is reachable from every worker",
+            ) from None
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisLimiter({self.name!r}, concurrency={self._max_concurrency}, "
+            f"rates={list(self._rates)!r}, adaptive={self._adaptive})"
+        )

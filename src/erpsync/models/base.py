@@ -1,0 +1,135 @@
+"""What every model shares: the frozen base class, error plumbing, ids, names, timestamps,
+open statuses and :class:`Ref`, the pointer every document uses to name another record."""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic_core import InitErrorDetails
+
+__all__ = ["Ref"]
+
+
+def _identifier(value: object) -> str:
+    """ERP ids: NetSuite's are integers, QuickBooks' numeric strings; keep both as str."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"an id must be a str or an int, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError("an id cannot be blank")
+    return value
+
+
+def _text(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("cannot be blank")
+    return value
+
+
+def _utc(value: _dt.datetime) -> _dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        return value.replace(tzinfo=_dt.UTC)
+    try:
+        return value.astimezone(_dt.UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(f"{value.isoformat()} cannot be expressed in UTC") from None
+
+
+_Id = Annotated[str, BeforeValidator(_identifier)]
+_Name = Annotated[str, AfterValidator(_text)]
+_Timestamp = Annotated[_dt.datetime, AfterValidator(_utc)]
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_PUNCTUATION = re.compile(r"[^a-z0-9]+")
+
+
+def _open_status(data: Any, enum: type[StrEnum]) -> Any:
+    """Map a status string onto the enum, or onto UNKNOWN keeping the raw value."""
+    if not isinstance(data, dict) or "status" not in data:
+        return data
+    raw = data["status"]
+    if isinstance(raw, enum) or not isinstance(raw, str):
+        return data  # members pass; non-strings are refused by the field itself
+    key = _PUNCTUATION.sub("_", raw.lower()).strip("_")
+    data = dict(data)
+    try:
+        data["status"] = enum(key)
+    except ValueError:
+        data["status"] = enum("unknown")
+        if data.get("remote_status") is None:
+            data["remote_status"] = raw
+    return data
+
+
+# -- plumbing -----------------------------------------------------------------------------
+
+
+_MISSING = object()
+
+
+def _error(loc: tuple[str | int, ...], message: str, value: Any) -> InitErrorDetails:
+    return {"type": "value_error", "loc": loc, "input": value, "ctx": {"error": message}}
+
+
+def _raise(title: str, errors: list[InitErrorDetails]) -> None:
+    if errors:
+        raise ValidationError.from_exception_data(title, errors)
+
+
+class _Model(BaseModel):
+    """Frozen, strict about unknown fields, and re-validating on copy."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update``, a re-validated one (raises ValidationError)."""
+        if not update:
+            return super().model_copy(deep=deep)
+        data: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}
+        if getattr(self, "_derived", False) and "amount" not in update:
+            # A derived amount follows its quantity and price: derive it again rather
+            # than freeze the old value into the copy (where a changed quantity would
+            # then contradict it).
+            del data["amount"]
+        if deep:
+            data = copy.deepcopy(data)
+        data.update(update)
+        return self.model_validate(data)
+
+    def _replace(self, **changes: Any) -> Self:
+        """Internal copy without validation, for values a validator already checked."""
+        return super().model_copy(update=changes)
+
+    def __eq__(self, other: object) -> bool:
+        # Private bookkeeping (whether an amount was derived) is not part of the value.
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        # Frozen models are usable as set members and dict keys; list fields (lines,
+        # applications) hash as tuples so that documents are hashable too.
+        return hash((type(self), *(_hashable(v) for v in self.__dict__.values())))
+
+
+def _hashable(value: object) -> object:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
+class Ref(_Model):
+    """A pointer to a record in the ERP: its internal id, and its name when known."""
+
+    id: _Id
+    name: str | None = None

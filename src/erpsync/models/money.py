@@ -1,0 +1,200 @@
+"""Money and currency rules: what an amount is, and how a document fits it to its currency.
+
+Money is :class:`~decimal.Decimal`, never float. An amount on its own may have at most
+4 decimal places (the finest ISO 4217 exponent); the document holding it narrows that to
+its currency's exponent and re-spells it there (``1250`` -> ``1250.00``), never rounding
+a value the caller gave. Every computation runs in :data:`_CTX`, wide enough that
+products and sums of bounded values are exact. See :mod:`erpsync.models` for the rules
+as a whole.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import BeforeValidator
+from pydantic_core import InitErrorDetails
+
+from erpsync.models.base import _error, _short
+
+__all__ = ["Currency", "Money", "Quantity", "currency_exponent", "round_money"]
+
+# -- currencies ---------------------------------------------------------------------------
+
+#: ISO 4217 minor units that differ from the usual 2. Codes not listed here (including
+#: valid codes we have never heard of) use 2.
+_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
+            "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+    **dict.fromkeys(("CLF", "UYW"), 4),
+}  # fmt: skip
+_DEFAULT_EXPONENT = 2
+#: Every exponent a currency can have; a line that does not know its currency must be
+#: consistent with one of them.
+_ALL_EXPONENTS = tuple(sorted({_DEFAULT_EXPONENT, *_EXPONENTS.values()}))
+_MAX_MONEY_PLACES = max(_ALL_EXPONENTS)
+
+#: Amounts, quantities and prices must be below this in magnitude. It is far above any
+#: real document and keeps every computation exact inside ``_CTX``.
+_LIMIT = Decimal(10) ** 18
+#: Quantities and unit prices may be finer than a currency, but not unboundedly.
+_MAX_FACTOR_PLACES = 12
+#: Wide enough that products and sums of bounded values are exact.
+_CTX = Context(prec=120, rounding=ROUND_HALF_UP)
+
+_CURRENCY_RE = re.compile(r"[A-Za-z]{3}")
+
+
+def currency_exponent(currency: str) -> int:
+    """Decimal places the currency allows (2 when ISO 4217 says nothing else)."""
+    return _EXPONENTS.get(currency.upper(), _DEFAULT_EXPONENT)
+
+
+def round_money(value: Decimal, currency: str) -> Decimal:
+    """Round HALF-UP to the currency's exponent: the rounding to use when *you* compute an
+    amount (a tax, a share of a payout) that a model will then check."""
+    return _quantize(value, currency_exponent(currency))
+
+
+def _quantize(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal((0, (1,), -places)), rounding=ROUND_HALF_UP, context=_CTX)
+
+
+def _places(value: Decimal) -> int:
+    """Significant decimal places: trailing zeros do not count (``1.50`` has 1)."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing)
+
+
+# -- field types --------------------------------------------------------------------------
+
+
+def _to_decimal(value: object, *, max_places: int) -> Decimal:
+    if isinstance(value, bool | float):
+        raise ValueError(
+            f"a {type(value).__name__} cannot hold an exact amount; pass a Decimal, a str or an int"
+        )
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"{_short(value)} is not a decimal number") from None
+    else:
+        raise ValueError(f"expected a Decimal, a str or an int, got {type(value).__name__}")
+    if not number.is_finite():
+        raise ValueError("NaN and infinities are not amounts")
+    if number.copy_abs() >= _LIMIT:
+        raise ValueError(f"{_short(str(number))} is too large (the limit is 10**18)")
+    if _places(number) > max_places:
+        raise ValueError(f"{_short(str(number))} has more than {max_places} decimal places")
+    return number
+
+
+def _money(value: object) -> Decimal:
+    return _to_decimal(value, max_places=_MAX_MONEY_PLACES)
+
+
+def _factor(value: object) -> Decimal:
+    return _to_decimal(value, max_places=_MAX_FACTOR_PLACES)
+
+
+def _currency(value: object) -> str:
+    if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
+        raise ValueError(f"currency must be a 3-letter ISO 4217 code, got {_short(value)}")
+    return value.upper()
+
+
+#: holding it narrows that to its currency's exponent.
+Money = Annotated[Decimal, BeforeValidator(_money)]
+#: A quantity, unit price or rate: exact and finite, up to 12 decimal places.
+Quantity = Annotated[Decimal, BeforeValidator(_factor)]
+#: An ISO 4217 code, upper-cased.
+Currency = Annotated[str, BeforeValidator(_currency)]
+
+
+def _sum(values: list[Decimal]) -> Decimal:
+    return functools.reduce(_CTX.add, values, Decimal(0))
+
+
+def _derive(quantity: Decimal, price: Decimal, places: int) -> Decimal:
+    return _quantize(_CTX.multiply(quantity, price), places)
+
+
+def _check_line_alone(
+    amount: Decimal | None, quantity: Decimal | None, price: Decimal | None, price_name: str
+) -> tuple[Decimal | None, str | None]:
+    """A line's own check, before it knows its currency: (amount, error)."""
+    if quantity is None or price is None:
+        return amount, None
+    if amount is None:
+        derived = _derive(quantity, price, _DEFAULT_EXPONENT)
+        if derived.copy_abs() >= _LIMIT:
+            return None, f"quantity * {price_name} is too large (the limit is 10**18)"
+        return derived, None
+    if any(amount == _derive(quantity, price, places) for places in _ALL_EXPONENTS):
+        return amount, None
+    return amount, (
+        f"amount {amount} does not equal quantity * {price_name} "
+        f"({quantity} * {price} = {_CTX.multiply(quantity, price)}) rounded for any currency"
+    )
+
+
+def _settle_amount(
+    amount: Decimal,
+    quantity: Decimal | None,
+    price: Decimal | None,
+    *,
+    derived: bool,
+    currency: str,
+    price_name: str,
+) -> tuple[Decimal, str | None]:
+    """A line amount in its document's currency: (amount, error)."""
+    places = currency_exponent(currency)
+    if derived and quantity is not None and price is not None:
+        value = _derive(quantity, price, places)
+        if value.copy_abs() >= _LIMIT:
+            return amount, f"quantity * {price_name} is too large (the limit is 10**18)"
+        return value, None
+    if _places(amount) > places:
+        return amount, _too_precise(amount, currency, places)
+    if quantity is not None and price is not None:
+        expected = _derive(quantity, price, places)
+        if amount != expected:
+            return amount, (
+                f"amount {amount} does not equal quantity * {price_name} "
+                f"({quantity} * {price}) = {expected} in {currency}"
+            )
+    return _quantize(amount, places), None
+
+
+def _too_precise(amount: Decimal, currency: str, places: int) -> str:
+    return (
+        f"{amount} has more decimal places than {currency} allows ({places}); "
+        "round it explicitly (erpsync.models.round_money) before building the model"
+    )
+
+
+def _settle_money(
+    value: Decimal, currency: str, loc: tuple[str | int, ...], errors: list[InitErrorDetails]
+) -> Decimal:
+    places = currency_exponent(currency)
+    if _places(value) > places:
+        errors.append(_error(loc, _too_precise(value, currency, places), str(value)))
+        return value
+    return _quantize(value, places)
