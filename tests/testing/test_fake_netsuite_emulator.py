@@ -270,3 +270,49 @@ def test_tba_concurrency_error_defaults_to_429_and_is_validated() -> None:
         assert session_for(as_login).get(f"{as_login.base_url}{RECORD}").status_code == 200
     with pytest.raises(ConfigurationError, match="tba_concurrency_error"):
         FakeNetSuite(tba_concurrency_error="401")  # type: ignore[arg-type]
+
+
+class Hold:
+    """Wraps a callable so that its first call waits inside until released."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.entered, self.release = inner, threading.Event(), threading.Event()
+
+    def __call__(self, *args: Any) -> Any:
+        self.entered.set()
+        self.release.wait(5)
+        return self.inner(*args)
+
+
+def test_independent_requests_run_side_by_side_under_the_limit() -> None:
+    """No lock around dispatch: while one request is inside the service (a SuiteQL query
+    held here), others are answered; the concurrency limit is what bounds them."""
+    fake = FakeNetSuite(clock=FakeClock(time.time()), governance=Governance(concurrency=3))
+    hold = Hold(fake.suiteql.run)
+    entered, release = hold.entered, hold.release
+    fake.suiteql.run = hold  # type: ignore[method-assign]
+    with fake:
+        slow: list[requests.Response] = []
+        worker = threading.Thread(
+            target=lambda: slow.append(
+                session_for(fake).post(
+                    f"{fake.base_url}/services/rest/query/v1/suiteql",
+                    json={"q": "SELECT id FROM customer"},
+                    headers={"Prefer": "transient"},
+                )
+            )
+        )
+        worker.start()
+        try:
+            assert entered.wait(5)
+            read = session_for(fake).get(f"{fake.base_url}{RECORD}", timeout=5)
+            written = session_for(fake).patch(
+                f"{fake.base_url}{RECORD}", json={"email": "side@acme.example"}, timeout=5
+            )
+            assert not slow, "the held query should still be running"
+        finally:
+            release.set()
+            worker.join(5)
+    assert read.status_code == 200 and written.status_code == 204
+    assert slow[0].status_code == 200
+    assert fake.stats.max_concurrent == 2

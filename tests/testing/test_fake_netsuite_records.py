@@ -11,6 +11,7 @@ import pytest
 from requests import Response
 from requests_oauthlib import OAuth1Session
 
+from erpsync.netsuite import wire
 from erpsync.testing.core.emulator import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 
@@ -168,7 +169,7 @@ def test_delete_removes_and_records_in_deletedrecord(ns: Client) -> None:
     assert ns.delete(f"customer/{rid}").status_code == 204
     assert ns.get(f"customer/{rid}").status_code == 404
     rows = ns.suiteql(
-        f"SELECT recordid, recordtypeid, name, externalid FROM DeletedRecord "
+        f"SELECT recordid, recordtypeid, name, type, context FROM DeletedRecord "
         f"WHERE recordid = '{rid}'"
     )
     assert rows == [
@@ -177,9 +178,26 @@ def test_delete_removes_and_records_in_deletedrecord(ns: Client) -> None:
             "recordid": rid,
             "recordtypeid": "customer",
             "name": "Gone",
-            "externalid": "gone",
+            "type": "Customer",
+            "context": "RESTWS",
         }
     ]
+
+
+def test_deletedrecord_has_netsuites_columns_and_no_externalid(ns: Client) -> None:
+    """NetSuite's DeletedRecord has no externalid: selecting it is a 400 naming it."""
+    rid = ns.create("customer", {"companyName": "Gone", "subsidiary": {"id": "1"}})
+    assert ns.delete(f"customer/{rid}").status_code == 204
+    (row,) = ns.suiteql(f"SELECT * FROM deletedrecord WHERE recordid = '{rid}'")
+    assert set(row) - {"links"} <= set(wire.DELETED_RECORD_COLUMNS)
+    assert {"recordid", "recordtypeid", "deleteddate", "iscustomlist"} <= set(row)
+    response = ns.session.post(
+        f"{ns.base}/services/rest/query/v1/suiteql",
+        json={"q": "SELECT d.recordid, d.externalid FROM deletedrecord d"},
+        headers={"Prefer": "transient"},
+    )
+    assert response.status_code == 400
+    assert "'externalid'" in error(response)["detail"]
 
 
 def test_delete_refuses_a_record_with_dependents(ns: Client) -> None:

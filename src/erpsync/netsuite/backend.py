@@ -795,7 +795,7 @@ class NetSuiteBackend(AccountingBackend):
         if not isinstance(record_type, str) or not record_type.strip():
             raise ConfigurationError("record_type must be a record type name", backend=BACKEND)
         query = (
-            "SELECT d.recordid, d.recordtypeid, d.externalid, "  # noqa: S608 - values via suiteql_literal
+            "SELECT d.recordid, d.recordtypeid, "  # noqa: S608 - values via suiteql_literal
             f"TO_CHAR(d.deleteddate, {_TS}) AS deleted FROM deletedrecord d "
             f"WHERE LOWER(d.recordtypeid) = {suiteql_literal(record_type.strip().lower())}"
             f"{_since('d.deleteddate', since)} ORDER BY d.deleteddate, d.recordid"

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from erpsync.netsuite import wire
 from erpsync.testing.core.wire import WireResponse
 from erpsync.testing.netsuite.errors import NetSuiteFault, not_found
-
-JOB_PATH = "/services/rest/async/v1/job"
 
 
 @dataclass
@@ -64,9 +63,9 @@ class AsyncJobs:
         if original is not None:
             raise NetSuiteFault(
                 400,
-                "IDEMPOTENCY_ERROR",
+                wire.IDEMPOTENCY_ERROR,
                 f"A request with the idempotency key {normalised} was already submitted as "
-                f"job {original}: {JOB_PATH}/{original}",
+                f"job {original}: {wire.ASYNC_JOB_PATH}/{original}",
             )
         return normalised
 
@@ -89,7 +88,7 @@ class AsyncJobs:
             raise not_found()
         done = now >= job.submitted + self.delay
         progress = ("succeeded" if job.response.status < 400 else "failed") if done else "pending"
-        job_href = f"{base}{JOB_PATH}/{job.id}"
+        job_href = f"{base}{wire.ASYNC_JOB_PATH}/{job.id}"
         rest = parts[1:]
         if not rest:
             body: dict[str, Any] = {

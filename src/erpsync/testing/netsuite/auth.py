@@ -27,15 +27,10 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
+from erpsync.netsuite import wire
 from erpsync.testing.core.wire import WireRequest
 from erpsync.testing.netsuite.credentials import PublicKey
 from erpsync.testing.netsuite.errors import invalid_login
-
-#: Seconds a TBA timestamp may differ from the server's clock.
-TIMESTAMP_TOLERANCE = 300
-MIN_NONCE_LENGTH = 6
-#: Lifetime of an OAuth 2.0 access token, in seconds.
-ACCESS_TOKEN_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -109,7 +104,7 @@ class Authenticator:
             self.certificates.pop(certificate_id, None)
 
     def add_bearer(self, token: str, client_id: str, scopes: frozenset[str]) -> float:
-        expires_at = self._now().timestamp() + ACCESS_TOKEN_SECONDS
+        expires_at = self._now().timestamp() + wire.ACCESS_TOKEN_SECONDS
         with self._lock:
             self.bearers[token] = _Bearer(client_id, scopes, expires_at)
         return expires_at
@@ -185,16 +180,16 @@ class Authenticator:
                 raise _LoginFailed(f"missing {name}")
         if params.get("oauth_version", "1.0") != "1.0":
             raise _LoginFailed("oauth_version must be 1.0")
-        if params["oauth_signature_method"] != "HMAC-SHA256":
+        if params["oauth_signature_method"] != wire.TBA_SIGNATURE_METHOD:
             raise _LoginFailed(f"signature method {params['oauth_signature_method']} refused")
         nonce = params["oauth_nonce"]
-        if len(nonce) < MIN_NONCE_LENGTH:
+        if len(nonce) < wire.TBA_MIN_NONCE_LENGTH:
             raise _LoginFailed("nonce shorter than 6 characters")
         timestamp = params["oauth_timestamp"]
         if not timestamp.isdigit():
             raise _LoginFailed("timestamp is not a number")
         now = int(self._now().timestamp())
-        if abs(now - int(timestamp)) > TIMESTAMP_TOLERANCE:
+        if abs(now - int(timestamp)) > wire.TBA_TIMESTAMP_WINDOW_SECONDS:
             raise _LoginFailed("timestamp more than 5 minutes from the server time")
         consumer_key, token_id = params["oauth_consumer_key"], params["oauth_token"]
         with self._lock:
@@ -236,7 +231,7 @@ class Authenticator:
 
     def _use_nonce(self, key: tuple[str, str, str, str], now: int) -> None:
         with self._lock:
-            horizon = now - 2 * TIMESTAMP_TOLERANCE
+            horizon = now - 2 * wire.TBA_TIMESTAMP_WINDOW_SECONDS
             for old in [k for k, ts in self._nonces.items() if ts < horizon]:
                 del self._nonces[old]
             if key in self._nonces:

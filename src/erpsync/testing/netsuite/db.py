@@ -23,8 +23,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from erpsync.netsuite import wire
+
 DATE = "NSDATE"
 DATETIME = "NSDATETIME"
+
+#: Column types of ``deletedrecord``, whose columns are NetSuite's (wire.py): there is no
+#: ``externalid``, so a query selecting one fails as it does in NetSuite.
+_DELETED_RECORD_TYPES = {
+    "deleteddate": DATETIME,
+    "deletedby": "INTEGER",
+    "iscustomlist": "TEXT DEFAULT 'F'",
+    "iscustomrecord": "TEXT DEFAULT 'F'",
+}
 
 _TABLES: dict[str, tuple[str, ...]] = {
     "currency": (
@@ -148,17 +159,9 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "foreignamount REAL",
         f"lastmodifieddate {DATETIME}",
     ),
-    "deletedrecord": (
-        "recordid TEXT",
-        "recordtypeid TEXT",
-        "type TEXT",
-        "name TEXT",
-        "externalid TEXT",
-        f"deleteddate {DATETIME}",
-        "context TEXT",
-        "iscustomlist TEXT DEFAULT 'F'",
-        "iscustomrecord TEXT DEFAULT 'F'",
-        "iscustomtransaction TEXT DEFAULT 'F'",
+    "deletedrecord": tuple(
+        f"{column} {_DELETED_RECORD_TYPES.get(column, 'TEXT')}"
+        for column in wire.DELETED_RECORD_COLUMNS
     ),
 }
 
@@ -209,7 +212,10 @@ class Database:
 
     def __init__(self) -> None:
         uri = f"file:erpsync-netsuite-{next(_counter)}-{id(self)}?mode=memory&cache=shared"
+        #: Guards both connections. Held per statement by readers and for a whole
+        #: record operation by writers (see :meth:`write`), never across a request.
         self.lock = threading.RLock()
+        self._depth = 0
         self._records = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._records.row_factory = sqlite3.Row
         self._query = sqlite3.connect(
@@ -238,14 +244,23 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One atomic change: committed when the block ends, rolled back if it raises."""
+        """One atomic change: committed when the outermost block ends, rolled back if it
+        raises. Blocks nest, so a record operation made of several steps (a receipt and
+        the order lines it receives) is one transaction, and no reader sees it half done:
+        the lock is held until the outermost block ends."""
         with self.lock:
+            self._depth += 1
             try:
                 yield self._records
             except BaseException:
-                self._records.rollback()
+                if self._depth == 1:
+                    self._records.rollback()
                 raise
-            self._records.commit()
+            else:
+                if self._depth == 1:
+                    self._records.commit()
+            finally:
+                self._depth -= 1
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         with self.lock:
@@ -265,4 +280,5 @@ class Database:
         with self.lock:
             if column not in self.columns(table):
                 self._records.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}')
-                self._records.commit()
+                if self._depth == 0:
+                    self._records.commit()

@@ -65,6 +65,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from erpsync.errors import ConfigurationError
+from erpsync.netsuite import wire
 from erpsync.testing.core.emulator import (
     Clock,
     Emulator,
@@ -74,7 +75,7 @@ from erpsync.testing.core.emulator import (
     clock_datetime,
 )
 from erpsync.testing.core.wire import WireRequest, WireResponse
-from erpsync.testing.netsuite.async_jobs import JOB_PATH, AsyncJobs
+from erpsync.testing.netsuite.async_jobs import AsyncJobs
 from erpsync.testing.netsuite.auth import Authenticator, LoginAttempt
 from erpsync.testing.netsuite.credentials import (
     NetSuiteCredentials,
@@ -89,14 +90,13 @@ from erpsync.testing.netsuite.errors import (
     invalid_login,
     not_found,
 )
-from erpsync.testing.netsuite.m2m import TOKEN_PATH, issue_token
-from erpsync.testing.netsuite.records import REST_ROOT, Account
+from erpsync.testing.netsuite.m2m import issue_token
+from erpsync.testing.netsuite.records import Account
 from erpsync.testing.netsuite.rest import handle_record
 from erpsync.testing.netsuite.restlet import (
     DEFAULT_PDF_DEPLOY,
     DEFAULT_PDF_SCRIPT,
     PDF_RESTLET_SOURCE,
-    RESTLET_PATH,
     Deployment,
     RestletError,
     Restlets,
@@ -105,7 +105,7 @@ from erpsync.testing.netsuite.restlet import (
     restlet_host,
 )
 from erpsync.testing.netsuite.seed import seed_company, seed_lists
-from erpsync.testing.netsuite.suiteql import QUERY_PATH, SuiteQL
+from erpsync.testing.netsuite.suiteql import SuiteQL
 from erpsync.testing.netsuite.types import RECORD_TYPES, lookup
 
 if TYPE_CHECKING:
@@ -130,14 +130,15 @@ TbaConcurrencyError = Literal["429", "invalid_login"]
 
 #: A Standard (or developer) account: five concurrent requests across SOAP, REST and
 #: RESTlets.
-NETSUITE_GOVERNANCE = Governance(concurrency=5)
+NETSUITE_GOVERNANCE = Governance(concurrency=wire.DEFAULT_CONCURRENCY)
 
 _ACCOUNT_ID = re.compile(r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)?$")
 
 
 def netsuite_host(account_id: str) -> str:
     """``1234567_SB1`` -> ``1234567-sb1.suitetalk.api.netsuite.com``."""
-    return f"{account_id.lower().replace('_', '-')}.suitetalk.api.netsuite.com"
+    url = wire.REST_HOST_TEMPLATE.format(host=wire.host_label(account_id))
+    return url.removeprefix("https://")
 
 
 class FakeNetSuite(Emulator):
@@ -197,7 +198,7 @@ class FakeNetSuite(Emulator):
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
         )
         #: The id as NetSuite writes it in the TBA realm: upper case, with ``_``.
-        self.account_id = account_id.upper()
+        self.account_id = wire.realm_of(account_id)
         self.base_url = f"https://{netsuite_host(self.account_id)}"
         #: Where RESTlets are called in-process; a served emulator answers them on its
         #: own URL, next to REST.
@@ -242,7 +243,7 @@ class FakeNetSuite(Emulator):
 
     @property
     def token_url(self) -> str:
-        return f"{self.base_url}{TOKEN_PATH}"
+        return f"{self.base_url}{wire.TOKEN_PATH}"
 
     @property
     def login_audit_trail(self) -> list[LoginAttempt]:
@@ -390,21 +391,25 @@ class FakeNetSuite(Emulator):
                 )
 
     def _dispatch(self, request: WireRequest) -> WireResponse:
+        """Route one request. There is no lock around it: independent requests run side by
+        side, as in NetSuite, and only the concurrency limit (``governance``, applied
+        before this) bounds how many. The parts keep their own state safe: the
+        authenticator its tokens and nonces, the database one transaction per record
+        operation (:meth:`Database.write`), the async jobs their queue."""
         path = request.path
-        with self._lock:
-            try:
-                if path == TOKEN_PATH:
-                    self._ensure_default_certificate()
-                    audiences = {self.token_url, f"{request.base}{TOKEN_PATH}"}
-                    return issue_token(self.auth, request, sorted(audiences))
-                if path == RESTLET_PATH:
-                    return self._restlet(request)
-                if not path.startswith("/services/rest/"):
-                    raise not_found("The requested resource does not exist.")
-                self.auth.authenticate(request)
-                return self._route(request, path)
-            except NetSuiteFault as fault:
-                return fault.response()
+        try:
+            if path == wire.TOKEN_PATH:
+                self._ensure_default_certificate()
+                audiences = {self.token_url, f"{request.base}{wire.TOKEN_PATH}"}
+                return issue_token(self.auth, request, sorted(audiences))
+            if path == wire.RESTLET_PATH:
+                return self._restlet(request)
+            if not path.startswith("/services/rest/"):
+                raise not_found("The requested resource does not exist.")
+            self.auth.authenticate(request)
+            return self._route(request, path)
+        except NetSuiteFault as fault:
+            return fault.response()
 
     def _restlet(self, request: WireRequest) -> WireResponse:
         """A RESTlet call: authenticated as REST is (bearer tokens need the ``restlets``
@@ -420,19 +425,23 @@ class FakeNetSuite(Emulator):
 
     def _route(self, request: WireRequest, path: str) -> WireResponse:
         prefer = {p.strip().lower() for p in re.split(r"[,;]", request.headers.get("Prefer", ""))}
-        if path.startswith(REST_ROOT + "/"):
+        if path.startswith(wire.RECORD_ROOT + "/"):
             if "respond-async" not in prefer:
                 return handle_record(self.account, request)
-            key = self.jobs.check_key(request.headers.get("X-NetSuite-Idempotency-Key"))
+            key = self.jobs.check_key(request.headers.get(wire.IDEMPOTENCY_HEADER))
             try:
                 answer = handle_record(self.account, request)
             except NetSuiteFault as fault:
                 answer = fault.response()
             job = self.jobs.submit(answer, key, self.clock.now())
             return WireResponse.empty(
-                202, {"Location": f"{JOB_PATH}/{job.id}", "Preference-Applied": "respond-async"}
+                202,
+                {
+                    "Location": f"{wire.ASYNC_JOB_PATH}/{job.id}",
+                    "Preference-Applied": "respond-async",
+                },
             )
-        if path == QUERY_PATH:
+        if path == wire.SUITEQL_PATH:
             if request.method != "POST":
                 raise NetSuiteFault(405, "METHOD_NOT_ALLOWED", "SuiteQL queries are POSTed.")
             if "transient" not in prefer:
@@ -450,26 +459,26 @@ class FakeNetSuite(Emulator):
                 query, request.param("limit"), request.param("offset"), request.base
             )
             return WireResponse.json(200, result)
-        if path.startswith(JOB_PATH + "/") and request.method == "GET":
-            parts = [p for p in path[len(JOB_PATH) :].split("/") if p]
+        if path.startswith(wire.ASYNC_JOB_PATH + "/") and request.method == "GET":
+            parts = [p for p in path[len(wire.ASYNC_JOB_PATH) :].split("/") if p]
             return self.jobs.answer(parts, request.base, self.clock.now())
         raise not_found("The requested resource does not exist.")
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
         as_login = self.tba_concurrency_error == "invalid_login" and _is_tba(request)
-        if request.path == RESTLET_PATH:
+        if request.path == wire.RESTLET_PATH:
             return (invalid_login_attempt() if as_login else request_limit_exceeded()).response()
         if as_login:
             return invalid_login().response()
         return WireResponse.json(
-            429, error_body(429, "CONCURRENCY_LIMIT_EXCEEDED", CONCURRENCY_DETAIL)
+            429, error_body(429, wire.CONCURRENCY_LIMIT_EXCEEDED, CONCURRENCY_DETAIL)
         )
 
     def _server_error(self, request: WireRequest, status: int) -> WireResponse:
         if status == 503:
             body = error_body(
                 503,
-                "SERVICE_UNAVAILABLE",
+                wire.SERVICE_UNAVAILABLE,
                 "The service is temporarily unavailable. Try again later.",
             )
         else:
@@ -478,7 +487,7 @@ class FakeNetSuite(Emulator):
             body = error_body(
                 status, "UNEXPECTED_ERROR", f"An unexpected error occurred. Error ID: {error_id}"
             )
-        if request.path == RESTLET_PATH:
+        if request.path == wire.RESTLET_PATH:
             detail = body["o:errorDetails"][0]
             return RestletError(status, detail["o:errorCode"], detail["detail"]).response()
         return WireResponse(
@@ -488,7 +497,7 @@ class FakeNetSuite(Emulator):
         )
 
     def _governed(self, request: WireRequest) -> bool:
-        return request.path != TOKEN_PATH
+        return request.path != wire.TOKEN_PATH
 
     def __repr__(self) -> str:
         return f"FakeNetSuite({self.account_id!r}, served_url={self.served_url!r})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from erpsync.netsuite import wire
 from erpsync.testing.core.wire import WireResponse
 
 #: The detail NetSuite sends for every authentication failure, whatever the cause
@@ -74,7 +75,7 @@ def error_body(status: int, code: str, detail: str, path: str | None = None) -> 
 
 
 def invalid_login() -> NetSuiteFault:
-    return NetSuiteFault(401, "INVALID_LOGIN", INVALID_LOGIN_DETAIL)
+    return NetSuiteFault(401, wire.INVALID_LOGIN, INVALID_LOGIN_DETAIL)
 
 
 def not_found(detail: str = NOT_FOUND_DETAIL) -> NetSuiteFault:
@@ -82,16 +83,16 @@ def not_found(detail: str = NOT_FOUND_DETAIL) -> NetSuiteFault:
 
 
 def invalid_content(detail: str, path: str | None = None) -> NetSuiteFault:
-    return NetSuiteFault(400, "INVALID_CONTENT", detail, path)
+    return NetSuiteFault(400, wire.INVALID_CONTENT, detail, path)
 
 
 def user_error(detail: str, path: str | None = None) -> NetSuiteFault:
-    return NetSuiteFault(400, "USER_ERROR", detail, path)
+    return NetSuiteFault(400, wire.USER_ERROR, detail, path)
 
 
 def invalid_reference(field: str, key: object, path: str | None = None) -> NetSuiteFault:
     return NetSuiteFault(
-        400, "INVALID_KEY_OR_REF", f"Invalid {field} reference key {key}.", path or field
+        400, wire.INVALID_KEY_OR_REF, f"Invalid {field} reference key {key}.", path or field
     )
 
 

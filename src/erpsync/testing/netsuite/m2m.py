@@ -22,13 +22,13 @@ from typing import Any
 
 import jwt
 
+from erpsync.netsuite import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
-from erpsync.testing.netsuite.auth import ACCESS_TOKEN_SECONDS, TIMESTAMP_TOLERANCE, Authenticator
+from erpsync.testing.netsuite.auth import Authenticator
 
-TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
-ALLOWED_ALGORITHMS = frozenset({"PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
-KNOWN_SCOPES = frozenset({"rest_webservices", "restlets", "suite_analytics"})
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: The scopes an integration record can grant (SuiteAnalytics Connect besides the two
+#: web-services scopes erpsync asks for).
+KNOWN_SCOPES = frozenset({*wire.M2M_SCOPES, "suite_analytics"})
 
 
 class _TokenError(Exception):
@@ -55,7 +55,7 @@ def issue_token(
             "scope": sorted(scopes),
             "iss": "https://system.netsuite.com",
             "iat": int(now),
-            "exp": int(now) + ACCESS_TOKEN_SECONDS,
+            "exp": int(now) + wire.ACCESS_TOKEN_SECONDS,
             "jti": secrets.token_hex(16),
         },
         _TOKEN_SIGNING_KEY,
@@ -66,7 +66,11 @@ def issue_token(
     auth.record("OAuth 2.0 token request", True, "", client_id)
     return WireResponse.json(
         200,
-        {"access_token": token, "expires_in": str(ACCESS_TOKEN_SECONDS), "token_type": "Bearer"},
+        {
+            "access_token": token,
+            "expires_in": str(wire.ACCESS_TOKEN_SECONDS),
+            "token_type": "Bearer",
+        },
         {"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
 
@@ -86,7 +90,7 @@ def _check(
     form = request.form()
     if form.get("grant_type") != "client_credentials":
         raise _TokenError("unsupported_grant_type", f"grant_type {form.get('grant_type')!r}")
-    if form.get("client_assertion_type") != ASSERTION_TYPE:
+    if form.get("client_assertion_type") != wire.CLIENT_ASSERTION_TYPE:
         raise _TokenError("invalid_request", "wrong or missing client_assertion_type")
     assertion = form.get("client_assertion", "")
     if not assertion:
@@ -96,7 +100,7 @@ def _check(
     except jwt.PyJWTError:
         raise _TokenError("invalid_request", "client_assertion is not a JWT") from None
     alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
-    if alg not in ALLOWED_ALGORITHMS:
+    if alg not in wire.M2M_ALGORITHMS:
         raise _TokenError("invalid_request", f"algorithm {alg!r} is not accepted")
     if typ != "JWT":
         raise _TokenError("invalid_request", f"typ {typ!r} is not JWT")
@@ -142,11 +146,11 @@ def _check_times(claims: dict[str, Any], now: float) -> None:
     iat, exp = claims.get("iat"), claims.get("exp")
     if not isinstance(iat, int | float) or not isinstance(exp, int | float):
         raise _TokenError("invalid_request", "iat and exp must be numbers")
-    if exp - iat > ACCESS_TOKEN_SECONDS:
+    if exp - iat > wire.MAX_ASSERTION_SECONDS:
         raise _TokenError("invalid_grant", "exp is more than 60 minutes after iat")
     if exp <= now:
         raise _TokenError("invalid_grant", "the assertion has expired")
-    if iat > now + TIMESTAMP_TOLERANCE:
+    if iat > now + wire.TBA_TIMESTAMP_WINDOW_SECONDS:
         raise _TokenError("invalid_grant", "iat is in the future")
 
 

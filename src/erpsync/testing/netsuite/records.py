@@ -16,11 +16,13 @@ when a client sends back a record it read.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from erpsync.netsuite import wire
 from erpsync.testing.netsuite import transactions as tx
 from erpsync.testing.netsuite.db import Database
 from erpsync.testing.netsuite.errors import (
@@ -47,11 +49,9 @@ from erpsync.testing.netsuite.types import (
     BY_ITEM_KIND,
     BY_TRAN_TYPE,
     ITEM_TYPE_LABELS,
-    STATUS_LABELS,
     RecordType,
 )
 
-REST_ROOT = "/services/rest/record/v1"
 DUPLICATE_DETAIL = "Error while accessing a resource. This record already exists."
 DEPENDENT_DETAIL = "This record cannot be deleted because it has dependent records."
 
@@ -67,6 +67,23 @@ _TABLE_FAMILY = {
     "subsidiary": "subsidiary",
 }
 _INACTIVE_TABLES = frozenset({"customer", "vendor", "item", "currency", "subsidiary"})
+
+
+_Op = TypeVar("_Op", bound=Callable[..., Any])
+
+
+def _atomic(operation: _Op) -> _Op:
+    """Run a record operation as one transaction: its checks (unique external id, what
+    remains to receive) and its writes happen with no other write in between, and a
+    failure anywhere leaves nothing behind. Reads of other requests go on meanwhile,
+    statement by statement; there is no lock around a whole request."""
+
+    @functools.wraps(operation)
+    def run(self: Account, *args: Any, **kwargs: Any) -> Any:
+        with self.db.write():
+            return operation(self, *args, **kwargs)
+
+    return cast(_Op, run)
 
 
 class Parsed:
@@ -243,6 +260,7 @@ class Account:
 
     # -- the operations -----------------------------------------------------------------------
 
+    @_atomic
     def create(self, rt: RecordType, body: Any) -> int:
         self._writable(rt)
         parsed = self.parse(rt, body)
@@ -260,6 +278,7 @@ class Account:
             self.store_custom(conn, rt.table, rid, parsed.custom)
         return rid
 
+    @_atomic
     def update(
         self, rt: RecordType, rid: int, body: Any, replace: frozenset[str] = frozenset()
     ) -> None:
@@ -274,6 +293,7 @@ class Account:
             self.update_row(conn, rt.table, rid, {**values, "lastmodifieddate": self.now()})
             self.store_custom(conn, rt.table, rid, parsed.custom)
 
+    @_atomic
     def upsert(self, rt: RecordType, external_id: str, body: Any) -> int:
         """``PUT /{type}/eid:X``: create the record, or bring the existing one to ``body``.
 
@@ -294,6 +314,7 @@ class Account:
         self.update(rt, existing, body, replace=frozenset(rt.sublists))
         return existing
 
+    @_atomic
     def delete(self, rt: RecordType, rid: int) -> None:
         self._writable(rt)
         row = self.row(rt, rid)
@@ -316,12 +337,12 @@ class Account:
                     "recordtypeid": rt.name.lower(),
                     "type": rt.label,
                     "name": name,
-                    "externalid": row["externalid"],
                     "deleteddate": self.now(),
                     "context": "RESTWS",
                 },
             )
 
+    @_atomic
     def transform(self, rt: RecordType, rid: int, target: str, body: Any) -> int:
         if rt.name != "purchaseOrder" or target.lower() != "itemreceipt":
             raise invalid_content(f"Transformation from {rt.name} to {target} is not supported.")
@@ -455,7 +476,9 @@ class Account:
         rt = self.record_type_of(table, rid)
         out: dict[str, Any] = {"links": []}
         if rt is not None:
-            out["links"] = [{"rel": "self", "href": f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}"}]
+            out["links"] = [
+                {"rel": "self", "href": f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}"}
+            ]
         out["id"] = str(rid)
         name = self.ref_name(table, rid)
         if name is not None:
@@ -483,7 +506,7 @@ class Account:
         row = self.row(rt, rid)
         if row is None:
             raise not_found()
-        href = f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}"
+        href = f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}"
         out: dict[str, Any] = {"id": str(rid)}
         for spec in rt.fields:
             stored = (
@@ -508,7 +531,7 @@ class Account:
         return {"links": [{"rel": "self", "href": href}], **dict(sorted(out.items()))}
 
     def render_sublist(self, rt: RecordType, rid: int, name: str, base: str) -> dict[str, Any]:
-        href = f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}/{name}"
+        href = f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}/{name}"
         lines = [
             self._render_line(rt, name, line, base, href) for line in tx.lines(self, rt, rid, name)
         ]
@@ -524,7 +547,7 @@ class Account:
     def render_line(
         self, rt: RecordType, rid: int, name: str, line_key: str, base: str
     ) -> dict[str, Any]:
-        href = f"{base}{REST_ROOT}/{rt.name.lower()}/{rid}/{name}"
+        href = f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}/{name}"
         for line in tx.lines(self, rt, rid, name):
             if str(_line_key(line)) == line_key:
                 return self._render_line(rt, name, line, base, href)
@@ -547,7 +570,7 @@ class Account:
 
 def _select_label(spec: Field, value: str, rt: RecordType) -> str:
     if spec.rest == "status" and rt.tran_type is not None:
-        return STATUS_LABELS.get(rt.tran_type, {}).get(value, value)
+        return wire.STATUS_LABELS.get(rt.tran_type, {}).get(value, value)
     if spec.rest == "approvalStatus":
         return APPROVAL_LABELS.get(value, value)
     if spec.rest == "itemType":

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from erpsync.netsuite import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.netsuite.errors import NetSuiteFault, invalid_content, not_found
 from erpsync.testing.netsuite.paging import page_links
-from erpsync.testing.netsuite.records import REST_ROOT, Account
+from erpsync.testing.netsuite.records import Account
 from erpsync.testing.netsuite.types import RecordType, lookup
 
 DEFAULT_PAGE = 1000
@@ -55,13 +56,13 @@ def _names(request: WireRequest, name: str) -> frozenset[str]:
 
 def _created(request: WireRequest, rt: RecordType, rid: int) -> WireResponse:
     return WireResponse.empty(
-        204, {"Location": f"{request.base}{REST_ROOT}/{rt.name.lower()}/{rid}"}
+        204, {"Location": f"{request.base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}"}
     )
 
 
 def handle_record(account: Account, request: WireRequest) -> WireResponse:
     """Answer one request under ``/services/rest/record/v1``."""
-    segments = [unquote(s) for s in request.raw_path[len(REST_ROOT) :].split("/") if s]
+    segments = [unquote(s) for s in request.raw_path[len(wire.RECORD_ROOT) :].split("/") if s]
     if not segments:
         raise not_found()
     rt = _record_type(segments[0])
@@ -127,7 +128,7 @@ def _collection(account: Account, rt: RecordType, request: WireRequest) -> dict[
         raise NetSuiteFault(400, "INVALID_PARAMETER", "Invalid value for limit or offset.")
     ids = account.ids(rt)
     page = ids[offset : offset + limit]
-    href = f"{request.base}{REST_ROOT}/{rt.name.lower()}"
+    href = f"{request.base}{wire.RECORD_ROOT}/{rt.name.lower()}"
     has_more = offset + len(page) < len(ids)
     return {
         "links": page_links(href, limit, offset, len(ids), has_more),

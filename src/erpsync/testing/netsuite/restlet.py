@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from erpsync.netsuite import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.netsuite.errors import NetSuiteFault
 from erpsync.testing.netsuite.pdf import invoice_pdf
@@ -49,13 +50,11 @@ __all__ = [
     "DEFAULT_PDF_SCRIPT",
     "INVALID_SCRIPT_STATUS",
     "PDF_RESTLET_SOURCE",
-    "RESTLET_PATH",
     "RestletError",
     "Restlets",
     "restlet_host",
 ]
 
-RESTLET_PATH = "/app/site/hosting/restlet.nl"
 DEFAULT_PDF_SCRIPT = "customscript_erpsync_invoice_pdf"
 DEFAULT_PDF_DEPLOY = "customdeploy_erpsync_invoice_pdf"
 #: The HTTP status of ``SSS_INVALID_SCRIPTLET_ID`` (unconfirmed: 404 or 400).
@@ -120,7 +119,8 @@ define(['N/error', 'N/render', 'N/search'], (error, render, search) => {
 
 def restlet_host(account_id: str) -> str:
     """``1234567_SB1`` -> ``1234567-sb1.restlets.api.netsuite.com``."""
-    return f"{account_id.lower().replace('_', '-')}.restlets.api.netsuite.com"
+    url = wire.RESTLET_HOST_TEMPLATE.format(host=wire.host_label(account_id))
+    return url.removeprefix("https://")
 
 
 class RestletError(Exception):
@@ -175,7 +175,8 @@ class Restlets:
     """The account's deployed RESTlets, and the runtime that answers their calls.
 
     Script and deployment ids are matched case-insensitively (NetSuite stores them in
-    lower case). Callers hold the emulator's lock.
+    lower case). Deploying is a control call; a request only looks a deployment up (one
+    dict read, atomic).
     """
 
     def __init__(self) -> None:

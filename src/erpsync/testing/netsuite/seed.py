@@ -7,6 +7,7 @@ US NetSuite account's defaults (1 USA, 2 British pound, 3 Canadian Dollar, 4 Eur
 
 from __future__ import annotations
 
+from erpsync.netsuite import wire
 from erpsync.testing.netsuite.records import Account
 from erpsync.testing.netsuite.types import BY_TRAN_TYPE, lookup
 
@@ -123,7 +124,7 @@ def seed_company(account: Account) -> None:
             },
         )
 
-    po_type = BY_TRAN_TYPE["PurchOrd"]
+    po_type = BY_TRAN_TYPE[wire.PURCHASE_ORDER_TYPE]
     order(vendors[0], "po-pending", [(widget, 10, 4.5), (supplies, 2, 25.0)])
     partial = order(vendors[1], "po-partial", [(brackets, 20, 3.25), (widget, 5, 4.5)])
     account.transform(

@@ -24,14 +24,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from erpsync.netsuite import wire
 from erpsync.testing.netsuite.db import Database
 from erpsync.testing.netsuite.errors import NetSuiteFault
 from erpsync.testing.netsuite.paging import page_links
-from erpsync.testing.netsuite.types import BY_TRAN_TYPE, STATUS_LABELS
-
-MAX_LIMIT = 1000
-ROW_CAP = 100_000
-QUERY_PATH = "/services/rest/query/v1/suiteql"
+from erpsync.testing.netsuite.types import BY_TRAN_TYPE
 
 _TOKEN = re.compile(
     r"""(?P<string>'(?:[^']|'')*')
@@ -43,6 +40,7 @@ _TOKEN = re.compile(
       |(?P<other>.)""",
     re.S | re.X,
 )
+_NO_COLUMN = re.compile(r"^no such column: (\S+)$")
 _US_DATE = re.compile(r"^'(\d{1,2})/(\d{1,2})/(\d{4})'$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?$")
 _ORACLE_FORMAT = (
@@ -281,7 +279,7 @@ class SuiteQL:
     def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self.db = db
         self._now = now
-        self.row_cap = ROW_CAP
+        self.row_cap = wire.SUITEQL_ROW_CAP
         #: NetSuite pages by offsets that are multiples of the limit.
         self.offset_multiple_of_limit = True
         self._names: dict[str, dict[int, str]] = {}
@@ -303,7 +301,7 @@ class SuiteQL:
             return None
         if column == "status" and tran_type is not None:
             label = BY_TRAN_TYPE[tran_type].label if tran_type in BY_TRAN_TYPE else tran_type
-            status = STATUS_LABELS.get(str(tran_type), {}).get(str(value), str(value))
+            status = wire.STATUS_LABELS.get(str(tran_type), {}).get(str(value), str(value))
             return f"{label} : {status}"
         if column == "type" and value in BY_TRAN_TYPE:
             return BY_TRAN_TYPE[value].label
@@ -341,14 +339,14 @@ class SuiteQL:
     ) -> dict[str, Any]:
         if not isinstance(query, str) or not query.strip():
             raise NetSuiteFault(400, "INVALID_CONTENT", "The request body must contain 'q'.", "q")
-        limit = _int_param("limit", limit_raw, MAX_LIMIT)
+        limit = _int_param("limit", limit_raw, wire.MAX_PAGE_SIZE)
         offset = _int_param("offset", offset_raw, 0)
-        if not 1 <= limit <= MAX_LIMIT:
+        if not 1 <= limit <= wire.MAX_PAGE_SIZE:
             raise NetSuiteFault(
                 400,
                 "INVALID_PARAMETER",
                 f"Invalid value for the limit parameter: {limit}. Use a value from 1 to "
-                f"{MAX_LIMIT}.",
+                f"{wire.MAX_PAGE_SIZE}.",
             )
         if offset < 0 or (self.offset_multiple_of_limit and offset % limit):
             raise NetSuiteFault(
@@ -380,7 +378,7 @@ class SuiteQL:
                 names = [d[0].lower() for d in cursor.description]
                 rows = cursor.fetchall()
             except (sqlite3.Error, ValueError, OverflowError) as exc:
-                raise bad_query(str(exc)) from None
+                raise bad_query(_described(exc)) from None
         items = []
         for row in rows:
             item: dict[str, Any] = {"links": []}
@@ -389,6 +387,16 @@ class SuiteQL:
                     item[name] = format_value(value)
             items.append(item)
         return _envelope(items, total, limit, offset, base)
+
+
+def _described(exc: Exception) -> str:
+    """SQLite's complaint in NetSuite's words where they differ: an unknown column is
+    "Field 'x' was not found" (naming the field, as NetSuite does)."""
+    text = str(exc)
+    unknown = _NO_COLUMN.match(text)
+    if unknown is not None:
+        return f"Field '{unknown.group(1).rsplit('.', 1)[-1]}' was not found."
+    return text
 
 
 def _as_int(value: Any) -> int:
@@ -414,7 +422,7 @@ def _envelope(
 ) -> dict[str, Any]:
     has_more = offset + len(items) < total
     return {
-        "links": page_links(f"{base}{QUERY_PATH}", limit, offset, total, has_more),
+        "links": page_links(f"{base}{wire.SUITEQL_PATH}", limit, offset, total, has_more),
         "count": len(items),
         "hasMore": has_more,
         "items": items,

@@ -27,6 +27,7 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from erpsync.netsuite import wire
 from erpsync.testing.netsuite.errors import (
     invalid_content,
     invalid_field_value,
@@ -40,8 +41,10 @@ from erpsync.testing.netsuite.types import BY_TRAN_TYPE, RECEIPT_LINE, RecordTyp
 if TYPE_CHECKING:
     from erpsync.testing.netsuite.records import Account, Parsed
 
-_PREFIXES = {"CustInvc": "INV", "CustPymt": "PYMT", "PurchOrd": "PO", "ItemRcpt": "IR"}
-_ENTITY_TABLE = {"CustInvc": "customer", "CustPymt": "customer", "PurchOrd": "vendor"}
+_INVOICE, _PAYMENT = wire.INVOICE_TYPE, wire.PAYMENT_TYPE
+_ORDER, _RECEIPT = wire.PURCHASE_ORDER_TYPE, wire.ITEM_RECEIPT_TYPE
+_PREFIXES = {_INVOICE: "INV", _PAYMENT: "PYMT", _ORDER: "PO", _RECEIPT: "IR"}
+_ENTITY_TABLE = {_INVOICE: "customer", _PAYMENT: "customer", _ORDER: "vendor"}
 _ENTITY_LABEL = {"customer": "Customer", "vendor": "Vendor"}
 _RECEIVABLE = frozenset({"B", "D", "E"})
 NO_LINES = "You must enter at least one line item for this transaction."
@@ -58,7 +61,7 @@ def _header(acct: Account, rt: RecordType, parsed: Parsed, rid: int | None) -> d
     current = dict(acct.row(rt, rid) or {}) if rid is not None else {}
     entity = cols.get("entity", current.get("entity"))
     table = _ENTITY_TABLE[rt.tran_type]
-    field_name = "customer" if rt.tran_type == "CustPymt" else "entity"
+    field_name = "customer" if rt.tran_type == _PAYMENT else "entity"
     if entity is None:
         raise user_error(f"Please enter value(s) for: {_ENTITY_LABEL[table]}", field_name)
     entity_row = acct.db.one(f'SELECT * FROM "{table}" WHERE id = ?', (entity,))
@@ -146,12 +149,12 @@ def _touch(acct: Account, conn: sqlite3.Connection, rid: int) -> None:
 
 
 def create(acct: Account, rt: RecordType, parsed: Parsed) -> int:
-    if rt.tran_type == "ItemRcpt":
+    if rt.tran_type == _RECEIPT:
         raise user_error(
             "An item receipt is created by transforming a purchase order: "
             "POST /purchaseOrder/{id}/!transform/itemReceipt."
         )
-    if rt.tran_type == "CustPymt":
+    if rt.tran_type == _PAYMENT:
         return _save_payment(acct, rt, parsed, None, frozenset())
     return _save_order(acct, rt, parsed, None, frozenset())
 
@@ -159,9 +162,9 @@ def create(acct: Account, rt: RecordType, parsed: Parsed) -> int:
 def update(
     acct: Account, rt: RecordType, rid: int, parsed: Parsed, replace: frozenset[str]
 ) -> None:
-    if rt.tran_type == "CustPymt":
+    if rt.tran_type == _PAYMENT:
         _save_payment(acct, rt, parsed, rid, replace)
-    elif rt.tran_type == "ItemRcpt":
+    elif rt.tran_type == _RECEIPT:
         _update_receipt(acct, rt, rid, parsed)
     else:
         _save_order(acct, rt, parsed, rid, replace)
@@ -169,14 +172,14 @@ def update(
 
 def delete(acct: Account, rt: RecordType, row: sqlite3.Row) -> None:
     rid = int(row["id"])
-    if rt.tran_type == "CustInvc" and _applied_to_invoice(acct, rid) > 0:
+    if rt.tran_type == _INVOICE and _applied_to_invoice(acct, rid) > 0:
         raise user_error("This record cannot be deleted because it has dependent records.")
-    if rt.tran_type == "PurchOrd" and acct.db.one(
+    if rt.tran_type == _ORDER and acct.db.one(
         "SELECT 1 FROM previoustransactionlinelink WHERE previousdoc = ? LIMIT 1", (rid,)
     ):
         raise user_error("This record cannot be deleted because it has dependent records.")
     with acct.db.write() as conn:
-        if rt.tran_type == "CustPymt":
+        if rt.tran_type == _PAYMENT:
             invoices = [
                 r["previousdoc"]
                 for r in acct.db.all(
@@ -186,7 +189,7 @@ def delete(acct: Account, rt: RecordType, row: sqlite3.Row) -> None:
             conn.execute("DELETE FROM previoustransactionlinelink WHERE nextdoc = ?", (rid,))
             for invoice in invoices:
                 _refresh_invoice(acct, conn, int(invoice))
-        if rt.tran_type == "ItemRcpt":
+        if rt.tran_type == _RECEIPT:
             _unreceive(acct, conn, rid)
         conn.execute('DELETE FROM transactionline WHERE "transaction" = ?', (rid,))
         conn.execute('DELETE FROM "transaction" WHERE id = ?', (rid,))
@@ -243,10 +246,10 @@ def lines(acct: Account, rt: RecordType, rid: int, name: str) -> list[dict[str, 
             "amount": line["foreignamount"],
             "description": line["memo"],
         }
-        if rt.tran_type == "PurchOrd":
+        if rt.tran_type == _ORDER:
             rest["quantityReceived"] = line["quantityshiprecv"] or 0
             rest["isClosed"] = line["isclosed"]
-        if rt.tran_type == "ItemRcpt":
+        if rt.tran_type == _RECEIPT:
             rest["orderLine"] = links.get(int(line["id"]))
             rest["itemReceive"] = "T"
             del rest["amount"]
@@ -275,7 +278,7 @@ def _save_order(
     if not order_lines:
         raise user_error(NO_LINES, "item")
     total = sum((money(line["foreignamount"]) for line in order_lines), Decimal(0))
-    if rt.tran_type == "CustInvc":
+    if rt.tran_type == _INVOICE:
         if total < 0:
             raise user_error("The total of an invoice cannot be negative.", "item")
         paid = _applied_to_invoice(acct, rid) if rid is not None else Decimal(0)
@@ -391,7 +394,7 @@ def _apply_line(
     if line.get("item") is None:
         raise user_error("Please enter value(s) for: Item", f"{prefix}item")
     quantity = number(line.get("quantity")) if line.get("quantity") is not None else Decimal(1)
-    if rt.tran_type == "PurchOrd" and quantity <= 0:
+    if rt.tran_type == _ORDER and quantity <= 0:
         raise invalid_field_value("quantity", f"{prefix}quantity")
     received = number(line.get("quantityshiprecv"))
     if quantity < received:
@@ -418,7 +421,7 @@ def _apply_line(
             "netamount": float(amount),
         }
     )
-    if rt.tran_type == "PurchOrd":
+    if rt.tran_type == _ORDER:
         line.setdefault("isclosed", "F")
         line["quantityshiprecv"] = float(received)
     line.update(custom)
@@ -426,7 +429,7 @@ def _apply_line(
 
 def _check_item(acct: Account, rt: RecordType, item_id: int, prefix: str) -> None:
     row = acct.db.one("SELECT subtype FROM item WHERE id = ?", (item_id,))
-    forbidden = "Purchase" if rt.tran_type == "CustInvc" else "Sale"
+    forbidden = "Purchase" if rt.tran_type == _INVOICE else "Sale"
     if row is None or row["subtype"] == forbidden:
         raise invalid_reference("item", item_id, f"{prefix}item")
 
@@ -534,7 +537,7 @@ def _save_payment(
                 {
                     **cols,
                     "id": rid,
-                    "type": "CustPymt",
+                    "type": _PAYMENT,
                     "recordtype": "customerpayment",
                     "createddate": stamp,
                     "lastmodifieddate": stamp,
@@ -590,7 +593,7 @@ def _merge_applications(
         invoice = acct.db.one('SELECT * FROM "transaction" WHERE id = ?', (doc,))
         if (
             invoice is None
-            or invoice["type"] != "CustInvc"
+            or invoice["type"] != _INVOICE
             or invoice["entity"] != customer
             or invoice["currency"] != currency
         ):
@@ -628,8 +631,8 @@ def _merge_applications(
 
 def receive(acct: Account, po_id: int, body: dict[str, Any]) -> int:
     """``POST /purchaseOrder/{id}/!transform/itemReceipt``."""
-    po_type = BY_TRAN_TYPE["PurchOrd"]
-    receipt_type = BY_TRAN_TYPE["ItemRcpt"]
+    po_type = BY_TRAN_TYPE[_ORDER]
+    receipt_type = BY_TRAN_TYPE[_RECEIPT]
     po = acct.row(po_type, po_id)
     if po is None:
         raise not_found()
@@ -673,7 +676,7 @@ def receive(acct: Account, po_id: int, body: dict[str, Any]) -> int:
     )
     cols.setdefault("trandate", acct.today())
     if cols.get("tranid") is None:
-        cols["tranid"] = acct.next_number(_PREFIXES["ItemRcpt"])
+        cols["tranid"] = acct.next_number(_PREFIXES[_RECEIPT])
     rid = _store(acct, receipt_type, None, cols, parsed.custom, receipt_lines, total, po_id)
     with acct.db.write() as conn:
         for line, order_line in zip(receipt_lines, wanted):

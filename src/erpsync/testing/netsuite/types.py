@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from erpsync.netsuite import wire
 from erpsync.testing.netsuite.fields import (
     BOOL,
     DATE,
@@ -201,7 +202,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             "Invoice",
             INVOICE_FIELDS,
             {"item": SALES_LINE},
-            tran_type="CustInvc",
+            tran_type=wire.INVOICE_TYPE,
         ),
         RecordType(
             "customerPayment",
@@ -210,7 +211,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             "Payment",
             PAYMENT_FIELDS,
             {"apply": APPLY_LINE},
-            tran_type="CustPymt",
+            tran_type=wire.PAYMENT_TYPE,
         ),
         RecordType(
             "purchaseOrder",
@@ -219,7 +220,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             "Purchase Order",
             PURCHASE_ORDER_FIELDS,
             {"item": PURCHASE_LINE},
-            tran_type="PurchOrd",
+            tran_type=wire.PURCHASE_ORDER_TYPE,
         ),
         RecordType(
             "itemReceipt",
@@ -228,7 +229,7 @@ RECORD_TYPES: dict[str, RecordType] = {
             "Item Receipt",
             ITEM_RECEIPT_FIELDS,
             {"item": RECEIPT_LINE},
-            tran_type="ItemRcpt",
+            tran_type=wire.ITEM_RECEIPT_TYPE,
         ),
         RecordType(
             "currency", "currency", "list", "Currency", LIST_FIELDS["currency"], writable=False
@@ -251,22 +252,6 @@ ITEM_TYPE_LABELS = {
     "InvtPart": "Inventory Item",
     "NonInvtPart": "Non-inventory Item",
     "Service": "Service",
-}
-
-#: transaction.status letters and their labels, per transaction type.
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "CustInvc": {"A": "Open", "B": "Paid In Full"},
-    "CustPymt": {"A": "Unapproved Payment", "B": "Not Deposited", "C": "Deposited"},
-    "PurchOrd": {
-        "A": "Pending Supervisor Approval",
-        "B": "Pending Receipt",
-        "C": "Rejected by Supervisor",
-        "D": "Partially Received",
-        "E": "Pending Billing/Partially Received",
-        "F": "Pending Bill",
-        "G": "Fully Billed",
-        "H": "Closed",
-    },
 }
 
 APPROVAL_LABELS = {"1": "Pending Approval", "2": "Approved", "3": "Rejected"}
