@@ -23,9 +23,10 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks.clock import iso, iso_ms, parse_instant
 from erpsync.testing.quickbooks.company import ENTITIES, PATHS, Company
@@ -41,12 +42,12 @@ from erpsync.testing.quickbooks.errors import (
 from erpsync.testing.quickbooks.pdf import invoice_pdf
 from erpsync.testing.quickbooks.query import parse_query, run_query
 
-BATCH_LIMIT = 30
-CDC_LOOKBACK = timedelta(days=30)
-CDC_LIMIT = 1000
-REQUEST_ID_LIMIT = 50
-BATCH_REQUEST_ID_LIMIT = 36
-BATCH_ID_LIMIT = 10
+BATCH_LIMIT = wire.BATCH_LIMIT
+CDC_LOOKBACK = wire.CDC_LOOKBACK
+CDC_LIMIT = wire.CDC_LIMIT
+REQUEST_ID_LIMIT = wire.REQUEST_ID_MAX
+BATCH_REQUEST_ID_LIMIT = wire.BATCH_REQUEST_ID_MAX
+BATCH_ID_LIMIT = wire.BATCH_ID_MAX
 #: How many answers are kept for ``requestid`` replay (oldest forgotten first), so a
 #: long benchmark that sends a requestid with every write does not grow without bound.
 REPLAY_MEMORY = 20_000
@@ -65,8 +66,9 @@ class _Stored:
 class DataApi:
     """Routes and answers data API requests for one :class:`Company`."""
 
-    def __init__(self, company: Company) -> None:
+    def __init__(self, company: Company, replay_memory: int = 20_000) -> None:
         self.company = company
+        self.replay_memory = replay_memory
         self._lock = threading.RLock()
         self._replies: OrderedDict[str, _Stored] = OrderedDict()
 
@@ -100,7 +102,7 @@ class DataApi:
                 self._replies[request_id] = _Stored(
                     response.status, response.body, response.headers.get("Content-Type", "")
                 )
-                while len(self._replies) > REPLAY_MEMORY:
+                while len(self._replies) > self.replay_memory:
                     self._replies.popitem(last=False)
             return response
 

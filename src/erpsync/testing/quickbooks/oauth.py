@@ -26,36 +26,27 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks.errors import authentication_failed, authorization_failed
 
-ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
-KNOWN_SCOPES = frozenset(
-    {
-        ACCOUNTING_SCOPE,
-        "com.intuit.quickbooks.payment",
-        "openid",
-        "profile",
-        "email",
-        "phone",
-        "address",
-    }
-)
+ACCOUNTING_SCOPE = wire.ACCOUNTING_SCOPE
+KNOWN_SCOPES = frozenset({wire.ACCOUNTING_SCOPE, wire.PAYMENT_SCOPE, *wire.OPENID_SCOPES})
 
-ACCESS_TOKEN_SECONDS = 3600
-REFRESH_TOKEN_SECONDS = 100 * 24 * 3600
-HARD_EXPIRY_SECONDS = 5 * 365 * 24 * 3600
+ACCESS_TOKEN_SECONDS = int(wire.ACCESS_TOKEN_LIFETIME.total_seconds())
+REFRESH_TOKEN_SECONDS = int(wire.REFRESH_TOKEN_LIFETIME.total_seconds())
+HARD_EXPIRY_SECONDS = int(wire.REFRESH_TOKEN_HARD_LIFETIME.total_seconds())
 CODE_SECONDS = 600
 
 # The real endpoints (what the discovery documents say when the real hosts are intercepted).
-AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
-TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
-REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
-ISSUER = "https://oauth.platform.intuit.com/op/v1"
-JWKS_URL = "https://oauth.platform.intuit.com/op/v1/jwks"
+AUTHORIZE_URL = wire.AUTHORIZE_URL
+TOKEN_URL = wire.TOKEN_URL
+REVOKE_URL = wire.REVOKE_URL
+ISSUER = wire.OPENID_ISSUER
+JWKS_URL = wire.JWKS_URL
 USERINFO_URLS = {
-    False: "https://accounts.platform.intuit.com/v1/openid_connect/userinfo",
-    True: "https://sandbox-accounts.platform.intuit.com/v1/openid_connect/userinfo",
+    False: wire.USERINFO_URLS["production"],
+    True: wire.USERINFO_URLS["sandbox"],
 }
 
 AUTHORIZE_PATH = "/connect/oauth2"
@@ -318,7 +309,7 @@ class OAuthServer:
             "expires_in": ACCESS_TOKEN_SECONDS,
             "x_refresh_token_expires_in": int(self._refresh[pair.refresh_token].expires_at - now),
         }
-        if request.headers.get("x-include-refresh-token-hard-expires-in", "").lower() == "true":
+        if request.headers.get(wire.HARD_EXPIRY_HEADER, "").lower() == "true":
             body["x_refresh_token_hard_expires_in"] = int(connection.hard_expires_at - now)
         return _json(200, body)
 

@@ -19,13 +19,14 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from erpsync.quickbooks import wire
 from erpsync.testing.quickbooks.clock import parse_instant
 from erpsync.testing.quickbooks.errors import QboFault, query_parser_error, query_validation_error
 
 __all__ = ["Condition", "Query", "parse_query", "run_query"]
 
-MAX_RESULTS_LIMIT = 1000
-DEFAULT_MAX_RESULTS = 100
+MAX_RESULTS_LIMIT = wire.MAX_PAGE_SIZE
+DEFAULT_MAX_RESULTS = wire.DEFAULT_PAGE_SIZE
 
 #: Entities whose queries hide inactive records unless ``Active`` is constrained.
 NAME_LISTS = frozenset({"Customer", "Vendor", "Item", "Account"})

@@ -35,6 +35,7 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from erpsync.quickbooks import wire
 from erpsync.testing.quickbooks.clock import local_date
 from erpsync.testing.quickbooks.errors import (
     QboFault,
@@ -64,7 +65,7 @@ CURRENCY_NAMES = {
 }
 
 DELETED_SUFFIX = " (deleted)"
-DOC_NUMBER_MAX = 21
+DOC_NUMBER_MAX = wire.DOC_NUMBER_MAX
 ALLOW_DUPLICATE_DOC = "allowduplicatedocnum"
 
 
@@ -213,8 +214,8 @@ def _name_entity(
         name = name[: -len(DELETED_SUFFIX)]
     if ":" in name:
         raise invalid_value("DisplayName", "The name can't contain a colon (:).")
-    if len(name) > 500:
-        raise string_length("DisplayName", 500, len(name))
+    if len(name) > wire.DISPLAY_NAME_MAX:
+        raise string_length("DisplayName", wire.DISPLAY_NAME_MAX, len(name))
     exclude = (entity, previous["Id"]) if previous is not None else None
     holder = name_holder(company, name, exclude)
     if holder is not None:
@@ -498,8 +499,8 @@ def _invoice(
     record["DueDate"] = optional_date(record, "DueDate") or txn_date
     optional_date(record, "ShipDate")
     _doc_number(company, "Invoice", record, previous, options)
-    if len(str(record.get("PrivateNote") or "")) > 4000:
-        raise string_length("PrivateNote", 4000, len(str(record["PrivateNote"])))
+    if len(str(record.get("PrivateNote") or "")) > wire.PRIVATE_NOTE_MAX:
+        raise string_length("PrivateNote", wire.PRIVATE_NOTE_MAX, len(str(record["PrivateNote"])))
     currency, rate = _transaction_currency(company, record, customer, "customer")
     applied = applied_total(company, previous["Id"]) if previous is not None else Decimal(0)
     if total < applied:
@@ -717,7 +718,7 @@ def _purchase_order(
     )
     record["Line"] = lines
     status = str(record.get("POStatus") or "Open")
-    if status not in ("Open", "Closed"):
+    if status not in wire.PO_STATUSES:
         raise invalid_value("POStatus", f"Invalid Enumeration : {status}")
     record["POStatus"] = status
     record["TxnDate"] = optional_date(record, "TxnDate") or local_date(company.now())
