@@ -28,8 +28,10 @@ from typing import Any
 
 from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
+from erpsync.testing.quickbooks import books
+from erpsync.testing.quickbooks.catalogue import ENTITIES, PATHS
 from erpsync.testing.quickbooks.clock import iso, iso_ms, parse_instant
-from erpsync.testing.quickbooks.company import ENTITIES, PATHS, Company
+from erpsync.testing.quickbooks.company import Company
 from erpsync.testing.quickbooks.errors import (
     QboFault,
     business_validation,
@@ -124,6 +126,17 @@ class DataApi:
             if method == "POST":
                 body = self._json(request)
                 return self._entity("Preferences", self.company.update("Preferences", body))
+        taxcode = [x.lower() for x in segments[1:]] == ["taxcode"]
+        if head == "taxservice" and taxcode and method == "POST":
+            return self._ok(books.tax_service(self.company, self._json(request)))
+        if head == "upload":
+            raise QboFault(
+                "Attachable upload is not emulated",
+                "File uploads (POST /upload) are not emulated by FakeQuickBooks; create the "
+                "Attachable's metadata with POST /attachable instead.",
+                "500",
+                element="file_content",
+            )
         entity = PATHS.get(head)
         if entity is None:
             raise unsupported_operation(f"{method} /{'/'.join(segments)}")
@@ -155,7 +168,9 @@ class DataApi:
         if operation not in ("", "create", "update"):
             raise unsupported_operation(f"operation={operation}")
         options = frozenset(include)
-        if operation == "update" or (isinstance(body, dict) and body.get("Id") not in (None, "")):
+        if operation == "update" or (
+            isinstance(body, dict) and body.get("Id") not in (None, "", 0, "0")
+        ):
             return self._entity(entity, self.company.update(entity, body, options))
         return self._entity(entity, self.company.create(entity, body, options))
 

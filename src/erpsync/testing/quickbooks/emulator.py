@@ -51,7 +51,8 @@ from erpsync.testing.core.emulator import (
 )
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks.api import REPLAY_MEMORY, DataApi
-from erpsync.testing.quickbooks.company import ENTITIES, Change, Company
+from erpsync.testing.quickbooks.catalogue import ENTITIES
+from erpsync.testing.quickbooks.company import Change, Company
 from erpsync.testing.quickbooks.errors import THROTTLE_XML, authorization_failed, system_failure
 from erpsync.testing.quickbooks.oauth import (
     ACCOUNTING_SCOPE,
@@ -154,6 +155,12 @@ def _intercept_prefixes() -> tuple[str, ...]:
         *wire.USERINFO_URLS.values(),
     )
     return tuple(dict.fromkeys(_origin(url) for url in urls))
+
+
+def _id_order(record: dict[str, Any]) -> tuple[int, int, str]:
+    """Numeric ids in number order, then the named ones (tax codes ``TAX``, ``NON``)."""
+    text = str(record.get("Id", ""))
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
 
 
 def _random_text(rng: random.Random, length: int, alphabet: str = _ALPHANUMERIC) -> str:
@@ -296,7 +303,7 @@ class FakeQuickBooks(Emulator):
             )
         with self._lock:
             rows = self.company.all(entity)
-        return sorted(rows, key=lambda r: int(r["Id"]))
+        return sorted(rows, key=_id_order)
 
     def reset(self) -> None:
         """Back to a new emulator's state: books, tokens (re-issued identically), the
