@@ -18,6 +18,7 @@ import pytest
 import requests
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
+from intuitlib.exceptions import AuthClientError
 from quickbooks.batch import batch_create
 from quickbooks.cdc import change_data_capture
 from quickbooks.exceptions import QuickbooksException
@@ -430,3 +431,24 @@ def test_attachable_metadata(qb):
 
 
 # -- OAuth --------------------------------------------------------------------------------
+def test_intuit_oauth_refresh_twice_with_the_stored_token(fake):
+    auth_client, _ = connect(fake)
+    stored = auth_client.refresh_token
+    auth_client.refresh(refresh_token=stored)
+    auth_client.refresh(refresh_token=stored)  # the suite's setUp does this in every test
+    assert auth_client.refresh_token == stored  # younger than a day: the same token back
+    assert auth_client.revoke() is True
+    with pytest.raises(AuthClientError) as raised:
+        auth_client.refresh()
+    assert raised.value.status_code == 400
+
+
+def test_intuit_oauth_openid_id_token(fake):
+    creds = fake.credentials
+    auth_client = AuthClient(creds.client_id, creds.client_secret, creds.redirect_uri, "sandbox")
+    url = auth_client.get_authorization_url([Scopes.ACCOUNTING, Scopes.OPENID, Scopes.EMAIL])
+    redirect = requests.get(url, allow_redirects=False)
+    query = parse_qs(urlsplit(redirect.headers["Location"]).query)
+    auth_client.get_bearer_token(query["code"][0], realm_id=query["realmId"][0])
+    assert auth_client.id_token and auth_client.id_token.count(".") == 2
+    assert auth_client.get_user_info().json()["email"]

@@ -8,7 +8,7 @@ Routes (entity names lower-case in paths, as QuickBooks writes them):
 * ``GET /{entity}/{id}``; ``GET|POST /preferences``; ``GET /companyinfo/{realmId}``;
 * ``GET /query?query=...`` or ``POST /query`` with the query as the body;
 * ``POST /batch`` (at most 30 items, each failing alone with a ``Fault`` and HTTP 200);
-* ``GET /cdc?entities=A,B&changedSince=ISO`` (30-day lookback, 1000 per entity);
+* ``GET /cdc?entities=A,B&changedSince=ISO`` (30-day lookback, 1000 objects per answer);
 * ``GET /invoice/{id}/pdf``; ``POST /invoice/{id}/send[?sendTo=]``.
 
 Idempotency: a POST carrying ``requestid`` (at most 50 characters, 36 for a batch) is
@@ -19,6 +19,7 @@ writing again, whatever else it carries (the last 20,000 requestids are remember
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -63,6 +64,16 @@ class _Stored:
     status: int
     body: bytes
     content_type: str
+
+
+def _includes(request: WireRequest) -> set[str]:
+    return {x.strip().lower() for x in (request.param("include") or "").split(",") if x}
+
+
+def _invoice_link(realm_id: str, invoice_id: str) -> str:
+    """The customer-facing payment link ``include=invoiceLink`` adds (a stable fake)."""
+    digest = hashlib.sha256(f"{realm_id}:{invoice_id}".encode()).hexdigest()[:40]
+    return f"https://connect.intuit.com/portal/app/CommerceNetwork/view/scs-v1-{digest}"
 
 
 class DataApi:
@@ -143,7 +154,10 @@ class DataApi:
         if len(segments) == 1 and method == "POST":
             return self._write(request, entity)
         if len(segments) == 2 and method == "GET":
-            return self._entity(entity, self._read(entity, segments[1]))
+            record = self._read(entity, segments[1])
+            if entity == "Invoice" and "invoicelink" in _includes(request):
+                record["InvoiceLink"] = _invoice_link(self.company.realm_id, record["Id"])
+            return self._entity(entity, record)
         if entity == "Invoice" and len(segments) == 3 and segments[2] == "pdf" and method == "GET":
             record = self.company.read("Invoice", segments[1])
             pdf = invoice_pdf(record, self.company.company_info())
@@ -281,8 +295,9 @@ class DataApi:
                 "days is not supported.",
             )
         responses: list[dict[str, Any]] = []
+        kept = self._cdc_cut(entities, since)
         for entity in entities:
-            changed = self.company.changed_since(entity, since, CDC_LIMIT)
+            changed = kept[entity]
             if changed:
                 responses.append(
                     {
@@ -295,6 +310,21 @@ class DataApi:
             else:
                 responses.append({})
         return {"CDCResponse": [{"QueryResponse": responses}]}
+
+    def _cdc_cut(self, entities: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Each entity's changes, at most ``CDC_LIMIT`` objects in the WHOLE answer (not
+        per entity): the earliest changes across all entities are kept, so a client that
+        resumes from the newest time it was given misses nothing."""
+        pooled: list[tuple[datetime, int, int, dict[str, Any]]] = []
+        for position, entity in enumerate(entities):
+            for order, record in enumerate(self.company.changed_since(entity, since, CDC_LIMIT)):
+                stamp = parse_instant(record.get("MetaData", {}).get("LastUpdatedTime", ""))
+                pooled.append((stamp or since, position, order, record))
+        pooled.sort(key=lambda entry: entry[:3])
+        kept: dict[str, list[tuple[int, dict[str, Any]]]] = {e: [] for e in entities}
+        for _, position, order, record in pooled[:CDC_LIMIT]:
+            kept[entities[position]].append((order, record))
+        return {e: [r for _, r in sorted(rows, key=lambda x: x[0])] for e, rows in kept.items()}
 
     # -- answers ---------------------------------------------------------------------------
 

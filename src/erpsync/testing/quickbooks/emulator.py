@@ -36,7 +36,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync.errors import ConfigurationError
 from erpsync.quickbooks import wire
@@ -98,6 +98,10 @@ QBO_GOVERNANCE = Governance(
 REQUEST_LOG_SIZE = 10_000
 
 _DATA_PREFIX = wire.DATA_PREFIX
+_DAY = wire.REFRESH_TOKEN_ROTATION_AGE.total_seconds()
+
+#: How refresh answers treat the refresh token (see ``FakeQuickBooks(refresh_tokens=)``).
+RefreshTokens = Literal["rolling", "single_use"]
 _ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -200,13 +204,18 @@ class FakeQuickBooks(Emulator):
         faults: FaultPlan | None = None,
         governance: Governance | None = QBO_GOVERNANCE,
         seed: int = 0,
-        refresh_grace_seconds: float = 0.0,
+        refresh_grace_seconds: float | None = None,
+        refresh_tokens: RefreshTokens = "rolling",
         seed_data: bool = True,
         refuse_duplicate_doc_numbers: bool = True,
         requestid_memory: int = REPLAY_MEMORY,
     ) -> None:
-        """``governance=None`` disables the limits; ``refresh_grace_seconds`` keeps a
-        rotated refresh token usable that long (0: single use, the safe assumption);
+        """``governance=None`` disables the limits; ``refresh_tokens="rolling"`` (the
+        default, as Intuit documents it) answers a refresh with the same refresh token
+        while it is younger than a day and then rotates it, ``"single_use"`` rotates on
+        every refresh (erpsync's own rotation tests use it: a lost rotation then shows
+        as ``invalid_grant``); ``refresh_grace_seconds`` keeps a rotated-away refresh
+        token usable that long (default: a day when rolling, 0 when single use);
         ``seed_data=False`` starts with no customers, vendors or items;
         ``refuse_duplicate_doc_numbers=False`` accepts a second invoice with a number
         already in use, as QuickBooks does when the company's "warn if duplicate number"
@@ -227,9 +236,16 @@ class FakeQuickBooks(Emulator):
                 f"requestid_memory must be an int >= 1, not {requestid_memory!r}"
             )
         self.requestid_memory = requestid_memory
+        if refresh_tokens not in ("rolling", "single_use"):
+            raise ConfigurationError(
+                f"refresh_tokens must be 'rolling' or 'single_use', not {refresh_tokens!r}"
+            )
+        if refresh_grace_seconds is None:
+            refresh_grace_seconds = _DAY if refresh_tokens == "rolling" else 0.0
         if refresh_grace_seconds < 0:
             raise ConfigurationError("refresh_grace_seconds must be >= 0")
         self.realm_id = str(realm_id)
+        self.refresh_tokens: RefreshTokens = refresh_tokens
         self.refresh_grace_seconds = float(refresh_grace_seconds)
         self.seed_data = seed_data
         self._refuse_duplicates = bool(refuse_duplicate_doc_numbers)
@@ -248,7 +264,10 @@ class FakeQuickBooks(Emulator):
     def _build_state(self) -> None:
         rng = random.Random(self.seed)
         self.oauth = OAuthServer(
-            self.clock.now, rng, refresh_grace_seconds=self.refresh_grace_seconds
+            self.clock.now,
+            rng,
+            refresh_grace_seconds=self.refresh_grace_seconds,
+            rolling=self.refresh_tokens == "rolling",
         )
         client_id = "AB" + _random_text(rng, 48)
         client_secret = _random_text(rng, 40)
