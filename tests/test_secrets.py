@@ -164,7 +164,7 @@ def _invoice(external_id: str, customer: str, item: str | None) -> Invoice:
 def test_quickbooks_flow_leaks_no_secret(audit: Audit, tmp_path: Path) -> None:
     clock = FakeClock()
     store_path = tmp_path / "qbo-tokens.json"
-    with FakeQuickBooks(clock=clock) as fake:
+    with FakeQuickBooks(clock=clock, refresh_tokens="single_use") as fake:
         tap = WireTap(fake)
         creds = fake.credentials
         backend = fake.backend(token_store=FileTokenStore(store_path))

@@ -31,7 +31,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def fake(clock: FakeClock) -> Iterator[FakeQuickBooks]:
-    emulator = FakeQuickBooks(clock=clock)
+    emulator = FakeQuickBooks(clock=clock, refresh_tokens="single_use")
     with emulator:
         yield emulator
 

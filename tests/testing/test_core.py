@@ -18,7 +18,6 @@ import requests
 from urllib3.exceptions import ProtocolError
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing.core import emulator as _core
 from erpsync.testing.core.emulator import (
     Clock,
     Drop,
@@ -31,6 +30,7 @@ from erpsync.testing.core.emulator import (
     SystemClock,
     Window,
     clock_datetime,
+    intercepting,
 )
 from erpsync.testing.core.wire import WireRequest, WireResponse
 
@@ -127,7 +127,7 @@ MODES = ["inprocess", "served"]
 @pytest.fixture(autouse=True)
 def _nothing_left_intercepting() -> Iterator[None]:
     yield
-    assert not _core._INTERCEPTOR.active, "a test left the shared responses mock running"
+    assert not intercepting(), "a test left the shared responses mock running"
 
 
 # -- clocks ------------------------------------------------------------------------------

@@ -768,10 +768,13 @@ def test_requestid_replays_a_fault_too(api):
     assert second.json() == first.json()
 
 
-def test_requestid_memory_is_bounded(api, fake, monkeypatch):
-    from erpsync.testing.quickbooks import api as _qbo_api
+def test_requestid_memory_is_bounded():
+    small = FakeQuickBooks(clock=FakeClock(), governance=None, requestid_memory=2)
+    with small:
+        _requestid_memory_is_bounded(Api(small))
 
-    monkeypatch.setattr(_qbo_api, "REPLAY_MEMORY", 2)
+
+def _requestid_memory_is_bounded(api: Api) -> None:
     for n in range(3):
         api.post("/customer", {"DisplayName": f"Memory {n}"}, requestid=f"mem-{n}")
     replay = api.post("/customer", {"DisplayName": "Memory 1 again"}, requestid="mem-1")

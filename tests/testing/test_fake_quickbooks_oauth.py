@@ -253,22 +253,47 @@ def test_unknown_grant_type_is_refused(fake):
     assert response.json() == {"error": "unsupported_grant_type"}
 
 
-def test_refresh_tokens_are_single_use_by_default(fake):
-    first = refresh(fake, fake.credentials.refresh_token)
-    assert first.status_code == 200
-    rotated = first.json()["refresh_token"]
-    assert rotated != fake.credentials.refresh_token
-    reused = refresh(fake, fake.credentials.refresh_token)
-    assert reused.status_code == 400
-    assert reused.json() == {
-        "error": "invalid_grant",
-        "error_description": "Incorrect or invalid refresh token",
-    }
+def test_refresh_tokens_roll_as_documented_by_default(fake, clock):
+    stored = fake.credentials.refresh_token
+    for _ in range(3):  # younger than a day: the same refresh token comes back, every time
+        answer = refresh(fake, stored)
+        assert answer.status_code == 200
+        assert answer.json()["refresh_token"] == stored
+    clock.advance(25 * 3600)
+    rotated = refresh(fake, stored).json()["refresh_token"]
+    assert rotated != stored
+    # The older token is still accepted for a grace period (a day), leading to the newest.
+    assert refresh(fake, stored).json()["refresh_token"] == rotated
+    clock.advance(25 * 3600)
+    assert refresh(fake, stored).json()["error"] == "invalid_grant"
     assert refresh(fake, rotated).status_code == 200
 
 
+def test_refresh_tokens_can_be_strictly_single_use(clock):
+    fake = FakeQuickBooks(clock=clock, governance=None, refresh_tokens="single_use")
+    with fake:
+        first = refresh(fake, fake.credentials.refresh_token)
+        assert first.status_code == 200
+        rotated = first.json()["refresh_token"]
+        assert rotated != fake.credentials.refresh_token
+        reused = refresh(fake, fake.credentials.refresh_token)
+        assert reused.status_code == 400
+        assert reused.json() == {
+            "error": "invalid_grant",
+            "error_description": "Incorrect or invalid refresh token",
+        }
+        assert refresh(fake, rotated).status_code == 200
+
+
+def test_refresh_token_mode_is_checked():
+    with pytest.raises(ConfigurationError):
+        FakeQuickBooks(refresh_tokens="sometimes")  # type: ignore[arg-type]
+
+
 def test_grace_period_keeps_the_previous_refresh_token_alive(clock):
-    fake = FakeQuickBooks(clock=clock, governance=None, refresh_grace_seconds=120)
+    fake = FakeQuickBooks(
+        clock=clock, governance=None, refresh_tokens="single_use", refresh_grace_seconds=120
+    )
     with fake:
         old = fake.credentials.refresh_token
         newest = refresh(fake, old).json()["refresh_token"]

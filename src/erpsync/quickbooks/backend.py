@@ -1091,7 +1091,9 @@ class QuickBooksBackend(AccountingBackend):
         found: dict[_Pair, dict[str, dict[str, Any]]] = {pair: {} for pair in pairs}
         for parties, low, high in _lookup_groups(pairs):
             query = Query(entity)
-            if len(parties) == 1:
+            if entity == "PurchaseOrder":
+                pass  # PurchaseOrder VendorRef is not filterable (QBO 4001): matched below
+            elif len(parties) == 1:
                 query = query.where(party_field, "=", parties[0])
             else:
                 query = query.where_in(party_field, parties)

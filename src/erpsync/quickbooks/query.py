@@ -31,7 +31,8 @@ MAX_PAGE_SIZE = 1000
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
-_OPERATORS = frozenset({"=", "!=", "<", ">", "<=", ">="})
+#: Intuit's comparison operators (``!=`` is not one: QuickBooks refuses it).
+_OPERATORS = frozenset({"=", "<", ">", "<=", ">="})
 
 Literal = str | int | Decimal | bool | date | datetime
 

@@ -16,49 +16,72 @@ loopback server (``fake.serve()``) for clients that do not use ``requests``.
 
 Latency, throttling and faults (5xx, 429, dropped connections, a response lost after the
 write was committed) can be switched on, seeded so that a run repeats exactly. This
-package needs the ``responses`` package (``pip install "erpsync[testing]"``).
+package needs the ``responses`` package (``pip install "erpsync[testing]"``); without
+it, using a name from here raises :class:`MissingExtraError` saying so. Names are
+resolved lazily, so the pytest plugin (``erpsync.testing.plugin``) costs nothing to load.
 """
 
 from __future__ import annotations
 
-from erpsync.testing.core.emulator import (
-    Clock,
-    Drop,
-    Emulator,
-    EmulatorStats,
-    FakeClock,
-    Fault,
-    FaultPlan,
-    Governance,
-    Latency,
-    SystemClock,
-    Window,
-)
-from erpsync.testing.netsuite import NETSUITE_GOVERNANCE, FakeNetSuite, NetSuiteCredentials
-from erpsync.testing.quickbooks import (
-    QBO_GOVERNANCE,
-    AuthorizationGrant,
-    FakeQuickBooks,
-    QuickBooksCredentials,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "NETSUITE_GOVERNANCE",
-    "QBO_GOVERNANCE",
-    "AuthorizationGrant",
-    "Clock",
-    "Drop",
-    "Emulator",
-    "EmulatorStats",
-    "FakeClock",
-    "FakeNetSuite",
-    "FakeQuickBooks",
-    "Fault",
-    "FaultPlan",
-    "Governance",
-    "Latency",
-    "NetSuiteCredentials",
-    "QuickBooksCredentials",
-    "SystemClock",
-    "Window",
-]
+from erpsync._lazy import lazy_exports
+
+_CORE = "erpsync.testing.core.emulator"
+_QBO = "erpsync.testing.quickbooks"
+_NS = "erpsync.testing.netsuite"
+_EXPORTS: dict[str, str] = {
+    **{
+        name: _CORE
+        for name in (
+            "Clock",
+            "Drop",
+            "Emulator",
+            "EmulatorStats",
+            "FakeClock",
+            "Fault",
+            "FaultPlan",
+            "Governance",
+            "Latency",
+            "SystemClock",
+            "Window",
+            "intercepting",
+        )
+    },
+    "MissingExtraError": "erpsync.testing.core",
+    "NETSUITE_GOVERNANCE": _NS,
+    "FakeNetSuite": _NS,
+    "NetSuiteCredentials": _NS,
+    "QBO_GOVERNANCE": _QBO,
+    "AuthorizationGrant": _QBO,
+    "FakeQuickBooks": _QBO,
+    "QuickBooksCredentials": _QBO,
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from erpsync.testing.core import MissingExtraError
+    from erpsync.testing.core.emulator import (
+        Clock,
+        Drop,
+        Emulator,
+        EmulatorStats,
+        FakeClock,
+        Fault,
+        FaultPlan,
+        Governance,
+        Latency,
+        SystemClock,
+        Window,
+        intercepting,
+    )
+    from erpsync.testing.netsuite import NETSUITE_GOVERNANCE, FakeNetSuite, NetSuiteCredentials
+    from erpsync.testing.quickbooks import (
+        QBO_GOVERNANCE,
+        AuthorizationGrant,
+        FakeQuickBooks,
+        QuickBooksCredentials,
+    )
+
+__getattr__, __dir__ = lazy_exports("erpsync.testing", _EXPORTS, globals())

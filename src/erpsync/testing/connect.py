@@ -15,11 +15,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync.errors import ConfigurationError
 from erpsync.limits import LocalLimiter, RateLimit
+from erpsync.quickbooks import wire as qbo_wire
 from erpsync.testing.core.emulator import Emulator, FakeClock, clock_datetime
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["netsuite_backend", "quickbooks_backend"]
 
 #: QuickBooks access tokens live an hour; the pre-issued pair is treated as fresh.
-_ACCESS_LIFETIME = timedelta(seconds=3600)
-_REFRESH_LIFETIME = timedelta(days=100)
+_ACCESS_LIFETIME = qbo_wire.ACCESS_TOKEN_LIFETIME
+_REFRESH_LIFETIME = qbo_wire.REFRESH_TOKEN_LIFETIME
 
 #: The client's windows are kept this much longer than the emulator's, so that the two
 #: clocks' rounding never lets the client admit a request the emulator would refuse.

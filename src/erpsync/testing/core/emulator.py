@@ -93,7 +93,7 @@ from erpsync.testing.core.faults import (
     non_negative,
 )
 from erpsync.testing.core.governance import Governance, Window, _Gate
-from erpsync.testing.core.intercept import _INTERCEPTOR, _Route
+from erpsync.testing.core.intercept import _INTERCEPTOR, _Route, intercepting
 from erpsync.testing.core.server import _Handler, _loopback, _Server, _Server6
 from erpsync.testing.core.wire import WireRequest, WireResponse
 
@@ -111,6 +111,7 @@ __all__ = [
     "SystemClock",
     "Window",
     "clock_datetime",
+    "intercepting",
 ]
 
 _log = logging.getLogger("erpsync.testing")

@@ -12,12 +12,17 @@ from http.client import RemoteDisconnected
 from typing import TYPE_CHECKING, Any
 
 import requests
-import responses
-from responses.registries import FirstMatchRegistry
 from urllib3.exceptions import ProtocolError
 
-from erpsync.testing.core.faults import Drop
-from erpsync.testing.core.wire import WireRequest
+from erpsync.testing.core import require_responses
+
+require_responses()
+
+import responses  # noqa: E402  (after the check that names the extra to install)
+from responses.registries import FirstMatchRegistry  # noqa: E402
+
+from erpsync.testing.core.faults import Drop  # noqa: E402
+from erpsync.testing.core.wire import WireRequest  # noqa: E402
 
 if TYPE_CHECKING:
     from erpsync.testing.core.emulator import Emulator
@@ -186,3 +191,11 @@ class _Interceptor:
 
 
 _INTERCEPTOR = _Interceptor()
+
+
+def intercepting() -> bool:
+    """Whether the shared ``responses`` mock is running (some emulator is in-process).
+
+    A test suite can assert it is false after each test, to catch an emulator left
+    started."""
+    return _INTERCEPTOR.active

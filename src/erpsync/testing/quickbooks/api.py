@@ -8,7 +8,7 @@ Routes (entity names lower-case in paths, as QuickBooks writes them):
 * ``GET /{entity}/{id}``; ``GET|POST /preferences``; ``GET /companyinfo/{realmId}``;
 * ``GET /query?query=...`` or ``POST /query`` with the query as the body;
 * ``POST /batch`` (at most 30 items, each failing alone with a ``Fault`` and HTTP 200);
-* ``GET /cdc?entities=A,B&changedSince=ISO`` (30-day lookback, 1000 per entity);
+* ``GET /cdc?entities=A,B&changedSince=ISO`` (30-day lookback, 1000 objects per answer);
 * ``GET /invoice/{id}/pdf``; ``POST /invoice/{id}/send[?sendTo=]``.
 
 Idempotency: a POST carrying ``requestid`` (at most 50 characters, 36 for a batch) is
@@ -19,16 +19,20 @@ writing again, whatever else it carries (the last 20,000 requestids are remember
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
+from erpsync.testing.quickbooks import books
+from erpsync.testing.quickbooks.catalogue import ENTITIES, PATHS
 from erpsync.testing.quickbooks.clock import iso, iso_ms, parse_instant
-from erpsync.testing.quickbooks.company import ENTITIES, PATHS, Company
+from erpsync.testing.quickbooks.company import Company
 from erpsync.testing.quickbooks.errors import (
     QboFault,
     business_validation,
@@ -41,12 +45,12 @@ from erpsync.testing.quickbooks.errors import (
 from erpsync.testing.quickbooks.pdf import invoice_pdf
 from erpsync.testing.quickbooks.query import parse_query, run_query
 
-BATCH_LIMIT = 30
-CDC_LOOKBACK = timedelta(days=30)
-CDC_LIMIT = 1000
-REQUEST_ID_LIMIT = 50
-BATCH_REQUEST_ID_LIMIT = 36
-BATCH_ID_LIMIT = 10
+BATCH_LIMIT = wire.BATCH_LIMIT
+CDC_LOOKBACK = wire.CDC_LOOKBACK
+CDC_LIMIT = wire.CDC_LIMIT
+REQUEST_ID_LIMIT = wire.REQUEST_ID_MAX
+BATCH_REQUEST_ID_LIMIT = wire.BATCH_REQUEST_ID_MAX
+BATCH_ID_LIMIT = wire.BATCH_ID_MAX
 #: How many answers are kept for ``requestid`` replay (oldest forgotten first), so a
 #: long benchmark that sends a requestid with every write does not grow without bound.
 REPLAY_MEMORY = 20_000
@@ -62,11 +66,22 @@ class _Stored:
     content_type: str
 
 
+def _includes(request: WireRequest) -> set[str]:
+    return {x.strip().lower() for x in (request.param("include") or "").split(",") if x}
+
+
+def _invoice_link(realm_id: str, invoice_id: str) -> str:
+    """The customer-facing payment link ``include=invoiceLink`` adds (a stable fake)."""
+    digest = hashlib.sha256(f"{realm_id}:{invoice_id}".encode()).hexdigest()[:40]
+    return f"https://connect.intuit.com/portal/app/CommerceNetwork/view/scs-v1-{digest}"
+
+
 class DataApi:
     """Routes and answers data API requests for one :class:`Company`."""
 
-    def __init__(self, company: Company) -> None:
+    def __init__(self, company: Company, replay_memory: int = 20_000) -> None:
         self.company = company
+        self.replay_memory = replay_memory
         self._lock = threading.RLock()
         self._replies: OrderedDict[str, _Stored] = OrderedDict()
 
@@ -100,7 +115,7 @@ class DataApi:
                 self._replies[request_id] = _Stored(
                     response.status, response.body, response.headers.get("Content-Type", "")
                 )
-                while len(self._replies) > REPLAY_MEMORY:
+                while len(self._replies) > self.replay_memory:
                     self._replies.popitem(last=False)
             return response
 
@@ -122,13 +137,27 @@ class DataApi:
             if method == "POST":
                 body = self._json(request)
                 return self._entity("Preferences", self.company.update("Preferences", body))
+        taxcode = [x.lower() for x in segments[1:]] == ["taxcode"]
+        if head == "taxservice" and taxcode and method == "POST":
+            return self._ok(books.tax_service(self.company, self._json(request)))
+        if head == "upload":
+            raise QboFault(
+                "Attachable upload is not emulated",
+                "File uploads (POST /upload) are not emulated by FakeQuickBooks; create the "
+                "Attachable's metadata with POST /attachable instead.",
+                "500",
+                element="file_content",
+            )
         entity = PATHS.get(head)
         if entity is None:
             raise unsupported_operation(f"{method} /{'/'.join(segments)}")
         if len(segments) == 1 and method == "POST":
             return self._write(request, entity)
         if len(segments) == 2 and method == "GET":
-            return self._entity(entity, self._read(entity, segments[1]))
+            record = self._read(entity, segments[1])
+            if entity == "Invoice" and "invoicelink" in _includes(request):
+                record["InvoiceLink"] = _invoice_link(self.company.realm_id, record["Id"])
+            return self._entity(entity, record)
         if entity == "Invoice" and len(segments) == 3 and segments[2] == "pdf" and method == "GET":
             record = self.company.read("Invoice", segments[1])
             pdf = invoice_pdf(record, self.company.company_info())
@@ -153,7 +182,9 @@ class DataApi:
         if operation not in ("", "create", "update"):
             raise unsupported_operation(f"operation={operation}")
         options = frozenset(include)
-        if operation == "update" or (isinstance(body, dict) and body.get("Id") not in (None, "")):
+        if operation == "update" or (
+            isinstance(body, dict) and body.get("Id") not in (None, "", 0, "0")
+        ):
             return self._entity(entity, self.company.update(entity, body, options))
         return self._entity(entity, self.company.create(entity, body, options))
 
@@ -264,8 +295,9 @@ class DataApi:
                 "days is not supported.",
             )
         responses: list[dict[str, Any]] = []
+        kept = self._cdc_cut(entities, since)
         for entity in entities:
-            changed = self.company.changed_since(entity, since, CDC_LIMIT)
+            changed = kept[entity]
             if changed:
                 responses.append(
                     {
@@ -278,6 +310,21 @@ class DataApi:
             else:
                 responses.append({})
         return {"CDCResponse": [{"QueryResponse": responses}]}
+
+    def _cdc_cut(self, entities: list[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Each entity's changes, at most ``CDC_LIMIT`` objects in the WHOLE answer (not
+        per entity): the earliest changes across all entities are kept, so a client that
+        resumes from the newest time it was given misses nothing."""
+        pooled: list[tuple[datetime, int, int, dict[str, Any]]] = []
+        for position, entity in enumerate(entities):
+            for order, record in enumerate(self.company.changed_since(entity, since, CDC_LIMIT)):
+                stamp = parse_instant(record.get("MetaData", {}).get("LastUpdatedTime", ""))
+                pooled.append((stamp or since, position, order, record))
+        pooled.sort(key=lambda entry: entry[:3])
+        kept: dict[str, list[tuple[int, dict[str, Any]]]] = {e: [] for e in entities}
+        for _, position, order, record in pooled[:CDC_LIMIT]:
+            kept[entities[position]].append((order, record))
+        return {e: [r for _, r in sorted(rows, key=lambda x: x[0])] for e, rows in kept.items()}
 
     # -- answers ---------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from erpsync.testing.quickbooks import rules
+from erpsync.testing.quickbooks import generic
+from erpsync.testing.quickbooks.catalogue import ENTITIES, EntitySpec
 from erpsync.testing.quickbooks.clock import iso, parse_instant
 from erpsync.testing.quickbooks.errors import (
     malformed_request,
@@ -33,57 +34,7 @@ from erpsync.testing.quickbooks.errors import (
 )
 from erpsync.testing.quickbooks.values import money, ref_value, to_decimal
 
-
-@dataclass(frozen=True)
-class EntitySpec:
-    """What QuickBooks lets a client do with one entity."""
-
-    name: str
-    create: bool = True
-    update: bool = True
-    delete: bool = False
-    void: bool = False
-    #: Server-computed or server-owned fields: ignored when a client sends them.
-    read_only: frozenset[str] = frozenset()
-
-
 _BASE_READ_ONLY = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
-
-ENTITIES: dict[str, EntitySpec] = {
-    spec.name: spec
-    for spec in (
-        EntitySpec(
-            "Customer", read_only=frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName"})
-        ),
-        EntitySpec("Vendor", read_only=frozenset({"Balance"})),
-        EntitySpec("Item", read_only=frozenset({"FullyQualifiedName"})),
-        EntitySpec(
-            "Invoice",
-            delete=True,
-            void=True,
-            read_only=frozenset(
-                {"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "LinkedTxn", "TxnTaxDetail"}
-            ),
-        ),
-        EntitySpec("Payment", delete=True, void=True, read_only=frozenset({"UnappliedAmt"})),
-        EntitySpec("PurchaseOrder", delete=True, read_only=frozenset({"TotalAmt"})),
-        EntitySpec("Account", create=False, update=False),
-        EntitySpec("Preferences", create=False),
-        EntitySpec("CompanyInfo", create=False, update=False),
-    )
-}
-
-#: URL path segment (lower case, as QuickBooks writes it) -> entity name.
-PATHS = {name.lower(): name for name in ENTITIES}
-
-#: The field each entity's uniqueness rules look records up by.
-_KEY_FIELDS = {
-    "Customer": "DisplayName",
-    "Vendor": "DisplayName",
-    "Item": "Name",
-    "Invoice": "DocNumber",
-    "PurchaseOrder": "DocNumber",
-}
 
 
 @dataclass(frozen=True)
@@ -108,6 +59,8 @@ class Company:
     next_ids: dict[str, int] = field(default_factory=dict)
     #: invoice id -> payment id -> amount that payment applies to it.
     applied: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    #: bill id -> bill payment id -> amount that bill payment pays on it.
+    bill_paid: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     next_doc_number: int = 1001
     next_po_number: int = 1001
     #: Refuse a second invoice with a DocNumber already in use (6140). QuickBooks does so
@@ -132,14 +85,14 @@ class Company:
 
     @staticmethod
     def _key(entity: str, value: str) -> tuple[str, str]:
-        if _KEY_FIELDS.get(entity) == "DocNumber":
+        if ENTITIES[entity].key_field == "DocNumber":
             return (entity, value)
         return (entity, value.casefold())
 
     def _reindex(
         self, entity: str, record_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
     ) -> None:
-        key_field = _KEY_FIELDS.get(entity)
+        key_field = ENTITIES[entity].key_field
         for record, adding in ((old, False), (new, True)):
             if record is None:
                 continue
@@ -216,11 +169,20 @@ class Company:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def insert(self, entity: str, record: dict[str, Any], *, notify: bool = True) -> dict[str, Any]:
-        """Store a new record: assign ``Id``, ``SyncToken`` 0 and ``MetaData``."""
+    def insert(
+        self,
+        entity: str,
+        record: dict[str, Any],
+        *,
+        notify: bool = True,
+        record_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Store a new record: assign ``Id`` (or keep ``record_id``: the US tax codes are
+        ``TAX`` and ``NON``), ``SyncToken`` 0 and ``MetaData``."""
         now = self.now()
-        record_id = str(self.next_ids.get(entity, 1))
-        self.next_ids[entity] = int(record_id) + 1
+        if record_id is None:
+            record_id = str(self.next_ids.get(entity, 1))
+            self.next_ids[entity] = int(record_id) + 1
         stamped = {
             "Id": record_id,
             "SyncToken": "0",
@@ -259,9 +221,9 @@ class Company:
     ) -> dict[str, Any]:
         spec = self._spec(entity, "create")
         payload = self._payload(spec, body)
-        record = rules.normalize(self, entity, payload, None, options)
+        record = generic.normalize(self, entity, payload, None, options)
         stored = self.insert(entity, record)
-        rules.after_write(self, entity, stored, None)
+        generic.after_write(self, entity, stored, None)
         return copy.deepcopy(self.records[entity][stored["Id"]])
 
     def update(
@@ -279,9 +241,9 @@ class Company:
         else:
             candidate = payload
         previous = copy.deepcopy(existing)
-        record = rules.normalize(self, entity, candidate, previous, options)
+        record = generic.normalize(self, entity, candidate, previous, options)
         stored = self.replace(entity, existing["Id"], record)
-        rules.after_write(self, entity, stored, previous)
+        generic.after_write(self, entity, stored, previous)
         return copy.deepcopy(self.records[entity][stored["Id"]])
 
     def delete(self, entity: str, body: Any) -> dict[str, Any]:
@@ -301,7 +263,7 @@ class Company:
         }
         self.tombstones[entity][record_id] = tombstone
         self.on_change(Change(entity, record_id, "Delete", now))
-        rules.after_delete(self, entity, previous)
+        generic.after_delete(self, entity, previous)
         return {"status": "Deleted", "domain": "QBO", "Id": record_id}
 
     def void(self, entity: str, body: Any) -> dict[str, Any]:
@@ -310,16 +272,16 @@ class Company:
             raise malformed_request(f"The request body must be a {entity} object.")
         existing = self._current(entity, body)
         previous = copy.deepcopy(existing)
-        record = rules.voided(self, entity, copy.deepcopy(existing))
+        record = generic.voided(self, entity, copy.deepcopy(existing))
         stored = self.replace(entity, existing["Id"], record, operation="Void")
-        rules.after_write(self, entity, stored, previous)
+        generic.after_write(self, entity, stored, previous)
         return copy.deepcopy(self.records[entity][stored["Id"]])
 
     # -- internals ---------------------------------------------------------------------------
 
     def _spec(self, entity: str, operation: str) -> EntitySpec:
         spec = ENTITIES[entity]
-        if not getattr(spec, operation):
+        if not spec.allows(operation):
             raise unsupported_operation(f"{operation.capitalize()} for {entity}")
         return spec
 

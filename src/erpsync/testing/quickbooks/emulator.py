@@ -36,9 +36,10 @@ import random
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync.errors import ConfigurationError
+from erpsync.quickbooks import wire
 from erpsync.testing.core.emulator import (
     Clock,
     Emulator,
@@ -49,8 +50,9 @@ from erpsync.testing.core.emulator import (
     clock_datetime,
 )
 from erpsync.testing.core.wire import WireRequest, WireResponse
-from erpsync.testing.quickbooks.api import DataApi
-from erpsync.testing.quickbooks.company import ENTITIES, Change, Company
+from erpsync.testing.quickbooks.api import REPLAY_MEMORY, DataApi
+from erpsync.testing.quickbooks.catalogue import ENTITIES
+from erpsync.testing.quickbooks.company import Change, Company
 from erpsync.testing.quickbooks.errors import THROTTLE_XML, authorization_failed, system_failure
 from erpsync.testing.quickbooks.oauth import (
     ACCOUNTING_SCOPE,
@@ -84,17 +86,22 @@ __all__ = [
 #: Intuit's published limits per company and app: 10 in flight, 500 a minute, 10 a
 #: second, 40 batch requests a minute.
 QBO_GOVERNANCE = Governance(
-    concurrency=10,
-    windows=(Window(500, 60), Window(10, 1), Window(40, 60, scope="batch")),
+    concurrency=wire.MAX_CONCURRENT_REQUESTS,
+    windows=(
+        Window(wire.REQUESTS_PER_MINUTE, 60),
+        Window(wire.REQUESTS_PER_SECOND, 1),
+        Window(wire.BATCHES_PER_MINUTE, 60, scope=wire.BATCH_SCOPE),
+    ),
 )
-
-#: The minor version every request is served at (anything lower or absent becomes it).
-MINIMUM_MINOR_VERSION = 75
 
 #: How many data API requests ``FakeQuickBooks.requests`` keeps (older ones are dropped).
 REQUEST_LOG_SIZE = 10_000
 
-_DATA_PREFIX = "/v3/company/"
+_DATA_PREFIX = wire.DATA_PREFIX
+_DAY = wire.REFRESH_TOKEN_ROTATION_AGE.total_seconds()
+
+#: How refresh answers treat the refresh token (see ``FakeQuickBooks(refresh_tokens=)``).
+RefreshTokens = Literal["rolling", "single_use"]
 _ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -135,6 +142,31 @@ class RecordedRequest:
     intuit_tid: str
 
 
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _intercept_prefixes() -> tuple[str, ...]:
+    """Every Intuit host a client talks to (data API, OAuth, discovery, userinfo)."""
+    urls = (
+        wire.PRODUCTION_URL,
+        wire.SANDBOX_URL,
+        wire.AUTHORIZE_URL,
+        wire.TOKEN_URL,
+        wire.REVOKE_URL,
+        *wire.DISCOVERY_URLS.values(),
+        *wire.USERINFO_URLS.values(),
+    )
+    return tuple(dict.fromkeys(_origin(url) for url in urls))
+
+
+def _id_order(record: dict[str, Any]) -> tuple[int, int, str]:
+    """Numeric ids in number order, then the named ones (tax codes ``TAX``, ``NON``)."""
+    text = str(record.get("Id", ""))
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
 def _random_text(rng: random.Random, length: int, alphabet: str = _ALPHANUMERIC) -> str:
     return "".join(rng.choice(alphabet) for _ in range(length))
 
@@ -160,16 +192,7 @@ class FakeQuickBooks(Emulator):
     expires the access token; ``fake.reset()`` returns to the constructed state.
     """
 
-    intercept_prefixes = (
-        "https://quickbooks.api.intuit.com",
-        "https://sandbox-quickbooks.api.intuit.com",
-        "https://appcenter.intuit.com",
-        "https://oauth.platform.intuit.com",
-        "https://developer.api.intuit.com",
-        "https://developer.intuit.com",
-        "https://accounts.platform.intuit.com",
-        "https://sandbox-accounts.platform.intuit.com",
-    )
+    intercept_prefixes = _intercept_prefixes()
     service_name = "QuickBooks"
 
     def __init__(
@@ -181,25 +204,48 @@ class FakeQuickBooks(Emulator):
         faults: FaultPlan | None = None,
         governance: Governance | None = QBO_GOVERNANCE,
         seed: int = 0,
-        refresh_grace_seconds: float = 0.0,
+        refresh_grace_seconds: float | None = None,
+        refresh_tokens: RefreshTokens = "rolling",
         seed_data: bool = True,
         refuse_duplicate_doc_numbers: bool = True,
+        requestid_memory: int = REPLAY_MEMORY,
     ) -> None:
-        """``governance=None`` disables the limits; ``refresh_grace_seconds`` keeps a
-        rotated refresh token usable that long (0: single use, the safe assumption);
+        """``governance=None`` disables the limits; ``refresh_tokens="rolling"`` (the
+        default, as Intuit documents it) answers a refresh with the same refresh token
+        while it is younger than a day and then rotates it, ``"single_use"`` rotates on
+        every refresh (erpsync's own rotation tests use it: a lost rotation then shows
+        as ``invalid_grant``); ``refresh_grace_seconds`` keeps a rotated-away refresh
+        token usable that long (default: a day when rolling, 0 when single use);
         ``seed_data=False`` starts with no customers, vendors or items;
         ``refuse_duplicate_doc_numbers=False`` accepts a second invoice with a number
         already in use, as QuickBooks does when the company's "warn if duplicate number"
         preference is off (default: refused with 6140, as with the warning on). It can
-        be changed later through the attribute of the same name."""
+        be changed later through the attribute of the same name. ``requestid_memory``
+        is how many ``requestid`` answers are kept for replay (oldest forgotten first)."""
         super().__init__(
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
         )
         if not str(realm_id).isdigit():
             raise ConfigurationError(f"realm_id is a string of digits, not {realm_id!r}")
+        if (
+            isinstance(requestid_memory, bool)
+            or not isinstance(requestid_memory, int)
+            or (requestid_memory < 1)
+        ):
+            raise ConfigurationError(
+                f"requestid_memory must be an int >= 1, not {requestid_memory!r}"
+            )
+        self.requestid_memory = requestid_memory
+        if refresh_tokens not in ("rolling", "single_use"):
+            raise ConfigurationError(
+                f"refresh_tokens must be 'rolling' or 'single_use', not {refresh_tokens!r}"
+            )
+        if refresh_grace_seconds is None:
+            refresh_grace_seconds = _DAY if refresh_tokens == "rolling" else 0.0
         if refresh_grace_seconds < 0:
             raise ConfigurationError("refresh_grace_seconds must be >= 0")
         self.realm_id = str(realm_id)
+        self.refresh_tokens: RefreshTokens = refresh_tokens
         self.refresh_grace_seconds = float(refresh_grace_seconds)
         self.seed_data = seed_data
         self._refuse_duplicates = bool(refuse_duplicate_doc_numbers)
@@ -218,7 +264,10 @@ class FakeQuickBooks(Emulator):
     def _build_state(self) -> None:
         rng = random.Random(self.seed)
         self.oauth = OAuthServer(
-            self.clock.now, rng, refresh_grace_seconds=self.refresh_grace_seconds
+            self.clock.now,
+            rng,
+            refresh_grace_seconds=self.refresh_grace_seconds,
+            rolling=self.refresh_tokens == "rolling",
         )
         client_id = "AB" + _random_text(rng, 48)
         client_secret = _random_text(rng, 40)
@@ -239,7 +288,7 @@ class FakeQuickBooks(Emulator):
         seed(company, self.seed_data)
         self.company = company
         if self._api is None:
-            self._api = DataApi(company)
+            self._api = DataApi(company, self.requestid_memory)
         else:
             self._api.reset(company)
 
@@ -273,7 +322,7 @@ class FakeQuickBooks(Emulator):
             )
         with self._lock:
             rows = self.company.all(entity)
-        return sorted(rows, key=lambda r: int(r["Id"]))
+        return sorted(rows, key=_id_order)
 
     def reset(self) -> None:
         """Back to a new emulator's state: books, tokens (re-issued identically), the
@@ -376,11 +425,9 @@ class FakeQuickBooks(Emulator):
             response = self._api.handle(request, [s for s in rest.split("/") if s])
         requested = request.param("minorversion")
         try:
-            minor = (
-                max(MINIMUM_MINOR_VERSION, int(requested)) if requested else MINIMUM_MINOR_VERSION
-            )
+            minor = max(wire.MINOR_VERSION, int(requested)) if requested else wire.MINOR_VERSION
         except ValueError:
-            minor = MINIMUM_MINOR_VERSION
+            minor = wire.MINOR_VERSION
         tid = self._new_tid()
         response.headers["intuit_tid"] = tid
         if len(self.requests) >= REQUEST_LOG_SIZE:

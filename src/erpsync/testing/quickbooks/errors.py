@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from erpsync.quickbooks import wire
 from erpsync.testing.quickbooks.clock import epoch_ms, iso_ms
 
 #: The 429 body byte for byte as WIRE.md gives it (note the two spaces in the detail):
@@ -91,7 +92,7 @@ def authentication_failed(detail: str, now: datetime) -> dict[str, Any]:
     return lower_case_fault(
         "message=AuthenticationFailed; errorCode=003200; statusCode=401",
         detail,
-        "3200",
+        wire.AUTHENTICATION_FAILED,
         "AUTHENTICATION",
         now,
     )
@@ -102,7 +103,7 @@ def authorization_failed(now: datetime) -> dict[str, Any]:
     return lower_case_fault(
         "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
         None,
-        "3100",
+        wire.AUTHORIZATION_FAILED,
         "SERVICE",
         now,
     )
@@ -117,7 +118,7 @@ def system_failure() -> QboFault:
         "System Failure Error: An unexpected error occurred while accessing or saving your "
         "data. Please wait a few minutes and try again. If the problem persists, contact "
         "customer support.",
-        "10000",
+        wire.SYSTEM_FAULT,
         status=500,
         fault_type="SystemFault",
     )
@@ -129,7 +130,7 @@ def duplicate_name(other_kind: str) -> QboFault:
     return QboFault(
         "Duplicate Name Exists Error",
         f"The name supplied already exists. : Another {other_kind} is already using this name.",
-        "6240",
+        wire.DUPLICATE_NAME,
     )
 
 
@@ -138,7 +139,7 @@ def duplicate_item_name(name: str) -> QboFault:
         "Duplicate Name Exists Error",
         f"The name supplied already exists. : Another product or service is already using "
         f"this name: {name}. Please use a different name.",
-        "6240",
+        wire.DUPLICATE_NAME,
     )
 
 
@@ -149,7 +150,7 @@ def duplicate_doc_number(doc_number: str, txn_type: str, txn_id: str) -> QboFaul
         "Duplicate Document Number Error : You must specify a different number. This number "
         f"has already been used. DocNumber={doc_number} is assigned to TxnType={txn_type} "
         f"with TxnId={txn_id}",
-        "6140",
+        wire.DUPLICATE_DOC_NUMBER,
     )
 
 
@@ -158,12 +159,17 @@ def stale_object() -> QboFault:
         "Stale Object Error",
         "Stale Object Error : You and root were working on this at the same time. root "
         "finished before you did, so your work was not saved.",
-        "5010",
+        wire.STALE_OBJECT,
     )
 
 
 def object_not_found(element: str = "") -> QboFault:
-    return QboFault("Object Not Found", f"Object Not Found : {_INACTIVE}", "610", element=element)
+    return QboFault(
+        "Object Not Found",
+        f"Object Not Found : {_INACTIVE}",
+        wire.OBJECT_NOT_FOUND,
+        element=element,
+    )
 
 
 def required_missing(name: str) -> QboFault:
@@ -207,8 +213,8 @@ def malformed_request(detail: str) -> QboFault:
 
 
 def query_parser_error(detail: str) -> QboFault:
-    return QboFault("Error parsing query", f"QueryParserError: {detail}", "4000")
+    return QboFault("Error parsing query", f"QueryParserError: {detail}", wire.QUERY_PARSER_ERROR)
 
 
 def query_validation_error(detail: str) -> QboFault:
-    return QboFault("Invalid query", f"QueryValidationError: {detail}", "4001")
+    return QboFault("Invalid query", f"QueryValidationError: {detail}", wire.QUERY_VALIDATION_ERROR)

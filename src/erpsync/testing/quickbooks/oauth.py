@@ -26,36 +26,29 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
+from erpsync.testing.quickbooks import openid
 from erpsync.testing.quickbooks.errors import authentication_failed, authorization_failed
 
-ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
-KNOWN_SCOPES = frozenset(
-    {
-        ACCOUNTING_SCOPE,
-        "com.intuit.quickbooks.payment",
-        "openid",
-        "profile",
-        "email",
-        "phone",
-        "address",
-    }
-)
+ACCOUNTING_SCOPE = wire.ACCOUNTING_SCOPE
+KNOWN_SCOPES = frozenset({wire.ACCOUNTING_SCOPE, wire.PAYMENT_SCOPE, *wire.OPENID_SCOPES})
 
-ACCESS_TOKEN_SECONDS = 3600
-REFRESH_TOKEN_SECONDS = 100 * 24 * 3600
-HARD_EXPIRY_SECONDS = 5 * 365 * 24 * 3600
+ACCESS_TOKEN_SECONDS = int(wire.ACCESS_TOKEN_LIFETIME.total_seconds())
+REFRESH_TOKEN_SECONDS = int(wire.REFRESH_TOKEN_LIFETIME.total_seconds())
+HARD_EXPIRY_SECONDS = int(wire.REFRESH_TOKEN_HARD_LIFETIME.total_seconds())
 CODE_SECONDS = 600
+_ROTATION_AGE = wire.REFRESH_TOKEN_ROTATION_AGE.total_seconds()
 
 # The real endpoints (what the discovery documents say when the real hosts are intercepted).
-AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
-TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
-REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
-ISSUER = "https://oauth.platform.intuit.com/op/v1"
-JWKS_URL = "https://oauth.platform.intuit.com/op/v1/jwks"
+AUTHORIZE_URL = wire.AUTHORIZE_URL
+TOKEN_URL = wire.TOKEN_URL
+REVOKE_URL = wire.REVOKE_URL
+ISSUER = wire.OPENID_ISSUER
+JWKS_URL = wire.JWKS_URL
 USERINFO_URLS = {
-    False: "https://accounts.platform.intuit.com/v1/openid_connect/userinfo",
-    True: "https://sandbox-accounts.platform.intuit.com/v1/openid_connect/userinfo",
+    False: wire.USERINFO_URLS["production"],
+    True: wire.USERINFO_URLS["sandbox"],
 }
 
 AUTHORIZE_PATH = "/connect/oauth2"
@@ -121,6 +114,7 @@ class _Connection:
 class _RefreshToken:
     connection: _Connection
     expires_at: float
+    issued_at: float = 0.0
     superseded_at: float | None = None
 
 
@@ -173,10 +167,14 @@ class OAuthServer:
         rng: random.Random,
         *,
         refresh_grace_seconds: float = 0.0,
+        rolling: bool = True,
     ) -> None:
         self._now = now
         self._rng = rng
         self.refresh_grace_seconds = refresh_grace_seconds
+        #: True: a refresh answers with the same refresh token while it is younger than
+        #: a day (Intuit's documented behaviour); False: every refresh rotates it.
+        self.rolling = rolling
         self.apps: dict[str, App] = {}
         self._codes: dict[str, _Code] = {}
         self._access: dict[str, _AccessToken] = {}
@@ -270,7 +268,7 @@ class OAuthServer:
         return WireResponse.json(200, document)
 
     def jwks(self) -> WireResponse:
-        return WireResponse.json(200, {"keys": []})
+        return WireResponse.json(200, openid.jwks())
 
     def authorize(self, request: WireRequest, realm_id: str) -> WireResponse:
         """``GET /connect/oauth2``: validate, then 302 back to the app with a code."""
@@ -318,7 +316,10 @@ class OAuthServer:
             "expires_in": ACCESS_TOKEN_SECONDS,
             "x_refresh_token_expires_in": int(self._refresh[pair.refresh_token].expires_at - now),
         }
-        if request.headers.get("x-include-refresh-token-hard-expires-in", "").lower() == "true":
+        if "openid" in connection.scope and grant_type == "authorization_code":
+            subject = "fake-user-" + connection.realm_id
+            body["id_token"] = openid.id_token(app.client_id, connection.realm_id, subject)
+        if request.headers.get(wire.HARD_EXPIRY_HEADER, "").lower() == "true":
             body["x_refresh_token_hard_expires_in"] = int(connection.hard_expires_at - now)
         return _json(200, body)
 
@@ -395,6 +396,10 @@ class OAuthServer:
                 raise OAuthError(400, INCORRECT_REFRESH)
             # Within the grace period the old token still works and leads to the newest one.
             return connection, TokenPair(self._new_access(connection), connection.current_refresh)
+        if self.rolling and now - token.issued_at < _ROTATION_AGE:
+            # Younger than a day: the same refresh token comes back, its 100 days restarted.
+            token.expires_at = min(now + REFRESH_TOKEN_SECONDS, connection.hard_expires_at)
+            return connection, TokenPair(self._new_access(connection), value)
         token.superseded_at = now
         return connection, TokenPair(self._new_access(connection), self._new_refresh(connection))
 
@@ -408,7 +413,7 @@ class OAuthServer:
     def _new_refresh(self, connection: _Connection) -> str:
         value = "RT1-" + self._token_chars(46)
         expires = min(self._now() + REFRESH_TOKEN_SECONDS, connection.hard_expires_at)
-        self._refresh[value] = _RefreshToken(connection, expires)
+        self._refresh[value] = _RefreshToken(connection, expires, issued_at=self._now())
         connection.current_refresh = value
         return value
 

@@ -19,18 +19,21 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from erpsync.quickbooks import wire
+from erpsync.testing.quickbooks.catalogue import ENTITIES
 from erpsync.testing.quickbooks.clock import parse_instant
 from erpsync.testing.quickbooks.errors import QboFault, query_parser_error, query_validation_error
 
 __all__ = ["Condition", "Query", "parse_query", "run_query"]
 
-MAX_RESULTS_LIMIT = 1000
-DEFAULT_MAX_RESULTS = 100
+MAX_RESULTS_LIMIT = wire.MAX_PAGE_SIZE
+DEFAULT_MAX_RESULTS = wire.DEFAULT_PAGE_SIZE
 
 #: Entities whose queries hide inactive records unless ``Active`` is constrained.
 NAME_LISTS = frozenset({"Customer", "Vendor", "Item", "Account"})
 
-_OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
+#: Intuit's list (``!=`` is not in it: the lexer refuses ``!`` as QuickBooks' parser does).
+_OPERATORS = ("<=", ">=", "=", "<", ">")
 _KEYWORDS = frozenset(
     {
         "select",
@@ -65,7 +68,7 @@ class _Token:
 @dataclass(frozen=True)
 class Condition:
     field: str
-    operator: str  # "=", "<", ">", "<=", ">=", "!=", "like", "in"
+    operator: str  # "=", "<", ">", "<=", ">=", "like", "in"
     value: Any  # a literal, or a tuple of literals for "in"
 
 
@@ -221,6 +224,10 @@ class _Parser:
         count, fields = False, None
         if self.current.text == "*":
             self.advance()
+            # ``SELECT *, Sku``: every field and the ones returned only when asked for.
+            while self.current.text == ",":
+                self.advance()
+                self.identifier()
         elif self.is_word("count"):
             self.advance()
             for expected in ("(", "*", ")"):
@@ -291,7 +298,7 @@ class _Parser:
                 raise self.fail(['")"', '","'])
             self.advance()
             return Condition(field, "in", tuple(values))
-        raise self.fail(['"="', '"<"', '">"', '"<="', '">="', '"!="', '"like"', '"in"'])
+        raise self.fail(['"="', '"<"', '">"', '"<="', '">="', '"like"', '"in"'])
 
     def order_term(self) -> tuple[str, bool]:
         field = self.identifier()
@@ -299,6 +306,14 @@ class _Parser:
         if self.is_word("asc", "desc"):
             descending = self.advance().text.lower() == "desc"
         return field, descending
+
+
+def _allowed(field_name: str, fields: frozenset[str]) -> bool:
+    """Whether ``field_name`` (``PrimaryEmailAddr.Address`` counts as its first part)
+    is one of ``fields``, compared as QuickBooks does, ignoring case."""
+    wanted = {f.lower() for f in fields}
+    name = field_name.lower()
+    return name in wanted or name.split(".", 1)[0] in wanted
 
 
 def parse_query(text: str, known_entities: Iterable[str]) -> Query:
@@ -309,9 +324,15 @@ def parse_query(text: str, known_entities: Iterable[str]) -> Query:
     canonical = {name.lower(): name for name in known_entities}.get(entity.lower())
     if canonical is None:
         raise query_validation_error(f"{entity} is not a valid entity")
+    spec = ENTITIES.get(canonical)
     for condition in conditions:
-        if condition.field.split(".")[0].lower() == "line":
+        if condition.field.split(".")[0].lower() == "line" or (
+            spec is not None and not _allowed(condition.field, spec.filterable)
+        ):
             raise query_validation_error(f"property '{condition.field}' is not queryable")
+    for field_name, _ in order:
+        if spec is not None and not _allowed(field_name, spec.sort_fields):
+            raise query_validation_error(f"property '{field_name}' is not sortable")
     if maximum is not None and maximum > MAX_RESULTS_LIMIT:
         # The wording users report from QuickBooks.
         raise query_validation_error(
@@ -394,13 +415,11 @@ def _matches(record: dict[str, Any], condition: Condition) -> bool:
         )
     pair = _comparable(value, condition.value)
     if pair is None:
-        return condition.operator == "!=" and value is None
+        return False
     left, right = pair
     try:
         if condition.operator == "=":
             return bool(left == right)
-        if condition.operator == "!=":
-            return bool(left != right)
         if condition.operator == "<":
             return bool(left < right)
         if condition.operator == ">":

@@ -35,6 +35,7 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from erpsync.quickbooks import wire
 from erpsync.testing.quickbooks.clock import local_date
 from erpsync.testing.quickbooks.errors import (
     QboFault,
@@ -64,49 +65,8 @@ CURRENCY_NAMES = {
 }
 
 DELETED_SUFFIX = " (deleted)"
-DOC_NUMBER_MAX = 21
+DOC_NUMBER_MAX = wire.DOC_NUMBER_MAX
 ALLOW_DUPLICATE_DOC = "allowduplicatedocnum"
-
-
-# -- dispatch ---------------------------------------------------------------------------------
-
-
-def normalize(
-    company: Company,
-    entity: str,
-    candidate: dict[str, Any],
-    previous: dict[str, Any] | None,
-    options: frozenset[str],
-) -> dict[str, Any]:
-    """What QuickBooks stores for ``candidate`` (``previous`` is None on create)."""
-    if entity in ("Customer", "Vendor"):
-        return _name_entity(company, entity, candidate, previous)
-    if entity == "Item":
-        return _item(company, candidate, previous)
-    if entity == "Invoice":
-        return _invoice(company, candidate, previous, options)
-    if entity == "Payment":
-        return _payment(company, candidate, previous)
-    if entity == "PurchaseOrder":
-        return _purchase_order(company, candidate, previous)
-    if entity == "Preferences":
-        return _preferences(company, candidate, previous)
-    raise malformed_request(f"{entity} cannot be written.")  # pragma: no cover - guarded by specs
-
-
-def after_write(
-    company: Company, entity: str, stored: dict[str, Any], previous: dict[str, Any] | None
-) -> None:
-    """Cross-record effects of a committed write."""
-    if entity == "Payment":
-        _apply_payment(company, stored, previous)
-
-
-def after_delete(company: Company, entity: str, previous: dict[str, Any]) -> None:
-    if entity == "Payment":
-        _apply_payment(company, None, previous)
-    if entity == "Invoice":
-        _unlink_invoice(company, previous["Id"])
 
 
 def voided(company: Company, entity: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +87,7 @@ def voided(company: Company, entity: str, record: dict[str, Any]) -> dict[str, A
         if "HomeBalance" in record:
             record["HomeBalance"] = 0.0
             record["HomeTotalAmt"] = 0.0
-    else:
+    elif entity == "Payment":
         record["UnappliedAmt"] = 0.0
     return record
 
@@ -189,8 +149,8 @@ def _display_name(candidate: dict[str, Any]) -> str:
 
 
 def name_holder(company: Company, name: str, exclude: tuple[str, str] | None) -> str | None:
-    """Which kind of record ("customer", "vendor") already uses ``name``, if any."""
-    for entity in ("Customer", "Vendor"):
+    """Which kind of record ("customer", "vendor", "employee") already uses ``name``."""
+    for entity in ("Customer", "Vendor", "Employee"):
         ids = company.holders(entity, name)
         if exclude is not None and exclude[0] == entity:
             ids.discard(exclude[1])
@@ -213,8 +173,8 @@ def _name_entity(
         name = name[: -len(DELETED_SUFFIX)]
     if ":" in name:
         raise invalid_value("DisplayName", "The name can't contain a colon (:).")
-    if len(name) > 500:
-        raise string_length("DisplayName", 500, len(name))
+    if len(name) > wire.DISPLAY_NAME_MAX:
+        raise string_length("DisplayName", wire.DISPLAY_NAME_MAX, len(name))
     exclude = (entity, previous["Id"]) if previous is not None else None
     holder = name_holder(company, name, exclude)
     if holder is not None:
@@ -222,6 +182,11 @@ def _name_entity(
     record["DisplayName"] = name
     if not str(record.get("PrintOnCheckName") or "").strip():
         record["PrintOnCheckName"] = str(record.get("CompanyName") or "").strip() or name
+    if entity == "Employee":
+        record.pop("CurrencyRef", None)
+        optional_date(record, "HiredDate")
+        optional_date(record, "BirthDate")
+        return _without_empty(record)
     home = _home_currency(company)
     currency = (
         ref_value(record.get("CurrencyRef"))
@@ -397,9 +362,21 @@ def _line_detail(
             optional_date(detail, blank)
         for key in [k for k, v in detail.items() if v == ""]:
             del detail[key]
-    elif detail_type == "AccountBasedExpenseLineDetail":
+    elif detail_type in ("AccountBasedExpenseLineDetail", "JournalEntryLineDetail"):
         account = _active_ref(company, "Account", detail.get("AccountRef"), "Line.AccountRef")
         detail["AccountRef"] = _named_ref(account, "Name")
+        if detail_type == "JournalEntryLineDetail":
+            posting = detail.get("PostingType")
+            if posting not in ("Debit", "Credit"):
+                raise invalid_value(
+                    "Line.JournalEntryLineDetail.PostingType",
+                    f"Invalid Enumeration : {posting} (Debit or Credit)",
+                )
+    elif detail_type == "DepositLineDetail" and ref_value(detail.get("AccountRef")):
+        account = _active_ref(company, "Account", detail.get("AccountRef"), "Line.AccountRef")
+        detail["AccountRef"] = _named_ref(account, "Name")
+    for key in [k for k, v in detail.items() if v in ("", None, [])]:
+        del detail[key]
 
 
 def _doc_number(
@@ -498,8 +475,8 @@ def _invoice(
     record["DueDate"] = optional_date(record, "DueDate") or txn_date
     optional_date(record, "ShipDate")
     _doc_number(company, "Invoice", record, previous, options)
-    if len(str(record.get("PrivateNote") or "")) > 4000:
-        raise string_length("PrivateNote", 4000, len(str(record["PrivateNote"])))
+    if len(str(record.get("PrivateNote") or "")) > wire.PRIVATE_NOTE_MAX:
+        raise string_length("PrivateNote", wire.PRIVATE_NOTE_MAX, len(str(record["PrivateNote"])))
     currency, rate = _transaction_currency(company, record, customer, "customer")
     applied = applied_total(company, previous["Id"]) if previous is not None else Decimal(0)
     if total < applied:
@@ -717,7 +694,7 @@ def _purchase_order(
     )
     record["Line"] = lines
     status = str(record.get("POStatus") or "Open")
-    if status not in ("Open", "Closed"):
+    if status not in wire.PO_STATUSES:
         raise invalid_value("POStatus", f"Invalid Enumeration : {status}")
     record["POStatus"] = status
     record["TxnDate"] = optional_date(record, "TxnDate") or local_date(company.now())
@@ -767,3 +744,23 @@ def _preferences(
     if home is not None:
         after["HomeCurrency"] = {"value": home}
     return record
+
+
+# -- the names the generic handler (generic.py) and the hooks (books.py) use ----------------
+
+name_entity = _name_entity
+item = _item
+invoice = _invoice
+payment = _payment
+purchase_order = _purchase_order
+preferences = _preferences
+active_ref = _active_ref
+named_ref = _named_ref
+lines = _lines
+without_empty = _without_empty
+apply_payment = _apply_payment
+unlink_invoice = _unlink_invoice
+account_by_type = _account_by_type
+transaction_currency = _transaction_currency
+home_currency = _home_currency
+multicurrency = _multicurrency

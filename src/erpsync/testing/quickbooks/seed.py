@@ -25,6 +25,18 @@ _ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
     ("Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset"),
     ("Job Expenses", "Expense", "SuppliesMaterials", "Expense"),
+    ("Checking", "Bank", "Checking", "Asset"),
+    ("Mastercard", "Credit Card", "CreditCard", "Liability"),
+    ("Opening Balance Equity", "Equity", "OpeningBalanceEquity", "Equity"),
+)
+
+#: Every company has these lists, whatever else it holds.
+_TERMS = (("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
+_PAYMENT_METHODS = (
+    ("Cash", "NON_CREDIT_CARD"),
+    ("Check", "NON_CREDIT_CARD"),
+    ("Visa", "CREDIT_CARD"),
+    ("MasterCard", "CREDIT_CARD"),
 )
 
 _CUSTOMERS: tuple[tuple[str, str, str, str], ...] = (
@@ -63,9 +75,36 @@ def default_preferences() -> dict[str, Any]:
             "ETransactionEnabledStatus": "NotApplicable",
         },
         "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True},
-        "TaxPrefs": {"UsingSalesTax": False},
+        "TaxPrefs": {"UsingSalesTax": False, "PartnerTaxEnabled": False},
         "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+        "EmailMessagesPrefs": {
+            section: {"Subject": f"{label} from Sandbox Company_US_1", "Message": _MESSAGE}
+            for section, label in (
+                ("InvoiceMessage", "Invoice"),
+                ("EstimateMessage", "Estimate"),
+                ("SalesReceiptMessage", "Sales Receipt"),
+                ("StatementMessage", "Statement"),
+            )
+        },
+        "TimeTrackingPrefs": {
+            "UseServices": True,
+            "BillCustomers": True,
+            "ShowBillRateToAll": False,
+            "WorkWeekStartDate": "Monday",
+            "MarkTimeEntriesBillable": True,
+        },
+        "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
+        "OtherPrefs": {
+            "NameValue": [
+                {"Name": "SalesFormsPrefs.DefaultCustomerMessage", "Value": "Thank you."},
+                {"Name": "VendorAndPurchasesPrefs.BillableExpenseTracking", "Value": "true"},
+                {"Name": "SalesFormsPrefs.DefaultItem", "Value": "1"},
+            ]
+        },
     }
+
+
+_MESSAGE = "Thank you for your business and have a great day!"
 
 
 def _company_info(realm_id: str) -> dict[str, Any]:
@@ -101,8 +140,12 @@ def seed(company: Company, with_data: bool = True) -> None:
         company.insert(
             "Account", _account(name, account_type, sub_type, classification), notify=False
         )
+    _lists(company)
     if not with_data:
         return
+    for kind in ("Class", "Department"):
+        for name in ("Retail", "Wholesale") if kind == "Class" else ("Headquarters", "Remote"):
+            company.insert(kind, _named(name), notify=False)
     usd = {"value": "USD", "name": "United States Dollar"}
     for display, given, family, email in _CUSTOMERS:
         company.insert(
@@ -185,3 +228,26 @@ def _account(name: str, account_type: str, sub_type: str, classification: str) -
         "CurrentBalanceWithSubAccounts": 0,
         "CurrencyRef": {"value": "USD", "name": "United States Dollar"},
     }
+
+
+def _named(name: str, **fields: Any) -> dict[str, Any]:
+    return {"Name": name, "FullyQualifiedName": name, "Active": True, **fields}
+
+
+def _lists(company: Company) -> None:
+    """The tax codes (``TAX`` and ``NON``, as every US company has), terms and payment
+    methods a new company starts with."""
+    for code, taxable, description in (
+        ("TAX", True, "TAX"),
+        ("NON", False, "Non-Taxable"),
+    ):
+        company.insert(
+            "TaxCode",
+            _named(code, Description=description, Taxable=taxable, TaxGroup=False),
+            notify=False,
+            record_id=code,
+        )
+    for name, days in _TERMS:
+        company.insert("Term", _named(name, Type="STANDARD", DueDays=days), notify=False)
+    for name, kind in _PAYMENT_METHODS:
+        company.insert("PaymentMethod", _named(name, Type=kind), notify=False)

@@ -1,0 +1,226 @@
+"""The entity catalogue over raw HTTP: each entity's rule, as QuickBooks enforces it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from erpsync.testing import FakeClock, FakeQuickBooks
+
+
+class Api:
+    def __init__(self, fake: FakeQuickBooks) -> None:
+        self.base = f"https://quickbooks.api.intuit.com/v3/company/{fake.realm_id}"
+        self.headers = {"Authorization": f"Bearer {fake.credentials.access_token}"}
+
+    def post(self, path: str, body: Any, **params: str) -> requests.Response:
+        return requests.post(self.base + path, json=body, params=params, headers=self.headers)
+
+    def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = self.post("/" + entity.lower(), body)
+        assert answer.status_code == 200, answer.text
+        return answer.json()[entity]
+
+    def fault(self, entity: str, body: Any, path: str | None = None) -> dict[str, Any]:
+        answer = self.post(path or "/" + entity.lower(), body)
+        assert answer.status_code == 400, answer.text
+        return answer.json()["Fault"]["Error"][0]
+
+    def query(self, text: str) -> requests.Response:
+        return requests.get(self.base + "/query", params={"query": text}, headers=self.headers)
+
+    def account(self, account_type: str) -> dict[str, str]:
+        rows = self.query(f"select * from Account where AccountType = '{account_type}'")
+        return {"value": rows.json()["QueryResponse"]["Account"][0]["Id"]}
+
+
+@pytest.fixture
+def api():
+    fake = FakeQuickBooks(clock=FakeClock(), governance=None)
+    with fake:
+        yield Api(fake)
+
+
+def expense_line(account: dict[str, str], amount: float) -> dict[str, Any]:
+    return {
+        "DetailType": "AccountBasedExpenseLineDetail",
+        "Amount": amount,
+        "AccountBasedExpenseLineDetail": {"AccountRef": account},
+    }
+
+
+def test_the_seed_company_has_a_sandbox_chart_and_lists(api):
+    for kind in ("Bank", "Credit Card", "Accounts Receivable", "Accounts Payable", "Income"):
+        assert api.account(kind)["value"]
+    for kind in ("Expense", "Cost of Goods Sold", "Equity"):
+        assert api.account(kind)["value"]
+    codes = api.query("select * from TaxCode").json()["QueryResponse"]["TaxCode"]
+    assert {c["Id"] for c in codes} >= {"TAX", "NON"}
+    for entity in ("Term", "PaymentMethod", "Class", "Department"):
+        assert api.query(f"select count(*) from {entity}").json()["QueryResponse"]["totalCount"]
+
+
+def test_bill_needs_a_vendor_and_lines(api):
+    expense = api.account("Expense")
+    assert api.fault("Bill", {"Line": [expense_line(expense, 5)]})["element"] == "VendorRef"
+    assert api.fault("Bill", {"VendorRef": {"value": "1"}})["element"] == "Line"
+    bill = api.create("Bill", {"VendorRef": {"value": "1"}, "Line": [expense_line(expense, 5)]})
+    assert (bill["TotalAmt"], bill["Balance"]) == (5.0, 5.0)
+    assert bill["APAccountRef"]["name"] == "Accounts Payable (A/P)"
+
+
+def test_bill_payment_links_bills_and_no_more_than_owed(api):
+    expense, bank = api.account("Expense"), api.account("Bank")
+    bill = api.create("Bill", {"VendorRef": {"value": "1"}, "Line": [expense_line(expense, 30)]})
+    payment = {
+        "VendorRef": {"value": "1"},
+        "PayType": "Check",
+        "CheckPayment": {"BankAccountRef": bank},
+        "TotalAmt": 40,
+        "Line": [{"Amount": 40, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}],
+    }
+    assert api.fault("BillPayment", payment)["element"] == "Line.Amount"
+    payment["Line"][0]["Amount"] = 30
+    api.create("BillPayment", payment)
+    paid = api.query(f"select * from Bill where Id = '{bill['Id']}'").json()
+    assert paid["QueryResponse"]["Bill"][0]["Balance"] == 0.0
+    other_vendor = {**payment, "VendorRef": {"value": "2"}}
+    assert api.fault("BillPayment", other_vendor)["element"] == "Line.LinkedTxn"
+
+
+def test_deposit_goes_to_a_bank_account(api):
+    line = {
+        "DetailType": "DepositLineDetail",
+        "Amount": 10,
+        "DepositLineDetail": {"AccountRef": api.account("Income")},
+    }
+    assert api.fault("Deposit", {"Line": [line]})["element"] == "DepositToAccountRef"
+    wrong = {"DepositToAccountRef": api.account("Expense"), "Line": [line]}
+    assert api.fault("Deposit", wrong)["element"] == "DepositToAccountRef"
+    deposit = api.create("Deposit", {"DepositToAccountRef": api.account("Bank"), "Line": [line]})
+    assert deposit["TotalAmt"] == 10.0
+
+
+def test_transfer_needs_two_different_accounts(api):
+    bank = api.account("Bank")
+    assert api.fault("Transfer", {"FromAccountRef": bank, "Amount": 5})["element"] == "ToAccountRef"
+    same = {"FromAccountRef": bank, "ToAccountRef": bank, "Amount": 5}
+    assert api.fault("Transfer", same)["element"] == "ToAccountRef"
+    moved = api.create(
+        "Transfer",
+        {"FromAccountRef": bank, "ToAccountRef": api.account("Credit Card"), "Amount": 5},
+    )
+    assert moved["Amount"] == 5.0
+
+
+def journal_line(posting: str, account: dict[str, str], amount: float) -> dict[str, Any]:
+    return {
+        "DetailType": "JournalEntryLineDetail",
+        "Amount": amount,
+        "JournalEntryLineDetail": {"PostingType": posting, "AccountRef": account},
+    }
+
+
+def test_journal_entry_debits_equal_credits(api):
+    bank, income = api.account("Bank"), api.account("Income")
+    unbalanced = {"Line": [journal_line("Debit", bank, 10), journal_line("Credit", income, 9)]}
+    assert "not balanced" in api.fault("JournalEntry", unbalanced)["Detail"]
+    balanced = {"Line": [journal_line("Debit", bank, 10), journal_line("Credit", income, 10)]}
+    assert api.create("JournalEntry", balanced)["TotalAmt"] == 10.0
+
+
+def test_account_names_unique_and_types_valid(api):
+    api.create(
+        "Account", {"Name": "Petty Cash", "AccountType": "Bank", "AccountSubType": "CashOnHand"}
+    )
+    assert api.fault("Account", {"Name": "petty cash", "AccountType": "Bank"})["code"] == "6240"
+    assert api.fault("Account", {"Name": "X", "AccountType": "Bogus"})["element"] == "AccountType"
+    mismatched = {"Name": "Y", "AccountType": "Bank", "AccountSubType": "CreditCard"}
+    assert api.fault("Account", mismatched)["element"] == "AccountSubType"
+    made = api.create("Account", {"Name": "Savings", "AccountType": "Bank"})
+    assert (made["AccountSubType"], made["Classification"]) == ("Checking", "Asset")
+
+
+def test_employee_vendor_and_customer_share_display_names(api):
+    api.create("Employee", {"GivenName": "Ada", "FamilyName": "Byron"})
+    assert "employee" in api.fault("Customer", {"DisplayName": "Ada Byron"})["Detail"]
+    assert "customer" in api.fault("Employee", {"DisplayName": "Cool Cars"})["Detail"]
+    assert "vendor" in api.fault("Employee", {"DisplayName": "Books by Bessie"})["Detail"]
+
+
+def test_tax_service_creates_a_tax_code_and_its_rates(api):
+    agency = api.create("TaxAgency", {"DisplayName": "State Board"})
+    answer = api.post(
+        "/taxservice/taxcode",
+        {
+            "TaxCode": "CA",
+            "TaxRateDetails": [
+                {"TaxRateName": "CA State", "RateValue": 7.25, "TaxAgencyId": agency["Id"]}
+            ],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["TaxCode"] == "CA" and body["TaxRateDetails"][0]["RateValue"] == 7.25
+    rate_id = body["TaxRateDetails"][0]["TaxRateId"]
+    rates = api.query(f"select * from TaxRate where Id = '{rate_id}'").json()["QueryResponse"]
+    assert rates["TaxRate"][0]["Name"] == "CA State"
+    code = api.query("select * from TaxCode where Name = 'CA'").json()["QueryResponse"]
+    assert code["TaxCode"][0]["Id"] == body["TaxCodeId"]
+    assert api.fault("TaxCode", {"Name": "Direct"})["code"] == "500"  # created only this way
+
+
+def test_attachable_metadata_but_no_upload(api):
+    note = api.create(
+        "Attachable",
+        {"Note": "PO scan", "AttachableRef": [{"EntityRef": {"type": "Vendor", "value": "1"}}]},
+    )
+    assert note["AttachableRef"][0]["EntityRef"]["type"] == "Vendor"
+    missing = {"Note": "x", "AttachableRef": [{"EntityRef": {"type": "Vendor", "value": "99"}}]}
+    assert api.fault("Attachable", missing)["code"] == "610"
+    upload = api.fault("Attachable", {}, path="/upload")
+    assert "not emulated" in upload["Detail"]
+
+
+def test_sales_documents_compute_totals(api):
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 40,
+        "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+    }
+    for entity in ("Estimate", "SalesReceipt", "CreditMemo"):
+        made = api.create(entity, {"CustomerRef": {"value": "1"}, "Line": [line]})
+        assert made["TotalAmt"] == 40.0, entity
+        assert made["Line"][-1]["DetailType"] == "SubTotalLineDetail"
+    refund = {"CustomerRef": {"value": "1"}, "Line": [line]}
+    assert api.fault("RefundReceipt", refund)["element"] == "DepositToAccountRef"
+
+
+def test_time_activity_names_who_worked(api):
+    assert api.fault("TimeActivity", {"NameOf": "Employee", "Hours": 1})["element"] == "EmployeeRef"
+    worker = api.create("Employee", {"DisplayName": "Worker"})
+    made = api.create(
+        "TimeActivity",
+        {"NameOf": "Employee", "EmployeeRef": {"value": worker["Id"]}, "Hours": 2},
+    )
+    assert made["EmployeeRef"]["name"] == "Worker"
+
+
+def test_operations_follow_the_catalogue(api):
+    # Name lists cannot be deleted (only made inactive); transactions can.
+    term = api.create("Term", {"Name": "Net 10", "DueDays": 10})
+    assert (
+        api.post("/term", {"Id": term["Id"], "SyncToken": "0"}, operation="delete").status_code
+        == 400
+    )
+    estimate = api.create(
+        "Estimate",
+        {
+            "CustomerRef": {"value": "1"},
+            "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 1, "SalesItemLineDetail": {}}],
+        },
+    )
+    gone = api.post("/estimate", {"Id": estimate["Id"], "SyncToken": "0"}, operation="delete")
+    assert gone.json()["Estimate"]["status"] == "Deleted"
