@@ -97,6 +97,7 @@ EXPORTS: dict[str, set[str]] = {
         "QuickBooksBackend",
         "QuickBooksClient",
         "QuickBooksRealmAuth",
+        "PostgresTokenStore",
         "QuickBooksToken",
         "TokenStore",
         "WebhookEvent",
@@ -141,12 +142,14 @@ EXPORTS: dict[str, set[str]] = {
         "FaultPlan",
         "Governance",
         "Latency",
+        "MissingExtraError",
         "NETSUITE_GOVERNANCE",
         "NetSuiteCredentials",
         "QBO_GOVERNANCE",
         "QuickBooksCredentials",
         "SystemClock",
         "Window",
+        "intercepting",
     },
 }
 

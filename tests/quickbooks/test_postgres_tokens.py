@@ -117,7 +117,8 @@ print(json.dumps({"access": token.access_token, "company": name}))
 
 
 def test_four_processes_refresh_one_company_once(postgres_dsn: str, table: str) -> None:
-    fake = FakeQuickBooks(latency=0.2)  # a slow token endpoint widens every race
+    # a slow token endpoint widens every race; single-use tokens make a lost rotation visible
+    fake = FakeQuickBooks(latency=0.2, refresh_tokens="single_use")
     url = fake.serve()
     creds = fake.credentials
     store = PostgresTokenStore(postgres_dsn, table=table)

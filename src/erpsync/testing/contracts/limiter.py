@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import pytest
 
 from erpsync.limits import Limiter, RateLimit
-from erpsync.testing import Clock, SystemClock
+from erpsync.testing.core.clock import Clock, SystemClock
 
 __all__ = ["LimiterContract", "LimiterFactory"]
 
