@@ -459,3 +459,13 @@ def test_webhook_samples_parse() -> None:
 )
 def test_parse_webhook_raises_only_erpsync_errors(body: bytes) -> None:
     _only_erpsync_errors(lambda: parse_webhook(body))
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", "   "])
+def test_netsuite_blank_reference_id_is_an_erpsync_error(blank: str) -> None:
+    """Found by the fuzzer: a currency reference whose id is only spaces let pydantic's
+    ValidationError escape from the reader instead of an error naming the field."""
+    wire = copy.deepcopy(NS_SAMPLES["invoice"])
+    wire["currency"] = {"id": blank}
+    with pytest.raises(ErpSyncError, match="currency"):
+        NS_DECODERS["invoice"](wire)

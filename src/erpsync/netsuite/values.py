@@ -101,7 +101,10 @@ class WireReader:
         if isinstance(ref_id, bool) or not isinstance(ref_id, str | int):
             self.fail(field, "has an id that is not text")
         name = value.get("refName")
-        return Ref(id=str(ref_id), name=name if isinstance(name, str) and name else None)
+        try:
+            return Ref(id=str(ref_id), name=name if isinstance(name, str) and name else None)
+        except ValidationError:
+            self.fail(field, "has an id that is blank or not a valid reference")
 
     def required_ref(self, field: str) -> Ref:
         value = self.ref(field, required=True)
