@@ -461,11 +461,58 @@ def test_parse_webhook_raises_only_erpsync_errors(body: bytes) -> None:
     _only_erpsync_errors(lambda: parse_webhook(body))
 
 
-@pytest.mark.parametrize("blank", [" ", "\t", "   "])
-def test_netsuite_blank_reference_id_is_an_erpsync_error(blank: str) -> None:
-    """Found by the fuzzer: a currency reference whose id is only spaces let pydantic's
-    ValidationError escape from the reader instead of an error naming the field."""
+# -- references with unusable ids (a blank currency id once let a ValidationError out) ------
+
+
+def _ref_paths(value: Any, key: str, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of every reference's id (``key``: ``id`` for NetSuite, ``value`` for QuickBooks)."""
+    return [
+        path
+        for path in _paths(value, prefix)
+        if path and path[-1] == key and isinstance(_at(value, path[:-1]), dict)
+    ]
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+_bad_ids = st.sampled_from(["", " ", "\t", "\n", "  \u00a0"]) | st.text(
+    alphabet=" \t\r\n\u2003", min_size=1, max_size=4
+)
+
+
+_REF_CASES = [
+    (erp, name, key)
+    for erp, samples, key in (("netsuite", NS_SAMPLES, "id"), ("quickbooks", QBO_SAMPLES, "value"))
+    for name in sorted(NS_DECODERS if erp == "netsuite" else QBO_DECODERS)
+    if _ref_paths(samples[name], key)  # QuickBooks' item sample has no reference
+]
+
+
+@pytest.mark.parametrize(("erp", "name", "key"), _REF_CASES)
+@_SETTINGS
+@given(data=st.data())
+def test_blank_reference_ids_are_erpsync_errors(
+    erp: str, name: str, key: str, data: st.DataObject
+) -> None:
+    samples, decoders = (
+        (NS_SAMPLES, NS_DECODERS) if erp == "netsuite" else (QBO_SAMPLES, QBO_DECODERS)
+    )
+    wire = copy.deepcopy(samples[name])
+    paths = _ref_paths(wire, key)
+    assert paths, "every sample has a reference"
+    path = data.draw(st.sampled_from(paths))
+    _at(wire, path[:-1])[path[-1]] = data.draw(_bad_ids)
+    _only_erpsync_errors(lambda: decoders[name](wire))
+
+
+def test_netsuite_blank_currency_id_names_the_record_and_field() -> None:
     wire = copy.deepcopy(NS_SAMPLES["invoice"])
-    wire["currency"] = {"id": blank}
-    with pytest.raises(ErpSyncError, match="currency"):
+    wire["currency"] = {"id": " "}
+    with pytest.raises(ErpSyncError) as caught:
         NS_DECODERS["invoice"](wire)
+    assert caught.value.record == "invoice 104"
+    assert caught.value.field == "currency"

@@ -15,14 +15,14 @@ pydantic ``ValidationError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Final, NoReturn, TypeVar
+from decimal import Decimal
+from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
-from erpsync.errors import InvalidRequestError, ServiceError
+from erpsync._wire_reader import WireReader as SharedReader
+from erpsync._wire_reader import parse_date, parse_iso_timestamp, put
+from erpsync.errors import InvalidRequestError
 from erpsync.models import Ref, round_money
 from erpsync.netsuite.errors import BACKEND
 
@@ -37,56 +37,17 @@ __all__ = [
 ]
 
 _Date = date  # the WireReader has a method named ``date``; annotations use this alias
-_M = TypeVar("_M")
-
-#: No amount, quantity or rate reaches this (the models' own bound).
-_MAGNITUDE_LIMIT: Final = Decimal(10) ** 18
-
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
 # -- reading -----------------------------------------------------------------------------
 
 
-class WireReader:
-    """Typed access to one wire record's fields; a failure names the record and the field."""
+class WireReader(SharedReader):
+    """NetSuite's shapes on the shared reader: REST references ``{"id", "refName"}``,
+    sublists ``{"items": [...]}``, money rounded off float noise, naive timestamps as UTC."""
 
-    def __init__(self, data: Any, record: str) -> None:
-        self.record = record
-        if not isinstance(data, Mapping):
-            self.fail(None, f"is not a JSON object ({type(data).__name__})")
-        self.data: Mapping[str, Any] = data
-
-    def fail(self, field: str | None, problem: str) -> NoReturn:
-        where = f" field {field!r}" if field else ""
-        raise ServiceError(
-            f"sent {self.record} with{where} that {problem}"
-            if field
-            else f"sent {self.record} that {problem}",
-            backend=BACKEND,
-            record=self.record,
-            field=field,
-            raw=_short(self.data if hasattr(self, "data") else None),
-            retryable=False,
-        )
-
-    def has(self, field: str) -> bool:
-        return self.data.get(field) is not None
-
-    def text(self, field: str, *, required: bool = False) -> str | None:
-        value = self.data.get(field)
-        if value is None or value == "":
-            if required:
-                self.fail(field, "is missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.fail(field, f"is not text ({type(value).__name__})")
-        return str(value)
-
-    def required_text(self, field: str) -> str:
-        value = self.text(field, required=True)
-        assert value is not None
-        return value
+    backend: ClassVar[str] = BACKEND
+    us_dates: ClassVar[bool] = True
 
     def ref(self, field: str, *, required: bool = False) -> Ref | None:
         """A REST reference ``{"id": .., "refName": ..}``."""
@@ -97,14 +58,7 @@ class WireReader:
             return None
         if not isinstance(value, Mapping) or value.get("id") in (None, ""):
             self.fail(field, "is not a reference with an id")
-        ref_id = value["id"]
-        if isinstance(ref_id, bool) or not isinstance(ref_id, str | int):
-            self.fail(field, "has an id that is not text")
-        name = value.get("refName")
-        try:
-            return Ref(id=str(ref_id), name=name if isinstance(name, str) and name else None)
-        except ValidationError:
-            self.fail(field, "has an id that is blank or not a valid reference")
+        return self.make_ref(value["id"], value.get("refName"), field)
 
     def required_ref(self, field: str) -> Ref:
         value = self.ref(field, required=True)
@@ -119,47 +73,11 @@ class WireReader:
             return found.id if found is not None else None
         return self.text(field)
 
-    def decimal(self, field: str, *, required: bool = False) -> Decimal | None:
-        value = self.data.get(field)
-        if value is None or value == "":
-            if required:
-                self.fail(field, "is missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            self.fail(field, "is not a number")
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # JSON writes whole quantities as 1.0; keep them whole
-        try:
-            number = Decimal(str(value))
-        except (InvalidOperation, ValueError):
-            self.fail(field, "is not a number")
-        if not number.is_finite():
-            self.fail(field, "is not a finite number")
-        if abs(number) >= _MAGNITUDE_LIMIT:
-            # The models refuse such values anyway; failing here names the field and keeps
-            # the arithmetic below (rounding, quantity x rate) from overflowing.
-            self.fail(field, f"is out of range ({value!r})")
-        return number
-
     def money(self, field: str, currency: str, *, required: bool = False) -> Decimal | None:
         """Money read from JSON floats: rounded to the currency, which only removes float
         noise (NetSuite stores amounts at the currency's precision)."""
         number = self.decimal(field, required=required)
         return None if number is None else round_money(number, currency)
-
-    def date(self, field: str, *, required: bool = False) -> _Date | None:
-        value = self.text(field, required=required)
-        if value is None:
-            return None
-        text = value.strip()
-        us = _US_DATE.match(text)
-        try:
-            if us:
-                month, day, year = (int(part) for part in us.groups())
-                return date(year, month, day)
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            self.fail(field, f"is not a date ({value!r})")
 
     def required_date(self, field: str) -> _Date:
         value = self.date(field, required=True)
@@ -167,32 +85,17 @@ class WireReader:
         return value
 
     def timestamp(self, field: str) -> datetime | None:
+        """``lastModifiedDate`` (ISO) or a SuiteQL ``11/3/2026``; naive means UTC."""
         value = self.text(field)
         if value is None:
             return None
-        text = value.strip()
-        us = _US_DATE.match(text)
-        try:
-            if us:
-                month, day, year = (int(part) for part in us.groups())
-                moment = datetime(year, month, day)
-            else:
-                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(field, f"is not a timestamp ({value!r})")
+        moment = parse_iso_timestamp(value)
+        if moment is None:
+            day = parse_date(value, us=True) if "/" in value else None
+            if day is None:
+                self.fail(field, f"is not a timestamp ({value!r})")
+            moment = datetime(day.year, day.month, day.day)
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-    def flag(self, field: str) -> bool | None:
-        value = self.data.get(field)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        if value in ("T", "t", "true", "True"):
-            return True
-        if value in ("F", "f", "false", "False"):
-            return False
-        self.fail(field, f"is not a boolean ({value!r})")
 
     def sublist(self, field: str) -> list[Any]:
         """``{"items": [...]}`` (an unexpanded sublist, links only, reads as empty)."""
@@ -208,17 +111,6 @@ class WireReader:
             self.fail(field, "has items that are not a list")
         return items
 
-    def build(self, factory: Callable[..., _M], **values: Any) -> _M:
-        """A model, with a validation failure turned into a ServiceError."""
-        try:
-            return factory(**values)
-        except ValidationError as exc:
-            errors = exc.errors()
-            first: Mapping[str, Any] = errors[0] if errors else {}
-            location = ".".join(str(p) for p in first.get("loc", ()))
-            name = getattr(factory, "__name__", "record")
-            self.fail(location or None, f"does not make a valid {name}: {first.get('msg', exc)}")
-
 
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 
@@ -227,12 +119,6 @@ def usable_external_id(value: str | None) -> str | None:
     """An external id the models can hold; ids set in NetSuite with other characters
     (spaces, slashes) read as None rather than failing the whole record."""
     return value if value is not None and _EXTERNAL_ID.fullmatch(value) else None
-
-
-def _short(value: Any) -> str:
-    """The record as the error's ``raw``, cut short so one huge record cannot flood logs."""
-    text = repr(value)
-    return text if len(text) <= 1000 else text[:1000] + "..."
 
 
 def currency_code(
@@ -308,10 +194,3 @@ def currency_ref(
             field="currency",
         )
     return {"id": currency_id}
-
-
-def put(body: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``key`` only when there is a value, so a body never sends ``null`` for what
-    the model left out."""
-    if value is not None:
-        body[key] = value

@@ -127,7 +127,7 @@ def without_marker(note: Any) -> str | None:
 
 
 def customer_from_wire(wire: Any, *, home_currency: str = "USD") -> Customer:
-    r = WireReader("Customer", wire)
+    r = WireReader(wire, "Customer")
     email = wire.get("PrimaryEmailAddr")
     return r.build(
         Customer,
@@ -154,7 +154,7 @@ def customer_to_wire(customer: Customer) -> dict[str, Any]:
 
 
 def vendor_from_wire(wire: Any, *, home_currency: str = "USD") -> Vendor:
-    r = WireReader("Vendor", wire)
+    r = WireReader(wire, "Vendor")
     email = wire.get("PrimaryEmailAddr")
     return r.build(
         Vendor,
@@ -177,7 +177,7 @@ def vendor_to_wire(vendor: Vendor) -> dict[str, Any]:
 
 
 def item_from_wire(wire: Any) -> Item:
-    r = WireReader("Item", wire)
+    r = WireReader(wire, "Item")
     kind = r.text("Type")
     return r.build(
         Item,
@@ -218,7 +218,7 @@ def item_to_wire(
 def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
     """The invoice; ``external_id`` comes from the ``PrivateNote`` marker only (a
     ``DocNumber`` may be a digest of it, or a number a person typed)."""
-    r = WireReader("Invoice", wire)
+    r = WireReader(wire, "Invoice")
     currency = r.currency(home_currency)
     lines, line_paths = _invoice_lines(r, currency)
     line_sum = sum((line.amount or Decimal(0) for line in lines), Decimal(0))
@@ -227,7 +227,7 @@ def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
         total = line_sum
     tax = total - line_sum
     if tax < 0:
-        raise r.fail("TotalAmt", f"({total}) is less than the sum of the lines ({line_sum})")
+        r.fail("TotalAmt", f"({total}) is less than the sum of the lines ({line_sum})")
     balance = r.money("Balance")
     note = wire.get("PrivateNote")
     voided = total == 0 and isinstance(note, str) and note.strip().lower().startswith("voided")
@@ -270,15 +270,15 @@ def _invoice_status(
 
 def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], list[dict[str, str]]]:
     """The model lines and, for each, where its fields came from on the wire."""
-    raw = r.wire.get("Line")
+    raw = r.data.get("Line")
     if not isinstance(raw, list):
-        raise r.fail("Line", "is missing")
+        r.fail("Line", "is missing")
     lines: list[InvoiceLine] = []
     line_paths: list[dict[str, str]] = []
     for index, line in enumerate(raw):
         field = f"Line[{index}]"
         if not isinstance(line, Mapping):
-            raise r.fail(field, "is not an object")
+            r.fail(field, "is not an object")
         kind = line.get("DetailType")
         if kind == "SubTotalLineDetail":
             continue
@@ -297,7 +297,7 @@ def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], lis
         line_paths.append(paths)  # every line from here on becomes one model line
         if kind == "DiscountLineDetail":
             if amount is None:
-                raise r.fail(f"{field}.Amount", "is missing")
+                r.fail(f"{field}.Amount", "is missing")
             lines.append(
                 r.build_at(
                     paths,
@@ -309,7 +309,7 @@ def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], lis
             continue
         if kind == "SalesItemLineDetail":
             if amount is None:
-                raise r.fail(f"{field}.Amount", "is missing")
+                r.fail(f"{field}.Amount", "is missing")
             detail = line.get("SalesItemLineDetail")
             detail = detail if isinstance(detail, Mapping) else {}
             item = read_ref(r, detail.get("ItemRef"), f"{field}.SalesItemLineDetail.ItemRef", False)
@@ -337,7 +337,7 @@ def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], lis
             )
         )
     if not lines:
-        raise r.fail("Line", "has no lines besides the subtotal")
+        r.fail("Line", "has no lines besides the subtotal")
     return lines, line_paths
 
 
@@ -370,12 +370,14 @@ def _sales_line(
             )
         except ValidationError:
             pass  # QuickBooks kept a rounded price; the amount is what counts
-    try:
-        return InvoiceLine(description=description, amount=shaped, item=item, tax_code=tax_code)
-    except ValidationError as exc:
-        raise r.fail(
-            f"{field}.Amount", f"does not fit the model: {exc.errors()[0]['msg']}"
-        ) from None
+    return r.build_located(
+        lambda loc: f"{field}.Amount",
+        InvoiceLine,
+        description=description,
+        amount=shaped,
+        item=item,
+        tax_code=tax_code,
+    )
 
 
 def invoice_to_wire(
@@ -442,19 +444,19 @@ def _sales_line_wire(line: InvoiceLine) -> dict[str, Any]:
 
 
 def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
-    r = WireReader("Payment", wire)
+    r = WireReader(wire, "Payment")
     currency = r.currency(home_currency)
     applications: list[PaymentApplication] = []
     raw_lines = wire.get("Line") or []
     if not isinstance(raw_lines, list):
-        raise r.fail("Line", "is not a list")
+        r.fail("Line", "is not a list")
     for index, line in enumerate(raw_lines):
         if not isinstance(line, Mapping):
-            raise r.fail(f"Line[{index}]", "is not an object")
+            r.fail(f"Line[{index}]", "is not an object")
         amount = read_decimal(r, line.get("Amount"), f"Line[{index}].Amount") or Decimal(0)
         links = line.get("LinkedTxn") or []
         if not isinstance(links, list):
-            raise r.fail(f"Line[{index}].LinkedTxn", "is not a list")
+            r.fail(f"Line[{index}].LinkedTxn", "is not a list")
         for link in links:
             if isinstance(link, Mapping) and link.get("TxnType") == "Invoice" and link.get("TxnId"):
                 applications.append(
@@ -472,7 +474,7 @@ def payment_from_wire(wire: Any, *, home_currency: str = "USD") -> Payment:
                 break  # one amount per line: it belongs to the line's first invoice
     total = r.money("TotalAmt")
     if total is None:
-        raise r.fail("TotalAmt", "is missing")
+        r.fail("TotalAmt", "is missing")
     note = wire.get("PrivateNote")
     return r.build(
         Payment,
@@ -515,22 +517,22 @@ def payment_to_wire(payment: Payment, *, private_note: str | None) -> dict[str, 
 
 
 def purchase_order_from_wire(wire: Any, *, home_currency: str = "USD") -> PurchaseOrder:
-    r = WireReader("PurchaseOrder", wire)
+    r = WireReader(wire, "PurchaseOrder")
     currency = r.currency(home_currency)
     lines: list[PurchaseOrderLine] = []
     line_paths: list[dict[str, str]] = []  # per model line: model field -> wire path
     raw_lines = wire.get("Line") or []
     if not isinstance(raw_lines, list):
-        raise r.fail("Line", "is not a list")
+        r.fail("Line", "is not a list")
     for index, line in enumerate(raw_lines):
         field = f"Line[{index}]"
         if not isinstance(line, Mapping):
-            raise r.fail(field, "is not an object")
+            r.fail(field, "is not an object")
         if line.get("DetailType") != "ItemBasedExpenseLineDetail":
             continue
         detail = line.get("ItemBasedExpenseLineDetail")
         if not isinstance(detail, Mapping):
-            raise r.fail(f"{field}.ItemBasedExpenseLineDetail", "is missing")
+            r.fail(f"{field}.ItemBasedExpenseLineDetail", "is missing")
         item = read_ref(
             r, detail.get("ItemRef"), f"{field}.ItemBasedExpenseLineDetail.ItemRef", True
         )

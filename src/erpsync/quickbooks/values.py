@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import ValidationError
-
-from erpsync.errors import ServiceError
+from erpsync._wire_reader import WireReader as SharedReader
+from erpsync._wire_reader import parse_iso_timestamp, put
 from erpsync.models import Ref, currency_exponent
 from erpsync.quickbooks.errors import BACKEND
 
@@ -39,57 +38,30 @@ _M = TypeVar("_M")
 # -- reading -----------------------------------------------------------------------------
 
 
-class WireReader:
-    """Typed access to one wire record's fields; a failure names the record and the field."""
+class WireReader(SharedReader):
+    """QuickBooks' shapes on the shared reader: ``{"value", "name"}`` references,
+    ``MetaData.LastUpdatedTime``, ``CurrencyRef``; the error's record is the entity and
+    its ``Id`` (``Invoice 130``)."""
 
-    def __init__(self, entity: str, wire: Any) -> None:
-        if not isinstance(wire, Mapping):
-            raise ServiceError(
-                f"a {entity} record is not a JSON object",
-                backend=BACKEND,
-                record=entity,
-                retryable=False,
-            )
+    backend: ClassVar[str] = BACKEND
+
+    def __init__(self, data: Any, entity: str) -> None:
+        found = data.get("Id") if isinstance(data, Mapping) else None
+        label = f"{entity} {found}" if isinstance(found, str | int) and found != "" else entity
+        super().__init__(data, label)
         self.entity = entity
-        self.wire = wire
-        self.label = f"{entity} {wire.get('Id')}" if wire.get("Id") else f"{entity} (no Id)"
-
-    def fail(self, field: str, why: str) -> ServiceError:
-        return ServiceError(
-            f"malformed {self.entity} record: {field} {why}",
-            backend=BACKEND,
-            record=self.label,
-            field=field,
-            retryable=False,
-        )
-
-    def text(self, field: str, *, required: bool = False) -> str | None:
-        value = self.wire.get(field)
-        if value is None or value == "":
-            if required:
-                raise self.fail(field, "is missing")
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.fail(field, f"is not text ({type(value).__name__})")
-        return str(value)
 
     def ref(self, field: str, *, required: bool = False) -> Ref | None:
-        return read_ref(self, self.wire.get(field), field, required)
+        return read_ref(self, self.data.get(field), field, required)
 
     def money(self, field: str, source: Mapping[str, Any] | None = None) -> Decimal | None:
-        return read_decimal(self, (source if source is not None else self.wire).get(field), field)
+        return self.decimal_of((source if source is not None else self.data).get(field), field)
 
     def day(self, field: str, *, required: bool = False) -> date | None:
-        value = self.text(field, required=required)
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            raise self.fail(field, f"is not a yyyy-MM-dd date ({value!r})") from None
+        return self.date(field, required=required)
 
     def updated_at(self) -> datetime | None:
-        meta = self.wire.get("MetaData")
+        meta = self.data.get("MetaData")
         if not isinstance(meta, Mapping):
             return None
         value = meta.get("LastUpdatedTime")
@@ -97,35 +69,20 @@ class WireReader:
             return None
         parsed = parse_timestamp(value)
         if parsed is None:
-            raise self.fail("MetaData.LastUpdatedTime", f"is not a timestamp ({value!r})")
+            self.fail("MetaData.LastUpdatedTime", f"is not a timestamp ({value!r})")
         return parsed
 
     def currency(self, default: str) -> str:
-        ref = self.wire.get("CurrencyRef")
+        ref = self.data.get("CurrencyRef")
         if isinstance(ref, Mapping) and ref.get("value"):
             return str(ref["value"]).upper()
         return default
-
-    def build(self, factory: Callable[..., _M], **fields: Any) -> _M:
-        return self.build_located(".".join, factory, **fields)
 
     def build_at(self, paths: Mapping[str, str], factory: Callable[..., _M], **fields: Any) -> _M:
         """:meth:`build` for a part of the record (a line): ``paths`` maps the model's
         field names to where they came from on the wire (``Line[2].Amount``; ``""``: the
         part itself), so the error names the line and the wire field, not the model's."""
         return self.build_located(lambda loc: _wire_path(paths, loc), factory, **fields)
-
-    def build_located(
-        self, locate: Callable[[list[str]], str], factory: Callable[..., _M], **fields: Any
-    ) -> _M:
-        """:meth:`build` with ``locate`` turning a model error location into a wire path."""
-        try:
-            return factory(**fields)
-        except ValidationError as exc:
-            errors = exc.errors()
-            loc = [str(p) for p in errors[0]["loc"]] if errors else []
-            why = errors[0]["msg"] if errors else str(exc)
-            raise self.fail(locate(loc) or "?", f"does not fit the model: {why}") from None
 
 
 def _wire_path(paths: Mapping[str, str], loc: list[str]) -> str:
@@ -142,47 +99,29 @@ def read_ref(reader: WireReader, value: Any, field: str, required: bool) -> Ref 
     anywhere in the record, so a failure names ``field`` as the wire path given."""
     if value is None or value == "":
         if required:
-            raise reader.fail(field, "is missing")
+            reader.fail(field, "is missing")
         return None
     if isinstance(value, str | int) and not isinstance(value, bool):
         value = {"value": value}
     if not isinstance(value, Mapping) or value.get("value") in (None, ""):
-        raise reader.fail(field, "has no value")
+        reader.fail(field, "has no value")
     name = value.get("name")
-    try:
-        return Ref(id=str(value["value"]), name=str(name) if name else None)
-    except ValidationError as exc:
-        raise reader.fail(field, f"is not a reference: {exc.errors()[0]['msg']}") from None
+    return reader.make_ref(value["value"], str(name) if name else None, field)
 
 
 def read_decimal(reader: WireReader, value: Any, field: str) -> Decimal | None:
     """A number found anywhere in the record (None when absent); a failure names
     ``field`` as the wire path given."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise reader.fail(field, "is not a number")
-    try:
-        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, ValueError):
-        raise reader.fail(field, f"is not a number ({value!r})") from None
-    if not number.is_finite():
-        raise reader.fail(field, "is not a finite number")
-    return number
+    return reader.decimal_of(value, field)
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """QuickBooks' ISO-8601 timestamps (company-local with an offset) as aware datetimes."""
+    """QuickBooks' ISO-8601 timestamps (company-local with an offset) as aware datetimes;
+    None for anything else (a naive time is ambiguous)."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+    parsed = parse_iso_timestamp(value)
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def money_places(amount: Decimal, currency: str) -> Decimal:
@@ -218,10 +157,3 @@ def line_locator(line_paths: list[dict[str, str]]) -> Callable[[list[str]], str]
 def ref_to_wire(ref: Ref) -> dict[str, str]:
     """A reference as QuickBooks takes it: the id alone (QuickBooks fills in the name)."""
     return {"value": ref.id}
-
-
-def put(target: dict[str, Any], key: str, value: Any) -> None:
-    """Set ``key`` only when there is a value, so a body never sends ``null`` for what
-    the model left out."""
-    if value is not None:
-        target[key] = value
