@@ -369,7 +369,7 @@ def test_names_to_find_must_be_text(backend: NetSuiteBackend) -> None:
 
 
 def test_a_suiteql_id_that_is_not_a_number_is_a_service_error() -> None:
-    from erpsync.netsuite.backend import _id_list
+    from erpsync.netsuite.reads import suiteql_id_list as _id_list
 
     assert _id_list(["1", "22"]) == "1, 22"
     with pytest.raises(ServiceError) as caught:

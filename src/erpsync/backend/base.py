@@ -1,4 +1,4 @@
-"""The contract every ERP backend fulfils, and the bulk-write machinery they share.
+"""The contract every ERP backend fulfils: :class:`AccountingBackend` and :class:`Capabilities`.
 
 A workflow written against :class:`AccountingBackend` runs unchanged on NetSuite and
 QuickBooks; what differs between them is said up front by :class:`Capabilities`, so a
@@ -6,27 +6,24 @@ workflow can check ``backend.capabilities.invoice_pdf`` before it starts a long 
 instead of failing half-way through. Operations a backend cannot do raise
 :class:`~erpsync.errors.UnsupportedOperationError` from the defaults defined here.
 
-Bulk writes return a :class:`BulkResult` with exactly one outcome per input, in input
-order: a failure in invoice 40,312 of 100,000 is a value to inspect, not an exception
-that loses the other 99,999 results.
+Bulk writes run on the one engine in :mod:`erpsync.backend.bulk` and return a
+:class:`~erpsync.backend.results.BulkResult`; single writes that must not duplicate run
+on :mod:`erpsync.backend.write_once`.
 """
 
 from __future__ import annotations
 
 import abc
-import contextlib
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import Any, TypeVar
 
+from erpsync.backend.bulk import BatchSender, BulkEngine, OneAtATime, bulk_workers
+from erpsync.backend.results import BulkResult, WriteStatus
 from erpsync.errors import (
     ConfigurationError,
-    ErpSyncError,
     MappingError,
-    ServiceError,
     UnsupportedOperationError,
 )
 from erpsync.models import (
@@ -40,22 +37,9 @@ from erpsync.models import (
     Vendor,
 )
 
-__all__ = [
-    "AccountingBackend",
-    "AmbiguousMatchError",
-    "BulkOutcome",
-    "BulkResult",
-    "BulkStatus",
-    "Capabilities",
-]
+__all__ = ["AccountingBackend", "AmbiguousMatchError", "Capabilities"]
 
-T = TypeVar("T")
 _Named = TypeVar("_Named", Customer, Vendor, Item)
-
-#: What happened to one input of a bulk write: written now, found already written (an
-#: idempotent retry), or not written.
-BulkStatus = Literal["created", "existed", "failed"]
-_WRITTEN: frozenset[str] = frozenset({"created", "existed"})
 
 
 class AmbiguousMatchError(MappingError):
@@ -129,124 +113,6 @@ class Capabilities:
                 code=name,
                 hint=f"check backend.capabilities.{name} before calling {operation}",
             )
-
-
-# -- bulk results -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BulkOutcome(Generic[T]):
-    """What happened to the input at ``index``; ``key`` is its external id, if any.
-
-    ``record`` is the record as the ERP now holds it (for ``created`` and ``existed``);
-    ``error`` says why it was not written (for ``failed``).
-    """
-
-    index: int
-    key: str | None
-    status: BulkStatus
-    record: T | None = None
-    error: ErpSyncError | None = None
-
-    def __post_init__(self) -> None:
-        if self.status not in _WRITTEN and self.status != "failed":
-            raise ConfigurationError(f"unknown BulkOutcome status {self.status!r}")
-        if self.status == "failed" and self.error is None:
-            raise ConfigurationError("a failed BulkOutcome needs an error")
-        if self.status in _WRITTEN and (self.record is None or self.error is not None):
-            raise ConfigurationError(f"a {self.status!r} BulkOutcome needs a record, no error")
-
-    @property
-    def ok(self) -> bool:
-        """The record is in the ERP (created now or found there)."""
-        return self.status != "failed"
-
-
-class BulkResult(Sequence[BulkOutcome[T]]):
-    """The outcomes of a bulk write: one per input, in input order.
-
-    Iterate it, index it, or use the views: ``created``, ``existed``, ``failed``,
-    ``records`` (what is now in the ERP, in order), ``ok`` and ``counts``.
-    ``raise_for_failures()`` turns failures into an exception for callers that want
-    all-or-error semantics.
-    """
-
-    def __init__(self, outcomes: Iterable[BulkOutcome[T]]) -> None:
-        ordered = sorted(outcomes, key=lambda outcome: outcome.index)
-        if [outcome.index for outcome in ordered] != list(range(len(ordered))):
-            raise ConfigurationError("a BulkResult needs exactly one outcome for each index 0..n-1")
-        self._outcomes: tuple[BulkOutcome[T], ...] = tuple(ordered)
-
-    # Sequence protocol ----------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self._outcomes)
-
-    @overload
-    def __getitem__(self, index: int) -> BulkOutcome[T]: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[BulkOutcome[T]]: ...
-    def __getitem__(self, index: int | slice) -> BulkOutcome[T] | Sequence[BulkOutcome[T]]:
-        return self._outcomes[index]
-
-    def __iter__(self) -> Iterator[BulkOutcome[T]]:
-        return iter(self._outcomes)
-
-    # views ----------------------------------------------------------------------------
-
-    def _with(self, status: BulkStatus) -> list[BulkOutcome[T]]:
-        return [outcome for outcome in self._outcomes if outcome.status == status]
-
-    @property
-    def created(self) -> list[BulkOutcome[T]]:
-        return self._with("created")
-
-    @property
-    def existed(self) -> list[BulkOutcome[T]]:
-        return self._with("existed")
-
-    @property
-    def failed(self) -> list[BulkOutcome[T]]:
-        return self._with("failed")
-
-    @property
-    def records(self) -> list[T]:
-        """The records now in the ERP (created or existed), in input order."""
-        return [o.record for o in self._outcomes if o.status != "failed" and o.record is not None]
-
-    @property
-    def ok(self) -> bool:
-        """Every input is in the ERP."""
-        return all(outcome.ok for outcome in self._outcomes)
-
-    @property
-    def counts(self) -> dict[BulkStatus, int]:
-        counts: dict[BulkStatus, int] = {"created": 0, "existed": 0, "failed": 0}
-        for outcome in self._outcomes:
-            counts[outcome.status] += 1
-        return counts
-
-    def raise_for_failures(self) -> None:
-        """Raise the first failure's error, with a note summarising all failures."""
-        failed = self.failed
-        if not failed:
-            return
-        error = failed[0].error
-        assert error is not None  # guaranteed by BulkOutcome
-        shown = ", ".join(f"#{o.index}" + (f" ({o.key})" if o.key else "") for o in failed[:10]) + (
-            ", ..." if len(failed) > 10 else ""
-        )
-        note = (
-            f"{len(failed)} of {len(self)} failed: {shown}; "
-            "this is the first; see BulkResult.failed for the rest"
-        )
-        if note not in getattr(error, "__notes__", ()):
-            error.add_note(note)
-        raise error
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{status}={count}" for status, count in self.counts.items())
-        return f"BulkResult({counts})"
 
 
 # -- the backend contract -----------------------------------------------------------------
@@ -416,77 +282,35 @@ class AccountingBackend(abc.ABC):
         """Create many invoices concurrently; one outcome per input, in input order.
 
         ``max_workers`` defaults to ``capabilities.max_concurrency`` and is capped by it.
-        The input is consumed lazily: at most ``max_workers`` invoices are in flight, so
+        The input is consumed lazily: at most ``max_workers`` batches are in flight, so
         a generator of a million invoices is never held in memory at once (the outcomes
-        are). Errors are captured per invoice; anything that is not an ErpSyncError is
-        wrapped in a ServiceError. An exception raised by the input iterable itself
-        propagates once the invoices already started have finished, carrying their
-        outcomes as ``exc.partial_result`` (a BulkResult), so nothing written is lost.
-
-        Backends with batch endpoints may override this; to report ``existed`` rather
-        than ``created`` they need only override :meth:`_create_invoice_outcome`.
+        are). Errors are captured per invoice, each naming its invoice; anything that is
+        not an ErpSyncError is wrapped in a ServiceError. An external id repeated in the
+        input is written once (the repeats report ``existed``). An exception raised by
+        the input iterable itself propagates once the invoices already read have been
+        written, carrying their outcomes as ``exc.partial_result`` (a BulkResult), so
+        nothing written is lost. The engine is :class:`~erpsync.backend.bulk.BulkEngine`;
+        a backend changes only the batch sender (:meth:`_invoice_sender`).
         """
-        limit = self.capabilities.max_concurrency
-        if max_workers is None:
-            max_workers = limit
-        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
-            raise ConfigurationError(f"max_workers must be an int >= 1, got {max_workers!r}")
-        outcomes: list[BulkOutcome[Invoice]] = []
-        try:
-            _run_bounded(invoices, self._invoice_outcome, min(max_workers, limit), outcomes)
-        except Exception as exc:
-            # The caller's input broke; the invoices already written must not vanish
-            # with it. Their outcomes ride on the exception.
-            partial = BulkResult(outcomes)
-            with contextlib.suppress(AttributeError, TypeError):
-                exc.partial_result = partial  # type: ignore[attr-defined]
-            exc.add_note(
-                f"erpsync: create_invoices had processed {len(partial)} invoice(s) "
-                f"({partial.counts}) when its input failed; they are in .partial_result"
-            )
-            raise
-        return BulkResult(outcomes)
+        workers = bulk_workers(max_workers, self.capabilities.max_concurrency)
+        engine = BulkEngine(
+            self._invoice_sender(), accepts=Invoice, workers=workers, backend=self.name
+        )
+        return engine.run(invoices)
 
-    def _create_invoice_outcome(
-        self, invoice: Invoice
-    ) -> tuple[Invoice, Literal["created", "existed"]]:
+    def _invoice_sender(self) -> BatchSender[Invoice]:
+        """The batch sender :meth:`create_invoices` plugs into the bulk engine. The
+        default sends one invoice at a time through :meth:`_create_invoice_outcome`;
+        backends with batch endpoints return their own."""
+        return OneAtATime(self._create_invoice_outcome)
+
+    def _create_invoice_outcome(self, invoice: Invoice) -> tuple[Invoice, WriteStatus]:
         """Write one invoice for :meth:`create_invoices` and say whether it was new.
 
         The default cannot tell and says ``created``; backends that upsert by external id
         or look up before writing override it.
         """
         return self.create_invoice(invoice), "created"
-
-    def _invoice_outcome(self, index: int, invoice: object) -> BulkOutcome[Invoice]:
-        """Run the hook for one input and turn whatever happens into an outcome."""
-        key = invoice.external_id if isinstance(invoice, Invoice) else None
-        record = f"invoice {key}" if key else f"invoice #{index}"
-        try:
-            if not isinstance(invoice, Invoice):
-                raise ConfigurationError(
-                    f"expected an Invoice, got {type(invoice).__name__}", record=record
-                )
-            written, status = self._create_invoice_outcome(invoice)
-            if status not in _WRITTEN or not isinstance(written, Invoice):
-                raise ServiceError(
-                    f"{type(self).__name__}._create_invoice_outcome returned "
-                    f"({type(written).__name__}, {status!r})",
-                    retryable=False,
-                )
-            return BulkOutcome(index, key, status, written)
-        except ErpSyncError as exc:
-            return BulkOutcome(
-                index, key, "failed", error=exc.with_context(backend=self.name, record=record)
-            )
-        except Exception as exc:
-            wrapped = ServiceError(
-                f"unexpected {type(exc).__name__}: {exc}",
-                backend=self.name,
-                record=record,
-                retryable=False,
-            )
-            wrapped.__cause__ = exc
-            return BulkOutcome(index, key, "failed", error=wrapped)
 
     # -- payments -----------------------------------------------------------------------
 
@@ -528,48 +352,3 @@ class AccountingBackend(abc.ABC):
     def iter_deleted(self, record_type: str, since: datetime) -> Iterator[DeletedRecord]:
         """Records of ``record_type`` deleted since ``since``, oldest first."""
         raise self._missing("deleted_records", "iter_deleted")
-
-
-# -- the bounded fan-out ------------------------------------------------------------------
-
-
-def _run_bounded(
-    items: Iterable[Any],
-    work: Callable[[int, Any], BulkOutcome[T]],
-    workers: int,
-    outcomes: list[BulkOutcome[T]],
-) -> list[BulkOutcome[T]]:
-    """Apply ``work`` to each item on ``workers`` threads, with at most ``workers`` items
-    taken from ``items`` and not yet finished at any time.
-
-    ``work`` must not raise (it turns failures into outcomes); if it does anyway, or the
-    iterable raises, the items already running are allowed to finish and the exception
-    propagates. Outcomes are appended to ``outcomes`` as they finish, so a caller still
-    has them when an exception propagates.
-    """
-    source = iter(items)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="erpsync-bulk") as pool:
-        running: set[Future[BulkOutcome[T]]] = set()
-        try:
-            for index in itertools.count():
-                if len(running) >= workers:
-                    done, running = _wait_some(running)
-                    outcomes.extend(future.result() for future in done)
-                try:
-                    item = next(source)
-                except StopIteration:
-                    break
-                running.add(pool.submit(work, index, item))
-        finally:
-            # On the way out (normally or not), let started writes finish: abandoning
-            # them would leave their outcome unknown.
-            done, _ = wait(running)
-            outcomes.extend(future.result() for future in done)
-    return outcomes
-
-
-def _wait_some(
-    running: set[Future[BulkOutcome[T]]],
-) -> tuple[set[Future[BulkOutcome[T]]], set[Future[BulkOutcome[T]]]]:
-    done, pending = wait(running, return_when=FIRST_COMPLETED)
-    return set(done), set(pending)
