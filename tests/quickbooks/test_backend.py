@@ -565,7 +565,9 @@ def test_create_invoices_batches_and_reports_every_input(backend, fake):
     assert result[5].error.record == "invoice bulk-5"
     assert result[5].key == "bulk-5"
     assert isinstance(result[6].error, NotFoundError)
-    assert result[6].error.record == "Customer 404"
+    # The failure names its invoice, and keeps the dangling reference beside it.
+    assert result[6].error.record == "invoice bulk-6 (Customer 404)"
+    assert "invoice bulk-6" in str(result[6].error)
     assert isinstance(result[41].error, ConfigurationError)
     assert result[41].error.record == "invoice bulk-41"
     assert posts(fake, "/batch") == 3
@@ -631,8 +633,9 @@ def test_unanswered_batches_never_duplicate_invoices_without_external_ids(fake, 
     assert len({r.request_id for r in batches}) == 1
     if lost == 2:
         assert result.counts == {"created": 3, "existed": 0, "failed": 0}
-    else:  # never answered: the keyed one is found, the others are reported, not re-sent
-        assert result.counts == {"created": 0, "existed": 1, "failed": 2}
+    else:  # never answered: the keyed one is found (written by this call's first
+        # attempt, so "created"), the others are reported, not re-sent
+        assert result.counts == {"created": 1, "existed": 0, "failed": 2}
         for outcome in result.failed:
             assert outcome.error is not None and "Check QuickBooks" in str(outcome.error)
 
