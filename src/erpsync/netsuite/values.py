@@ -31,6 +31,7 @@ __all__ = [
     "currency_code",
     "currency_ref",
     "json_number",
+    "label_key",
     "put",
     "status_parts",
     "usable_external_id",
@@ -110,6 +111,15 @@ class WireReader(SharedReader):
         if not isinstance(items, list):
             self.fail(field, "has items that are not a list")
         return items
+
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def label_key(label: str) -> str:
+    """A status or type label reduced to what compares (``Paid In Full`` -> ``paidinfull``),
+    since NetSuite spells labels differently in REST, SuiteQL and the UI."""
+    return _NON_WORD.sub("", label.lower())
 
 
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")

@@ -121,9 +121,10 @@ PO_STATUS_LABELS: Final[Mapping[str, str]] = MappingProxyType(
         "H": "Closed",
     }
 )
-#: Invoice status letters and labels.
+#: Invoice status letters and labels (SuiteQL ``CustInvc:A``...; approval routing adds
+#: D and E, a voided invoice reads V).
 INVOICE_STATUS_LABELS: Final[Mapping[str, str]] = MappingProxyType(
-    {"A": "Open", "B": "Paid In Full"}
+    {"A": "Open", "B": "Paid In Full", "D": "Pending Approval", "E": "Rejected", "V": "Voided"}
 )
 #: Customer payment status letters and labels.
 PAYMENT_STATUS_LABELS: Final[Mapping[str, str]] = MappingProxyType(

@@ -23,11 +23,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from erpsync.errors import ConfigurationError
+from erpsync.quickbooks.wire import MAX_PAGE_SIZE
 
 __all__ = ["MAX_PAGE_SIZE", "Query", "check_query_text", "quote"]
-
-#: QuickBooks refuses MAXRESULTS above this.
-MAX_PAGE_SIZE = 1000
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")

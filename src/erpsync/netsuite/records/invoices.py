@@ -1,0 +1,231 @@
+"""NetSuite invoices <-> models: REST records (``expandSubResources``) and SuiteQL
+``transaction`` / ``transactionline`` rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from erpsync.errors import InvalidRequestError
+from erpsync.models import (
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Ref,
+    round_money,
+)
+from erpsync.netsuite.errors import BACKEND
+from erpsync.netsuite.records.statuses import invoice_status
+from erpsync.netsuite.values import (
+    WireReader,
+    currency_code,
+    currency_ref,
+    json_number,
+    put,
+    status_parts,
+    usable_external_id,
+)
+
+# -- invoices ----------------------------------------------------------------------------
+
+
+def invoice_to_wire(
+    invoice: Invoice,
+    *,
+    external_id: str,
+    currency_ids: Mapping[str, str] | None = None,
+    default_item_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``invoice`` body for an upsert by ``external_id``.
+
+    NetSuite needs an item on every line; a line without one uses ``default_item_id``
+    or is refused here, before a round trip, naming the line.
+    """
+    record = f"invoice {external_id}"
+    body: dict[str, Any] = {
+        "entity": {"id": invoice.customer.id},
+        "tranDate": invoice.date.isoformat(),
+        "externalId": external_id,
+    }
+    put(body, "dueDate", invoice.due_date.isoformat() if invoice.due_date else None)
+    put(body, "tranId", invoice.number)
+    put(body, "memo", invoice.memo)
+    put(body, "currency", currency_ref(invoice.currency, currency_ids, record))
+    lines = []
+    for index, line in enumerate(invoice.lines):
+        item_id = line.item.id if line.item is not None else default_item_id
+        if item_id is None:
+            raise InvalidRequestError(
+                "NetSuite needs an item on every invoice line; give the line an item or "
+                "configure the backend's default_item_id",
+                backend=BACKEND,
+                record=record,
+                field=f"lines.{index}.item",
+            )
+        wire: dict[str, Any] = {"item": {"id": item_id}}
+        assert line.amount is not None  # InvoiceLine always has one after validation
+        if line.quantity is not None:
+            wire["quantity"] = json_number(line.quantity, f"lines.{index}.quantity", record)
+        if line.unit_price is not None:
+            wire["rate"] = json_number(line.unit_price, f"lines.{index}.unit_price", record)
+        wire["amount"] = json_number(line.amount, f"lines.{index}.amount", record)
+        put(wire, "description", line.description)
+        if line.tax_code is not None:
+            wire["taxCode"] = {"id": line.tax_code.id}
+        lines.append(wire)
+    body["item"] = {"items": lines}
+    return body
+
+
+def _sales_line(reader: WireReader, currency: str, *, rest: bool) -> InvoiceLine:
+    quantity = reader.decimal("quantity")
+    rate = reader.decimal("rate")
+    amount = reader.money("amount" if rest else "foreignamount", currency)
+    description = reader.text("description" if rest else "memo")
+    item_id = reader.ref_id("item")
+    item_name = None
+    value = reader.data.get("item")
+    if isinstance(value, Mapping) and isinstance(value.get("refName"), str):
+        item_name = value["refName"]
+    if amount is None:
+        if quantity is None or rate is None:
+            reader.fail("amount", "is missing (and so is quantity or rate)")
+        amount = round_money(quantity * rate, currency)
+    if (
+        quantity is not None
+        and rate is not None
+        and round_money(quantity * rate, currency) != amount
+    ):
+        # An amount typed over the computed one: the amount is the truth, the rate is not.
+        rate = None
+    if rate is not None and quantity is None:
+        rate = None
+    return reader.build(
+        InvoiceLine,
+        description=description,
+        amount=amount,
+        quantity=quantity if rate is not None else None,
+        unit_price=rate,
+        item=Ref(id=item_id, name=item_name) if item_id else None,
+    )
+
+
+def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
+    """An invoice from ``GET invoice/{id}?expandSubResources=true``."""
+    reader = WireReader(data, f"invoice {data.get('id') if isinstance(data, Mapping) else '?'}")
+    currency_value = reader.data.get("currency")
+    ref_name = currency_value.get("refName") if isinstance(currency_value, Mapping) else None
+    currency = currency_code(
+        currencies,
+        reader.ref_id("currency"),
+        reader,
+        "currency",
+        ref_name if isinstance(ref_name, str) else None,
+    )
+    lines = [
+        _sales_line(WireReader(raw, f"{reader.record} line {i + 1}"), currency, rest=True)
+        for i, raw in enumerate(reader.sublist("item"))
+    ]
+    if not lines:
+        reader.fail("item", "has no lines (was it read with expandSubResources=true?)")
+    total = reader.money("total", currency)
+    balance = reader.money("amountRemaining", currency)
+    code, label = status_parts(reader, "status")
+    status, remote = invoice_status(code, label, balance, total)
+    return _invoice(
+        reader,
+        lines,
+        currency,
+        total=total,
+        balance=balance,
+        status=status,
+        remote=remote,
+        customer=reader.required_ref("entity"),
+        number=reader.text("tranId"),
+        external_id=usable_external_id(reader.text("externalId")),
+        tran_date=reader.required_date("tranDate"),
+        due_date=reader.date("dueDate"),
+        memo=reader.text("memo"),
+        updated_at=reader.timestamp("lastModifiedDate"),
+    )
+
+
+def line_from_row(row: Any, currency: str) -> InvoiceLine:
+    """An invoice line from a SuiteQL ``transactionline`` row."""
+    reader = WireReader(
+        row, f"invoice {row.get('transaction') if isinstance(row, Mapping) else '?'} line"
+    )
+    return _sales_line(reader, currency, rest=False)
+
+
+def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str, str]) -> Invoice:
+    """An invoice from a SuiteQL ``transaction`` row and its ``transactionline`` rows
+    (see ``backend._INVOICE_COLUMNS``)."""
+    reader = WireReader(row, f"invoice {row.get('id') if isinstance(row, Mapping) else '?'}")
+    currency = currency_code(currencies, reader.text("currency"), reader, "currency")
+    lines = [line_from_row(line, currency) for line in line_rows]
+    if not lines:
+        reader.fail("item", "has no lines")
+    total = reader.money("foreigntotal", currency)
+    balance = reader.money("foreignamountremaining", currency)
+    code, label = status_parts(reader, "status", "statuslabel")
+    status, remote = invoice_status(code, label, balance, total)
+    entity = reader.required_text("entity")
+    return _invoice(
+        reader,
+        lines,
+        currency,
+        total=total,
+        balance=balance,
+        status=status,
+        remote=remote,
+        customer=Ref(id=entity, name=reader.text("entityname")),
+        number=reader.text("tranid"),
+        external_id=usable_external_id(reader.text("externalid")),
+        tran_date=reader.required_date("trandate"),
+        due_date=reader.date("duedate"),
+        memo=reader.text("memo"),
+        updated_at=reader.timestamp("lastmodified"),
+    )
+
+
+def _invoice(
+    reader: WireReader,
+    lines: list[InvoiceLine],
+    currency: str,
+    *,
+    total: Decimal | None,
+    balance: Decimal | None,
+    status: InvoiceStatus,
+    remote: str | None,
+    customer: Ref,
+    number: str | None,
+    external_id: str | None,
+    tran_date: date,
+    due_date: date | None,
+    memo: str | None,
+    updated_at: datetime | None,
+) -> Invoice:
+    line_sum = sum((line.amount or Decimal(0) for line in lines), Decimal(0))
+    tax = total - line_sum if total is not None and total > line_sum else Decimal(0)
+    invoice: Invoice = reader.build(
+        Invoice,
+        id=reader.text("id"),
+        external_id=external_id,
+        number=number,
+        customer=customer,
+        date=tran_date,
+        due_date=due_date,
+        currency=currency,
+        lines=lines,
+        memo=memo,
+        status=status,
+        remote_status=remote,
+        tax=tax,
+        balance=balance,
+        updated_at=updated_at,
+    )
+    return invoice
