@@ -56,11 +56,13 @@ _EXPORTS: dict[str, str] = {
     "AuthorizationGrant": _QBO,
     "FakeQuickBooks": _QBO,
     "QuickBooksCredentials": _QBO,
+    "connect_quickbooks": "erpsync.testing.connect",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from erpsync.testing.connect import connect_quickbooks
     from erpsync.testing.core import MissingExtraError
     from erpsync.testing.core.emulator import (
         Clock,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync.errors import ConfigurationError
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
     from erpsync.quickbooks.backend import QuickBooksBackend
     from erpsync.quickbooks.tokens import TokenStore
     from erpsync.testing.netsuite import FakeNetSuite
-    from erpsync.testing.quickbooks import FakeQuickBooks
+    from erpsync.testing.quickbooks import FakeQuickBooks, QuickBooksCredentials
 
-__all__ = ["netsuite_backend", "quickbooks_backend"]
+__all__ = ["connect_quickbooks", "netsuite_backend", "quickbooks_backend"]
 
 #: QuickBooks access tokens live an hour; the pre-issued pair is treated as fresh.
 _ACCESS_LIFETIME = qbo_wire.ACCESS_TOKEN_LIFETIME
@@ -181,3 +182,58 @@ def netsuite_backend(
         backend_options.setdefault("pdf_restlet", fake.pdf_restlet)
     options = {**_runtime_options(fake), **backend_options}
     return NetSuiteBackend(account_id=creds.account_id, auth=credentials, **options)
+
+
+def connect_quickbooks(
+    url: str,
+    credentials: QuickBooksCredentials,
+    *,
+    token_store: TokenStore | None = None,
+    **backend_options: Any,
+) -> QuickBooksBackend:
+    """A QuickBooksBackend for a FakeQuickBooks served at ``url``, from any process.
+
+    ``fake.backend()`` works only in the emulator's own process; a worker (Celery, RQ,
+    ``multiprocessing``) gets the served URL and :attr:`FakeQuickBooks.credentials` (a
+    frozen dataclass: picklable) and builds its own backend here::
+
+        url = fake.serve()
+        pool.map(work, [(url, fake.credentials)] * 8)   # each worker:
+        backend = connect_quickbooks(url, credentials)
+
+    The token pair is seeded into ``token_store`` (a MemoryTokenStore by default; pass a
+    shared store such as PostgresTokenStore so workers rotate tokens once) unless it
+    already holds one for the realm. Other options (``limiter=`` a RedisLimiter shared
+    by every worker, ``retry=``...) go to the backend. Clients in other languages read
+    the same credentials from ``GET {url}/_erpsync/credentials``.
+    """
+    from erpsync.quickbooks.auth import QuickBooksAuth
+    from erpsync.quickbooks.backend import QuickBooksBackend
+    from erpsync.quickbooks.tokens import MemoryTokenStore, QuickBooksToken
+
+    base = str(url).rstrip("/")
+    store: TokenStore = token_store if token_store is not None else MemoryTokenStore()
+    if store.load(credentials.realm_id) is None:
+        now = datetime.now(UTC)
+        store.save(
+            credentials.realm_id,
+            QuickBooksToken(
+                access_token=credentials.access_token,
+                refresh_token=credentials.refresh_token,
+                access_expires_at=now + _ACCESS_LIFETIME,
+                refresh_expires_at=now + _REFRESH_LIFETIME,
+                realm_id=credentials.realm_id,
+                obtained_at=now,
+            ),
+        )
+    auth = QuickBooksAuth(
+        credentials.client_id,
+        credentials.client_secret,
+        redirect_uri=credentials.redirect_uri,
+        token_store=store,
+        token_url=f"{base}/oauth2/v1/tokens/bearer",
+        revoke_url=f"{base}/v2/oauth2/tokens/revoke",
+        authorize_url=f"{base}/connect/oauth2",
+    )
+    backend_options.setdefault("base_url", base)
+    return QuickBooksBackend(realm_id=credentials.realm_id, auth=auth, **backend_options)

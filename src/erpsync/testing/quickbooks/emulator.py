@@ -32,11 +32,14 @@ shape and codes.
 
 from __future__ import annotations
 
+import copy
+import logging
 import random
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 from erpsync.errors import ConfigurationError
 from erpsync.quickbooks import wire
@@ -53,7 +56,13 @@ from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks.api import REPLAY_MEMORY, DataApi
 from erpsync.testing.quickbooks.catalogue import ENTITIES
 from erpsync.testing.quickbooks.company import Change, Company
-from erpsync.testing.quickbooks.errors import THROTTLE_XML, authorization_failed, system_failure
+from erpsync.testing.quickbooks.control import CONTROL_PREFIX, control
+from erpsync.testing.quickbooks.errors import (
+    THROTTLE_XML,
+    QboFault,
+    authorization_failed,
+    system_failure,
+)
 from erpsync.testing.quickbooks.oauth import (
     ACCOUNTING_SCOPE,
     AUTHORIZE_PATH,
@@ -97,6 +106,7 @@ QBO_GOVERNANCE = Governance(
 #: How many data API requests ``FakeQuickBooks.requests`` keeps (older ones are dropped).
 REQUEST_LOG_SIZE = 10_000
 
+_log = logging.getLogger("erpsync.testing")
 _DATA_PREFIX = wire.DATA_PREFIX
 _DAY = wire.REFRESH_TOKEN_ROTATION_AGE.total_seconds()
 
@@ -250,6 +260,7 @@ class FakeQuickBooks(Emulator):
         self.seed_data = seed_data
         self._refuse_duplicates = bool(refuse_duplicate_doc_numbers)
         self._lock = threading.RLock()
+        self._throttle_explained = False
         self._tid_rng = random.Random(seed)
         #: The data API requests served, oldest first (the last ``REQUEST_LOG_SIZE``).
         self.requests: list[RecordedRequest] = []
@@ -343,9 +354,20 @@ class FakeQuickBooks(Emulator):
     ) -> AuthorizationGrant:
         """The consent step without a browser: what the redirect would carry.
 
+        ``client_id`` may also be a whole authorization URL (as intuit-oauth's
+        ``get_authorization_url`` or ``QuickBooksAuth.authorization_url`` builds it):
+        its client id, redirect URI, scope and state are used.
+
         Validates like the authorize endpoint does (registered app and redirect URI,
         known scopes); defaults to the registered app.
         """
+        if client_id is not None and "://" in client_id:
+            # An authorization URL, as a client library built it: read its parameters.
+            params = {k: v[0] for k, v in parse_qs(urlsplit(client_id).query).items()}
+            client_id = params.get("client_id")
+            redirect_uri = redirect_uri or params.get("redirect_uri")
+            scope = params.get("scope", scope)
+            state = state if state is not None else params.get("state")
         client_id = client_id or self._credentials.client_id
         redirect_uri = redirect_uri or self._credentials.redirect_uri
         app = self.oauth.apps.get(client_id)
@@ -360,6 +382,30 @@ class FakeQuickBooks(Emulator):
         with self._lock:
             code = self.oauth.grant_code(client_id, redirect_uri, scopes, self.realm_id)
         return AuthorizationGrant(code=code, realm_id=self.realm_id, state=state)
+
+    def preferences(self) -> dict[str, Any]:
+        """The company's Preferences in wire format (a copy)."""
+        with self._lock:
+            return copy.deepcopy(self.company.preferences())
+
+    def set_preferences(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``changes`` into the Preferences, as a sparse update would, with
+        QuickBooks' rules (multicurrency cannot be turned off again). For example
+        ``{"SalesFormsPrefs": {"CustomTxnNumbers": True}}`` (invoices then get no
+        DocNumber unless the client sends one) or ``{"CurrencyPrefs":
+        {"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "CAD"}}}``."""
+        if not isinstance(changes, dict):
+            raise ConfigurationError("set_preferences takes a dict of Preferences sections")
+        with self._lock:
+            current = self.company.preferences()
+            body = {**changes, "Id": current["Id"], "SyncToken": current["SyncToken"]}
+            try:
+                return self.company.update("Preferences", body)
+            except QboFault as fault:
+                raise ConfigurationError(
+                    f"QuickBooks would refuse these preferences: {fault.detail}",
+                    field=fault.element or None,
+                ) from None
 
     def access_token_expires_at(self, access_token: str) -> datetime | None:
         """When ``access_token`` expires by the emulator clock (None if never issued here),
@@ -411,6 +457,8 @@ class FakeQuickBooks(Emulator):
             return self.oauth.jwks()
         if path.startswith(_DATA_PREFIX):
             return self._data(request, path)
+        if served and path.startswith(CONTROL_PREFIX):
+            return control(self, request, path)
         return WireResponse.text(404, "Not Found")
 
     def _data(self, request: WireRequest, path: str) -> WireResponse:
@@ -447,6 +495,18 @@ class FakeQuickBooks(Emulator):
         return response
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
+        if not self._throttle_explained:
+            self._throttle_explained = True
+            _log.warning(
+                "FakeQuickBooks answered 429 (%s): it enforces QuickBooks Online's limits "
+                "per company (%d requests a second, %d a minute, %d in flight), as Intuit "
+                "does. Clients should back off and retry; pass FakeQuickBooks(governance="
+                "None) to turn the limits off. (Said once per emulator.)",
+                reason,
+                wire.REQUESTS_PER_SECOND,
+                wire.REQUESTS_PER_MINUTE,
+                wire.MAX_CONCURRENT_REQUESTS,
+            )
         return self._stamp(WireResponse.text(429, THROTTLE_XML, content_type="application/xml"))
 
     def _server_error(self, request: WireRequest, status: int) -> WireResponse:
