@@ -15,7 +15,7 @@ from erpsync.testing.netsuite.errors import (
     user_error,
 )
 from erpsync.testing.netsuite.fields import money
-from erpsync.testing.netsuite.ledger import INVOICE, PAYMENT, header, sublist_items, write_lines
+from erpsync.testing.netsuite.ledger import INVOICE, header, store, sublist_items
 from erpsync.testing.netsuite.types import RecordType
 
 if TYPE_CHECKING:
@@ -97,24 +97,7 @@ def save_payment(
         cols["status"] = "B"
     stamp = acct.now()
     with acct.db.write() as conn:
-        if rid is None:
-            rid = acct.next_id("transaction")
-            acct.insert(
-                conn,
-                "transaction",
-                {
-                    **cols,
-                    "id": rid,
-                    "type": PAYMENT,
-                    "recordtype": "customerpayment",
-                    "createddate": stamp,
-                    "lastmodifieddate": stamp,
-                },
-            )
-        else:
-            acct.update_row(conn, "transaction", rid, {**cols, "lastmodifieddate": stamp})
-        acct.store_custom(conn, "transaction", rid, parsed.custom)
-        write_lines(acct, conn, rid, [], payment)
+        rid = store(acct, rt, rid, cols, parsed.custom, [], payment)
         before = {
             int(r["previousdoc"])
             for r in acct.db.all(
