@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from erpsync.netsuite import wire
+from erpsync.testing.netsuite import postings
 from erpsync.testing.netsuite.errors import (
     invalid_content,
     invalid_reference,
@@ -66,13 +67,19 @@ def sublist_items(raw: Any, name: str) -> list[Any]:
     return list(raw["items"])
 
 
+def tran_type_of(acct: Account, rid: int) -> str | None:
+    row = acct.db.one('SELECT type FROM "transaction" WHERE id = ?', (rid,))
+    return None if row is None else str(row["type"])
+
+
 def line_rows(acct: Account, rid: int) -> list[dict[str, Any]]:
+    """A transaction's item lines (not its main, tax or COGS lines), in REST signs."""
     rows = acct.db.all(
         "SELECT * FROM transactionline WHERE \"transaction\" = ? AND mainline = 'F' "
-        "ORDER BY linesequencenumber",
+        "AND taxline = 'F' AND iscogs = 'F' ORDER BY linesequencenumber",
         (rid,),
     )
-    return [dict(r) for r in rows]
+    return postings.from_storage(tran_type_of(acct, rid), (dict(r) for r in rows))
 
 
 def write_lines(
@@ -94,7 +101,9 @@ def write_lines(
         "createdfrom": created_from,
     }
     acct.insert(conn, "transactionline", main)
-    for position, line in enumerate(lines, start=1):
+    first_extra = max((int(line["id"]) for line in lines), default=0) + 1
+    stored = postings.to_storage(acct, tran_type_of(acct, rid), lines, first_extra)
+    for position, line in enumerate(stored, start=1):
         values = {k: v for k, v in line.items() if k != "uniquekey" or v is not None}
         values.update(
             {

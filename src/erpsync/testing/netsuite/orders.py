@@ -1,7 +1,7 @@
 """Invoices and purchase orders: item lines, totals and purchase-order statuses."""
 
-
-# (types.py / db.py), never from a request; every value is bound with "?".
+# Table and column names in SQL f-strings come from the fixed schema (types.py, db.py),
+# never from a request; every value is bound with "?".
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sqlite3
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from erpsync.testing.netsuite import postings
 from erpsync.testing.netsuite.errors import (
     invalid_field_value,
     invalid_reference,
@@ -52,6 +53,9 @@ def save_order(
         raise user_error(NO_LINES, "item")
     total = sum((money(line["foreignamount"]) for line in order_lines), Decimal(0))
     if rt.tran_type == INVOICE:
+        tax = sum(postings.tax_amounts(acct, order_lines).values(), Decimal(0))
+        total += tax
+        cols["taxtotal"] = float(tax)
         if total < 0:
             raise user_error("The total of an invoice cannot be negative.", "item")
         paid = applied_to_invoice(acct, rid) if rid is not None else Decimal(0)

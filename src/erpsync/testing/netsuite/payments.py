@@ -1,7 +1,7 @@
 """Customer payments: applying them to invoices, and the invoices' balances."""
 
-
-# (types.py / db.py), never from a request; every value is bound with "?".
+# Table and column names in SQL f-strings come from the fixed schema (types.py, db.py),
+# never from a request; every value is bound with "?".
 
 from __future__ import annotations
 

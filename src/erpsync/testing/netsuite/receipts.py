@@ -1,7 +1,7 @@
 """Item receipts: made by transforming a purchase order, undone by deleting them."""
 
-
-# (types.py / db.py), never from a request; every value is bound with "?".
+# Table and column names in SQL f-strings come from the fixed schema (types.py, db.py),
+# never from a request; every value is bound with "?".
 
 from __future__ import annotations
 

@@ -142,6 +142,8 @@ def lines(acct: Account, rt: RecordType, rid: int, name: str) -> list[dict[str, 
             "amount": line["foreignamount"],
             "description": line["memo"],
         }
+        if rt.tran_type == INVOICE:
+            rest["taxCode"] = line["taxcode"]
         if rt.tran_type == ORDER:
             rest["quantityReceived"] = line["quantityshiprecv"] or 0
             rest["isClosed"] = line["isclosed"]
