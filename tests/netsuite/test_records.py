@@ -220,14 +220,15 @@ def test_invoice_from_suiteql_rows() -> None:
             "transaction": "7",
             "line": "1",
             "item": "202",
-            "quantity": "1",
+            "quantity": "-1",  # an invoice's item lines are credits in transactionline
             "rate": "10",
-            "foreignamount": "10",
+            "foreignamount": "-10",
             "memo": "x",
         }
     ]
     invoice = rec.invoice_from_row(row, lines, CURRENCIES)
     assert invoice.currency == "EUR" and invoice.status is InvoiceStatus.PAID
+    assert (invoice.lines[0].amount, invoice.lines[0].quantity) == (Decimal(10), Decimal(1))
     assert invoice.external_id is None  # not a valid eid: read as absent, not a failure
     assert invoice.lines[0].description == "x"
     assert invoice.updated_at == datetime(2026, 11, 3, 10, 15, tzinfo=UTC)

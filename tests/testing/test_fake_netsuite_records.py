@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -463,7 +464,9 @@ def receive(ns: Client, po: str, lines: list[dict[str, Any]] | None) -> Response
 def test_purchase_order_statuses_follow_receipts(ns: Client, fake: FakeNetSuite) -> None:
     po = ns.create("purchaseOrder", po_body())
     record = ns.get(f"purchaseOrder/{po}", params={"expandSubResources": "true"}).json()
-    assert record["status"] == {"id": "B", "refName": "Pending Receipt"}
+    # REST: the label is status's id; the letter is in orderStatus (WIRE.md).
+    assert record["status"] == {"id": "Pending Receipt", "refName": "Pending Receipt"}
+    assert record["orderStatus"] == {"id": "B", "refName": "Pending Receipt"}
     assert [line["line"] for line in record["item"]["items"]] == [1, 2]
     assert record["total"] == 95.0
 
@@ -471,7 +474,7 @@ def test_purchase_order_statuses_follow_receipts(ns: Client, fake: FakeNetSuite)
     assert first.status_code == 204
     assert first.headers["Location"].startswith(f"{fake.served_url}{ROOT}/itemreceipt/")
     record = ns.get(f"purchaseOrder/{po}", params={"expandSubResources": "true"}).json()
-    assert record["status"] == {"id": "D", "refName": "Partially Received"}
+    assert record["orderStatus"] == {"id": "D", "refName": "Partially Received"}
     assert record["item"]["items"][0]["quantityReceived"] == 4.0
 
     too_many = receive(ns, po, [{"orderLine": 1, "quantity": 7}])
@@ -486,13 +489,16 @@ def test_purchase_order_statuses_follow_receipts(ns: Client, fake: FakeNetSuite)
     assert receipt["item"]["items"][0]["orderLine"] == 1
 
     assert receive(ns, po, None).status_code == 204  # the rest of everything
-    assert ns.get(f"purchaseOrder/{po}").json()["status"] == {"id": "F", "refName": "Pending Bill"}
+    assert ns.get(f"purchaseOrder/{po}").json()["orderStatus"] == {
+        "id": "F",
+        "refName": "Pending Bill",
+    }
     assert ns.suiteql(f"SELECT status FROM transaction WHERE id = {po}")[0]["status"] == "F"
     assert ns.delete(f"purchaseOrder/{po}").status_code == 400
 
     assert ns.delete(f"itemReceipt/{receipt_id}").status_code == 204
     record = ns.get(f"purchaseOrder/{po}", params={"expandSubResources": "true"}).json()
-    assert record["status"]["id"] == "D"
+    assert record["orderStatus"]["id"] == "D"
     assert record["item"]["items"][0]["quantityReceived"] == 6.0
 
 
@@ -502,16 +508,16 @@ def test_closing_every_line_closes_the_order(ns: Client) -> None:
         f"purchaseOrder/{po}",
         {"item": {"items": [{"line": 1, "isClosed": True}, {"line": 2, "isClosed": True}]}},
     )
-    assert ns.get(f"purchaseOrder/{po}").json()["status"] == {"id": "H", "refName": "Closed"}
+    assert ns.get(f"purchaseOrder/{po}").json()["orderStatus"] == {"id": "H", "refName": "Closed"}
     assert receive(ns, po, None).status_code == 400
 
 
 def test_pending_approval_and_purchase_rules(ns: Client) -> None:
     po = ns.create("purchaseOrder", {**po_body(), "approvalStatus": {"id": "1"}})
-    assert ns.get(f"purchaseOrder/{po}").json()["status"]["id"] == "A"
+    assert ns.get(f"purchaseOrder/{po}").json()["orderStatus"]["id"] == "A"
     assert receive(ns, po, None).status_code == 400
     ns.patch(f"purchaseOrder/{po}", {"approvalStatus": {"id": "2"}})
-    assert ns.get(f"purchaseOrder/{po}").json()["status"]["id"] == "B"
+    assert ns.get(f"purchaseOrder/{po}").json()["orderStatus"]["id"] == "B"
     sale_only = ns.post(
         "purchaseOrder",
         {"entity": {"id": "105"}, "item": {"items": [{"item": {"id": "202"}, "rate": 1}]}},
@@ -521,7 +527,7 @@ def test_pending_approval_and_purchase_rules(ns: Client) -> None:
 
 
 def test_seeded_orders_are_in_different_statuses(fake: FakeNetSuite) -> None:
-    statuses = {po["externalId"]: po["status"]["id"] for po in fake.records("purchaseOrder")}
+    statuses = {po["externalId"]: po["orderStatus"]["id"] for po in fake.records("purchaseOrder")}
     assert statuses == {"po-pending": "B", "po-partial": "D", "po-received": "F"}
 
 
@@ -594,3 +600,10 @@ def test_async_failures_are_reported_by_the_job(ns: Client, fake: FakeNetSuite) 
     result = ns.get(f"{job_url}/task/1/result")
     assert result.status_code == 400
     assert error(result)["o:errorPath"] == "subsidiary"
+
+
+def test_rest_timestamps_are_utc_with_z(ns: Client) -> None:
+    """WIRE.md: REST timestamps look like 2025-12-19T15:23:00Z."""
+    record = ns.get("customer/101").json()
+    for name in ("dateCreated", "lastModifiedDate"):
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", record[name]), record[name]

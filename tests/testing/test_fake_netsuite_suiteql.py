@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -267,3 +268,92 @@ def test_a_page_stops_at_the_row_cap_and_the_next_one_is_refused(
     assert following.status_code == 400
     assert following.json()["o:errorDetails"][0]["o:errorCode"] == "INVALID_PARAMETER"
     assert [r["id"] for r in items(run(fake, session, q, limit=2, offset=2))] == ["103"]
+
+
+def _taxed_inventory_invoice(session: OAuth1Session, fake: FakeNetSuite) -> str:
+    """An invoice of 3 WIDGET-100 (an inventory item, cost 4.50) at 10.00, taxed CA-SF
+    (8.625%), and one untaxed machining line of 50.00."""
+    response = session.post(
+        f"{fake.served_url}/services/rest/record/v1/invoice",
+        json={
+            "entity": {"id": "101"},
+            "externalId": "taxed-1",
+            "item": {
+                "items": [
+                    {
+                        "item": {"externalId": "item-widget"},
+                        "quantity": 3,
+                        "rate": 10,
+                        "taxCode": {"id": "150"},
+                    },
+                    {"item": {"externalId": "item-machining"}, "amount": 50},
+                ]
+            },
+        },
+    )
+    assert response.status_code == 204, response.text
+    return str(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def test_invoice_lines_in_transactionline_are_postings(
+    fake: FakeNetSuite, session: OAuth1Session
+) -> None:
+    """WIRE.md: item lines negative, a main line, a tax line, two COGS lines per
+    inventory line; item lines are mainline = taxline = iscogs = 'F'."""
+    invoice = _taxed_inventory_invoice(session, fake)
+    rows = items(
+        run(
+            fake,
+            session,
+            "SELECT id, mainline, taxline, iscogs, item, quantity, foreignamount "
+            f"FROM transactionline WHERE transaction = {invoice} ORDER BY linesequencenumber",
+        )
+    )
+    assert [(r["mainline"], r["taxline"], r["iscogs"], r["foreignamount"]) for r in rows] == [
+        ("T", "F", "F", "82.59"),  # the receivable: 30 + 50 + 2.59 tax
+        ("F", "F", "F", "-30"),
+        ("F", "F", "F", "-50"),
+        ("F", "T", "F", "-2.59"),  # 8.625% of 30, rounded once for the code
+        ("F", "F", "T", "13.5"),  # cost of goods sold: 3 x 4.50
+        ("F", "F", "T", "-13.5"),  # out of the inventory asset
+    ]
+    assert rows[1]["quantity"] == "-3"
+    item_lines = items(
+        run(
+            fake,
+            session,
+            f"SELECT id FROM transactionline WHERE transaction = {invoice} "
+            "AND mainline = 'F' AND taxline = 'F' AND iscogs = 'F'",
+        )
+    )
+    assert len(item_lines) == 2
+    rest = session.get(
+        f"{fake.served_url}/services/rest/record/v1/invoice/{invoice}",
+        params={"expandSubResources": "true"},
+    ).json()
+    assert (rest["total"], rest["taxTotal"]) == (82.59, 2.59)
+    lines = rest["item"]["items"]
+    assert [(line["quantity"], line["amount"]) for line in lines] == [(3.0, 30.0), (1.0, 50.0)]
+    assert lines[0]["taxCode"]["refName"] == "CA-SF" and "taxCode" not in lines[1]
+
+
+def test_the_client_reads_item_lines_only_with_their_signs_negated_back(
+    fake: FakeNetSuite, session: OAuth1Session
+) -> None:
+    _taxed_inventory_invoice(session, fake)
+    backend = fake.backend()
+    (invoice,) = [i for i in backend.iter_invoices() if i.external_id == "taxed-1"]
+    assert [(line.amount, line.quantity) for line in invoice.lines] == [
+        (Decimal("30"), Decimal("3")),
+        (Decimal("50"), Decimal("1")),
+    ]
+
+
+def test_seeded_tax_codes_accounts_and_inventory_item(fake: FakeNetSuite) -> None:
+    codes = fake.query("SELECT id, itemid, rate FROM salestaxitem ORDER BY id")
+    assert [(c["itemid"], c["rate"]) for c in codes] == [("CA-SF", "8.625"), ("EXEMPT", "0")]
+    (widget,) = fake.records("inventoryItem")
+    accounts = {a["id"]: a["acctType"]["id"] for a in fake.records("account")}
+    assert accounts[widget["cogsAccount"]["id"]] == "COGS"
+    assert accounts[widget["assetAccount"]["id"]] == "OthCurrAsset"
+    assert accounts[widget["incomeAccount"]["id"]] == "Income"

@@ -6,8 +6,10 @@ more query instead of one request per document. Only one page is held at a time,
 memory stays flat however many records there are. Lookups by external id go through
 the account's :class:`~erpsync.netsuite.external_ids.ExternalIdUpsert` (``eid:``).
 
-Unfinished / known limits: transaction-line queries assume the emulator's (positive)
-sign for sales lines and no tax lines (``mainline = 'F'``); timestamps are read as UTC.
+Transaction lines are read as NetSuite keeps them: item lines only (``mainline``,
+``taxline`` and ``iscogs`` all ``'F'``; the tax is in the header total), an invoice's
+with their signs negated back (see ``records.line_from_row``). Known limit: SuiteQL
+timestamps are read as UTC.
 """
 
 from __future__ import annotations
@@ -246,7 +248,8 @@ class NetSuiteReads(AccountingBackend):
         query = (
             f"SELECT {_TRAN_COLUMNS}, {line_columns} FROM transaction t "  # noqa: S608 - values via suiteql_literal
             "JOIN transactionline tl ON tl.transaction = t.id "
-            f"WHERE t.id IN ({suiteql_id_list(ids)}) AND tl.mainline = 'F' "
+            f"WHERE t.id IN ({suiteql_id_list(ids)}) AND tl.mainline = 'F' AND tl.taxline = 'F' "
+            "AND tl.iscogs = 'F' "
             "ORDER BY t.id, tl.linesequencenumber"
         )
         header: dict[str, Any] | None = None

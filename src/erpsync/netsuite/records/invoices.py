@@ -154,11 +154,23 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
 
 
 def line_from_row(row: Any, currency: str) -> InvoiceLine:
-    """An invoice line from a SuiteQL ``transactionline`` row."""
+    """An invoice line from a SuiteQL ``transactionline`` row. An invoice's item lines
+    are credits there, so ``quantity`` and ``foreignamount`` are negative: negated back."""
+    if isinstance(row, Mapping):
+        row = {**row, **{k: _negated(row[k]) for k in ("quantity", "foreignamount") if k in row}}
     reader = WireReader(
         row, f"invoice {row.get('transaction') if isinstance(row, Mapping) else '?'} line"
     )
     return _sales_line(reader, currency, rest=False)
+
+
+def _negated(value: Any) -> Any:
+    """A SuiteQL number (a string) with its sign flipped; anything else as it is, for the
+    reader to refuse with the record and field named."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    text = value.strip()
+    return text[1:] if text.startswith("-") else f"-{text}"
 
 
 def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str, str]) -> Invoice:

@@ -66,7 +66,8 @@ def purchase_order_from_wire(data: Any, currencies: Mapping[str, str]) -> Purcha
         data, f"purchaseOrder {data.get('id') if isinstance(data, Mapping) else '?'}"
     )
     currency = currency_code(currencies, reader.ref_id("currency"), reader, "currency")
-    code, label = status_parts(reader, "status")
+    # REST: the letter is in orderStatus, status carries the label (as its id too).
+    code, label = status_parts(reader, "orderStatus" if "orderStatus" in reader.data else "status")
     status, remote = po_status(code, label)
     lines = []
     for index, raw in enumerate(reader.sublist("item")):

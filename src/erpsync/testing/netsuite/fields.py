@@ -22,7 +22,9 @@ from erpsync.testing.netsuite.errors import invalid_content, invalid_field_value
 CENT = Decimal("0.01")
 
 #: Kinds of field: how a value is validated, stored and rendered.
-TEXT, BOOL, DATE, DATETIME, MONEY, NUMBER, INT, REF, SELECT = (
+#: ``LABEL`` is a select shown with its label as its id too, as the REST purchase
+#: order's ``status`` is (``{"id": "Pending Receipt", "refName": "Pending Receipt"}``).
+TEXT, BOOL, DATE, DATETIME, MONEY, NUMBER, INT, REF, SELECT, LABEL = (
     "text",
     "bool",
     "date",
@@ -32,6 +34,7 @@ TEXT, BOOL, DATE, DATETIME, MONEY, NUMBER, INT, REF, SELECT = (
     "int",
     "ref",
     "select",
+    "label",
 )
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -34,6 +34,7 @@ from erpsync.testing.netsuite.errors import (
     user_error,
 )
 from erpsync.testing.netsuite.fields import (
+    LABEL,
     REF,
     SELECT,
     Field,
@@ -57,16 +58,27 @@ DEPENDENT_DETAIL = "This record cannot be deleted because it has dependent recor
 
 #: First internal id of each id family: distinct ranges make a client that confuses a
 #: customer id with an item id fail loudly in tests.
-_FIRST_IDS = {"entity": 100, "item": 200, "transaction": 1000, "currency": 0, "subsidiary": 0}
+_FIRST_IDS = {
+    "entity": 100,
+    "item": 200,
+    "transaction": 1000,
+    "currency": 0,
+    "subsidiary": 0,
+    "account": 0,
+}
 _TABLE_FAMILY = {
     "customer": "entity",
     "vendor": "entity",
     "item": "item",
+    "salestaxitem": "item",  # tax codes are items in NetSuite: one id range
+    "account": "account",
     "transaction": "transaction",
     "currency": "currency",
     "subsidiary": "subsidiary",
 }
-_INACTIVE_TABLES = frozenset({"customer", "vendor", "item", "currency", "subsidiary"})
+_INACTIVE_TABLES = frozenset(
+    {"customer", "vendor", "item", "currency", "subsidiary", "account", "salestaxitem"}
+)
 
 
 _Op = TypeVar("_Op", bound=Callable[..., Any])
@@ -84,6 +96,18 @@ def _atomic(operation: _Op) -> _Op:
             return operation(self, *args, **kwargs)
 
     return cast(_Op, run)
+
+
+#: The accounts an item of a type posts to unless given: (column, account type).
+_ITEM_ACCOUNTS = {
+    "InvtPart": (
+        ("cogsaccount", "COGS"),
+        ("assetaccount", "OthCurrAsset"),
+        ("incomeaccount", "Income"),
+    ),
+    "NonInvtPart": (("incomeaccount", "Income"),),
+    "Service": (("incomeaccount", "Income"),),
+}
 
 
 class Parsed:
@@ -439,6 +463,12 @@ class Account:
         values["itemtype"], values["subtype"] = rt.item_kind
         if rid is None:
             values.setdefault("isinactive", "F")
+            for column, accttype in _ITEM_ACCOUNTS.get(values["itemtype"], ()):
+                if values.get(column) is None:
+                    found = self.db.one(
+                        "SELECT id FROM account WHERE accttype = ? ORDER BY id", (accttype,)
+                    )
+                    values[column] = None if found is None else found["id"]
         return values
 
     # -- rendering ----------------------------------------------------------------------------
@@ -458,9 +488,12 @@ class Account:
         if table in ("customer", "vendor"):
             row = self.db.one(f'SELECT entityid FROM "{table}" WHERE id = ?', (rid,))
             return None if row is None else str(row["entityid"])
-        if table == "item":
-            row = self.db.one("SELECT itemid FROM item WHERE id = ?", (rid,))
+        if table in ("item", "salestaxitem"):
+            row = self.db.one(f'SELECT itemid FROM "{table}" WHERE id = ?', (rid,))
             return None if row is None else str(row["itemid"])
+        if table == "account":
+            row = self.db.one("SELECT fullname FROM account WHERE id = ?", (rid,))
+            return None if row is None else str(row["fullname"])
         if table in ("currency", "subsidiary"):
             row = self.db.one(f'SELECT name FROM "{table}" WHERE id = ?', (rid,))
             return None if row is None else str(row["name"])
@@ -490,9 +523,9 @@ class Account:
             return None
         if spec.kind == REF:
             return self.ref_json(spec.target or "", int(stored), base)
-        if spec.kind == SELECT:
+        if spec.kind in (SELECT, LABEL):
             label = _select_label(spec, str(stored), rt)
-            return {"id": str(stored), "refName": label}
+            return {"id": label if spec.kind == LABEL else str(stored), "refName": label}
         return render_scalar(spec, stored)
 
     def render(
@@ -569,7 +602,7 @@ class Account:
 
 
 def _select_label(spec: Field, value: str, rt: RecordType) -> str:
-    if spec.rest == "status" and rt.tran_type is not None:
+    if spec.column == "status" and rt.tran_type is not None:
         return wire.STATUS_LABELS.get(rt.tran_type, {}).get(value, value)
     if spec.rest == "approvalStatus":
         return APPROVAL_LABELS.get(value, value)

@@ -19,10 +19,56 @@ _CURRENCIES = (
 )
 
 
+#: A small chart of accounts: (id, number, name, type), the types SuiteQL's
+#: ``account.accttype`` uses. Inventory items post to COGS, asset and income by default.
+_ACCOUNTS = (
+    (1, "1000", "Checking", "Bank"),
+    (2, "1100", "Accounts Receivable", "AcctRec"),
+    (3, "1200", "Inventory Asset", "OthCurrAsset"),
+    (4, "2000", "Accounts Payable", "AcctPay"),
+    (5, "2200", "Sales Tax Payable", "OthCurrLiab"),
+    (6, "4000", "Sales", "Income"),
+    (7, "5000", "Cost of Goods Sold", "COGS"),
+    (8, "6000", "Shop Expenses", "Expense"),
+)
+#: Tax codes (sales tax items; ids in the item range): (id, code, description, rate %).
+_TAX_CODES = (
+    (150, "CA-SF", "San Francisco sales tax", 8.625),
+    (151, "EXEMPT", "Not taxable", 0.0),
+)
+
+
 def seed_lists(account: Account) -> None:
-    """Currencies and the subsidiary: present in every account, even an empty one."""
+    """Currencies, the subsidiary, the chart of accounts and the tax codes: present in
+    every account, even an empty one."""
     stamp = account.now()
     with account.db.write() as conn:
+        for aid, number, name, accttype in _ACCOUNTS:
+            account.insert(
+                conn,
+                "account",
+                {
+                    "id": aid,
+                    "acctnumber": number,
+                    "fullname": name,
+                    "accountsearchdisplayname": f"{number} {name}",
+                    "accttype": accttype,
+                    "lastmodifieddate": stamp,
+                },
+            )
+        for tid, code, description, rate in _TAX_CODES:
+            account.insert(
+                conn,
+                "salestaxitem",
+                {
+                    "id": tid,
+                    "itemid": code,
+                    "fullname": code,
+                    "description": description,
+                    "rate": rate,
+                    "lastmodifieddate": stamp,
+                },
+            )
         for cid, name, symbol, display, base, rate in _CURRENCIES:
             account.insert(
                 conn,

@@ -16,6 +16,7 @@ from erpsync.testing.netsuite.fields import (
     DATE,
     DATETIME,
     INT,
+    LABEL,
     MONEY,
     NUMBER,
     REF,
@@ -46,6 +47,9 @@ ITEM_FIELDS = (
     Field("description", "description", max_length=4000),
     Field("purchaseDescription", "purchasedescription", max_length=4000),
     Field("cost", "cost", MONEY),
+    Field("cogsAccount", "cogsaccount", REF, "account"),
+    Field("assetAccount", "assetaccount", REF, "account"),
+    Field("incomeAccount", "incomeaccount", REF, "account"),
     Field("isInactive", "isinactive", BOOL),
     Field("externalId", "externalid", max_length=255),
     Field("itemType", "itemtype", SELECT, readonly=True),
@@ -60,22 +64,25 @@ _TRANSACTION_COMMON = (
     Field("externalId", "externalid", max_length=255),
     Field("currency", "currency", REF, "currency"),
     Field("exchangeRate", "exchangerate", NUMBER),
-    Field("status", "status", SELECT, readonly=True),
     Field("createdDate", "createddate", DATETIME, readonly=True),
     Field("lastModifiedDate", "lastmodifieddate", DATETIME, readonly=True),
 )
+_STATUS = Field("status", "status", SELECT, readonly=True)
 
 INVOICE_FIELDS = (
     *_TRANSACTION_COMMON,
+    _STATUS,
     Field("entity", "entity", REF, "customer"),
     Field("dueDate", "duedate", DATE),
     Field("total", "foreigntotal", MONEY, readonly=True),
+    Field("taxTotal", "taxtotal", MONEY, readonly=True),
     Field("amountRemaining", "foreignamountremaining", MONEY, readonly=True),
     Field("amountPaid", "foreignamountpaid", MONEY, readonly=True),
 )
 
 PAYMENT_FIELDS = (
     *_TRANSACTION_COMMON,
+    _STATUS,
     Field("customer", "entity", REF, "customer"),
     Field("payment", "foreigntotal", MONEY),
     Field("applied", "foreignpaymentamountused", MONEY, readonly=True),
@@ -84,6 +91,9 @@ PAYMENT_FIELDS = (
 
 PURCHASE_ORDER_FIELDS = (
     *_TRANSACTION_COMMON,
+    # REST shows the label in ``status`` (as its id too) and the letter in ``orderStatus``.
+    Field("status", "status", LABEL, readonly=True),
+    Field("orderStatus", "status", SELECT, readonly=True),
     Field("entity", "entity", REF, "vendor"),
     Field("dueDate", "duedate", DATE),
     Field("approvalStatus", "approvalstatus", SELECT),
@@ -92,11 +102,12 @@ PURCHASE_ORDER_FIELDS = (
 
 ITEM_RECEIPT_FIELDS = (
     *_TRANSACTION_COMMON,
+    _STATUS,
     Field("entity", "entity", REF, "vendor", readonly=True),
     Field("createdFrom", None, REF, "transaction", readonly=True),
 )
 
-SALES_LINE = (
+_ITEM_LINE = (
     Field("line", "id", INT, readonly=True),
     Field("item", "item", REF, "item"),
     Field("quantity", "quantity", NUMBER),
@@ -105,8 +116,10 @@ SALES_LINE = (
     Field("description", "memo", max_length=4000),
 )
 
+SALES_LINE = (*_ITEM_LINE, Field("taxCode", "taxcode", REF, "salestaxitem"))
+
 PURCHASE_LINE = (
-    *SALES_LINE,
+    *_ITEM_LINE,
     Field("quantityReceived", "quantityshiprecv", NUMBER, readonly=True),
     Field("isClosed", "isclosed", BOOL),
 )
@@ -131,6 +144,13 @@ APPLY_LINE = (
     Field("line", None, INT, readonly=True),
 )
 
+#: The fields every list record ends with.
+_LIST_TAIL = (
+    Field("isInactive", "isinactive", BOOL),
+    Field("externalId", "externalid"),
+    Field("lastModifiedDate", "lastmodifieddate", DATETIME, readonly=True),
+)
+
 LIST_FIELDS = {
     "currency": (
         Field("name", "name"),
@@ -142,6 +162,18 @@ LIST_FIELDS = {
         Field("currencyPrecision", "currencyprecision", INT),
         Field("externalId", "externalid"),
         Field("lastModifiedDate", "lastmodifieddate", DATETIME, readonly=True),
+    ),
+    "account": (
+        Field("acctNumber", "acctnumber"),
+        Field("acctName", "fullname"),
+        Field("acctType", "accttype", SELECT),
+        *_LIST_TAIL,
+    ),
+    "salesTaxItem": (
+        Field("itemId", "itemid"),
+        Field("description", "description"),
+        Field("rate", "rate", NUMBER),
+        *_LIST_TAIL,
     ),
     "subsidiary": (
         Field("name", "name"),
@@ -233,6 +265,15 @@ RECORD_TYPES: dict[str, RecordType] = {
         ),
         RecordType(
             "currency", "currency", "list", "Currency", LIST_FIELDS["currency"], writable=False
+        ),
+        RecordType("account", "account", "list", "Account", LIST_FIELDS["account"], writable=False),
+        RecordType(
+            "salesTaxItem",
+            "salestaxitem",
+            "list",
+            "Sales Tax Item",
+            LIST_FIELDS["salesTaxItem"],
+            writable=False,
         ),
         RecordType(
             "subsidiary",
