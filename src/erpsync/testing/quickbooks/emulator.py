@@ -25,8 +25,8 @@ the real governance limits; the three error shapes. Every answer has an ``intuit
 
 Not covered: XML request/response bodies (``Accept: application/xml``), attachment
 uploads, reports, sales tax calculation, and sub-customers/jobs. Exact wording of a few
-faults could not be confirmed from public reports (batch size, MAXRESULTS, CDC lookback, over-application); they use the real
-shape and codes.
+faults could not be confirmed from public reports (batch size, MAXRESULTS, CDC
+lookback, over-application); they use the real shape and codes.
 """
 
 from __future__ import annotations
