@@ -15,19 +15,18 @@ three error shapes, the query language's limits, throttling as XML)::
 
 What it covers: OAuth 2.0 (discovery documents, consent redirect and
 :meth:`FakeQuickBooks.authorize` for tests without a browser, code and refresh grants,
-single-use rotating refresh tokens with an optional grace period, revoke, expiry by the
-emulator clock); the data API for Customer, Vendor, Item, Invoice, Payment,
-PurchaseOrder, Account (read), Preferences and CompanyInfo, with SyncTokens, sparse and
-full updates, delete/void, the name and number uniqueness rules, computed totals and
+refresh tokens as documented or strictly single use, OpenID ``id_token``, revoke, expiry
+by the emulator clock); the data API for every entity of the catalogue
+(:mod:`.catalogue`: customers to journal entries), with SyncTokens, sparse and full
+updates, delete/void, the name and number uniqueness rules, computed totals and
 payment application; queries, batch, change data capture, invoice PDFs and e-mail
 sending; ``requestid`` replay; webhooks (queued, delivered by ``fake.webhooks.flush()``);
 the real governance limits; the three error shapes. Every answer has an ``intuit_tid``.
 
-Not covered: XML request/response bodies (``Accept: application/xml``), entities beyond
-those above (a request for one is refused with "Unsupported Operation"), sales tax, and
-sub-customers/jobs. Exact wording of a few faults could not be confirmed from public
-reports (batch size, MAXRESULTS, CDC lookback, over-application); they use the real
-shape and codes.
+Not covered: XML request/response bodies (``Accept: application/xml``), attachment
+uploads, reports, sales tax calculation, and sub-customers/jobs. Exact wording of a few
+faults could not be confirmed from public reports (batch size, MAXRESULTS, CDC
+lookback, over-application); they use the real shape and codes.
 """
 
 from __future__ import annotations
