@@ -28,7 +28,7 @@ from erpsync._cli import output as output_module
 from erpsync._cli.config import load_config
 from erpsync._cli.connect import connect_quickbooks
 from erpsync._cli.exits import exit_code_for, one_line
-from erpsync._cli.ops import parse_interval
+from erpsync._cli.sync import parse_interval
 from erpsync._cli.output import Output
 from erpsync._cli.sandbox import make_sandbox, run_sandbox
 from erpsync.cli import main
@@ -199,7 +199,7 @@ def test_a_secret_in_an_unexpected_error_is_struck_out(
     def boom(*args: object, **kwargs: object) -> int:
         raise RuntimeError(f"library exploded holding {secret}")
 
-    monkeypatch.setattr("erpsync._cli.ops.show_runs", boom)
+    monkeypatch.setattr("erpsync._cli.runs.show_runs", boom)
     code, _, err = run("runs")
     assert code == 70
     assert secret not in err
@@ -256,7 +256,7 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*args: object, **kwargs: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("erpsync._cli.ops.show_runs", interrupted)
+    monkeypatch.setattr("erpsync._cli.runs.show_runs", interrupted)
     assert run("runs")[0] == 130
 
 

@@ -103,20 +103,14 @@ def test_demo_works_from_any_directory_whatever_the_configuration(
 def test_demo_falls_back_to_a_temporary_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from erpsync._cli import demo
+    import tempfile
 
-    unwritable = tmp_path / "ro"
-    unwritable.mkdir()
-    monkeypatch.chdir(unwritable)
-    real_fresh_dir = demo._fresh_dir
-
-    def refuse_cwd(path: Path) -> None:
-        if not path.is_absolute():
-            raise demo.ConfigurationError(f"cannot use {path}: Permission denied")
-        real_fresh_dir(path)
-
-    monkeypatch.setattr(demo, "_fresh_dir", refuse_cwd)
-    monkeypatch.setattr(demo.tempfile, "tempdir", str(tmp_path))
+    # A file where the demo's directory would go: the current directory is unusable.
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "erpsync-demo").write_text("in the way", encoding="utf-8")
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     code, out, err = run("demo")
     assert code == 0, out + err
     assert "cannot write to" in err

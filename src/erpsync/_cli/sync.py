@@ -1,4 +1,4 @@
-"""``erpsync import``, ``erpsync runs``, ``erpsync sync``: the day-to-day commands.
+"""``erpsync sync``: the accounting sync pass, once or on a schedule.
 
 ``sync`` runs :class:`~erpsync.sync.accounts.AccountingSync` with files as the local AR
 system: the invoices file (the CSV/JSON of ``push``; customers are matched in the ERP
@@ -10,120 +10,66 @@ recorded in the run log that ``erpsync runs`` shows ("Recent Syncs").
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import threading
-from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from erpsync._cli.backends import Erp, build_backend
+from erpsync._cli.backends import Erp, build_backend, choose_erp
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL
-from erpsync._cli.files import read_invoices, validation_message, write_records
+from erpsync._cli.files import read_local_invoices, validation_message
+from erpsync._cli.options import erp_option, sandbox_option
 from erpsync._cli.output import Output
 from erpsync.errors import ConfigurationError
 
-__all__ = [
-    "import_records",
-    "load_payments",
-    "parse_interval",
-    "show_runs",
-    "sync_once_or_every",
-]
-
-_CUSTOMER_COLUMNS = ("id", "external_id", "name", "email", "currency", "updated_at")
-_INVOICE_COLUMNS = (
-    "id",
-    "external_id",
-    "number",
-    "customer",
-    "date",
-    "due_date",
-    "currency",
-    "total",
-    "balance",
-    "status",
-    "remote_status",
-    "updated_at",
-)
+__all__ = ["add_parser", "load_payments", "parse_interval", "run", "sync_once_or_every"]
 
 
-def import_records(
-    out: Output, config: Config, *, what: str, erp: Erp, dest: Path | None, all_: bool
-) -> int:
-    """Read every customer, or the outstanding (``all_``: every) invoice, from the ERP."""
-    backend = build_backend(config, erp)
-    try:
-        if what == "customers":
-            records = [c.model_dump(mode="json") for c in backend.iter_customers()]
-            columns: Sequence[str] = _CUSTOMER_COLUMNS
-        else:
-            records = []
-            for invoice in backend.iter_invoices(open_only=not all_):
-                row = invoice.model_dump(mode="json")
-                row["customer"] = invoice.customer.name or invoice.customer.id
-                records.append(row)
-            columns = _INVOICE_COLUMNS
-    finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
-    if dest is not None:
-        write_records(dest, records, columns)
-        out.ok(f"{len(records)} {what} written to {dest}")
-        return EXIT_OK
-    shown = columns[:6]
-    out.table(
-        f"{what.capitalize()} in {backend.name} ({len(records)})",
-        list(shown),
-        [[r.get(c) for c in shown] for r in records[:50]],
+def add_parser(subparsers: Any) -> None:
+    text = "one accounting sync pass (or one every --every)"
+    parser = subparsers.add_parser("sync", help=text, description=text)
+    erp_option(parser)
+    sandbox_option(parser)
+    for flag, text in (
+        ("--invoices", "local invoices (.csv/.json, customers by customer_name)"),
+        ("--payments", "local payments received (.json)"),
+        ("--pulled", "append the ERP's payments here (JSON lines)"),
+    ):
+        parser.add_argument(flag, type=Path, default=None, metavar="FILE", help=text)
+    parser.add_argument("--every", default=None, metavar="DURATION", help="e.g. 1h, 15m")
+    parser.add_argument(
+        "--create-customers",
+        action="store_true",
+        help="create customers missing in the ERP (off: they are reported)",
     )
-    if len(records) > 50:
-        out.line(f"... {len(records) - 50} more; use --out FILE for all of them")
-    return EXIT_OK
-
-
-def show_runs(out: Output, config: Config, *, limit: int, run_id: int | None) -> int:
-    from erpsync.store import SQLiteSyncStore
-
-    path = Path(config.require("store", "the run log")).expanduser()
-    if not path.exists():
-        out.line(f"No runs yet (no sync store at {path}).")
-        return EXIT_OK
-    with SQLiteSyncStore(path) as store:
-        if run_id is not None:
-            run = store.get_run(run_id)
-            if run is None:
-                raise ConfigurationError(f"there is no run {run_id} in {path}")
-            runs = [run]
-        else:
-            runs = store.runs(limit=limit)
-    out.table(
-        f"Recent runs ({path})",
-        ["id", "kind", "erp", "started (UTC)", "status", "counts", "errors"],
-        [
-            [
-                r.id,
-                r.kind,
-                r.backend,
-                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-                r.status,
-                ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items()) if v),
-                len(r.errors),
-            ]
-            for r in runs
-        ],
+    parser.add_argument(
+        "--changed",
+        choices=("skip", "update", "report"),
+        default="skip",
+        help="what to do with invoices changed after their first push",
     )
-    if run_id is not None and runs[0].errors:
-        out.table(
-            f"Errors of run {run_id}",
-            ["record", "code", "message"],
-            [[e.record, e.code, e.message] for e in runs[0].errors],
-        )
-    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from erpsync._cli.registry import context
+
+    out, config = context(args).out, context(args).config
+    return sync_once_or_every(
+        out,
+        config,
+        erp=choose_erp(config, args.erp),
+        invoices=args.invoices,
+        payments=args.payments,
+        pulled=args.pulled,
+        every=args.every,
+        create_customers=args.create_customers,
+        changed=args.changed,
+    )
 
 
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
@@ -173,16 +119,9 @@ def _sync_input(invoices_path: Path | None, payments_path: Path | None) -> Any:
     invoices = []
     names: dict[str, str] = {}
     if invoices_path is not None:
-        for item in read_invoices(invoices_path):
-            if item.customer_name and "customer" not in item.data:
-                # AccountingSync matches customers by name; the local id is a placeholder.
-                item.data["customer"] = {"id": "0", "name": item.customer_name}
-                item.build()
-            if item.invoice is None:
-                raise ConfigurationError(
-                    f"{invoices_path}: row {item.row} ({item.external_id or 'no external id'}): "
-                    f"{item.error}"
-                )
+        # AccountingSync matches customers by name; the local id is a placeholder.
+        for item in read_local_invoices(invoices_path):
+            assert item.invoice is not None
             name = item.customer_name or item.invoice.customer.name
             if item.external_id and name:
                 names[item.external_id] = name
