@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import io
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
+from cli_support import run
 from pypdf import PdfReader
-
-from erpsync.cli import main
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("ERPSYNC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["--plain", *argv], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_demo_runs_every_workflow_on_both_emulators(tmp_path: Path) -> None:
