@@ -117,7 +117,11 @@ def main(
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     debug = bool(getattr(args, "debug", False))
-    out = Output(stdout, stderr, plain=bool(getattr(args, "plain", False)))
+    if getattr(args, "json", False):  # stdout holds the JSON document only
+        err = stderr or sys.stderr
+        out = Output(err, err, plain=True, data=stdout or sys.stdout)
+    else:
+        out = Output(stdout, stderr, plain=bool(getattr(args, "plain", False)))
     secrets: tuple[str, ...] = ()
     try:
         module = handlers[args.command]

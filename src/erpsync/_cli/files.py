@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
@@ -247,9 +248,21 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def write_records(path: Path, records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+STDOUT = Path("-")
+
+
+def write_records(
+    path: Path,
+    records: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    stdout: TextIO | None = None,
+) -> None:
     """``records`` to ``path``: JSON for ``.json``, else CSV with ``columns`` (nested
-    values as JSON text)."""
+    values as JSON text). ``-`` is standard output (``stdout``), as CSV."""
+    if path == STDOUT:
+        _write_csv(stdout if stdout is not None else sys.stdout, records, columns)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".json":
@@ -258,12 +271,23 @@ def write_records(path: Path, records: Sequence[Mapping[str, Any]], columns: Seq
             )
             return
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for record in records:
-                writer.writerow([_cell(record.get(c)) for c in columns])
+            _write_csv(handle, records, columns)
     except OSError as exc:
         raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_csv(
+    handle: TextIO, records: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow([_cell(record.get(c)) for c in columns])
+
+
+def jsonable(value: Any) -> Any:
+    """``json.dumps(default=...)`` for the values records hold (Decimal, dates)."""
+    return _jsonable(value)
 
 
 def _cell(value: Any) -> str:

@@ -4,7 +4,8 @@
 system: the invoices file (the CSV/JSON of ``push``; customers are matched in the ERP
 by ``customer_name``), an optional JSON file of locally received payments, and an
 optional JSON-lines file the ERP's payments are appended to. ``--every 1h`` repeats the
-pass on a schedule until Ctrl-C (the pass in progress is finished first). Each pass is
+pass on a schedule (one line per pass, a summary at the end) until Ctrl-C, SIGTERM or
+``--max-passes N``; the pass in progress is finished first. Each pass is
 recorded in the run log that ``erpsync runs`` shows ("Recent Syncs").
 """
 
@@ -14,6 +15,9 @@ import argparse
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,10 +25,11 @@ from typing import Any
 
 from erpsync._cli.backends import Erp, build_backend, choose_erp
 from erpsync._cli.config import Config
-from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL
+from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL, one_line
 from erpsync._cli.files import read_local_invoices, validation_message
-from erpsync._cli.options import erp_option, sandbox_option
+from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output
+from erpsync._cli.schedule import repeat
 from erpsync.errors import ConfigurationError
 
 __all__ = ["add_parser", "load_payments", "parse_interval", "run", "sync_once_or_every"]
@@ -41,7 +46,17 @@ def add_parser(subparsers: Any) -> None:
         ("--pulled", "append the ERP's payments here (JSON lines)"),
     ):
         parser.add_argument(flag, type=Path, default=None, metavar="FILE", help=text)
-    parser.add_argument("--every", default=None, metavar="DURATION", help="e.g. 1h, 15m")
+    parser.add_argument(
+        "--every", default=None, metavar="DURATION", help="repeat: e.g. 30s, 15m, 1h"
+    )
+    parser.add_argument(
+        "--max-passes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --every: stop after N passes (default: until Ctrl-C or SIGTERM)",
+    )
+    json_option(parser, "each pass (JSON lines with --every, then a summary line)")
     parser.add_argument(
         "--create-customers",
         action="store_true",
@@ -69,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         every=args.every,
         create_customers=args.create_customers,
         changed=args.changed,
+        max_passes=args.max_passes,
+        as_json=args.json,
     )
 
 
@@ -143,23 +160,65 @@ def _appender(path: Path) -> Any:
     return append
 
 
-def _print_result(out: Output, result: Any) -> None:
+def pass_document(result: Any) -> dict[str, Any]:
+    """One pass as JSON: the run-log id and status, the counts, what needs attention."""
     run = result.run
-    rows: list[list[object]] = [
-        [f"invoices {k}", v] for k, v in result.invoices.counts.items() if v
-    ]
-    rows += [[f"payments {k}", v] for k, v in result.payments.counts.items() if v]
-    if result.pulled is not None:
-        rows.append(["ERP payments pulled", len(result.pulled)])
-    out.table(f"Sync pass {run.id} ({run.backend}): {run.status}", ["what", "count"], rows)
     failures = [*result.invoices.failed, *result.invoices.needs_action, *result.payments.failed]
-    if failures:
+    return {
+        "run_id": run.id,
+        "erp": run.backend,
+        "status": run.status,
+        "invoices": result.invoices.counts,
+        "payments": result.payments.counts,
+        "pulled": len(result.pulled) if result.pulled is not None else None,
+        "needs_attention": [{"document": f.number, "reason": f.reason} for f in failures],
+        "customers_missing": sorted(result.invoices.customers.missing),
+    }
+
+
+def _counts_text(doc: dict[str, Any]) -> str:
+    parts = [f"invoices {k}={v}" for k, v in doc["invoices"].items() if v]
+    parts += [f"payments {k}={v}" for k, v in doc["payments"].items() if v]
+    if doc["pulled"] is not None:
+        parts.append(f"pulled={doc['pulled']}")
+    return ", ".join(parts) or "nothing to do"
+
+
+def _print_result(out: Output, result: Any) -> None:
+    doc = pass_document(result)
+    rows: list[list[object]] = [[f"invoices {k}", v] for k, v in doc["invoices"].items() if v]
+    rows += [[f"payments {k}", v] for k, v in doc["payments"].items() if v]
+    if doc["pulled"] is not None:
+        rows.append(["ERP payments pulled", doc["pulled"]])
+    out.table(f"Sync pass {doc['run_id']} ({doc['erp']}): {doc['status']}", ["what", "count"], rows)
+    if doc["needs_attention"]:
         out.table(
-            "Needs attention", ["document", "reason"], [[f.number, f.reason] for f in failures]
+            "Needs attention",
+            ["document", "reason"],
+            [[f["document"], f["reason"]] for f in doc["needs_attention"]],
         )
-    missing = result.invoices.customers.missing
-    if missing:
-        out.warn("customers not found in the ERP by name: " + ", ".join(sorted(missing)))
+    if doc["customers_missing"]:
+        out.warn("customers not found in the ERP by name: " + ", ".join(doc["customers_missing"]))
+
+
+@dataclass
+class _Pass:
+    """What one pass needs: the workflow and where its input comes from."""
+
+    sync: Any
+    invoices: Path | None
+    payments: Path | None
+    on_payments: Callable[[list[Any]], None] | None
+
+    def run(self) -> Any:
+        work = _sync_input(self.invoices, self.payments)
+        return self.sync.run(
+            work.invoices,
+            work.payments,
+            customer_names=work.customer_names,
+            on_payments=self.on_payments,
+            pull=self.on_payments is not None,
+        )
 
 
 def sync_once_or_every(
@@ -173,12 +232,17 @@ def sync_once_or_every(
     every: str | None,
     create_customers: bool,
     changed: str,
+    max_passes: int | None = None,
+    as_json: bool = False,
     stop: threading.Event | None = None,
 ) -> int:
+    """One pass (exit 1 unless it was ``ok``), or one every ``every`` until stopped."""
     from erpsync.store import SQLiteSyncStore
     from erpsync.sync.accounts import AccountingSync
 
     interval = parse_interval(every) if every else None
+    if max_passes is not None and max_passes < 1:
+        raise ConfigurationError("--max-passes must be at least 1")
     store_path = Path(config.require("store", "the accounting sync")).expanduser()
     backend = build_backend(config, erp)
     with SQLiteSyncStore(store_path) as store:
@@ -188,42 +252,72 @@ def sync_once_or_every(
             changed_invoice_policy=changed,  # type: ignore[arg-type]
             create_missing_customers=create_customers,
         )
-        on_payments = _appender(pulled) if pulled is not None else None
+        work = _Pass(sync, invoices, payments, _appender(pulled) if pulled is not None else None)
         if interval is None:
-            work = _sync_input(invoices, payments)
-            result = sync.run(
-                work.invoices,
-                work.payments,
-                customer_names=work.customer_names,
-                on_payments=on_payments,
-                pull=on_payments is not None,
-            )
-            _print_result(out, result)
-            out.line(f"Run log: {store_path} (erpsync runs --show {result.run.id})")
+            result = work.run()
+            if as_json:
+                out.json(pass_document(result))
+            else:
+                _print_result(out, result)
+                out.line(f"Run log: {store_path} (erpsync runs --show {result.run.id})")
             return EXIT_PARTIAL if result.run.status != "ok" else EXIT_OK
-        stop = stop if stop is not None else threading.Event()
-        out.line(
-            f"Syncing with {backend.name} every {interval}; Ctrl-C stops after the current pass."
-        )
-        passes: list[int] = []
-        worker = threading.Thread(
-            target=lambda: passes.append(
-                sync.run_every(
-                    interval,
-                    source=lambda: _sync_input(invoices, payments),
-                    stop_event=stop,
-                    on_payments=on_payments,
-                )
-            ),
-            name="erpsync-sync-every",
-        )
-        worker.start()
+        return _every(out, work, backend.name, interval, max_passes, as_json, stop)
+
+
+def _every(
+    out: Output,
+    work: _Pass,
+    erp_name: str,
+    interval: timedelta,
+    max_passes: int | None,
+    as_json: bool,
+    stop: threading.Event | None,
+) -> int:
+    """The schedule: one line (or JSON line) per pass, a summary, exit 1 unless all ok."""
+    from erpsync.sync.accounts import SyncBusyError
+
+    def one_pass(number: int) -> str:
+        started = time.monotonic()
         try:
-            while worker.is_alive():
-                worker.join(0.2)
-        except KeyboardInterrupt:
-            out.line("stopping after the current pass...")
-            stop.set()
-            worker.join()
-        out.line(f"{passes[0] if passes else 0} pass(es) run; see `erpsync runs`.")
-        return EXIT_OK
+            doc = pass_document(work.run())
+        except SyncBusyError as exc:
+            doc = {"run_id": None, "status": "skipped", "error": one_line(exc)}
+        except Exception as exc:  # the schedule goes on; the pass is reported failed
+            doc = {"run_id": None, "status": "failed", "error": one_line(exc)}
+        doc = {"pass": number, **doc, "seconds": round(time.monotonic() - started, 3)}
+        if as_json:
+            out.json(doc)
+        else:
+            what = doc.get("error") or _counts_text(doc)
+            run = f" (run {doc['run_id']})" if doc["run_id"] is not None else ""
+            out.line(f"pass {number}{run}: {doc['status']}: {what} [{doc['seconds']:.1f} s]")
+        return str(doc["status"])
+
+    limit = f", at most {max_passes} pass(es)" if max_passes else ""
+    out.line(
+        f"Syncing with {erp_name} every {interval}{limit}; Ctrl-C stops after the current pass."
+    )
+    schedule = repeat(
+        one_pass,
+        interval=interval.total_seconds(),
+        stop=stop if stop is not None else threading.Event(),
+        max_passes=max_passes,
+        on_stopping=lambda: out.line("stopping after the current pass..."),
+    )
+    summary = {
+        "passes": schedule.passes,
+        "ok": schedule.count("ok"),
+        "partial": schedule.count("partial"),
+        "failed": schedule.count("failed"),
+        "skipped": schedule.skipped,
+        "stopped_by": schedule.stopped_by,
+    }
+    if as_json:
+        out.json({"summary": summary})
+    else:
+        out.line(
+            f"{summary['passes']} pass(es) run: {summary['ok']} ok, {summary['partial']} "
+            f"partial, {summary['failed']} failed, {summary['skipped']} skipped "
+            f"(stopped by {summary['stopped_by']}); see `erpsync runs`."
+        )
+    return EXIT_OK if schedule.ok else EXIT_PARTIAL
