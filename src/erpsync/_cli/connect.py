@@ -16,6 +16,7 @@ used. ``netsuite certificate`` makes the key and certificate for the M2M setup p
 
 from __future__ import annotations
 
+import argparse
 import http.server
 import threading
 import time
@@ -28,14 +29,17 @@ from urllib.parse import urlsplit
 from erpsync._cli.backends import build_backend, netsuite_auth_kind, quickbooks_auth
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK
+from erpsync._cli.options import sandbox_option
 from erpsync._cli.output import Output
 from erpsync.errors import AuthenticationError, ConfigurationError
 
 __all__ = [
     "CALLBACK_PATH",
+    "add_parser",
     "connect_netsuite",
     "connect_quickbooks",
     "netsuite_certificate",
+    "run",
 ]
 
 CALLBACK_PATH = "/callback"
@@ -234,3 +238,47 @@ def netsuite_certificate(
     )
     out.line(_NEXT_STEPS.format(cert=cert_path, key=key_path, not_after=generated.not_after))
     return EXIT_OK
+
+
+def add_parser(subparsers: Any) -> None:
+    text = "connect a QuickBooks company, or check NetSuite credentials"
+    parser = subparsers.add_parser("connect", help=text, description=text)
+    parser.add_argument("erp_kind", choices=("quickbooks", "netsuite"), metavar="ERP")
+    sandbox_option(parser)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="QuickBooks: port of the local redirect listener (default 8000)",
+    )
+    parser.add_argument(
+        "--no-browser", action="store_true", help="QuickBooks: print the URL, do not open it"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="QuickBooks: seconds to wait for consent"
+    )
+    kind = parser.add_mutually_exclusive_group()
+    for flag, name in (("--tba", "token-based authentication"), ("--m2m", "OAuth 2.0 M2M")):
+        kind.add_argument(
+            flag,
+            action="store_const",
+            const=flag[2:],
+            dest="ns_auth",
+            help=f"NetSuite: check {name}",
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    from erpsync._cli.registry import context
+
+    out, config = context(args).out, context(args).config
+    if args.erp_kind == "quickbooks":
+        port = (
+            args.port
+            if args.port is not None
+            else int(config.get("quickbooks.redirect_port") or 8000)
+        )
+        return connect_quickbooks(
+            out, config, port=port, open_browser=not args.no_browser, timeout=args.timeout
+        )
+    return connect_netsuite(out, config, kind=args.ns_auth)

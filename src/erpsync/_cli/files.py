@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 
@@ -55,6 +56,9 @@ _HEADER_FIELDS = (
 _LINE_FIELDS = ("description", "amount", "quantity", "unit_price", "item_id", "tax_code")
 CSV_COLUMNS = _HEADER_FIELDS + _LINE_FIELDS
 
+#: The customer id an invoice given by customer name carries until it is looked up.
+PLACEHOLDER_CUSTOMER = "0"
+
 
 @dataclass
 class ParsedInvoice:
@@ -76,9 +80,20 @@ class ParsedInvoice:
         except ValidationError as exc:
             self.invoice, self.error = None, validation_message(exc)
 
+    def build_by_name(self) -> None:
+        """Validate now when the customer is given by name only, with a placeholder id.
+
+        Commands that match customers by name later (``sync``, ``reconcile``) or look
+        them up themselves (``push``) still want every other field checked first.
+        """
+        if self.error is None and self.invoice is None and self.customer_name:
+            self.data["customer"] = {"id": PLACEHOLDER_CUSTOMER, "name": self.customer_name}
+            self.build()
+
     def resolve_customer(self, lookup: Callable[[str], str | None]) -> None:
         """Fill the customer id from its name (``lookup(name) -> id``) and build."""
-        if self.customer_name and not self.data.get("customer", {}).get("id"):
+        placeholder = self.data.get("customer", {}).get("id") in (None, "", PLACEHOLDER_CUSTOMER)
+        if self.customer_name and placeholder:
             found = lookup(self.customer_name)
             if found is None:
                 self.error = f"no customer named {self.customer_name!r} in the ERP"
@@ -114,6 +129,22 @@ def read_invoices(path: Path) -> list[ParsedInvoice]:
     for item in parsed:
         if item.error is None and not (item.customer_name and "customer" not in item.data):
             item.build()
+    return parsed
+
+
+def read_local_invoices(path: Path) -> list[ParsedInvoice]:
+    """Every invoice of ``path``, each built (customers by name get a placeholder id).
+
+    For commands that need every row valid: the first bad row raises
+    ConfigurationError naming the file, the row, the external id and the field.
+    """
+    parsed = read_invoices(path)
+    for item in parsed:
+        item.build_by_name()
+        if item.invoice is None:
+            raise ConfigurationError(
+                f"{path}: row {item.row} ({item.external_id or 'no external id'}): {item.error}"
+            )
     return parsed
 
 
@@ -217,9 +248,21 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def write_records(path: Path, records: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+STDOUT = Path("-")
+
+
+def write_records(
+    path: Path,
+    records: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    stdout: TextIO | None = None,
+) -> None:
     """``records`` to ``path``: JSON for ``.json``, else CSV with ``columns`` (nested
-    values as JSON text)."""
+    values as JSON text). ``-`` is standard output (``stdout``), as CSV."""
+    if path == STDOUT:
+        _write_csv(stdout if stdout is not None else sys.stdout, records, columns)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".json":
@@ -228,12 +271,23 @@ def write_records(path: Path, records: Sequence[Mapping[str, Any]], columns: Seq
             )
             return
         with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for record in records:
-                writer.writerow([_cell(record.get(c)) for c in columns])
+            _write_csv(handle, records, columns)
     except OSError as exc:
         raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _write_csv(
+    handle: TextIO, records: Sequence[Mapping[str, Any]], columns: Sequence[str]
+) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow([_cell(record.get(c)) for c in columns])
+
+
+def jsonable(value: Any) -> Any:
+    """``json.dumps(default=...)`` for the values records hold (Decimal, dates)."""
+    return _jsonable(value)
 
 
 def _cell(value: Any) -> str:

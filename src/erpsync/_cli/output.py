@@ -9,6 +9,7 @@ clean.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -64,9 +65,14 @@ class Output:
         *,
         plain: bool | None = None,
         width: int | None = None,
+        data: TextIO | None = None,
     ) -> None:
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
+        #: Where machine-readable output goes (JSON documents, ``--out -``): standard
+        #: output. With ``--json`` the human text is sent to stderr instead (``stdout``
+        #: is then stderr), so that stdout holds nothing but the document.
+        self.data = data if data is not None else self.stdout
         self.rich = (not plain) and rich_available()
         self._console: Any = None
         self._err_console: Any = None
@@ -107,6 +113,13 @@ class Output:
             console.print(prefix + text, style=style, markup=False, soft_wrap=True)
         else:
             print(prefix + text, file=stream)
+
+    def json(self, document: object) -> None:
+        """One JSON document (or one JSON line of a stream) on :attr:`data`."""
+        from erpsync._cli.files import jsonable
+
+        self.data.write(json.dumps(document, default=jsonable) + "\n")
+        self.data.flush()
 
     # -- tables and progress -------------------------------------------------------------
 

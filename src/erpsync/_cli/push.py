@@ -14,14 +14,16 @@ refused it), ``invalid`` (never sent: the row is wrong), and with ``--dry-run``
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from erpsync._cli.backends import Erp, build_backend
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_AUTH, EXIT_OK, EXIT_PARTIAL
 from erpsync._cli.files import ParsedInvoice, read_invoices, write_records
+from erpsync._cli.options import erp_option, sandbox_option
 from erpsync._cli.output import Output, Progress
 from erpsync.errors import (
     AuthenticationError,
@@ -33,11 +35,9 @@ from erpsync.models import Invoice
 if TYPE_CHECKING:
     from erpsync.backend import AccountingBackend
 
-__all__ = ["REPORT_COLUMNS", "push_invoices"]
+__all__ = ["REPORT_COLUMNS", "add_parser", "push_invoices", "run"]
 
 REPORT_COLUMNS = ("row", "external_id", "status", "id", "number", "error")
-
-_PLACEHOLDER_CUSTOMER = "0"
 
 
 def _report_path(source: Path, given: Path | None) -> Path:
@@ -86,8 +86,7 @@ def _dry_run(parsed: list[ParsedInvoice]) -> list[dict[str, object]]:
         note = None
         if item.error is None and item.invoice is None and item.customer_name:
             # Validate everything else now; the name is looked up at push time.
-            item.data["customer"] = {"id": _PLACEHOLDER_CUSTOMER}
-            item.build()
+            item.build_by_name()
             note = f"customer {item.customer_name!r} is looked up by name at push time"
         status = "valid" if item.error is None else "invalid"
         rows.append(_row(item, status, error=item.error or note))
@@ -205,3 +204,36 @@ def _summarise(
             out.line(f"... and {len(problems) - 20} more in the report")
     out.line(f"Report: {report_path}")
     return EXIT_PARTIAL if problems else EXIT_OK
+
+
+def add_parser(subparsers: Any) -> None:
+    text = "create invoices from a CSV or JSON file"
+    parser = subparsers.add_parser("push", help=text, description=text)
+    parser.add_argument("what", choices=("invoices",))
+    parser.add_argument("file", type=Path, metavar="FILE")
+    erp_option(parser, "--to", "--erp")
+    sandbox_option(parser)
+    parser.add_argument("--dry-run", action="store_true", help="validate only, send nothing")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="REPORT",
+        help="per-row report (default: next to FILE, named after it: "
+        "orders.csv -> orders.report.csv)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from erpsync._cli.backends import choose_erp
+    from erpsync._cli.registry import context
+
+    out, config = context(args).out, context(args).config
+    return push_invoices(
+        out,
+        config,
+        source=args.file,
+        erp=choose_erp(config, args.erp),
+        dry_run=args.dry_run,
+        report=args.report,
+    )

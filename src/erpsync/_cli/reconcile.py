@@ -11,31 +11,23 @@ Exit code 0 when everything matches, 1 when there are discrepancies.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Any
 
-from erpsync._cli.backends import Erp, build_backend
+from erpsync._cli.backends import Erp, build_backend, choose_erp
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL
-from erpsync._cli.files import read_invoices
+from erpsync._cli.files import read_local_invoices
+from erpsync._cli.options import erp_option, sandbox_option
 from erpsync._cli.output import Output
 from erpsync.errors import ConfigurationError
 
-__all__ = ["reconcile_command"]
+__all__ = ["add_parser", "reconcile_command", "run"]
 
 
 def _local_invoices(path: Path) -> list[Any]:
-    invoices = []
-    for item in read_invoices(path):
-        if item.customer_name and "customer" not in item.data:
-            item.data["customer"] = {"id": "0", "name": item.customer_name}
-            item.build()
-        if item.invoice is None:
-            raise ConfigurationError(
-                f"{path}: row {item.row} ({item.external_id or 'no external id'}): {item.error}"
-            )
-        invoices.append(item.invoice)
-    return invoices
+    return [item.invoice for item in read_local_invoices(path)]
 
 
 def reconcile_command(
@@ -48,7 +40,7 @@ def reconcile_command(
     ours: str | None = None,
     report: Path | None = None,
 ) -> int:
-    from erpsync._cli.ops import load_payments
+    from erpsync._cli.sync import load_payments
     from erpsync.sync.reconcile import reconcile
 
     if local is None:
@@ -93,3 +85,48 @@ def reconcile_command(
             raise ConfigurationError(f"cannot write {report}: {exc.strerror or exc}") from None
         out.line(f"Report: {report}")
     return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def add_parser(subparsers: Any) -> None:
+    text = "compare local records with the ERP by external id"
+    parser = subparsers.add_parser("reconcile", help=text, description=text)
+    erp_option(parser)
+    sandbox_option(parser)
+    parser.add_argument(
+        "--local",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local invoices (.csv/.json) to compare (required)",
+    )
+    parser.add_argument(
+        "--payments",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="local payments (.json) to compare too",
+    )
+    parser.add_argument(
+        "--ours",
+        default=None,
+        metavar="PREFIX",
+        help="only ERP records whose external id starts with PREFIX",
+    )
+    parser.add_argument(
+        "--report", type=Path, default=None, metavar="FILE", help="write the discrepancies as CSV"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from erpsync._cli.registry import context
+
+    out, config = context(args).out, context(args).config
+    return reconcile_command(
+        out,
+        config,
+        erp=choose_erp(config, args.erp),
+        local=args.local,
+        payments=args.payments,
+        ours=args.ours,
+        report=args.report,
+    )

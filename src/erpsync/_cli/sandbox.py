@@ -14,11 +14,12 @@ given, and the printed ``export`` lines point the other commands at them.
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from erpsync._cli.exits import EXIT_OK
 from erpsync._cli.output import Output
@@ -27,7 +28,7 @@ from erpsync.errors import ConfigurationError
 if TYPE_CHECKING:
     from erpsync.testing.core.emulator import Emulator
 
-__all__ = ["make_sandbox", "run_sandbox"]
+__all__ = ["NEEDS_CONFIG", "add_parser", "make_sandbox", "run", "run_sandbox"]
 
 Kind = Literal["quickbooks", "netsuite"]
 
@@ -168,3 +169,41 @@ def run_sandbox(
         return EXIT_OK
     finally:
         emulator.shutdown()
+
+
+NEEDS_CONFIG = False
+
+
+def add_parser(subparsers: Any) -> None:
+    text = "serve an ERP emulator on a loopback port until Ctrl-C"
+    parser = subparsers.add_parser("sandbox", help=text, description=text)
+    parser.add_argument("erp_kind", choices=("quickbooks", "netsuite"), metavar="ERP")
+    parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="MS", help="answer delay in milliseconds"
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="concurrent-request limit (default: the ERP's own; 0: no limits)",
+    )
+    parser.add_argument(
+        "--dir", default=None, metavar="DIR", help="where to write the token file / key"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from erpsync._cli.demo import require_emulators
+    from erpsync._cli.registry import context
+
+    require_emulators()
+    return run_sandbox(
+        context(args).out,
+        args.erp_kind,
+        port=args.port,
+        latency_ms=args.latency,
+        limit=args.limit,
+        workdir=Path(args.dir) if args.dir else None,
+    )

@@ -1,6 +1,6 @@
 """The demo's purchase-order (seed 004) and reconciliation (seed 003) steps.
 
-Kept apart from :mod:`erpsync._cli.demo` only to keep each module short; the rules are
+The rules are
 the same: every number comes from an emulator, a missing workflow module is a skip
 with its name, a limitation of an ERP is said as such.
 """
@@ -24,16 +24,16 @@ from erpsync.models import (
 )
 
 if TYPE_CHECKING:
-    from erpsync._cli.demo import DemoContext
+    from erpsync._cli.demo.context import DemoContext
 
 __all__ = ["step_purchasing", "step_reconcile"]
 
 
 def _skip_unless(module: str) -> None:
-    from erpsync._cli.demo import _Skip
+    from erpsync._cli.demo.context import Skip
 
     if importlib.util.find_spec(module) is None:
-        raise _Skip(f"{module} is not part of this build")
+        raise Skip(f"{module} is not part of this build")
 
 
 def _quickbooks_order(ctx: DemoContext) -> None:
@@ -121,12 +121,12 @@ def step_purchasing(ctx: DemoContext) -> str:
 
 def step_reconcile(ctx: DemoContext) -> str:
     _skip_unless("erpsync.sync.reconcile")
-    from erpsync._cli.demo import _Skip
+    from erpsync._cli.demo.context import Skip
     from erpsync.sync.reconcile import reconcile
 
     local: list[Invoice | Payment] = list(ctx.local_documents)
     if not local:
-        raise _Skip("needs the local documents of the accounting sync step, which did not run")
+        raise Skip("needs the local documents of the accounting sync step, which did not run")
     report = reconcile(local, ctx.backend, ours=lambda key: key.startswith("AR"))
     path = ctx.out_dir / f"{ctx.slug}-reconciliation.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:

@@ -15,23 +15,21 @@ import os
 import socket
 import stat
 import threading
-import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from cli_support import run, sandbox_env
 from cryptography import x509
 
 from erpsync._cli import output as output_module
 from erpsync._cli.config import load_config
 from erpsync._cli.connect import connect_quickbooks
 from erpsync._cli.exits import exit_code_for, one_line
-from erpsync._cli.ops import parse_interval
 from erpsync._cli.output import Output
-from erpsync._cli.sandbox import make_sandbox, run_sandbox
-from erpsync.cli import main
+from erpsync._cli.sandbox import make_sandbox
+from erpsync._cli.sync import parse_interval
 from erpsync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -40,82 +38,7 @@ from erpsync.errors import (
     ServiceError,
 )
 from erpsync.quickbooks.tokens import FileTokenStore
-from erpsync.testing.netsuite import FakeNetSuite
 from erpsync.testing.quickbooks import FakeQuickBooks
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No real configuration: a missing config file, no ERPSYNC_* variables, a tmp store."""
-    for name in list(os.environ):
-        if name.startswith("ERPSYNC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    monkeypatch.setenv("ERPSYNC_STORE", str(tmp_path / "store.db"))
-    return tmp_path
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["--plain", *argv], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def sandbox_env(kind: str, fake: object, workdir: Path) -> Iterator[dict[str, str]]:
-    """Serve ``fake`` through ``run_sandbox`` and yield the variables it printed."""
-    stop, ready = threading.Event(), threading.Event()
-    out = io.StringIO()
-    result: list[int] = []
-    thread = threading.Thread(
-        target=lambda: result.append(
-            run_sandbox(
-                Output(out, io.StringIO(), plain=True),
-                kind,  # type: ignore[arg-type]
-                workdir=workdir,
-                stop=stop,
-                ready=ready,
-                fake=fake,  # type: ignore[arg-type]
-            )
-        )
-    )
-    thread.start()
-    assert ready.wait(10)
-    env = dict(
-        line[len("export ") :].split("=", 1)
-        for line in out.getvalue().splitlines()
-        if line.startswith("export ")
-    )
-    try:
-        yield env
-    finally:
-        stop.set()
-        thread.join(10)
-    assert result == [0]
-
-
-@pytest.fixture
-def qbo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest):
-    realm = str(9130350000100000 + zlib.crc32(request.node.name.encode()) % 99999)
-    fake = FakeQuickBooks(realm_id=realm, governance=None)
-    gen = sandbox_env("quickbooks", fake, tmp_path / "qbo-sandbox")
-    env = next(gen)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    yield fake, env
-    next(gen, None)
-
-
-@pytest.fixture
-def netsuite(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    fake = FakeNetSuite()
-    gen = sandbox_env("netsuite", fake, tmp_path / "ns-sandbox")
-    env = next(gen)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("ERPSYNC_NS_AUTH", "tba")
-    yield fake, env
-    next(gen, None)
-
 
 # -- configuration ----------------------------------------------------------------------------
 
@@ -199,7 +122,7 @@ def test_a_secret_in_an_unexpected_error_is_struck_out(
     def boom(*args: object, **kwargs: object) -> int:
         raise RuntimeError(f"library exploded holding {secret}")
 
-    monkeypatch.setattr("erpsync._cli.ops.show_runs", boom)
+    monkeypatch.setattr("erpsync._cli.runs.show_runs", boom)
     code, _, err = run("runs")
     assert code == 70
     assert secret not in err
@@ -256,7 +179,7 @@ def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*args: object, **kwargs: object) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("erpsync._cli.ops.show_runs", interrupted)
+    monkeypatch.setattr("erpsync._cli.runs.show_runs", interrupted)
     assert run("runs")[0] == 130
 
 

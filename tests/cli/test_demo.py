@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import io
-import os
 import sqlite3
 from pathlib import Path
 
 import pytest
+from cli_support import run
 from pypdf import PdfReader
-
-from erpsync.cli import main
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("ERPSYNC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["--plain", *argv], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_demo_runs_every_workflow_on_both_emulators(tmp_path: Path) -> None:
@@ -103,20 +86,14 @@ def test_demo_works_from_any_directory_whatever_the_configuration(
 def test_demo_falls_back_to_a_temporary_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from erpsync._cli import demo
+    import tempfile
 
-    unwritable = tmp_path / "ro"
-    unwritable.mkdir()
-    monkeypatch.chdir(unwritable)
-    real_fresh_dir = demo._fresh_dir
-
-    def refuse_cwd(path: Path) -> None:
-        if not path.is_absolute():
-            raise demo.ConfigurationError(f"cannot use {path}: Permission denied")
-        real_fresh_dir(path)
-
-    monkeypatch.setattr(demo, "_fresh_dir", refuse_cwd)
-    monkeypatch.setattr(demo.tempfile, "tempdir", str(tmp_path))
+    # A file where the demo's directory would go: the current directory is unusable.
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "erpsync-demo").write_text("in the way", encoding="utf-8")
+    monkeypatch.chdir(here)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     code, out, err = run("demo")
     assert code == 0, out + err
     assert "cannot write to" in err

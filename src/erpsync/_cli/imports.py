@@ -1,0 +1,87 @@
+"""``erpsync import customers|invoices``: read records from the ERP into a table or a file."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from erpsync._cli.backends import Erp, build_backend, choose_erp
+from erpsync._cli.config import Config
+from erpsync._cli.exits import EXIT_OK
+from erpsync._cli.files import write_records
+from erpsync._cli.options import erp_option, sandbox_option
+from erpsync._cli.output import Output
+
+__all__ = ["add_parser", "import_records", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    text = "read customers or outstanding invoices from the ERP"
+    parser = subparsers.add_parser("import", help=text, description=text)
+    parser.add_argument("what", choices=("customers", "invoices"))
+    erp_option(parser, "--from", "--erp")
+    sandbox_option(parser)
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE", help=".csv or .json")
+    parser.add_argument("--all", action="store_true", help="invoices: paid ones too")
+
+
+def run(args: argparse.Namespace) -> int:
+    from erpsync._cli.registry import context
+
+    out, config = context(args).out, context(args).config
+    erp = choose_erp(config, args.erp)
+    return import_records(out, config, what=args.what, erp=erp, dest=args.out, all_=args.all)
+
+
+_CUSTOMER_COLUMNS = ("id", "external_id", "name", "email", "currency", "updated_at")
+_INVOICE_COLUMNS = (
+    "id",
+    "external_id",
+    "number",
+    "customer",
+    "date",
+    "due_date",
+    "currency",
+    "total",
+    "balance",
+    "status",
+    "remote_status",
+    "updated_at",
+)
+
+
+def import_records(
+    out: Output, config: Config, *, what: str, erp: Erp, dest: Path | None, all_: bool
+) -> int:
+    """Read every customer, or the outstanding (``all_``: every) invoice, from the ERP."""
+    backend = build_backend(config, erp)
+    try:
+        if what == "customers":
+            records = [c.model_dump(mode="json") for c in backend.iter_customers()]
+            columns: Sequence[str] = _CUSTOMER_COLUMNS
+        else:
+            records = []
+            for invoice in backend.iter_invoices(open_only=not all_):
+                row = invoice.model_dump(mode="json")
+                row["customer"] = invoice.customer.name or invoice.customer.id
+                records.append(row)
+            columns = _INVOICE_COLUMNS
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
+    if dest is not None:
+        write_records(dest, records, columns)
+        out.ok(f"{len(records)} {what} written to {dest}")
+        return EXIT_OK
+    shown = columns[:6]
+    out.table(
+        f"{what.capitalize()} in {backend.name} ({len(records)})",
+        list(shown),
+        [[r.get(c) for c in shown] for r in records[:50]],
+    )
+    if len(records) > 50:
+        out.line(f"... {len(records) - 50} more; use --out FILE for all of them")
+    return EXIT_OK
