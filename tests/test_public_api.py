@@ -77,10 +77,12 @@ EXPORTS: dict[str, set[str]] = {
     "erpsync.limits": {"Limiter", "LocalLimiter", "RateLimit", "RedisLimiter", "limiter_for"},
     "erpsync.store": {
         "Claim",
+        "DEFAULT_TENANT",
         "EntryState",
         "KeyLike",
         "LedgerEntry",
         "LedgerKey",
+        "LockLease",
         "RunError",
         "RunRecord",
         "RunStatus",
@@ -149,6 +151,7 @@ EXPORTS: dict[str, set[str]] = {
         "QuickBooksCredentials",
         "SystemClock",
         "Window",
+        "connect_quickbooks",
         "intercepting",
     },
 }
