@@ -25,11 +25,13 @@ from erpsync._lazy import lazy_exports
 
 # Each suite is added here when its module lands (BackendContract, SyncStoreContract,
 # LimiterContract, TokenStoreContract).
-_EXPORTS: dict[str, str] = {}
+_EXPORTS: dict[str, str] = {
+    "BackendContract": "erpsync.testing.contracts.backend",
+}
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    pass
+    from erpsync.testing.contracts.backend import BackendContract
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
