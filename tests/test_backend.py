@@ -579,9 +579,9 @@ def test_create_invoices_existed_via_the_hook() -> None:
 
 
 def test_default_hook_reports_created() -> None:
-    backend = MemoryBackend()
-    invoice, status = backend._create_invoice_outcome(make_invoice(7))
-    assert status == "created" and invoice.id is not None
+    (outcome,) = MemoryBackend().create_invoices([make_invoice(7)])
+    assert outcome.status == "created"
+    assert outcome.record is not None and outcome.record.id is not None
 
 
 def test_hook_returning_nonsense_is_a_failure_not_a_crash() -> None:

@@ -543,3 +543,17 @@ def test_bulk_read_back_and_failures(fake: FakeNetSuite) -> None:
     assert result[0].status == "created" and result[0].record is not None
     assert result[0].record.number  # read back from NetSuite
     assert result[1].status == "failed" and isinstance(result[1].error, InvalidRequestError)
+
+
+def test_bulk_created_invoices_carry_netsuites_document_number(fake: FakeNetSuite) -> None:
+    """Issue 16: create_invoices returned number=None where create_invoice has INV1001."""
+    backend = make_backend(fake)
+    single = backend.create_invoice(_invoice("num-0"))
+    assert single.number
+    result = backend.create_invoices([_invoice(f"num-{n}") for n in range(1, 4)])
+    assert result.counts["created"] == 3
+    for outcome in result:
+        assert outcome.record is not None and outcome.record.id is not None
+        assert outcome.record.number is not None
+        assert outcome.record.number == backend.get_invoice(outcome.record.id).number
+    assert len({o.record.number for o in result if o.record}) == 3

@@ -612,6 +612,23 @@ def test_create_invoices_without_external_ids_rely_on_requestid(fake, connect):
     assert len(fake.records("Invoice")) == 10
 
 
+def test_input_breaking_mid_chunk_keeps_every_invoice_read(backend, fake):
+    """40 read, chunks of 30: the 10 read for the second chunk are written and reported,
+    and the caller's exception carries all 40 outcomes."""
+
+    def source():
+        for i in range(40):
+            yield invoice(f"mid-{i}", "10.00")
+        raise OSError("the CSV reader failed")
+
+    with pytest.raises(OSError) as caught:
+        backend.create_invoices(source())
+    partial = caught.value.partial_result
+    assert len(partial) == 40 and partial.ok
+    assert [o.key for o in partial] == [f"mid-{i}" for i in range(40)]
+    assert len(fake.records("Invoice")) == 40
+
+
 def test_create_invoices_validates_max_workers(backend):
     with pytest.raises(ConfigurationError):
         backend.create_invoices([], max_workers=0)

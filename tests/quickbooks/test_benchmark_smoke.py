@@ -27,3 +27,17 @@ def test_quick_benchmark_runs_and_reports(capsys):
     assert "speed ratio erpsync / python-quickbooks" in out
     ratio = float(out.split("erpsync ratio to ceiling: ")[1].split()[0])
     assert ratio > 0.3  # loose: CI machines are noisy; the benchmark itself says the target
+
+
+def test_flat_cost_benchmark_runs_and_reports(capsys):
+    path = SCRIPT.with_name("quickbooks_flat_cost.py")
+    spec = importlib.util.spec_from_file_location("quickbooks_flat_cost", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["quickbooks_flat_cost"] = module
+    spec.loader.exec_module(module)
+    assert module.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for layout in ("PrivateNote", "DocNumber"):
+        for mode in ("bulk", "single"):
+            assert f"{layout:11} {mode:6} cost ratio N=100 / N=0: " in out

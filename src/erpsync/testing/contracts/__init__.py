@@ -26,6 +26,7 @@ from erpsync._lazy import lazy_exports
 # Each suite is added here when its module lands (BackendContract, SyncStoreContract,
 # LimiterContract, TokenStoreContract).
 _EXPORTS: dict[str, str] = {
+    "BackendContract": "erpsync.testing.contracts.backend",
     "LimiterContract": "erpsync.testing.contracts.limiter",
     "TokenStoreContract": "erpsync.testing.contracts.token_store",
 }
@@ -33,6 +34,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from erpsync.testing.contracts.backend import BackendContract
     from erpsync.testing.contracts.limiter import LimiterContract
     from erpsync.testing.contracts.token_store import TokenStoreContract
 
