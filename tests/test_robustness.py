@@ -516,3 +516,64 @@ def test_netsuite_blank_currency_id_names_the_record_and_field() -> None:
         NS_DECODERS["invoice"](wire)
     assert caught.value.record == "invoice 104"
     assert caught.value.field == "currency"
+
+
+# -- SuiteQL rows (every value a string; a blank entity once let a ValidationError out) -----
+
+_INVOICE_ROW = {
+    "id": "7",
+    "entity": "101",
+    "entityname": "Acme",
+    "tranid": "INV7",
+    "trandate": "2026-11-03",
+    "currency": "2",
+    "status": "B",
+    "foreigntotal": "10",
+    "foreignamountremaining": "0",
+    "lastmodified": "2026-11-03 10:15:00",
+}
+_LINE_ROW = {"transaction": "7", "line": "1", "item": "202", "quantity": "1", "rate": "10"}
+_LINE_ROW = {**_LINE_ROW, "foreignamount": "10", "memo": "x", "quantityshiprecv": "0"}
+_ROW_DECODERS: dict[str, tuple[dict[str, str], Callable[[dict[str, str]], object]]] = {
+    "invoice": (_INVOICE_ROW, lambda r: ns_records.invoice_from_row(r, [_LINE_ROW], _CURRENCIES)),
+    "invoice line": (
+        _LINE_ROW,
+        lambda r: ns_records.invoice_from_row(_INVOICE_ROW, [r], _CURRENCIES),
+    ),
+    "payment": (
+        {**_INVOICE_ROW, "foreigntotal": "250"},
+        lambda r: ns_records.payment_from_row(
+            r, [{"nextdoc": "7", "previousdoc": "104", "foreignamount": "200"}], _CURRENCIES
+        ),
+    ),
+    "purchase order": (
+        {**_INVOICE_ROW, "status": "D"},
+        lambda r: ns_records.purchase_order_from_row(r, [_LINE_ROW], _CURRENCIES),
+    ),
+    "customer": (
+        {"id": "6", "companyname": "Parts", "currency": "1", "email": "a@b.c"},
+        lambda r: ns_records.customer_from_row(r, _CURRENCIES),
+    ),
+    "item": ({"id": "201", "itemid": "W", "itemtype": "InvtPart"}, ns_records.item_from_row),
+    "deleted": (
+        {"recordid": "5", "recordtypeid": "invoice", "deleted": "2026-11-02 08:00:00"},
+        ns_records.deleted_from_row,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ROW_DECODERS))
+def test_netsuite_row_samples_decode(name: str) -> None:
+    row, decode = _ROW_DECODERS[name]
+    decode(dict(row))
+
+
+@pytest.mark.parametrize("name", sorted(_ROW_DECODERS))
+@_SETTINGS
+@given(data=st.data())
+def test_netsuite_rows_raise_only_erpsync_errors(name: str, data: st.DataObject) -> None:
+    row, decode = _ROW_DECODERS[name]
+    changed = dict(row)
+    for column in data.draw(st.lists(st.sampled_from(sorted(row)), min_size=1, max_size=3)):
+        changed[column] = data.draw(_bad_ids | _scalars)
+    _only_erpsync_errors(lambda: decode(changed))

@@ -391,3 +391,23 @@ def test_quickbooks_po_to_ion() -> None:
     assert QUICKBOOKS_PO_TO_ION["Closed"] == "Received"
     with pytest.raises(MappingError):
         QUICKBOOKS_PO_TO_ION["Pending"]
+
+
+def test_netsuite_presets_follow_the_wire_facts() -> None:
+    """One home for NetSuite's letters: the presets and the record mapping read wire.py."""
+    from erpsync.netsuite import records, wire
+
+    assert dict(NETSUITE_PO_STATUS.entries) == dict(wire.PO_STATUS_LABELS)
+    assert set(NETSUITE_PO_TO_ION) == set(wire.PO_STATUS_LABELS)
+    assert dict(records.PO_STATUS_LABELS) == dict(wire.PO_STATUS_LABELS)
+    assert dict(records.INVOICE_STATUS_CODES) == dict(wire.INVOICE_STATUS_LABELS)
+
+
+def test_the_public_paths_name_the_same_objects() -> None:
+    import erpsync.mapping as mapping
+    from erpsync.mapping import presets, tables
+
+    assert mapping.StatusTable is StatusTable is tables.StatusTable
+    assert mapping.NETSUITE_PO_TO_ION is NETSUITE_PO_TO_ION is presets.NETSUITE_PO_TO_ION
+    assert mapping.QUICKBOOKS_PO_TO_ION is QUICKBOOKS_PO_TO_ION
+    assert isinstance(presets.NETSUITE_PO_STATUS, tables.StatusTable)

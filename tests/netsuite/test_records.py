@@ -154,6 +154,8 @@ def test_invoice_from_wire() -> None:
         ({"id": "B", "refName": "Paid In Full"}, 0.0, InvoiceStatus.PAID, "Paid In Full"),
         ({"id": "paidInFull"}, 0.0, InvoiceStatus.PAID, "paidInFull"),
         ({"id": "B"}, 0.0, InvoiceStatus.PAID, "Paid In Full"),
+        ({"id": "V"}, 0.0, InvoiceStatus.VOIDED, "Voided"),
+        ({"id": "CustInvc:D"}, 1300.0, InvoiceStatus.DRAFT, "Pending Approval"),
         (
             {"id": "X", "refName": "Sent to the moon"},
             1300.0,

@@ -1,7 +1,8 @@
 """Mapping helpers: translate a source system's vocabulary into erpsync models.
 
 - :mod:`erpsync.mapping.status`: declared status tables (NetSuite purchase-order codes to
-  a local system's statuses, and back where unambiguous).
+  a local system's statuses, and back where unambiguous): the mechanism is
+  :mod:`erpsync.mapping.tables`, the shipped tables :mod:`erpsync.mapping.presets`.
 - :mod:`erpsync.mapping.xometry`: the single-line invoice for a marketplace job, and the
   payout payment applied to all the payout's invoices.
 - :mod:`erpsync.mapping.fields`: custom fields holding ERP internal ids (product to items,
@@ -17,10 +18,10 @@ from typing import TYPE_CHECKING
 from erpsync._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
-    "StatusTable": "erpsync.mapping.status",
-    "NETSUITE_PO_STATUS": "erpsync.mapping.status",
-    "NETSUITE_PO_TO_ION": "erpsync.mapping.status",
-    "QUICKBOOKS_PO_TO_ION": "erpsync.mapping.status",
+    "StatusTable": "erpsync.mapping.tables",
+    "NETSUITE_PO_STATUS": "erpsync.mapping.presets",
+    "NETSUITE_PO_TO_ION": "erpsync.mapping.presets",
+    "QUICKBOOKS_PO_TO_ION": "erpsync.mapping.presets",
     "FieldMapping": "erpsync.mapping.fields",
     "ItemRule": "erpsync.mapping.fields",
     "item_id_from_line": "erpsync.mapping.fields",
@@ -36,12 +37,12 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from erpsync.mapping.fields import FieldMapping, ItemRule, item_id_from_line
-    from erpsync.mapping.status import (
+    from erpsync.mapping.presets import (
         NETSUITE_PO_STATUS,
         NETSUITE_PO_TO_ION,
         QUICKBOOKS_PO_TO_ION,
-        StatusTable,
     )
+    from erpsync.mapping.tables import StatusTable
     from erpsync.mapping.xometry import (
         InvoicePolicy,
         JobStatus,

@@ -109,7 +109,7 @@ def _sales_line(reader: WireReader, currency: str, *, rest: bool) -> InvoiceLine
         amount=amount,
         quantity=quantity if rate is not None else None,
         unit_price=rate,
-        item=Ref(id=item_id, name=item_name) if item_id else None,
+        item=reader.make_ref(item_id, item_name, "item") if item_id else None,
     )
 
 
@@ -194,7 +194,7 @@ def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str
         balance=balance,
         status=status,
         remote=remote,
-        customer=Ref(id=entity, name=reader.text("entityname")),
+        customer=reader.make_ref(entity, reader.text("entityname"), "entity"),
         number=reader.text("tranid"),
         external_id=usable_external_id(reader.text("externalid")),
         tran_date=reader.required_date("trandate"),

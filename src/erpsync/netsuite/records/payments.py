@@ -105,7 +105,9 @@ def payment_from_row(row: Any, links: Iterable[Any], currencies: Mapping[str, st
         reader,
         currency,
         applications,
-        customer=Ref(id=reader.required_text("entity"), name=reader.text("entityname")),
+        customer=reader.make_ref(
+            reader.required_text("entity"), reader.text("entityname"), "entity"
+        ),
         amount=reader.money("foreigntotal", currency, required=True),
         tran_date=reader.required_date("trandate"),
         external_id=usable_external_id(reader.text("externalid")),

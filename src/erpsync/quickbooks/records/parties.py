@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from erpsync.models import (
     Customer,
@@ -17,14 +17,19 @@ from erpsync.quickbooks.values import (
 
 # -- names ---------------------------------------------------------------------------------
 
+_P = TypeVar("_P", Customer, Vendor)
 
-def customer_from_wire(wire: Any, *, home_currency: str = "USD") -> Customer:
-    r = WireReader(wire, "Customer")
-    email = wire.get("PrimaryEmailAddr")
+
+def _party_from(
+    wire: Any, entity: str, factory: type[_P], home_currency: str, *, marked: bool
+) -> _P:
+    """A customer or vendor: the same fields; only customers carry a ``Notes`` marker."""
+    r = WireReader(wire, entity)
+    email = r.data.get("PrimaryEmailAddr")
     return r.build(
-        Customer,
+        factory,
         id=r.text("Id", required=True),
-        external_id=external_id_in(wire.get("Notes")),
+        external_id=external_id_in(r.data.get("Notes")) if marked else None,
         name=r.text("DisplayName", required=True),
         email=str(email["Address"])
         if isinstance(email, Mapping) and email.get("Address")
@@ -32,6 +37,10 @@ def customer_from_wire(wire: Any, *, home_currency: str = "USD") -> Customer:
         currency=r.currency(home_currency),
         updated_at=r.updated_at(),
     )
+
+
+def customer_from_wire(wire: Any, *, home_currency: str = "USD") -> Customer:
+    return _party_from(wire, "Customer", Customer, home_currency, marked=True)
 
 
 def customer_to_wire(customer: Customer) -> dict[str, Any]:
@@ -46,19 +55,7 @@ def customer_to_wire(customer: Customer) -> dict[str, Any]:
 
 
 def vendor_from_wire(wire: Any, *, home_currency: str = "USD") -> Vendor:
-    r = WireReader(wire, "Vendor")
-    email = wire.get("PrimaryEmailAddr")
-    return r.build(
-        Vendor,
-        id=r.text("Id", required=True),
-        external_id=None,
-        name=r.text("DisplayName", required=True),
-        email=str(email["Address"])
-        if isinstance(email, Mapping) and email.get("Address")
-        else None,
-        currency=r.currency(home_currency),
-        updated_at=r.updated_at(),
-    )
+    return _party_from(wire, "Vendor", Vendor, home_currency, marked=False)
 
 
 def vendor_to_wire(vendor: Vendor) -> dict[str, Any]:
