@@ -77,6 +77,7 @@ from erpsync.testing.core.emulator import (
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.netsuite.async_jobs import AsyncJobs
 from erpsync.testing.netsuite.auth import Authenticator, LoginAttempt
+from erpsync.testing.netsuite.control import RecordControls
 from erpsync.testing.netsuite.credentials import (
     NetSuiteCredentials,
     load_certificate,
@@ -92,7 +93,6 @@ from erpsync.testing.netsuite.errors import (
 )
 from erpsync.testing.netsuite.m2m import issue_token
 from erpsync.testing.netsuite.records import Account
-from erpsync.testing.netsuite.rest import handle_record
 from erpsync.testing.netsuite.restlet import (
     DEFAULT_PDF_DEPLOY,
     DEFAULT_PDF_SCRIPT,
@@ -104,9 +104,9 @@ from erpsync.testing.netsuite.restlet import (
     request_limit_exceeded,
     restlet_host,
 )
+from erpsync.testing.netsuite.routes import route
 from erpsync.testing.netsuite.seed import seed_company, seed_lists
 from erpsync.testing.netsuite.suiteql import SuiteQL
-from erpsync.testing.netsuite.types import RECORD_TYPES, lookup
 
 if TYPE_CHECKING:
     from erpsync.netsuite.backend import NetSuiteBackend
@@ -141,7 +141,7 @@ def netsuite_host(account_id: str) -> str:
     return url.removeprefix("https://")
 
 
-class FakeNetSuite(Emulator):
+class FakeNetSuite(RecordControls, Emulator):
     """One NetSuite account: its credentials, records, RESTlets and limits.
 
     ::
@@ -344,19 +344,6 @@ class FakeNetSuite(Emulator):
 
         return netsuite_backend(self, auth=auth, **options)
 
-    def records(self, record_type: str) -> list[dict[str, Any]]:
-        """Every record of a type as ``GET ...?expandSubResources=true`` shows it."""
-        rt = lookup(record_type)
-        if rt is None:
-            raise ConfigurationError(
-                f"Unknown record type {record_type!r}; known: {sorted(RECORD_TYPES)}"
-            )
-        with self._lock:
-            return [
-                self.account.render(rt, rid, self.base_url, expand=True)
-                for rid in self.account.ids(rt)
-            ]
-
     def query(self, sql: str) -> list[dict[str, Any]]:
         """The rows a SuiteQL query returns (first 1000), without authentication."""
         with self._lock:
@@ -407,7 +394,7 @@ class FakeNetSuite(Emulator):
             if not path.startswith("/services/rest/"):
                 raise not_found("The requested resource does not exist.")
             self.auth.authenticate(request)
-            return self._route(request, path)
+            return route(self, request, path)
         except NetSuiteFault as fault:
             return fault.response()
 
@@ -422,47 +409,6 @@ class FakeNetSuite(Emulator):
             return self.restlets.run(self.account, request)
         except RestletError as error:
             return error.response()
-
-    def _route(self, request: WireRequest, path: str) -> WireResponse:
-        prefer = {p.strip().lower() for p in re.split(r"[,;]", request.headers.get("Prefer", ""))}
-        if path.startswith(wire.RECORD_ROOT + "/"):
-            if "respond-async" not in prefer:
-                return handle_record(self.account, request)
-            key = self.jobs.check_key(request.headers.get(wire.IDEMPOTENCY_HEADER))
-            try:
-                answer = handle_record(self.account, request)
-            except NetSuiteFault as fault:
-                answer = fault.response()
-            job = self.jobs.submit(answer, key, self.clock.now())
-            return WireResponse.empty(
-                202,
-                {
-                    "Location": f"{wire.ASYNC_JOB_PATH}/{job.id}",
-                    "Preference-Applied": "respond-async",
-                },
-            )
-        if path == wire.SUITEQL_PATH:
-            if request.method != "POST":
-                raise NetSuiteFault(405, "METHOD_NOT_ALLOWED", "SuiteQL queries are POSTed.")
-            if "transient" not in prefer:
-                raise NetSuiteFault(
-                    400,
-                    "INVALID_PARAMETER",
-                    "SuiteQL requests must carry the header 'Prefer: transient'.",
-                )
-            try:
-                body = request.json()
-            except ValueError:
-                body = None
-            query = body.get("q") if isinstance(body, dict) else None
-            result = self.suiteql.run(
-                query, request.param("limit"), request.param("offset"), request.base
-            )
-            return WireResponse.json(200, result)
-        if path.startswith(wire.ASYNC_JOB_PATH + "/") and request.method == "GET":
-            parts = [p for p in path[len(wire.ASYNC_JOB_PATH) :].split("/") if p]
-            return self.jobs.answer(parts, request.base, self.clock.now())
-        raise not_found("The requested resource does not exist.")
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
         as_login = self.tba_concurrency_error == "invalid_login" and _is_tba(request)
