@@ -26,8 +26,11 @@ What it covers:
   204 + ``Location`` writes, ``eid:`` addressing and ``PUT`` upserts, sublists merged or
   replaced, ``expandSubResources``, ``fields``, async jobs with idempotency keys, and the
   ``o:errorDetails`` error bodies. Read-only: currency and subsidiary.
-* SuiteQL over SQLite tables named and shaped as NetSuite's (see :mod:`._ns_suiteql`),
-  including ``deletedrecord``.
+* SuiteQL over SQLite tables named and shaped as NetSuite's (see :mod:`.suiteql`),
+  including ``deletedrecord`` (NetSuite's columns, no ``externalid``) and invoice lines
+  as postings in ``transactionline`` (negative item lines, main, tax and COGS lines:
+  :mod:`.postings`).
+* The metadata catalog (record types, JSON schema, OpenAPI) and ``governanceLimits``.
 * The invoice-PDF RESTlet integrations deploy (NetSuite has no REST PDF endpoint) on
   ``https://1234567-sb1.restlets.api.netsuite.com/app/site/hosting/restlet.nl`` (or the
   served URL), authenticated as REST is: ``GET ?script=..&deploy=..&id=<invoice id>``
@@ -47,11 +50,14 @@ clients must start near the real time (``FakeClock(time.time())``); bearer token
 every other check follow whatever clock is given. Async job ``Location`` headers are
 relative (``/services/rest/async/v1/job/7``), as in Oracle's documentation.
 
-Known differences: timestamps are UTC (a real account shows its own time zone); sales
-lines in ``transactionline`` keep positive quantities and amounts (NetSuite may report
-them negated); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills,
-sales orders and credit memos are not emulated, nor RESTlets other than the invoice-PDF
-one. The exact wording of some
+Record controls (no signed request needed): ``fake.update_record(type, id, fields)``,
+``fake.close_purchase_order(id)``, ``fake.delete_record(type, id)``,
+``fake.create_record(type, body)``; see :mod:`.control` and docs/emulators-netsuite.md.
+
+Known differences: timestamps are UTC (a real account shows SuiteQL dates in its own
+time zone); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills, sales
+orders and credit memos are not emulated, nor RESTlets other than the invoice-PDF one;
+the metadata catalog describes the emulated fields only. The exact wording of some
 error details (duplicate external id, over-application, the SuiteQL row cap) could not
 be confirmed; they use NetSuite's codes and shape.
 """
