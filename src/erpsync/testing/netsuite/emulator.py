@@ -26,8 +26,11 @@ What it covers:
   204 + ``Location`` writes, ``eid:`` addressing and ``PUT`` upserts, sublists merged or
   replaced, ``expandSubResources``, ``fields``, async jobs with idempotency keys, and the
   ``o:errorDetails`` error bodies. Read-only: currency and subsidiary.
-* SuiteQL over SQLite tables named and shaped as NetSuite's (see :mod:`._ns_suiteql`),
-  including ``deletedrecord``.
+* SuiteQL over SQLite tables named and shaped as NetSuite's (see :mod:`.suiteql`),
+  including ``deletedrecord`` (NetSuite's columns, no ``externalid``) and invoice lines
+  as postings in ``transactionline`` (negative item lines, main, tax and COGS lines:
+  :mod:`.postings`).
+* The metadata catalog (record types, JSON schema, OpenAPI) and ``governanceLimits``.
 * The invoice-PDF RESTlet integrations deploy (NetSuite has no REST PDF endpoint) on
   ``https://1234567-sb1.restlets.api.netsuite.com/app/site/hosting/restlet.nl`` (or the
   served URL), authenticated as REST is: ``GET ?script=..&deploy=..&id=<invoice id>``
@@ -47,11 +50,14 @@ clients must start near the real time (``FakeClock(time.time())``); bearer token
 every other check follow whatever clock is given. Async job ``Location`` headers are
 relative (``/services/rest/async/v1/job/7``), as in Oracle's documentation.
 
-Known differences: timestamps are UTC (a real account shows its own time zone); sales
-lines in ``transactionline`` keep positive quantities and amounts (NetSuite may report
-them negated); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills,
-sales orders and credit memos are not emulated, nor RESTlets other than the invoice-PDF
-one. The exact wording of some
+Record controls (no signed request needed): ``fake.update_record(type, id, fields)``,
+``fake.close_purchase_order(id)``, ``fake.delete_record(type, id)``,
+``fake.create_record(type, body)``; see :mod:`.control` and docs/emulators-netsuite.md.
+
+Known differences: timestamps are UTC (a real account shows SuiteQL dates in its own
+time zone); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills, sales
+orders and credit memos are not emulated, nor RESTlets other than the invoice-PDF one;
+the metadata catalog describes the emulated fields only. The exact wording of some
 error details (duplicate external id, over-application, the SuiteQL row cap) could not
 be confirmed; they use NetSuite's codes and shape.
 """
@@ -77,6 +83,7 @@ from erpsync.testing.core.emulator import (
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.netsuite.async_jobs import AsyncJobs
 from erpsync.testing.netsuite.auth import Authenticator, LoginAttempt
+from erpsync.testing.netsuite.control import RecordControls
 from erpsync.testing.netsuite.credentials import (
     NetSuiteCredentials,
     load_certificate,
@@ -92,7 +99,6 @@ from erpsync.testing.netsuite.errors import (
 )
 from erpsync.testing.netsuite.m2m import issue_token
 from erpsync.testing.netsuite.records import Account
-from erpsync.testing.netsuite.rest import handle_record
 from erpsync.testing.netsuite.restlet import (
     DEFAULT_PDF_DEPLOY,
     DEFAULT_PDF_SCRIPT,
@@ -104,9 +110,9 @@ from erpsync.testing.netsuite.restlet import (
     request_limit_exceeded,
     restlet_host,
 )
+from erpsync.testing.netsuite.routes import route
 from erpsync.testing.netsuite.seed import seed_company, seed_lists
 from erpsync.testing.netsuite.suiteql import SuiteQL
-from erpsync.testing.netsuite.types import RECORD_TYPES, lookup
 
 if TYPE_CHECKING:
     from erpsync.netsuite.backend import NetSuiteBackend
@@ -141,7 +147,7 @@ def netsuite_host(account_id: str) -> str:
     return url.removeprefix("https://")
 
 
-class FakeNetSuite(Emulator):
+class FakeNetSuite(RecordControls, Emulator):
     """One NetSuite account: its credentials, records, RESTlets and limits.
 
     ::
@@ -344,19 +350,6 @@ class FakeNetSuite(Emulator):
 
         return netsuite_backend(self, auth=auth, **options)
 
-    def records(self, record_type: str) -> list[dict[str, Any]]:
-        """Every record of a type as ``GET ...?expandSubResources=true`` shows it."""
-        rt = lookup(record_type)
-        if rt is None:
-            raise ConfigurationError(
-                f"Unknown record type {record_type!r}; known: {sorted(RECORD_TYPES)}"
-            )
-        with self._lock:
-            return [
-                self.account.render(rt, rid, self.base_url, expand=True)
-                for rid in self.account.ids(rt)
-            ]
-
     def query(self, sql: str) -> list[dict[str, Any]]:
         """The rows a SuiteQL query returns (first 1000), without authentication."""
         with self._lock:
@@ -407,7 +400,7 @@ class FakeNetSuite(Emulator):
             if not path.startswith("/services/rest/"):
                 raise not_found("The requested resource does not exist.")
             self.auth.authenticate(request)
-            return self._route(request, path)
+            return route(self, request, path)
         except NetSuiteFault as fault:
             return fault.response()
 
@@ -422,47 +415,6 @@ class FakeNetSuite(Emulator):
             return self.restlets.run(self.account, request)
         except RestletError as error:
             return error.response()
-
-    def _route(self, request: WireRequest, path: str) -> WireResponse:
-        prefer = {p.strip().lower() for p in re.split(r"[,;]", request.headers.get("Prefer", ""))}
-        if path.startswith(wire.RECORD_ROOT + "/"):
-            if "respond-async" not in prefer:
-                return handle_record(self.account, request)
-            key = self.jobs.check_key(request.headers.get(wire.IDEMPOTENCY_HEADER))
-            try:
-                answer = handle_record(self.account, request)
-            except NetSuiteFault as fault:
-                answer = fault.response()
-            job = self.jobs.submit(answer, key, self.clock.now())
-            return WireResponse.empty(
-                202,
-                {
-                    "Location": f"{wire.ASYNC_JOB_PATH}/{job.id}",
-                    "Preference-Applied": "respond-async",
-                },
-            )
-        if path == wire.SUITEQL_PATH:
-            if request.method != "POST":
-                raise NetSuiteFault(405, "METHOD_NOT_ALLOWED", "SuiteQL queries are POSTed.")
-            if "transient" not in prefer:
-                raise NetSuiteFault(
-                    400,
-                    "INVALID_PARAMETER",
-                    "SuiteQL requests must carry the header 'Prefer: transient'.",
-                )
-            try:
-                body = request.json()
-            except ValueError:
-                body = None
-            query = body.get("q") if isinstance(body, dict) else None
-            result = self.suiteql.run(
-                query, request.param("limit"), request.param("offset"), request.base
-            )
-            return WireResponse.json(200, result)
-        if path.startswith(wire.ASYNC_JOB_PATH + "/") and request.method == "GET":
-            parts = [p for p in path[len(wire.ASYNC_JOB_PATH) :].split("/") if p]
-            return self.jobs.answer(parts, request.base, self.clock.now())
-        raise not_found("The requested resource does not exist.")
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
         as_login = self.tba_concurrency_error == "invalid_login" and _is_tba(request)
