@@ -96,7 +96,10 @@ class ParsedInvoice:
         if self.customer_name and placeholder:
             found = lookup(self.customer_name)
             if found is None:
-                self.error = f"no customer named {self.customer_name!r} in the ERP"
+                self.error = (
+                    f"customer_name: no customer named {self.customer_name!r} in the ERP "
+                    "(check the spelling, or give customer_id)"
+                )
                 return
             self.data["customer"] = {"id": found, "name": self.customer_name}
             self.build()

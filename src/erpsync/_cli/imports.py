@@ -10,8 +10,8 @@ from typing import Any
 from erpsync._cli.backends import Erp, build_backend, choose_erp
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK
-from erpsync._cli.files import write_records
-from erpsync._cli.options import erp_option, sandbox_option
+from erpsync._cli.files import STDOUT, write_records
+from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output
 
 __all__ = ["add_parser", "import_records", "run"]
@@ -23,7 +23,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("what", choices=("customers", "invoices"))
     erp_option(parser, "--from", "--erp")
     sandbox_option(parser)
-    parser.add_argument("--out", type=Path, default=None, metavar="FILE", help=".csv or .json")
+    parser.add_argument(
+        "--out", type=Path, default=None, metavar="FILE", help=".csv or .json; - for stdout (CSV)"
+    )
+    json_option(parser, "the records")
     parser.add_argument("--all", action="store_true", help="invoices: paid ones too")
 
 
@@ -32,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
     out, config = context(args).out, context(args).config
     erp = choose_erp(config, args.erp)
-    return import_records(out, config, what=args.what, erp=erp, dest=args.out, all_=args.all)
+    return import_records(
+        out, config, what=args.what, erp=erp, dest=args.out, all_=args.all, as_json=args.json
+    )
 
 
 _CUSTOMER_COLUMNS = ("id", "external_id", "name", "email", "currency", "updated_at")
@@ -52,8 +57,23 @@ _INVOICE_COLUMNS = (
 )
 
 
+#: The table's columns (a file gets them all): an outstanding invoice is about its
+#: total, what is left to pay and its status.
+_SHOWN: dict[str, Sequence[str]] = {
+    "customers": ("id", "external_id", "name", "email", "currency"),
+    "invoices": ("id", "number", "customer", "due_date", "total", "balance", "status"),
+}
+
+
 def import_records(
-    out: Output, config: Config, *, what: str, erp: Erp, dest: Path | None, all_: bool
+    out: Output,
+    config: Config,
+    *,
+    what: str,
+    erp: Erp,
+    dest: Path | None,
+    all_: bool,
+    as_json: bool = False,
 ) -> int:
     """Read every customer, or the outstanding (``all_``: every) invoice, from the ERP."""
     backend = build_backend(config, erp)
@@ -72,11 +92,17 @@ def import_records(
         close = getattr(backend, "close", None)
         if callable(close):
             close()
+    if as_json:
+        out.json({what: records})
+        return EXIT_OK
+    if dest == STDOUT:
+        write_records(dest, records, columns, stdout=out.data)
+        return EXIT_OK
     if dest is not None:
         write_records(dest, records, columns)
         out.ok(f"{len(records)} {what} written to {dest}")
         return EXIT_OK
-    shown = columns[:6]
+    shown = _SHOWN[what]
     out.table(
         f"{what.capitalize()} in {backend.name} ({len(records)})",
         list(shown),

@@ -114,6 +114,11 @@ class Output:
         else:
             print(prefix + text, file=stream)
 
+    def data_only(self) -> Output:
+        """This output with the human text on stderr: stdout keeps only :attr:`data`
+        (``--report -`` prints the CSV there, the summary goes to stderr)."""
+        return Output(self.stderr, self.stderr, plain=not self.rich, data=self.data)
+
     def json(self, document: object) -> None:
         """One JSON document (or one JSON line of a stream) on :attr:`data`."""
         from erpsync._cli.files import jsonable

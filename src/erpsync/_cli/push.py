@@ -8,8 +8,9 @@ are validated locally first; only valid ones are sent, through the backend's bul
 store, where ``erpsync runs`` shows it.
 
 Statuses: ``created``, ``existed`` (already there, left untouched), ``failed`` (the ERP
-refused it), ``invalid`` (never sent: the row is wrong), and with ``--dry-run``
-``valid``.
+refused it), ``invalid`` (never sent: the row is wrong). ``--dry-run`` sends nothing
+but checks every row against the ERP, read-only (:mod:`erpsync._cli.checks`):
+``valid``, ``exists`` (already there) or ``invalid`` with why.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 from erpsync._cli.backends import Erp, build_backend
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_AUTH, EXIT_OK, EXIT_PARTIAL
-from erpsync._cli.files import ParsedInvoice, read_invoices, write_records
-from erpsync._cli.options import erp_option, sandbox_option
+from erpsync._cli.files import STDOUT, ParsedInvoice, read_invoices, write_records
+from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output, Progress
 from erpsync.errors import (
     AuthenticationError,
+    ConfigurationError,
     ErpSyncError,
     PermissionDeniedError,
 )
@@ -52,45 +54,43 @@ def push_invoices(
     erp: Erp,
     dry_run: bool = False,
     report: Path | None = None,
+    as_json: bool = False,
     backend: AccountingBackend | None = None,
 ) -> int:
     parsed = read_invoices(source)
     report_path = _report_path(source, report)
-    if dry_run:
-        rows = _dry_run(parsed)
-        write_records(report_path, rows, REPORT_COLUMNS)
-        return _summarise(out, rows, report_path, dry_run=True)
+    if as_json and report_path == STDOUT:
+        raise ConfigurationError("--json and --report - both write to stdout: choose one")
+    if report_path == STDOUT:
+        out = out.data_only()
     owned = backend is None
     backend = backend if backend is not None else build_backend(config, erp)
     try:
         _resolve_names(backend, parsed)
-        rows = _send(out, backend, parsed)
+        rows = _dry_run(backend, parsed) if dry_run else _send(out, backend, parsed)
     finally:
         close = getattr(backend, "close", None)
         if owned and callable(close):
             close()
     auth_flags = [bool(r.pop("_auth", False)) for r in rows]  # not for the report
-    auth_failed = any(auth_flags)
-    write_records(report_path, rows, REPORT_COLUMNS)
-    _record_run(config, erp, rows)
-    code = _summarise(out, rows, report_path, dry_run=False)
+    write_records(report_path, rows, REPORT_COLUMNS, stdout=out.data)
+    if not dry_run:
+        _record_run(config, erp, rows)
+    code = _summarise(out, rows, report_path, dry_run=dry_run, as_json=as_json)
     written = [r for r in rows if r["status"] in ("created", "existed")]
-    if auth_failed and not written:
+    if any(auth_flags) and not written:
         return EXIT_AUTH
     return code
 
 
-def _dry_run(parsed: list[ParsedInvoice]) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for item in parsed:
-        note = None
-        if item.error is None and item.invoice is None and item.customer_name:
-            # Validate everything else now; the name is looked up at push time.
-            item.build_by_name()
-            note = f"customer {item.customer_name!r} is looked up by name at push time"
-        status = "valid" if item.error is None else "invalid"
-        rows.append(_row(item, status, error=item.error or note))
-    return rows
+def _dry_run(backend: AccountingBackend, parsed: list[ParsedInvoice]) -> list[dict[str, object]]:
+    """Every row checked against the ERP (read-only): see :mod:`erpsync._cli.checks`."""
+    from erpsync._cli.checks import check_against_erp
+
+    return [
+        _row(item, status, error=error)
+        for item, (status, error) in zip(parsed, check_against_erp(backend, parsed))
+    ]
 
 
 def _resolve_names(backend: AccountingBackend, parsed: list[ParsedInvoice]) -> None:
@@ -183,27 +183,37 @@ def _record_run(config: Config, erp: Erp, rows: list[dict[str, object]]) -> None
 
 
 def _summarise(
-    out: Output, rows: list[dict[str, object]], report_path: Path, *, dry_run: bool
+    out: Output,
+    rows: list[dict[str, object]],
+    report_path: Path,
+    *,
+    dry_run: bool,
+    as_json: bool = False,
 ) -> int:
     counts: dict[str, int] = {}
     for row in rows:
         counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
     problems = [r for r in rows if r["status"] in ("failed", "invalid")]
+    code = EXIT_PARTIAL if problems else EXIT_OK
+    if as_json:
+        out.json({"dry_run": dry_run, "counts": counts, "report": str(report_path), "rows": rows})
+        return code
     out.table(
-        "Dry run (nothing sent)" if dry_run else "Push result",
+        "Dry run (checked against the ERP, nothing sent)" if dry_run else "Push result",
         ["status", "invoices"],
         sorted(counts.items()),
     )
     if problems:
         out.table(
-            "Rows that were not written",
+            "Rows that would fail" if dry_run else "Rows that were not written",
             ["row", "external id", "status", "error"],
             [[r["row"], r["external_id"], r["status"], r["error"]] for r in problems[:20]],
         )
         if len(problems) > 20:
             out.line(f"... and {len(problems) - 20} more in the report")
-    out.line(f"Report: {report_path}")
-    return EXIT_PARTIAL if problems else EXIT_OK
+    if report_path != STDOUT:
+        out.line(f"Report: {report_path}")
+    return code
 
 
 def add_parser(subparsers: Any) -> None:
@@ -212,15 +222,20 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("what", choices=("invoices",))
     parser.add_argument("file", type=Path, metavar="FILE")
     erp_option(parser, "--to", "--erp")
+    json_option(parser, "the per-row result")
     sandbox_option(parser)
-    parser.add_argument("--dry-run", action="store_true", help="validate only, send nothing")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check every row against the ERP (customers, items, currency), send nothing",
+    )
     parser.add_argument(
         "--report",
         type=Path,
         default=None,
         metavar="REPORT",
         help="per-row report (default: next to FILE, named after it: "
-        "orders.csv -> orders.report.csv)",
+        "orders.csv -> orders.report.csv; - for stdout)",
     )
 
 
@@ -236,4 +251,5 @@ def run(args: argparse.Namespace) -> int:
         erp=choose_erp(config, args.erp),
         dry_run=args.dry_run,
         report=args.report,
+        as_json=args.json,
     )

@@ -18,8 +18,8 @@ from typing import Any
 from erpsync._cli.backends import Erp, build_backend, choose_erp
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL
-from erpsync._cli.files import read_local_invoices
-from erpsync._cli.options import erp_option, sandbox_option
+from erpsync._cli.files import STDOUT, read_local_invoices
+from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output
 from erpsync.errors import ConfigurationError
 
@@ -39,6 +39,7 @@ def reconcile_command(
     payments: Path | None = None,
     ours: str | None = None,
     report: Path | None = None,
+    as_json: bool = False,
 ) -> int:
     from erpsync._cli.sync import load_payments
     from erpsync.sync.reconcile import reconcile
@@ -48,6 +49,10 @@ def reconcile_command(
             "reconcile compares your documents with the ERP: pass --local FILE "
             "(the invoices as CSV or JSON, the format of `erpsync push`)"
         )
+    if as_json and report == STDOUT:
+        raise ConfigurationError("--json and --report - both write to stdout: choose one")
+    if report == STDOUT:
+        out = out.data_only()
     documents: list[Any] = _local_invoices(local)
     if payments is not None:
         documents.extend(load_payments(payments))
@@ -58,6 +63,47 @@ def reconcile_command(
         close = getattr(backend, "close", None)
         if callable(close):
             close()
+    if as_json:
+        out.json(_document(result))
+    else:
+        _print(out, result)
+    if report == STDOUT:
+        result.to_csv(out.data)
+    elif report is not None:
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            with report.open("w", newline="", encoding="utf-8") as handle:
+                result.to_csv(handle)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot write {report}: {exc.strerror or exc}") from None
+        out.line(f"Report: {report}")
+    return EXIT_OK if result.ok else EXIT_PARTIAL
+
+
+def _document(result: Any) -> dict[str, Any]:
+    return {
+        "erp": result.backend,
+        "ok": result.ok,
+        "matched": result.matched,
+        "local_count": result.local_count,
+        "erp_count": result.erp_count,
+        "counts": result.counts(),
+        "discrepancies": [
+            {
+                "kind": d.kind,
+                "record_type": d.record_type,
+                "external_id": d.external_id,
+                "erp_ids": list(d.erp_ids),
+                "local": d.local,
+                "erp": d.erp,
+                "detail": d.detail,
+            }
+            for d in result.discrepancies
+        ],
+    }
+
+
+def _print(out: Output, result: Any) -> None:
     out.line(result.to_text().rstrip())
     if result.discrepancies:
         out.table(
@@ -76,15 +122,6 @@ def reconcile_command(
                 for d in result.discrepancies
             ],
         )
-    if report is not None:
-        try:
-            report.parent.mkdir(parents=True, exist_ok=True)
-            with report.open("w", newline="", encoding="utf-8") as handle:
-                result.to_csv(handle)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot write {report}: {exc.strerror or exc}") from None
-        out.line(f"Report: {report}")
-    return EXIT_OK if result.ok else EXIT_PARTIAL
 
 
 def add_parser(subparsers: Any) -> None:
@@ -113,8 +150,13 @@ def add_parser(subparsers: Any) -> None:
         help="only ERP records whose external id starts with PREFIX",
     )
     parser.add_argument(
-        "--report", type=Path, default=None, metavar="FILE", help="write the discrepancies as CSV"
+        "--report",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the discrepancies as CSV (- for stdout)",
     )
+    json_option(parser, "the report")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -129,4 +171,5 @@ def run(args: argparse.Namespace) -> int:
         payments=args.payments,
         ours=args.ours,
         report=args.report,
+        as_json=args.json,
     )
