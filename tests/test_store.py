@@ -17,6 +17,7 @@ import pytest
 
 from erpsync.errors import ConfigurationError, ConflictError, ErpSyncError, ServiceError
 from erpsync.store import (
+    SCHEMA_VERSION,
     Claim,
     LedgerKey,
     RunError,
@@ -435,7 +436,7 @@ def test_file_store_uses_wal_and_survives_reopen(db_path: Path, clock: Clock) ->
     conn = sqlite3.connect(db_path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         conn.close()
     with SQLiteSyncStore(str(db_path), clock=clock) as again:

@@ -27,6 +27,7 @@ from typing import Any
 from erpsync._redact import redact, truncate
 from erpsync.errors import ConfigurationError, ConflictError, ErpSyncError, ServiceError
 from erpsync.store import (
+    DEFAULT_TENANT,
     Claim,
     EntryState,
     KeyLike,
@@ -78,8 +79,11 @@ def _to_key(target: KeyLike | Claim) -> LedgerKey:
         return target
     if isinstance(target, tuple) and len(target) == 3 and all(isinstance(p, str) for p in target):
         return LedgerKey(*target)
+    if isinstance(target, tuple) and len(target) == 4 and all(isinstance(p, str) for p in target):
+        return LedgerKey(*target)
     raise ConfigurationError(
-        "a ledger key is a LedgerKey, a Claim or a (backend, record_type, source_key) tuple, "
+        "a ledger key is a LedgerKey, a Claim or a (backend, record_type, source_key[, tenant]) "
+        "tuple, "
         f"not {target!r}"
     )
 
@@ -96,27 +100,28 @@ def _clean_error(text: str) -> str:
 
 # -- schema ------------------------------------------------------------------------------
 
+#: The ledger's columns as version 1 made them (version 2 adds ``tenant``). Frozen: a
+#: migration that changes a column spells out its own table.
+_LEDGER_FIELDS = """
+    backend TEXT NOT NULL,
+    record_type TEXT NOT NULL,
+    source_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('claimed', 'written', 'failed')),
+    remote_id TEXT,
+    external_id TEXT,
+    content_hash TEXT,
+    number TEXT,
+    owner TEXT,
+    lease_expires_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated_at TEXT NOT NULL
+"""
+
 #: Schema migrations, applied in order; the database's ``user_version`` records the last.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
-        """
-        CREATE TABLE ledger (
-            backend TEXT NOT NULL,
-            record_type TEXT NOT NULL,
-            source_key TEXT NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('claimed', 'written', 'failed')),
-            remote_id TEXT,
-            external_id TEXT,
-            content_hash TEXT,
-            number TEXT,
-            owner TEXT,
-            lease_expires_at TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (backend, record_type, source_key)
-        )
-        """,
+        f"CREATE TABLE ledger ({_LEDGER_FIELDS}, PRIMARY KEY (backend, record_type, source_key))",
         "CREATE INDEX ledger_remote ON ledger (backend, record_type, remote_id)",
         "CREATE INDEX ledger_state ON ledger (state)",
         """
@@ -147,14 +152,42 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )
         """,
     ),
+    # Version 2 scopes ledger keys, cursors and runs by tenant (a QuickBooks realm, a
+    # NetSuite account). SQLite cannot change a primary key in place, so the keyed
+    # tables are rebuilt; the rows of a version-1 store move to ``:legacy_tenant``.
+    2: (
+        f"CREATE TABLE ledger_v2 ({_LEDGER_FIELDS}, tenant TEXT NOT NULL, "
+        "PRIMARY KEY (tenant, backend, record_type, source_key))",
+        "INSERT INTO ledger_v2 SELECT *, :legacy_tenant FROM ledger",
+        "DROP TABLE ledger",
+        "ALTER TABLE ledger_v2 RENAME TO ledger",
+        "CREATE INDEX ledger_remote ON ledger (tenant, backend, record_type, remote_id)",
+        "CREATE INDEX ledger_state ON ledger (state)",
+        """
+        CREATE TABLE cursors_v2 (
+            tenant TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (tenant, name)
+        )
+        """,
+        "INSERT INTO cursors_v2 SELECT :legacy_tenant, name, value, updated_at FROM cursors",
+        "DROP TABLE cursors",
+        "ALTER TABLE cursors_v2 RENAME TO cursors",
+        "ALTER TABLE runs ADD COLUMN tenant TEXT NOT NULL DEFAULT ''",
+        "UPDATE runs SET tenant = :legacy_tenant",
+    ),
 }
 
 SCHEMA_VERSION = max(_MIGRATIONS)
 
 _LEDGER_COLUMNS = (
     "backend, record_type, source_key, state, remote_id, external_id, content_hash, number, "
-    "owner, lease_expires_at, attempts, last_error, updated_at"
+    "owner, lease_expires_at, attempts, last_error, updated_at, tenant"
 )
+_KEY_WHERE = "backend = ? AND record_type = ? AND source_key = ? AND tenant = ?"
+_KEY_CONFLICT = "ON CONFLICT (tenant, backend, record_type, source_key) DO UPDATE SET "
 _PAGE = 500
 
 
@@ -167,6 +200,14 @@ class SQLiteSyncStore(SyncStore):
     child opens its own connection, since SQLite connections must not cross a fork.
     ``busy_timeout`` (seconds) is how long a write waits for another process's
     transaction before failing with a retryable :class:`~erpsync.errors.ServiceError`.
+
+    Every ledger key, cursor and run belongs to a tenant (a QuickBooks realm id, a
+    NetSuite account id; workflows pass their backend's ``tenant``). A store written by
+    erpsync before tenants existed (schema version 1) is migrated on first open, and its
+    rows are assigned to ``legacy_tenant``: **when upgrading a store that served one
+    company, pass that company's realm id (QuickBooks) or account id (NetSuite)**, or the
+    upgraded workflows will not find their ledger and cursors and will treat every record
+    as new. The default ``"default"`` suits a store whose backend keeps the default tenant.
     """
 
     def __init__(
@@ -175,9 +216,11 @@ class SQLiteSyncStore(SyncStore):
         *,
         clock: Callable[[], datetime] = _utc_now,
         busy_timeout: float = 30.0,
+        legacy_tenant: str = DEFAULT_TENANT,
     ) -> None:
         if busy_timeout < 0:
             raise ConfigurationError("busy_timeout must not be negative")
+        self._legacy_tenant = _check_name("legacy_tenant", legacy_tenant)
         raw = os.fspath(path)
         self._memory = raw == ":memory:"
         if self._memory:
@@ -272,7 +315,7 @@ class SQLiteSyncStore(SyncStore):
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for target in sorted(v for v in _MIGRATIONS if v > version):
                 for statement in _MIGRATIONS[target]:
-                    conn.execute(statement)
+                    conn.execute(statement, {"legacy_tenant": self._legacy_tenant})
                 conn.execute(f"PRAGMA user_version = {int(target)}")
             conn.execute("COMMIT")
         except BaseException:
@@ -338,21 +381,24 @@ class SQLiteSyncStore(SyncStore):
             attempts=row[10],
             last_error=row[11],
             updated_at=_parse_required(row[12]),
+            tenant=row[13],
         )
 
     def _select(self, conn: sqlite3.Connection, key: LedgerKey) -> LedgerEntry | None:
         row = conn.execute(
             f"SELECT {_LEDGER_COLUMNS} FROM ledger "  # noqa: S608 - constant column list
-            "WHERE backend = ? AND record_type = ? AND source_key = ?",
-            (key.backend, key.record_type, key.source_key),
+            f"WHERE {_KEY_WHERE}",
+            _key_params(key),
         ).fetchone()
         return None if row is None else self._entry(row)
 
-    def get(self, backend: str, record_type: str, source_key: str) -> LedgerEntry | None:
+    def get(
+        self, backend: str, record_type: str, source_key: str, *, tenant: str = DEFAULT_TENANT
+    ) -> LedgerEntry | None:
         rows = self._read(
             f"SELECT {_LEDGER_COLUMNS} FROM ledger "  # noqa: S608 - constant column list
-            "WHERE backend = ? AND record_type = ? AND source_key = ?",
-            (backend, record_type, source_key),
+            f"WHERE {_KEY_WHERE}",
+            (backend, record_type, source_key, tenant),
         )
         return self._entry(rows[0]) if rows else None
 
@@ -366,11 +412,13 @@ class SQLiteSyncStore(SyncStore):
         lease_seconds: float,
         external_id: str | None = None,
         reclaim_written: bool = False,
+        tenant: str = DEFAULT_TENANT,
     ) -> Claim | None:
         key = LedgerKey(
             _check_name("backend", backend),
             _check_name("record_type", record_type),
             _check_name("source_key", source_key),
+            _check_name("tenant", tenant),
         )
         _check_name("owner", owner)
         if not lease_seconds > 0:
@@ -390,12 +438,20 @@ class SQLiteSyncStore(SyncStore):
                 )
                 conn.execute(
                     f"INSERT INTO ledger ({_LEDGER_COLUMNS}) "  # noqa: S608 - constant columns
-                    "VALUES (?, ?, ?, 'claimed', NULL, ?, NULL, NULL, ?, ?, ?, NULL, ?) "
-                    "ON CONFLICT (backend, record_type, source_key) DO UPDATE SET "
+                    "VALUES (?, ?, ?, 'claimed', NULL, ?, NULL, NULL, ?, ?, ?, NULL, ?, ?) "
+                    f"{_KEY_CONFLICT}"
                     "state = 'claimed', external_id = excluded.external_id, "
                     "owner = excluded.owner, lease_expires_at = excluded.lease_expires_at, "
                     "attempts = excluded.attempts, updated_at = excluded.updated_at",
-                    (*_key_params(key), ext, owner, _fmt(expires), attempt, _fmt(now)),
+                    (
+                        *_key_params(key)[:3],
+                        ext,
+                        owner,
+                        _fmt(expires),
+                        attempt,
+                        _fmt(now),
+                        key.tenant,
+                    ),
                 )
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
@@ -444,8 +500,7 @@ class SQLiteSyncStore(SyncStore):
                 now = self._now()
                 expires = now + timedelta(seconds=lease_seconds)
                 conn.execute(
-                    "UPDATE ledger SET lease_expires_at = ?, updated_at = ? "
-                    "WHERE backend = ? AND record_type = ? AND source_key = ?",
+                    f"UPDATE ledger SET lease_expires_at = ?, updated_at = ? WHERE {_KEY_WHERE}",  # noqa: S608
                     (_fmt(expires), _fmt(now), *_key_params(claim.key)),
                 )
         except sqlite3.Error as exc:
@@ -494,15 +549,23 @@ class SQLiteSyncStore(SyncStore):
                     external_id = target.external_id
                 conn.execute(
                     f"INSERT INTO ledger ({_LEDGER_COLUMNS}) "  # noqa: S608 - constant columns
-                    "VALUES (?, ?, ?, 'written', ?, ?, ?, ?, NULL, NULL, 0, NULL, ?) "
-                    "ON CONFLICT (backend, record_type, source_key) DO UPDATE SET "
+                    "VALUES (?, ?, ?, 'written', ?, ?, ?, ?, NULL, NULL, 0, NULL, ?, ?) "
+                    f"{_KEY_CONFLICT}"
                     "state = 'written', remote_id = excluded.remote_id, "
                     "external_id = COALESCE(excluded.external_id, ledger.external_id), "
                     "content_hash = excluded.content_hash, "
                     "number = COALESCE(excluded.number, ledger.number), "
                     "owner = NULL, lease_expires_at = NULL, last_error = NULL, "
                     "updated_at = excluded.updated_at",
-                    (*_key_params(key), remote_id, external_id, content_hash, number, _fmt(now)),
+                    (
+                        *_key_params(key)[:3],
+                        remote_id,
+                        external_id,
+                        content_hash,
+                        number,
+                        _fmt(now),
+                        key.tenant,
+                    ),
                 )
                 entry = self._select(conn, key)
         except sqlite3.Error as exc:
@@ -523,11 +586,11 @@ class SQLiteSyncStore(SyncStore):
                         return current
                 conn.execute(
                     f"INSERT INTO ledger ({_LEDGER_COLUMNS}) "  # noqa: S608 - constant columns
-                    "VALUES (?, ?, ?, 'failed', NULL, NULL, NULL, NULL, NULL, NULL, 1, ?, ?) "
-                    "ON CONFLICT (backend, record_type, source_key) DO UPDATE SET "
+                    "VALUES (?, ?, ?, 'failed', NULL, NULL, NULL, NULL, NULL, NULL, 1, ?, ?, ?) "
+                    f"{_KEY_CONFLICT}"
                     "state = 'failed', owner = NULL, lease_expires_at = NULL, "
                     "last_error = excluded.last_error, updated_at = excluded.updated_at",
-                    (*_key_params(key), text, _fmt(now)),
+                    (*_key_params(key)[:3], text, _fmt(now), key.tenant),
                 )
                 entry = self._select(conn, key)
         except sqlite3.Error as exc:
@@ -542,18 +605,14 @@ class SQLiteSyncStore(SyncStore):
                     return
                 params = _key_params(claim.key)
                 if claim.previous_state is None:
-                    conn.execute(
-                        "DELETE FROM ledger "
-                        "WHERE backend = ? AND record_type = ? AND source_key = ?",
-                        params,
-                    )
+                    conn.execute(f"DELETE FROM ledger WHERE {_KEY_WHERE}", params)  # noqa: S608
                     return
                 # Back to exactly what it was, including the attempt count, so that an
                 # unused claim does not make the next one suspect a partial write.
                 conn.execute(
-                    "UPDATE ledger SET state = ?, owner = NULL, lease_expires_at = NULL, "
+                    "UPDATE ledger SET state = ?, owner = NULL, lease_expires_at = NULL, "  # noqa: S608
                     "attempts = ?, updated_at = ? "
-                    "WHERE backend = ? AND record_type = ? AND source_key = ?",
+                    f"WHERE {_KEY_WHERE}",
                     (claim.previous_state, claim.attempt - 1, _fmt(self._now()), *params),
                 )
         except sqlite3.Error as exc:
@@ -564,75 +623,80 @@ class SQLiteSyncStore(SyncStore):
         backend: str | None = None,
         record_type: str | None = None,
         state: EntryState | None = None,
+        *,
+        tenant: str | None = None,
     ) -> Iterator[LedgerEntry]:
         filters: list[str] = []
         params: list[Any] = []
-        for column, value in (("backend", backend), ("record_type", record_type), ("state", state)):
+        columns = (("backend", backend), ("record_type", record_type), ("state", state))
+        for column, value in (*columns, ("tenant", tenant)):
             if value is not None:
                 filters.append(f"{column} = ?")
                 params.append(value)
-        after: tuple[str, str, str] | None = None
+        after: tuple[str, str, str, str] | None = None
         # Keyset pages, so a long iteration holds no lock and no open cursor between pages.
         while True:
             where = list(filters)
             page_params = list(params)
             if after is not None:
-                where.append("(backend, record_type, source_key) > (?, ?, ?)")
+                where.append("(tenant, backend, record_type, source_key) > (?, ?, ?, ?)")
                 page_params.extend(after)
             sql = f"SELECT {_LEDGER_COLUMNS} FROM ledger"  # noqa: S608 - constant columns
             if where:
                 sql += " WHERE " + " AND ".join(where)
-            sql += f" ORDER BY backend, record_type, source_key LIMIT {_PAGE}"
+            sql += f" ORDER BY tenant, backend, record_type, source_key LIMIT {_PAGE}"
             rows = self._read(sql, page_params)
             for row in rows:
                 yield self._entry(row)
             if len(rows) < _PAGE:
                 return
-            after = (rows[-1][0], rows[-1][1], rows[-1][2])
+            after = (rows[-1][13], rows[-1][0], rows[-1][1], rows[-1][2])
 
     def find_by_remote_id(
-        self, backend: str, record_type: str, remote_id: str
+        self, backend: str, record_type: str, remote_id: str, *, tenant: str = DEFAULT_TENANT
     ) -> LedgerEntry | None:
         rows = self._read(
             f"SELECT {_LEDGER_COLUMNS} FROM ledger "  # noqa: S608 - constant column list
-            "WHERE backend = ? AND record_type = ? AND remote_id = ? "
+            "WHERE tenant = ? AND backend = ? AND record_type = ? AND remote_id = ? "
             "ORDER BY updated_at DESC LIMIT 1",
-            (backend, record_type, remote_id),
+            (tenant, backend, record_type, remote_id),
         )
         return self._entry(rows[0]) if rows else None
 
     # -- cursors ---------------------------------------------------------------------------
 
-    def get_cursor(self, name: str) -> str | None:
-        rows = self._read("SELECT value FROM cursors WHERE name = ?", (name,))
+    def get_cursor(self, name: str, *, tenant: str = DEFAULT_TENANT) -> str | None:
+        rows = self._read("SELECT value FROM cursors WHERE tenant = ? AND name = ?", (tenant, name))
         return str(rows[0][0]) if rows else None
 
-    def set_cursor(self, name: str, value: str) -> None:
+    def set_cursor(self, name: str, value: str, *, tenant: str = DEFAULT_TENANT) -> None:
         _check_name("cursor name", name)
+        _check_name("tenant", tenant)
         if not isinstance(value, str):
             raise ConfigurationError(f"a cursor value is a string, not {type(value).__name__}")
         try:
             with self._write() as conn:
                 conn.execute(
-                    "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+                    "INSERT INTO cursors (tenant, name, value, updated_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value, "
                     "updated_at = excluded.updated_at",
-                    (name, value, _fmt(self._now())),
+                    (tenant, name, value, _fmt(self._now())),
                 )
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
 
     # -- run log ---------------------------------------------------------------------------
 
-    def start_run(self, kind: str, backend: str) -> int:
+    def start_run(self, kind: str, backend: str, *, tenant: str = DEFAULT_TENANT) -> int:
         _check_name("kind", kind)
         _check_name("backend", backend)
+        _check_name("tenant", tenant)
         try:
             with self._write() as conn:
                 cursor = conn.execute(
-                    "INSERT INTO runs (kind, backend, started_at, status) "
-                    "VALUES (?, ?, ?, 'running')",
-                    (kind, backend, _fmt(self._now())),
+                    "INSERT INTO runs (kind, backend, started_at, status, tenant) "
+                    "VALUES (?, ?, ?, 'running', ?)",
+                    (kind, backend, _fmt(self._now()), tenant),
                 )
                 run_id = cursor.lastrowid
         except sqlite3.Error as exc:
@@ -694,7 +758,9 @@ class SQLiteSyncStore(SyncStore):
         assert record is not None
         return record
 
-    def abandon_runs(self, kind: str, backend: str, reason: str) -> list[int]:
+    def abandon_runs(
+        self, kind: str, backend: str, reason: str, *, tenant: str = DEFAULT_TENANT
+    ) -> list[int]:
         error = json.dumps(
             [{"record": "run", "message": _clean_error(reason), "code": "abandoned"}]
         )
@@ -703,8 +769,9 @@ class SQLiteSyncStore(SyncStore):
                 ids = [
                     row[0]
                     for row in conn.execute(
-                        "SELECT id FROM runs WHERE kind = ? AND backend = ? AND status = 'running'",
-                        (kind, backend),
+                        "SELECT id FROM runs WHERE kind = ? AND backend = ? AND tenant = ? "
+                        "AND status = 'running'",
+                        (kind, backend, tenant),
                     )
                 ]
                 conn.executemany(
@@ -729,9 +796,10 @@ class SQLiteSyncStore(SyncStore):
                 RunError(record=e["record"], message=e["message"], code=e.get("code"))
                 for e in json.loads(row[7])
             ),
+            tenant=row[8],
         )
 
-    _RUN_COLUMNS = "id, kind, backend, started_at, finished_at, status, counts, errors"
+    _RUN_COLUMNS = "id, kind, backend, started_at, finished_at, status, counts, errors, tenant"
 
     def get_run(self, run_id: int) -> RunRecord | None:
         rows = self._read(
@@ -741,7 +809,12 @@ class SQLiteSyncStore(SyncStore):
         return self._run(rows[0]) if rows else None
 
     def runs(
-        self, limit: int = 20, kind: str | None = None, backend: str | None = None
+        self,
+        limit: int = 20,
+        kind: str | None = None,
+        backend: str | None = None,
+        *,
+        tenant: str | None = None,
     ) -> list[RunRecord]:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise ConfigurationError(f"limit must be a non-negative integer, not {limit!r}")
@@ -753,6 +826,9 @@ class SQLiteSyncStore(SyncStore):
         if backend is not None:
             where.append("backend = ?")
             params.append(backend)
+        if tenant is not None:
+            where.append("tenant = ?")
+            params.append(tenant)
         sql = f"SELECT {self._RUN_COLUMNS} FROM runs"  # noqa: S608 - constant columns
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -808,5 +884,6 @@ def _rollback(conn: sqlite3.Connection) -> None:
 _FORK_ORPHANS: list[sqlite3.Connection] = []
 
 
-def _key_params(key: LedgerKey) -> tuple[str, str, str]:
-    return (key.backend, key.record_type, key.source_key)
+def _key_params(key: LedgerKey) -> tuple[str, str, str, str]:
+    """The key in the order of ``_KEY_WHERE``."""
+    return (key.backend, key.record_type, key.source_key, key.tenant)

@@ -48,6 +48,7 @@ from erpsync._lazy import lazy_exports
 from erpsync.errors import ConfigurationError, ErpSyncError
 
 __all__ = [
+    "DEFAULT_TENANT",
     "Claim",
     "EntryState",
     "KeyLike",
@@ -65,6 +66,10 @@ __all__ = [
 EntryState: TypeAlias = Literal["claimed", "written", "failed"]
 RunStatus: TypeAlias = Literal["running", "ok", "partial", "failed"]
 
+#: The tenant of a backend that serves one company (``AccountingBackend.tenant``'s
+#: default) and of store calls that name none.
+DEFAULT_TENANT = "default"
+
 
 # -- value types ---------------------------------------------------------------------------
 
@@ -74,15 +79,21 @@ class LedgerKey:
     """Identifies one source record's write to one ERP.
 
     ``source_key`` is the caller's stable key for the record (a job id, an invoice id),
-    usually the same string sent to the ERP as ``external_id``.
+    usually the same string sent to the ERP as ``external_id``. ``tenant`` is the ERP
+    company or account the record is written to (a QuickBooks realm id, a NetSuite
+    account id): two companies sharing a store never share a key, since the same
+    invoice number in both is two different records.
     """
 
     backend: str
     record_type: str
     source_key: str
+    tenant: str = DEFAULT_TENANT
 
     def __str__(self) -> str:
-        return f"{self.backend}/{self.record_type}/{self.source_key}"
+        # The default tenant is left out, so single-company messages read as they did.
+        scope = self.backend if self.tenant == DEFAULT_TENANT else f"{self.backend}:{self.tenant}"
+        return f"{scope}/{self.record_type}/{self.source_key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +113,11 @@ class LedgerEntry:
     attempts: int
     last_error: str | None
     updated_at: datetime
+    tenant: str = DEFAULT_TENANT
 
     @property
     def key(self) -> LedgerKey:
-        return LedgerKey(self.backend, self.record_type, self.source_key)
+        return LedgerKey(self.backend, self.record_type, self.source_key, self.tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +176,10 @@ class RunRecord:
     status: RunStatus
     counts: Mapping[str, int] = field(default_factory=dict)
     errors: tuple[RunError, ...] = ()
+    tenant: str = DEFAULT_TENANT
 
 
-KeyLike: TypeAlias = LedgerKey | tuple[str, str, str]
+KeyLike: TypeAlias = LedgerKey | tuple[str, str, str] | tuple[str, str, str, str]
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -223,11 +236,16 @@ def content_hash(data: Any) -> str:
 
 class SyncStore(abc.ABC):
     """Where a sync keeps its memory. Implementations must make ``claim`` and ``lock``
-    atomic across every process that shares the store; everything else follows."""
+    atomic across every process that shares the store; everything else follows.
+
+    Ledger entries, cursors and runs are scoped by ``tenant`` (keyword, default
+    :data:`DEFAULT_TENANT`); workflows pass their backend's ``tenant``."""
 
     # ledger
     @abc.abstractmethod
-    def get(self, backend: str, record_type: str, source_key: str) -> LedgerEntry | None:
+    def get(
+        self, backend: str, record_type: str, source_key: str, *, tenant: str = DEFAULT_TENANT
+    ) -> LedgerEntry | None:
         """The ledger entry for one source record, or None if it was never claimed."""
 
     @abc.abstractmethod
@@ -241,6 +259,7 @@ class SyncStore(abc.ABC):
         lease_seconds: float,
         external_id: str | None = None,
         reclaim_written: bool = False,
+        tenant: str = DEFAULT_TENANT,
     ) -> Claim | None:
         """Take the right to write the record, or None when another owner holds a live
         lease or (unless ``reclaim_written``) the record is already written."""
@@ -275,27 +294,29 @@ class SyncStore(abc.ABC):
         backend: str | None = None,
         record_type: str | None = None,
         state: EntryState | None = None,
+        *,
+        tenant: str | None = None,
     ) -> Iterator[LedgerEntry]:
-        """Ledger entries matching the filters, ordered by key."""
+        """Ledger entries matching the filters (``tenant=None``: every tenant), by key."""
 
     @abc.abstractmethod
     def find_by_remote_id(
-        self, backend: str, record_type: str, remote_id: str
+        self, backend: str, record_type: str, remote_id: str, *, tenant: str = DEFAULT_TENANT
     ) -> LedgerEntry | None:
         """The entry that produced ``remote_id`` (reconciliation runs ERP -> source)."""
 
     # cursors
     @abc.abstractmethod
-    def get_cursor(self, name: str) -> str | None:
+    def get_cursor(self, name: str, *, tenant: str = DEFAULT_TENANT) -> str | None:
         """The stored value of an opaque cursor."""
 
     @abc.abstractmethod
-    def set_cursor(self, name: str, value: str) -> None:
+    def set_cursor(self, name: str, value: str, *, tenant: str = DEFAULT_TENANT) -> None:
         """Store an opaque cursor value."""
 
     # run log
     @abc.abstractmethod
-    def start_run(self, kind: str, backend: str) -> int:
+    def start_run(self, kind: str, backend: str, *, tenant: str = DEFAULT_TENANT) -> int:
         """Open a run (status ``running``) and return its id."""
 
     @abc.abstractmethod
@@ -310,8 +331,10 @@ class SyncStore(abc.ABC):
         """Close a run with its outcome."""
 
     @abc.abstractmethod
-    def abandon_runs(self, kind: str, backend: str, reason: str) -> list[int]:
-        """Close every run of ``kind`` for ``backend`` still marked ``running`` as failed.
+    def abandon_runs(
+        self, kind: str, backend: str, reason: str, *, tenant: str = DEFAULT_TENANT
+    ) -> list[int]:
+        """Close every run of ``kind`` for ``backend`` and ``tenant`` still ``running`` as failed.
 
         A workflow calls this right after taking its pass lock: while it holds the lock
         no other pass of that kind can be running, so such a run belonged to a process
@@ -324,9 +347,14 @@ class SyncStore(abc.ABC):
 
     @abc.abstractmethod
     def runs(
-        self, limit: int = 20, kind: str | None = None, backend: str | None = None
+        self,
+        limit: int = 20,
+        kind: str | None = None,
+        backend: str | None = None,
+        *,
+        tenant: str | None = None,
     ) -> list[RunRecord]:
-        """Recent runs, newest first."""
+        """Recent runs, newest first (``tenant=None``: every tenant)."""
 
     # advisory locks
     @abc.abstractmethod
