@@ -1,32 +1,7 @@
-"""The sync store: what was written where, where each feed stopped, and what each run did.
+"""The sync store's vocabulary: ledger keys and entries, claims, runs, and the
+:class:`SyncStore` interface that the SQLite store (and a user's own) implements.
 
-An ERP gives weak guarantees about duplicates: QuickBooks forgets a ``requestid`` after
-a while and NetSuite only deduplicates records that carry an external id. "Exactly once"
-across crashes and restarts therefore rests on a local *ledger* that a workflow consults
-before every write:
-
-1. ``claim()`` the source record. Only one writer (thread, process or host sharing the
-   file) can hold a claim; a claim is a lease, so a writer that crashed mid-write does
-   not block the record forever.
-2. If the claim says a previous attempt *may have reached the ERP*
-   (``claim.may_have_written``), look the record up by its external id before writing,
-   because the crash may have happened after the ERP committed.
-3. Write, then ``mark_written()`` (or ``mark_failed()``).
-
-Claims are fenced: every claim carries the attempt number it created, and completing a
-claim whose lease was meanwhile taken over by another owner raises
-:class:`~erpsync.errors.ConflictError` instead of silently overwriting the newer
-outcome.
-
-The same store keeps opaque *cursors* (``modified_since`` watermarks, written by the
-workflows as ISO timestamps with an id tie-break), the *run log* behind a "Recent Syncs"
-screen with per-record errors, and *advisory locks* so that a scheduled ``run_every``
-never overlaps itself across processes.
-
-:class:`SQLiteSyncStore` is the default: one SQLite file in WAL mode, safe for several
-threads (one connection per store, serialised by a lock) and several processes (writes
-run in ``BEGIN IMMEDIATE`` transactions and wait up to ``busy_timeout`` for each other).
-Users who keep state elsewhere (Postgres, DynamoDB) implement :class:`SyncStore`.
+See :mod:`erpsync.store` for how a workflow uses it.
 """
 
 from __future__ import annotations
@@ -42,9 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
-from erpsync._lazy import lazy_exports
 from erpsync.errors import ConfigurationError, ErpSyncError
 
 __all__ = [
@@ -57,7 +31,6 @@ __all__ = [
     "RunError",
     "RunRecord",
     "RunStatus",
-    "SQLiteSyncStore",
     "SyncStore",
     "content_hash",
     "make_owner",
@@ -364,23 +337,3 @@ class SyncStore(abc.ABC):
     @abc.abstractmethod
     def unlock(self, name: str, owner: str) -> bool:
         """Release a lock this owner holds; False if it did not hold it."""
-
-
-# -- implementations -----------------------------------------------------------------------
-
-# The SQLite store lives in erpsync._sqlite_store, which imports the types above; loading it
-# on first use (PEP 562) keeps the public spelling ``from erpsync.store import
-# SQLiteSyncStore`` without an import cycle, whichever of the two modules is imported first.
-# The type-checking import sits here, not at the top, because the API reference lists
-# members in source order and the implementation belongs after the interface.
-if TYPE_CHECKING:
-    from erpsync._sqlite_store import SQLiteSyncStore
-
-__getattr__, __dir__ = lazy_exports(
-    __name__,
-    {
-        "SQLiteSyncStore": "erpsync._sqlite_store",
-        "SCHEMA_VERSION": "erpsync._sqlite_store",
-    },
-    globals(),
-)
