@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from erpsync.errors import ConfigurationError
-from erpsync.store import SCHEMA_VERSION, SQLiteSyncStore
+from erpsync.store import SCHEMA_VERSION, LedgerKey, SQLiteSyncStore
 
 V1_SCHEMA = """
 CREATE TABLE ledger (
@@ -160,3 +160,10 @@ def test_iter_entries_keeps_the_tenant_order_across_pages(tmp_path: Path) -> Non
             store.mark_written(("ERP", "invoice", key, tenant), f"{tenant}-{key}")
         listed = [(e.tenant, e.source_key) for e in store.iter_entries("ERP")]
         assert listed == keys  # more than one page, none repeated or skipped
+
+
+def test_a_key_names_its_tenant_unless_it_is_the_default() -> None:
+    assert str(LedgerKey("QuickBooks", "invoice", "AR-1", REALM)) == (
+        f"QuickBooks:{REALM}/invoice/AR-1"
+    )
+    assert str(LedgerKey("QuickBooks", "invoice", "AR-1")) == "QuickBooks/invoice/AR-1"

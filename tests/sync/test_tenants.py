@@ -24,7 +24,7 @@ from erpsync.errors import ConfigurationError
 from erpsync.mapping.xometry import InvoicePolicy, XometryJob
 from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.store import SQLiteSyncStore
-from erpsync.sync.accounts import AccountingSync
+from erpsync.sync.accounts import RUN_KIND, AccountingSync
 from erpsync.sync.purchasing import PurchaseOrderSync, PurchasingRunReport
 from erpsync.sync.sinks import MemoryPurchasingSink, SinkPurchaseOrder, UpsertResult
 from erpsync.sync.webhooks import InvoiceUpsertHandler, SourceInvoice
@@ -117,11 +117,12 @@ def test_company_b_runs_while_company_a_holds_its_pass_lock(
     sync_a, sync_b = AccountingSync(a.backend, store), AccountingSync(b.backend, store)
     assert sync_a.lock_name != sync_b.lock_name
     assert store.lock(sync_a.lock_name, "company-a-worker", 600)
+    store.start_run(RUN_KIND, a.backend.name, tenant=REALMS[0])  # A's pass, in progress
     result = sync_b.run([ar_1()], pull=False)
     assert result.run.status == "ok" and result.invoices.created == ["AR-1"]
-    # B's pass did not abandon or list A's runs.
+    # B's pass did not list A's runs, nor close A's running pass as abandoned.
     assert [run.tenant for run in sync_b.runs()] == [REALMS[1]]
-    assert sync_a.runs() == []
+    assert [run.status for run in sync_a.runs()] == ["running"]
 
 
 def test_import_customers_keeps_one_cursor_per_company(
