@@ -213,7 +213,7 @@ def test_an_erp_refusal_is_recorded_with_the_invoice_number(
     assert report.created == ["INV-1", "INV-3"]
     assert [f.number for f in report.failed] == ["INV-2"]
     assert erp.backend.name in report.failed[0].reason
-    entry = store.get(erp.backend.name, "invoice", "INV-2")
+    entry = store.get(erp.backend.name, "invoice", "INV-2", tenant=erp.backend.tenant)
     assert entry is not None and entry.state == "failed"
 
 
@@ -258,7 +258,14 @@ def test_a_dead_writers_claim_is_taken_over_after_its_lease(erp: Erp, tmp_path: 
     store = SQLiteSyncStore(tmp_path / "sync.db", clock=lambda: now[0])
     invoice = local_invoice(erp, 1)
     # A process claimed INV-1, wrote it to the ERP, and was killed (no cleanup at all).
-    dead = store.claim(erp.backend.name, "invoice", "INV-1", owner="dead", lease_seconds=60)
+    dead = store.claim(
+        erp.backend.name,
+        "invoice",
+        "INV-1",
+        owner="dead",
+        lease_seconds=60,
+        tenant=erp.backend.tenant,
+    )
     assert dead is not None
     sync = AccountingSync(erp.backend, store)
     customer = erp.backend.find_customer(erp.customer)
@@ -469,7 +476,7 @@ def test_a_process_killed_between_the_erp_answer_and_the_ledger_makes_no_duplica
         patch.setattr(store, "finish_run", dead)
         with pytest.raises(Crash):
             AccountingSync(erp.backend, store, lease_seconds=60).run(source)
-    entry = store.get(erp.backend.name, "invoice", "INV-1")
+    entry = store.get(erp.backend.name, "invoice", "INV-1", tenant=erp.backend.tenant)
     assert entry is not None and entry.state == "claimed"
 
     blocked = AccountingSync(erp.backend, store).push_invoices(source)

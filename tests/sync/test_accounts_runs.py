@@ -233,7 +233,9 @@ def test_the_cursor_overlaps_and_dedupes_by_version(
     rows += [customer("1", T0), customer("2", T0), customer("3", T0 + timedelta(seconds=1))]
     with sync.import_customers() as batch:
         assert [c.id for c in batch] == ["1", "2", "3"]
-    cursor = sync.store.get_cursor(f"accounting-sync:{sync.backend.name}:customers")
+    cursor = sync.store.get_cursor(
+        f"accounting-sync:{sync.backend.name}:customers", tenant=sync.tenant
+    )
     assert cursor == f"{(T0 + timedelta(seconds=1)).isoformat(timespec='microseconds')}|3"
 
     # A record stamped before the cursor but committed late, one at the cursor's second
@@ -252,7 +254,7 @@ def test_a_cursor_without_its_seen_set_falls_back_to_timestamp_and_id(
 ) -> None:
     sync, rows, _ = scripted
     name = f"accounting-sync:{sync.backend.name}:customers"
-    sync.store.set_cursor(name, f"{T0.isoformat()}|20")
+    sync.store.set_cursor(name, f"{T0.isoformat()}|20", tenant=sync.tenant)
     rows += [
         customer("19", T0),
         customer("20", T0),
@@ -266,7 +268,9 @@ def test_a_damaged_cursor_is_a_configuration_error(
     scripted: tuple[AccountingSync, list[Customer], list[datetime | None]],
 ) -> None:
     sync, _, _ = scripted
-    sync.store.set_cursor(f"accounting-sync:{sync.backend.name}:customers", "yesterday")
+    sync.store.set_cursor(
+        f"accounting-sync:{sync.backend.name}:customers", "yesterday", tenant=sync.tenant
+    )
     with pytest.raises(ConfigurationError, match="ISO timestamp"):
         sync.import_customers()
 
@@ -281,7 +285,7 @@ def test_an_older_batch_committed_late_does_not_move_the_cursor_back(
     sync.import_customers().commit()
     old.commit()
     assert sync.store.get_cursor(
-        f"accounting-sync:{sync.backend.name}:customers",
+        f"accounting-sync:{sync.backend.name}:customers", tenant=sync.tenant
     ).endswith("|2")
     assert len(sync.import_customers()) == 0
 

@@ -523,7 +523,12 @@ def test_an_order_another_process_holds_is_busy_and_the_cursor_waits_for_it(
     backend: NetSuiteBackend,
 ) -> None:
     held = store.claim(
-        sync.scope, "purchase_order", PARTIAL, owner="push-worker", lease_seconds=100_000
+        sync.scope,
+        "purchase_order",
+        PARTIAL,
+        owner="push-worker",
+        lease_seconds=100_000,
+        tenant=sync.tenant,
     )
     assert held is not None
     _later(fake, clock)
@@ -536,7 +541,7 @@ def test_an_order_another_process_holds_is_busy_and_the_cursor_waits_for_it(
     actions = {o.purchase_order_id: o.action for o in report.outcomes}
     assert actions[PARTIAL] == "busy" and actions[PENDING] == "created"
     # The cursor stops at the busy order, not at the newer change after it.
-    cursor = json.loads(store.get_cursor(sync.cursor_name) or "{}")
+    cursor = json.loads(store.get_cursor(sync.cursor_name, tenant=sync.tenant) or "{}")
     partial = next(po for po in backend.iter_purchase_orders() if po.id == PARTIAL)
     assert partial.updated_at is not None
     assert datetime.fromisoformat(cursor["orders"]["at"]) == partial.updated_at
@@ -548,7 +553,7 @@ def test_an_order_another_process_holds_is_busy_and_the_cursor_waits_for_it(
 
 
 def test_runs_of_one_scope_do_not_overlap(sync: PurchaseOrderSync, store: SQLiteSyncStore) -> None:
-    assert store.lock(f"purchasing-run:{sync.scope}", "another-host", 60)
+    assert store.lock(f"purchasing-run:{sync.scope}:{sync.tenant}", "another-host", 60)
 
     with pytest.raises(ConflictError, match="in progress"):
         sync.run()
@@ -564,7 +569,7 @@ def test_a_failed_listing_is_logged_as_a_failed_run(
 
     (logged,) = store.runs(kind="purchasing")
     assert logged.status == "failed" and logged.errors[-1].record == "purchasing run"
-    assert store.get_cursor(sync.cursor_name) is None
+    assert store.get_cursor(sync.cursor_name, tenant=sync.tenant) is None
 
 
 # -- push ---------------------------------------------------------------------------------

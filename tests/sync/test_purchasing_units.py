@@ -116,14 +116,16 @@ def test_the_constructor_checks_its_collaborators(
 def test_a_corrupt_cursor_stops_the_run_before_any_request(
     sync: PurchaseOrderSync, store: SQLiteSyncStore
 ) -> None:
-    store.set_cursor(sync.cursor_name, "not json")
+    store.set_cursor(sync.cursor_name, "not json", tenant=sync.tenant)
 
     with pytest.raises(ConfigurationError, match="not readable"):
         sync.run()
 
     (logged,) = store.runs()
     assert logged.status == "failed"
-    assert store.lock(f"purchasing-run:{sync.scope}", "someone-else", 5)  # the lock was freed
+    assert store.lock(
+        f"purchasing-run:{sync.scope}:{sync.tenant}", "someone-else", 5
+    )  # the lock was freed
 
 
 # -- push signatures ----------------------------------------------------------------------

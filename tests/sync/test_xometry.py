@@ -28,7 +28,7 @@ from erpsync.mapping.xometry import (
     invoice_for_job,
 )
 from erpsync.models import Customer, InvoiceLine, Ref
-from erpsync.store import SQLiteSyncStore
+from erpsync.store import Claim, SQLiteSyncStore
 from erpsync.sync.xometry import INVOICE_RECORD, PAYMENT_RECORD, XometryInvoicing
 from erpsync.testing import FakeClock, FakeNetSuite, FakeQuickBooks
 from erpsync.testing.core.wire import WireRequest
@@ -167,7 +167,7 @@ def test_accepted_job_becomes_one_single_line_invoice(env: Env) -> None:
     assert invoice.lines[0].item is not None and invoice.lines[0].item.id == env.item.id
     assert invoice.lines[0].description == "Xometry Job J100"
     assert len(env.invoices()) == 1
-    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100")
+    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100", tenant=env.backend.tenant)
     assert entry is not None and entry.state == "written"
     assert entry.remote_id == result.invoice_id
     assert entry.external_id == "xometry-job-J100"
@@ -203,7 +203,9 @@ def test_completed_trigger_skips_acceptance_and_invoices_on_ship_date(env: Env) 
     assert skipped.status == "skipped" and skipped.invoice_id is None
     assert skipped.reason is not None and "completed" in skipped.reason
     assert env.invoices() == []
-    assert env.store.get(env.backend.name, INVOICE_RECORD, "J100") is None
+    assert (
+        env.store.get(env.backend.name, INVOICE_RECORD, "J100", tenant=env.backend.tenant) is None
+    )
 
     done = workflow.on_job_completed(shipped())
     assert done.status == "created" and done.invoice_id is not None
@@ -253,7 +255,7 @@ def test_persistent_server_errors_fail_then_a_retry_creates_the_invoice(env: Env
     workflow = env.workflow()
     with pytest.raises(ServiceError):
         workflow.on_job_accepted(job())
-    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100")
+    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100", tenant=env.backend.tenant)
     assert entry is not None and entry.state == "failed"
     assert env.invoices() == []
     env.fake.faults.reset()
@@ -294,11 +296,21 @@ def test_two_workers_racing_on_one_job_make_one_invoice(env: Env) -> None:
     assert len(env.invoices()) == 1
 
 
+def claim_j100_elsewhere(env: Env) -> Claim | None:
+    """Job J100 claimed by another worker ("other") in this company's ledger."""
+    return env.store.claim(
+        env.backend.name,
+        INVOICE_RECORD,
+        "J100",
+        owner="other",
+        lease_seconds=60,
+        tenant=env.backend.tenant,
+    )
+
+
 def test_a_worker_waits_for_the_claim_holder_then_reports_its_invoice(env: Env) -> None:
     other = env.workflow(owner="other")
-    claim = env.store.claim(
-        env.backend.name, INVOICE_RECORD, "J100", owner="other", lease_seconds=60
-    )
+    claim = claim_j100_elsewhere(env)
     assert claim is not None
 
     def other_finishes(seconds: float) -> None:
@@ -314,7 +326,7 @@ def test_a_worker_waits_for_the_claim_holder_then_reports_its_invoice(env: Env) 
 
 
 def test_a_live_claim_held_elsewhere_is_reported_in_progress(env: Env) -> None:
-    env.store.claim(env.backend.name, INVOICE_RECORD, "J100", owner="other", lease_seconds=60)
+    claim_j100_elsewhere(env)
     result = env.workflow(owner="me").on_job_accepted(job())
     assert result.status == "in_progress" and result.invoice_id is None
     assert env.invoices() == []
@@ -337,7 +349,7 @@ def test_ledger_write_failing_after_the_erp_answered_still_gives_one_invoice(
     with pytest.raises(ServiceError, match="disk I/O"):
         workflow.on_job_accepted(job())
     assert len(env.invoices()) == 1  # the ERP has it, the ledger does not
-    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100")
+    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100", tenant=env.backend.tenant)
     assert entry is not None and entry.state == "failed"
 
     looked_up: list[str] = []
@@ -347,7 +359,7 @@ def test_ledger_write_failing_after_the_erp_answered_still_gives_one_invoice(
     assert result.status == "existed"
     assert looked_up == ["xometry-job-J100"]
     assert len(env.invoices()) == 1
-    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100")
+    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J100", tenant=env.backend.tenant)
     assert entry is not None and entry.state == "written" and entry.remote_id == result.invoice_id
 
 
@@ -417,7 +429,7 @@ def test_payout_with_jobs_never_invoiced_names_them(env: Env) -> None:
     with pytest.raises(MappingError, match="J7, J8"):
         workflow.on_payout(payout("400.00", "J1", "J7", "J8"))
     assert env.payments() == []
-    assert env.store.get(env.backend.name, PAYMENT_RECORD, "P1") is None
+    assert env.store.get(env.backend.name, PAYMENT_RECORD, "P1", tenant=env.backend.tenant) is None
 
 
 def test_two_workers_racing_on_one_payout_make_one_payment(env: Env) -> None:
@@ -572,7 +584,7 @@ def test_backfill_adopts_invoices_made_before_the_ledger(env: Env) -> None:
     report = workflow.backfill([job("J1")])
     assert report.existed[0].invoice_id == made_by_hand.id
     assert len(env.invoices()) == 1
-    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J1")
+    entry = env.store.get(env.backend.name, INVOICE_RECORD, "J1", tenant=env.backend.tenant)
     assert entry is not None and entry.remote_id == made_by_hand.id
 
 

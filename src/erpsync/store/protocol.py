@@ -111,7 +111,7 @@ class SyncStore(Protocol):
         record_type: str | None = None,
         state: EntryState | None = None,
         *,
-        tenant: str | None = DEFAULT_TENANT,
+        tenant: str | None = None,
     ) -> Iterator[LedgerEntry]:
         """Ledger entries matching the filters (``tenant=None``: every tenant's), ordered
         by key."""

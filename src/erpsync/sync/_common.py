@@ -45,10 +45,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, TypeAlias, TypeVar
 
-from erpsync.errors import ErpSyncError
-from erpsync.store import Claim, LedgerEntry, SyncStore
+from erpsync.backend import AccountingBackend
+from erpsync.errors import ConfigurationError, ErpSyncError
+from erpsync.store import DEFAULT_TENANT, Claim, LedgerEntry, SyncStore
 
-__all__ = ["FeedPosition", "LedgerTarget", "WriteOutcome", "WriteStatus", "write_once"]
+__all__ = [
+    "FeedPosition",
+    "LedgerTarget",
+    "WriteOutcome",
+    "WriteStatus",
+    "resolve_tenant",
+    "write_once",
+]
 
 T = TypeVar("T")
 
@@ -59,14 +67,29 @@ T = TypeVar("T")
 WriteStatus: TypeAlias = Literal["created", "existed", "updated", "unchanged", "in_progress"]
 
 
+def resolve_tenant(backend: AccountingBackend, tenant: str | None) -> str:
+    """The tenant a workflow scopes its ledger keys, cursors, runs and locks by: the
+    caller's ``tenant=`` when given, else the backend's (QuickBooks realm, NetSuite
+    account). One home, so every workflow scopes the same way."""
+    if tenant is None:
+        tenant = backend.tenant
+    if not isinstance(tenant, str) or not tenant.strip():
+        raise ConfigurationError(f"tenant must be a non-empty string, not {tenant!r}")
+    return tenant
+
+
 @dataclass(frozen=True)
 class LedgerTarget:
-    """Which ledger entry guards a write, and the external id the ERP record carries."""
+    """Which ledger entry guards a write, and the external id the ERP record carries.
+
+    ``tenant`` is the ERP company or account written to (the backend's ``tenant``), so
+    the same source key in two companies is two entries."""
 
     backend: str
     record_type: str
     source_key: str
     external_id: str
+    tenant: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True)
@@ -122,13 +145,16 @@ def write_once(
             lease_seconds=lease_seconds,
             external_id=target.external_id,
             reclaim_written=update is not None,
+            tenant=target.tenant,
         )
         if claim is not None:
             return _write_claimed(
                 store, claim, target, find, create, identify, content_hash, update, precheck,
                 lookup_first,
             )  # fmt: skip
-        entry = store.get(target.backend, target.record_type, target.source_key)
+        entry = store.get(
+            target.backend, target.record_type, target.source_key, tenant=target.tenant
+        )
         if (
             update is None
             and entry is not None
@@ -160,7 +186,9 @@ def _write_claimed(
         and claim.content_hash == content_hash
     ):
         store.release(claim)
-        entry = store.get(target.backend, target.record_type, target.source_key)
+        entry = store.get(
+            target.backend, target.record_type, target.source_key, tenant=target.tenant
+        )
         number = entry.number if entry is not None else None
         return WriteOutcome("unchanged", claim.remote_id, number, entry=entry)
     status: WriteStatus = "created"

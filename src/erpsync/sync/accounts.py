@@ -65,7 +65,13 @@ from erpsync.backend import AccountingBackend, AmbiguousMatchError
 from erpsync.errors import ConfigurationError, ConflictError, ErpSyncError, MappingError
 from erpsync.models import Customer, Invoice, InvoiceStatus, Payment, PaymentApplication, Ref
 from erpsync.store import LedgerKey, RunError, RunRecord, SyncStore, content_hash, make_owner
-from erpsync.sync._common import FeedPosition, LedgerTarget, WriteOutcome, write_once
+from erpsync.sync._common import (
+    FeedPosition,
+    LedgerTarget,
+    WriteOutcome,
+    resolve_tenant,
+    write_once,
+)
 
 __all__ = [
     "RUN_KIND",
@@ -276,6 +282,9 @@ class AccountingSync:
     this process in claims and locks. ``lease_seconds`` is how long a claim on one record
     lasts before another process may take it over (a dead writer's), and ``lock_ttl`` how
     long the pass lock lasts without renewal (it is renewed as the pass goes).
+    ``tenant`` scopes the ledger, cursors, runs and lock in the store (default: the
+    backend's ``tenant``, its QuickBooks realm or NetSuite account), so that several
+    companies can share one store.
     """
 
     def __init__(
@@ -290,6 +299,7 @@ class AccountingSync:
         owner: str | None = None,
         lease_seconds: float = 600.0,
         lock_ttl: float = 3600.0,
+        tenant: str | None = None,
     ) -> None:
         if not isinstance(backend, AccountingBackend):
             raise ConfigurationError("AccountingSync needs an AccountingBackend")
@@ -306,6 +316,7 @@ class AccountingSync:
             raise ConfigurationError("lease_seconds and lock_ttl must be positive")
         self.backend = backend
         self.store = store
+        self.tenant = resolve_tenant(backend, tenant)
         self.changed_invoice_policy: ChangedInvoicePolicy = changed_invoice_policy
         self.create_missing_customers = create_missing_customers
         self.overlap = overlap
@@ -322,8 +333,8 @@ class AccountingSync:
 
     @property
     def lock_name(self) -> str:
-        """The store lock that keeps passes for this ERP from overlapping."""
-        return f"{RUN_KIND}:{self._b}"
+        """The store lock that keeps passes for this ERP company from overlapping."""
+        return f"{RUN_KIND}:{self._b}:{self.tenant}"
 
     # -- invoices out -----------------------------------------------------------------
 
@@ -375,7 +386,7 @@ class AccountingSync:
         digest = content_hash(
             {**invoice.model_dump(mode="json", exclude=set(_VOLATILE)), "customer": name}
         )
-        entry = self.store.get(self._b, _INVOICE, key)
+        entry = self.store.get(self._b, _INVOICE, key, tenant=self.tenant)
         if entry is not None and entry.state == "written":
             if entry.content_hash == digest:
                 report.unchanged.append(key)
@@ -436,7 +447,9 @@ class AccountingSync:
             keys.append(f"id:{invoice.id}")
         if invoice.external_id is not None:
             keys.append(f"ext:{invoice.external_id}")
-        return any(self.store.get(self._b, _IMPORTED, k) is not None for k in keys)
+        return any(
+            self.store.get(self._b, _IMPORTED, k, tenant=self.tenant) is not None for k in keys
+        )
 
     # -- payments out -----------------------------------------------------------------
 
@@ -503,12 +516,12 @@ class AccountingSync:
             report.created.append(key)  # created now, or by an interrupted attempt
 
     def _erp_invoice_id(self, reference: str) -> str:
-        entry = self.store.get(self._b, _INVOICE, reference)
+        entry = self.store.get(self._b, _INVOICE, reference, tenant=self.tenant)
         if entry is not None and entry.state == "written" and entry.remote_id:
             return entry.remote_id
-        if self.store.get(self._b, _IMPORTED, f"id:{reference}") is not None:
+        if self.store.get(self._b, _IMPORTED, f"id:{reference}", tenant=self.tenant) is not None:
             return reference
-        imported = self.store.get(self._b, _IMPORTED, f"ext:{reference}")
+        imported = self.store.get(self._b, _IMPORTED, f"ext:{reference}", tenant=self.tenant)
         if imported is not None and imported.remote_id:
             return imported.remote_id
         try:
@@ -572,10 +585,12 @@ class AccountingSync:
         return not self._ours(_PAYMENT, payment.id, payment.external_id)
 
     def _ours(self, record_type: str, remote_id: str | None, external_id: str | None) -> bool:
-        if remote_id is not None and self.store.find_by_remote_id(self._b, record_type, remote_id):
+        if remote_id is not None and self.store.find_by_remote_id(
+            self._b, record_type, remote_id, tenant=self.tenant
+        ):
             return True
         if external_id is not None:
-            entry = self.store.get(self._b, record_type, external_id)
+            entry = self.store.get(self._b, record_type, external_id, tenant=self.tenant)
             return entry is not None and entry.state == "written"
         return False
 
@@ -588,7 +603,7 @@ class AccountingSync:
                 keys.append(f"ext:{invoice.external_id}")
             for source_key in keys:
                 self.store.mark_written(
-                    LedgerKey(self._b, _IMPORTED, source_key),
+                    LedgerKey(self._b, _IMPORTED, source_key, self.tenant),
                     invoice.id,
                     number=invoice.number,
                     external_id=invoice.external_id,
@@ -602,7 +617,7 @@ class AccountingSync:
         keep: Callable[[T], bool] | None = None,
         on_commit: Callable[[list[T]], None] | None = None,
     ) -> ImportBatch[T]:
-        raw = self.store.get_cursor(name)
+        raw = self.store.get_cursor(name, tenant=self.tenant)
         start = _parse_position(name, raw) if raw else None
         seen = self._load_seen(name)
         since = start.since(self.overlap) if start else None
@@ -630,7 +645,7 @@ class AccountingSync:
         return ImportBatch(records, commit, raw)
 
     def _load_seen(self, name: str) -> set[str]:
-        raw = self.store.get_cursor(f"{name}.seen")
+        raw = self.store.get_cursor(f"{name}.seen", tenant=self.tenant)
         if not raw:
             return set()
         try:
@@ -644,7 +659,7 @@ class AccountingSync:
     ) -> None:
         if newest is None:
             return
-        current = self.store.get_cursor(name)
+        current = self.store.get_cursor(name, tenant=self.tenant)
         if current != before and current:
             # Another batch committed meanwhile: never move the cursor backwards.
             other = _parse_position(name, current)
@@ -652,8 +667,8 @@ class AccountingSync:
             newest = max(newest, other)
         floor = newest.ts - self.overlap
         kept = sorted(v for v in versions if _parse_position(name, v).ts >= floor)
-        self.store.set_cursor(f"{name}.seen", json.dumps(kept))
-        self.store.set_cursor(name, newest.text())
+        self.store.set_cursor(f"{name}.seen", json.dumps(kept), tenant=self.tenant)
+        self.store.set_cursor(name, newest.text(), tenant=self.tenant)
 
     # -- passes -----------------------------------------------------------------------
 
@@ -676,8 +691,8 @@ class AccountingSync:
         :class:`SyncBusyError` (a ConflictError) when another pass holds the lock.
         """
         with self._exclusive():
-            self.store.abandon_runs(RUN_KIND, self._b, _ABANDONED)
-            run_id = self.store.start_run(RUN_KIND, self._b)
+            self.store.abandon_runs(RUN_KIND, self._b, _ABANDONED, tenant=self.tenant)
+            run_id = self.store.start_run(RUN_KIND, self._b, tenant=self.tenant)
             invoice_report, payment_report = PushReport(), PaymentReport()
             pulled: ImportBatch[Payment] | None = None
             try:
@@ -709,7 +724,7 @@ class AccountingSync:
 
     def runs(self, limit: int = 20) -> list[RunRecord]:
         """Recent passes, newest first (the "Recent Syncs" table)."""
-        return self.store.runs(limit=limit, kind=RUN_KIND, backend=self._b)
+        return self.store.runs(limit=limit, kind=RUN_KIND, backend=self._b, tenant=self.tenant)
 
     def run_every(
         self,
@@ -761,7 +776,7 @@ class AccountingSync:
 
     def _record_failed_pass(self, exc: BaseException) -> None:
         try:
-            run_id = self.store.start_run(RUN_KIND, self._b)
+            run_id = self.store.start_run(RUN_KIND, self._b, tenant=self.tenant)
             self.store.finish_run(
                 run_id, status="failed", errors=[RunError.from_exception("sync source", exc)]
             )
@@ -830,7 +845,7 @@ class AccountingSync:
         keyed in the ledger and in the ERP by the same external id."""
         return write_once(
             self.store,
-            LedgerTarget(self._b, record_type, key, key),
+            LedgerTarget(self._b, record_type, key, key, self.tenant),
             owner=self.owner,
             lease_seconds=self.lease_seconds,
             find=find,
@@ -896,7 +911,7 @@ class _CustomerMatcher:
         external_id = "cust-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
         outcome = write_once(
             sync.store,
-            LedgerTarget(sync.backend.name, _CUSTOMER, name, external_id),
+            LedgerTarget(sync.backend.name, _CUSTOMER, name, external_id, sync.tenant),
             owner=sync.owner,
             lease_seconds=sync.lease_seconds,
             find=lambda: sync.backend.find_customer(name),

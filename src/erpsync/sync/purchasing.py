@@ -86,7 +86,7 @@ from erpsync.errors import (
 from erpsync.mapping.status import NETSUITE_PO_TO_ION, StatusTable
 from erpsync.models import ItemReceipt, ItemReceiptLine, PurchaseOrder, PurchaseOrderLine, Ref
 from erpsync.store import Claim, RunError, RunStatus, SyncStore, content_hash, make_owner
-from erpsync.sync._common import FeedPosition, LedgerTarget, write_once
+from erpsync.sync._common import FeedPosition, LedgerTarget, resolve_tenant, write_once
 from erpsync.sync._purchasing_cursor import Cursor as _Cursor
 from erpsync.sync._purchasing_push import (
     PUSH_SIGNATURE_HEADER,
@@ -366,9 +366,11 @@ class PurchaseOrderSync:
 
     ``store`` keeps the ledger (one entry per order and per receipt), the cursor and
     the run log; share it between the periodic run and the push endpoint. ``scope``
-    namespaces all of that (default: the backend's name); give each ERP account its own
-    when one store serves several. ``cancel_statuses`` are the local statuses that
-    cancel an order's open lines (seed 004: NetSuite's Closed -> ``"Canceled"``).
+    namespaces all of that (default: the backend's name), and ``tenant`` scopes it by
+    ERP account (default: the backend's ``tenant``, its NetSuite account or QuickBooks
+    realm), so several accounts can share one store and run side by side.
+    ``cancel_statuses`` are the local statuses that cancel an order's open lines
+    (seed 004: NetSuite's Closed -> ``"Canceled"``).
     ``start_from`` limits the very first run to orders changed since then (default:
     every order). ``clock`` returns the current time (aware); it dates receipts and
     bounds the deleted-record feed.
@@ -390,6 +392,7 @@ class PurchaseOrderSync:
         deleted_record_type: str = "purchaseorder",
         lease_seconds: float = 300.0,
         run_lock_seconds: float = 900.0,
+        tenant: str | None = None,
     ) -> None:
         if not isinstance(backend, AccountingBackend):
             raise ConfigurationError(f"backend must be an AccountingBackend, not {backend!r}")
@@ -423,6 +426,7 @@ class PurchaseOrderSync:
         self.overlap = overlap
         self.cancel_statuses = frozenset(cancel_statuses)
         self.scope = scope or backend.name
+        self.tenant = resolve_tenant(backend, tenant)
         self.start_from = start_from
         self.deleted_record_type = deleted_record_type
         self.lease_seconds = float(lease_seconds)
@@ -433,6 +437,7 @@ class PurchaseOrderSync:
     def __repr__(self) -> str:
         return (
             f"PurchaseOrderSync(backend={self.backend.name!r}, scope={self.scope!r}, "
+            f"tenant={self.tenant!r}, "
             f"status_table={self.status_table.name!r})"
         )
 
@@ -458,7 +463,7 @@ class PurchaseOrderSync:
         self.backend.capabilities.require(
             "purchase_orders", "PurchaseOrderSync.run", backend=self.backend.name
         )
-        lock = f"purchasing-run:{self.scope}"
+        lock = f"purchasing-run:{self.scope}:{self.tenant}"
         if not self.store.lock(lock, self._owner, self.run_lock_seconds):
             raise ConflictError(
                 f"another purchasing run for {self.scope} is in progress",
@@ -503,6 +508,7 @@ class PurchaseOrderSync:
             owner=self._owner,
             lease_seconds=self.lease_seconds,
             reclaim_written=True,
+            tenant=self.tenant,
         )
         if claim is None:
             _log.info("purchase order %s is being synced by another process", order_id)
@@ -510,7 +516,7 @@ class PurchaseOrderSync:
         number: str | None = None
         try:
             if listed_since is not None and claim.previous_state == "written":
-                entry = self.store.get(self.scope, _ORDER, order_id)
+                entry = self.store.get(self.scope, _ORDER, order_id, tenant=self.tenant)
                 if entry is not None and entry.updated_at >= listed_since:
                     load = self._fetch(order_id)
             order = load()
@@ -665,7 +671,7 @@ class PurchaseOrderSync:
         self.backend.capabilities.require(
             "purchase_orders", "PurchaseOrderSync.handle_push", backend=self.backend.name
         )
-        run_id = self.store.start_run(_PUSH_KIND, self.scope)
+        run_id = self.store.start_run(_PUSH_KIND, self.scope, tenant=self.tenant)
         try:
             outcome = self._process(order_id, self._fetch(order_id), _Names(self.backend))
         except BaseException as exc:
@@ -744,7 +750,7 @@ class PurchaseOrderSync:
         receipt = self._receipt(purchase_order_id, day, accepted, external_id)
         outcome = write_once(
             self.store,
-            LedgerTarget(self.scope, _RECEIPT, external_id, external_id),
+            LedgerTarget(self.scope, _RECEIPT, external_id, external_id, self.tenant),
             owner=self._owner,
             lease_seconds=self.lease_seconds,
             # The backend looks the external id up itself before every transform.
@@ -878,7 +884,7 @@ class PurchaseOrderSync:
         skipped: list[SkippedLine],
         receipt_key: str | None,
     ) -> ReceiptResult:
-        entry = self.store.get(self.scope, _RECEIPT, external_id)
+        entry = self.store.get(self.scope, _RECEIPT, external_id, tenant=self.tenant)
         if entry is None or entry.state != "written" or entry.remote_id is None:
             raise ConflictError(
                 "this receipt is being written by another process right now",
@@ -974,16 +980,24 @@ class _Run:
         started = sync._now()
         # The run lock is held: a run still marked running belongs to a dead process.
         sync.store.abandon_runs(
-            _RUN_KIND, sync.scope, "the process running this pass stopped before it finished"
+            _RUN_KIND,
+            sync.scope,
+            "the process running this pass stopped before it finished",
+            tenant=sync.tenant,
         )
-        run_id = sync.store.start_run(_RUN_KIND, sync.scope)
+        run_id = sync.store.start_run(_RUN_KIND, sync.scope, tenant=sync.tenant)
         try:
             record = sync.store.get_run(run_id)
             # In the store's clock, like the ledger timestamps it is compared with.
             self.listed_at = record.started_at if record is not None else None
-            cursor = _Cursor.load(sync.cursor_name, sync.store.get_cursor(sync.cursor_name))
+            cursor = _Cursor.load(
+                sync.cursor_name, sync.store.get_cursor(sync.cursor_name, tenant=sync.tenant)
+            )
             retry = [
-                entry.source_key for entry in sync.store.iter_entries(sync.scope, _ORDER, "failed")
+                entry.source_key
+                for entry in sync.store.iter_entries(
+                    sync.scope, _ORDER, "failed", tenant=sync.tenant
+                )
             ]
             seen: set[str] = set()
             orders_mark = self._orders(cursor, seen)
@@ -1004,6 +1018,7 @@ class _Run:
         sync.store.set_cursor(
             sync.cursor_name,
             _Cursor(orders_mark[0], orders_mark[1], deleted_mark).dump(),
+            tenant=sync.tenant,
         )
         report = _report_from(
             run_id,

@@ -58,7 +58,7 @@ from erpsync.models import (
     encode_external_id,
 )
 from erpsync.store import SyncStore, content_hash, make_owner
-from erpsync.sync._common import LedgerTarget, write_once
+from erpsync.sync._common import LedgerTarget, resolve_tenant, write_once
 
 if TYPE_CHECKING:
     from erpsync.quickbooks.webhooks import EventDeduplicator, WebhookEvent
@@ -261,7 +261,9 @@ class InvoiceUpsertHandler:
     ``fetch_invoice(invoice_id)`` returns the source invoice (a :class:`SourceInvoice`
     or a mapping read with :meth:`SourceInvoice.from_mapping`, using ``products`` and
     ``customers`` for lookups). ``transform`` turns it into an Invoice (None: nothing to
-    bill); the default is :func:`invoice_from_source` with ``mapping``.
+    bill); the default is :func:`invoice_from_source` with ``mapping``. Event ids and
+    invoices are remembered per ``tenant`` (default: the backend's ``tenant``), so two
+    companies handling the same source event each get their invoice.
     """
 
     def __init__(
@@ -278,6 +280,7 @@ class InvoiceUpsertHandler:
         external_id_prefix: str = "",
         owner: str | None = None,
         lease_seconds: float = 300.0,
+        tenant: str | None = None,
     ) -> None:
         if not callable(fetch_invoice):
             raise ConfigurationError("fetch_invoice must be callable")
@@ -285,6 +288,7 @@ class InvoiceUpsertHandler:
             raise ConfigurationError("transform must be callable")
         self.backend = backend
         self.store = store
+        self.tenant = resolve_tenant(backend, tenant)
         self.fetch_invoice = fetch_invoice
         self.mapping = mapping or FieldMapping()
         self.products = products
@@ -321,10 +325,15 @@ class InvoiceUpsertHandler:
             )
         b = self.backend.name
         claim = self.store.claim(
-            b, _EVENT, event_id, owner=self.owner, lease_seconds=self.lease_seconds
+            b,
+            _EVENT,
+            event_id,
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            tenant=self.tenant,
         )
         if claim is None:
-            entry = self.store.get(b, _EVENT, event_id)
+            entry = self.store.get(b, _EVENT, event_id, tenant=self.tenant)
             if entry is not None and entry.state == "written":
                 return HandleResult(
                     event_id, event_type, "duplicate", reason="this event was handled already"
@@ -379,7 +388,7 @@ class InvoiceUpsertHandler:
             raise MappingError(f"the transform gave source invoice {invoice_id!r} no external_id")
         outcome = write_once(
             self.store,
-            LedgerTarget(self.backend.name, _INVOICE, key, key),
+            LedgerTarget(self.backend.name, _INVOICE, key, key, self.tenant),
             owner=self.owner,
             lease_seconds=self.lease_seconds,
             find=lambda: self.backend.find_invoice(key),

@@ -25,8 +25,9 @@ an idempotent create under the external id (``xometry-job-<id>``,
 a lost response, or a crash between the ERP's answer and the ledger write all end with
 one record. Ledger entries are keyed ``(ledger_name, record_type, source id)`` with
 record types :data:`INVOICE_RECORD` (job id), :data:`PAYMENT_RECORD` (payout id) and
-:data:`INHOUSE_RECORD` (the caller's external id); ``ledger_name`` defaults to the
-backend's name, so several companies of one ERP sharing a store need distinct names.
+:data:`INHOUSE_RECORD` (the caller's external id), within a tenant: ``ledger_name``
+defaults to the backend's name and ``tenant`` to the backend's tenant (QuickBooks realm,
+NetSuite account), so several companies of one ERP can share a store.
 
 What is kept locally: ERP ids, document numbers and content hashes, never customer
 details (the ERP fills those in from the customer id).
@@ -63,7 +64,13 @@ from erpsync.mapping.xometry import (
 )
 from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Ref
 from erpsync.store import RunError, SyncStore, content_hash, make_owner
-from erpsync.sync._common import LedgerTarget, WriteOutcome, WriteStatus, write_once
+from erpsync.sync._common import (
+    LedgerTarget,
+    WriteOutcome,
+    WriteStatus,
+    resolve_tenant,
+    write_once,
+)
 
 __all__ = [
     "INHOUSE_RECORD",
@@ -244,6 +251,7 @@ class XometryInvoicing:
         owner: str | None = None,
         lease_seconds: float = 300.0,
         ledger_name: str | None = None,
+        tenant: str | None = None,
         wait_seconds: float = 30.0,
         poll_interval: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
@@ -266,6 +274,7 @@ class XometryInvoicing:
         self.owner = owner or make_owner("xometry")
         self.lease_seconds = lease_seconds
         self.ledger_name = ledger_name or backend.name
+        self.tenant = resolve_tenant(backend, tenant)
         self.wait_seconds = wait_seconds
         self.poll_interval = poll_interval
         self._sleep = sleep
@@ -275,7 +284,7 @@ class XometryInvoicing:
     def __repr__(self) -> str:
         return (
             f"XometryInvoicing(backend={self.backend.name!r}, trigger={self.policy.trigger!r}, "
-            f"ledger_name={self.ledger_name!r})"
+            f"ledger_name={self.ledger_name!r}, tenant={self.tenant!r})"
         )
 
     # -- job events ------------------------------------------------------------------------
@@ -339,7 +348,9 @@ class XometryInvoicing:
         the payout amount differs from what the invoices owe (both figures).
         """
         external_id = payment_external_id(payout.payout_id)
-        done = self.store.get(self.ledger_name, PAYMENT_RECORD, payout.payout_id)
+        done = self.store.get(
+            self.ledger_name, PAYMENT_RECORD, payout.payout_id, tenant=self.tenant
+        )
         if done is not None and done.state == "written" and done.remote_id is not None:
             return PayoutPaymentResult(
                 payout.payout_id, "existed", external_id, payment_id=done.remote_id
@@ -374,7 +385,7 @@ class XometryInvoicing:
         found: dict[str, str] = {}
         missing: list[str] = []
         for job in payout.job_ids:
-            entry = self.store.get(self.ledger_name, INVOICE_RECORD, job)
+            entry = self.store.get(self.ledger_name, INVOICE_RECORD, job, tenant=self.tenant)
             if entry is None or entry.state != "written" or entry.remote_id is None:
                 missing.append(job)
             else:
@@ -400,7 +411,11 @@ class XometryInvoicing:
         the invoices that would be created.
         """
         entries: list[BackfillEntry] = []
-        run_id = None if dry_run else self.store.start_run("xometry_backfill", self.ledger_name)
+        run_id = (
+            None
+            if dry_run
+            else self.store.start_run("xometry_backfill", self.ledger_name, tenant=self.tenant)
+        )
         try:
             for job in jobs:
                 entries.append(self._backfill_one(job, dry_run))
@@ -413,7 +428,7 @@ class XometryInvoicing:
         reason = self._not_eligible(job)
         if reason is not None:
             return BackfillEntry(job.job_id, "skipped", reason=reason)
-        entry = self.store.get(self.ledger_name, INVOICE_RECORD, job.job_id)
+        entry = self.store.get(self.ledger_name, INVOICE_RECORD, job.job_id, tenant=self.tenant)
         if entry is not None and entry.state == "written":
             return BackfillEntry(
                 job.job_id,
@@ -613,7 +628,7 @@ class XometryInvoicing:
         return drifts
 
     def _drift(self, job: XometryJob) -> Drift | None:
-        entry = self.store.get(self.ledger_name, INVOICE_RECORD, job.job_id)
+        entry = self.store.get(self.ledger_name, INVOICE_RECORD, job.job_id, tenant=self.tenant)
         if entry is None or entry.state != "written" or entry.remote_id is None:
             return None
         canceled = job.status is JobStatus.CANCELED
@@ -714,7 +729,7 @@ class XometryInvoicing:
     ) -> WriteOutcome[_R]:
         return write_once(
             self.store,
-            LedgerTarget(self.ledger_name, record_type, source_key, external_id),
+            LedgerTarget(self.ledger_name, record_type, source_key, external_id, self.tenant),
             owner=self.owner,
             lease_seconds=self.lease_seconds,
             find=find,

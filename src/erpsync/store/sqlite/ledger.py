@@ -271,7 +271,7 @@ class SQLiteLedger(SQLiteConnection):
         record_type: str | None = None,
         state: EntryState | None = None,
         *,
-        tenant: str | None = DEFAULT_TENANT,
+        tenant: str | None = None,
     ) -> Iterator[LedgerEntry]:
         filters: list[str] = []
         params: list[Any] = []
