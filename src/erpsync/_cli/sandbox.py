@@ -118,6 +118,22 @@ def _netsuite_lines(fake: Emulator, url: str, workdir: Path) -> list[tuple[str, 
     ]
 
 
+def _quickbooks_facts(fake: Emulator, show_tokens: bool) -> list[tuple[str, str]]:
+    """What a client in another language needs besides the variables: the redirect URI
+    registered for the app, and (only when asked: they are bearer secrets, even fake
+    ones) the pre-issued token pair."""
+    from erpsync.testing.quickbooks import FakeQuickBooks
+
+    assert isinstance(fake, FakeQuickBooks)
+    creds = fake.credentials
+    facts = [("Registered redirect URI", creds.redirect_uri)]
+    if show_tokens:
+        facts += [("Access token", creds.access_token), ("Refresh token", creds.refresh_token)]
+    else:
+        facts.append(("Tokens", "in the token file (--show-tokens prints them)"))
+    return facts
+
+
 def run_sandbox(
     out: Output,
     kind: Kind,
@@ -129,6 +145,7 @@ def run_sandbox(
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
     fake: Emulator | None = None,
+    show_tokens: bool = False,
 ) -> int:
     """Serve until ``stop`` is set or Ctrl-C; ``ready`` is set once the URL is printed.
 
@@ -152,6 +169,9 @@ def run_sandbox(
             "every run and open nothing but this local sandbox."
         )
         out.line(f"Files for the credentials: {workdir}")
+        if kind == "quickbooks":
+            for label, value in _quickbooks_facts(emulator, show_tokens):
+                out.line(f"{label}: {value}")
         out.line("Point the erpsync commands at it with:")
         out.line("")
         for name_, value in lines:
@@ -192,6 +212,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--dir", default=None, metavar="DIR", help="where to write the token file / key"
     )
+    parser.add_argument(
+        "--show-tokens",
+        action="store_true",
+        help="QuickBooks: print the access and refresh tokens too (for clients in other "
+        "languages; they are secrets, even the emulator's)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -206,4 +232,5 @@ def run(args: argparse.Namespace) -> int:
         latency_ms=args.latency,
         limit=args.limit,
         workdir=Path(args.dir) if args.dir else None,
+        show_tokens=args.show_tokens,
     )

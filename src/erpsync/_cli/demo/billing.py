@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 from erpsync._cli.demo.context import DemoContext, ids, require_module
 from erpsync.errors import ConfigurationError
+from erpsync.models import Ref
 
 
 def step_billing(ctx: DemoContext) -> str:
@@ -18,6 +20,33 @@ def step_billing(ctx: DemoContext) -> str:
     mapping = FieldMapping(
         item_field=f"{prefix}_internal_item_id", customer_field=f"{prefix}_internal_customer_id"
     )
+    products, billing_customers, source = _seed_003(customers, items, mapping)
+    handler = InvoiceUpsertHandler(
+        ctx.backend,
+        ctx.store,
+        lambda invoice_id: source[invoice_id],
+        mapping=mapping,
+        products=products,
+        customers=billing_customers,
+        external_id_prefix="metronome-",
+    )
+    rows = _deliver(handler)
+    ctx.out.table(
+        f"{ctx.erp}: invoice.finalized webhooks upserted",
+        ["event", "source invoice", "action", "external id", "total", "note"],
+        rows,
+    )
+    summary = f"webhooks: {', '.join(str(r[2]) for r in rows)}"
+    if ctx.erp == "NetSuite" and importlib.util.find_spec("erpsync.sync.export") is not None:
+        summary += _csv_export(ctx, source, mapping, products, billing_customers)
+    return summary
+
+
+def _seed_003(
+    customers: list[Ref], items: list[Ref], mapping: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Seed 003's billing system: products and a customer carrying the ERP ids in custom
+    fields, an October usage invoice (with a zero line) and a $0 invoice."""
     products = {
         "prod-api": {
             "id": "prod-api",
@@ -65,15 +94,11 @@ def step_billing(ctx: DemoContext) -> str:
             "line_items": [{"description": "API calls", "amount": "0", "product_id": "prod-api"}],
         },
     }
-    handler = InvoiceUpsertHandler(
-        ctx.backend,
-        ctx.store,
-        lambda invoice_id: source[invoice_id],
-        mapping=mapping,
-        products=products,
-        customers=billing_customers,
-        external_id_prefix="metronome-",
-    )
+    return products, billing_customers, source
+
+
+def _deliver(handler: Any) -> list[list[object]]:
+    """Three invoice.finalized events, one a retry; a row per event for the table."""
     events = [
         ("evt-1", "inv-d234"),
         ("evt-1", "inv-d234"),  # the sender retried
@@ -101,29 +126,32 @@ def step_billing(ctx: DemoContext) -> str:
                 result.reason or "",
             ]
         )
-    ctx.out.table(
-        f"{ctx.erp}: invoice.finalized webhooks upserted",
-        ["event", "source invoice", "action", "external id", "total", "note"],
-        rows,
-    )
-    summary = f"webhooks: {', '.join(str(r[2]) for r in rows)}"
-    if ctx.erp == "NetSuite" and importlib.util.find_spec("erpsync.sync.export") is not None:
-        from erpsync.sync.export import write_netsuite_invoice_csv
+    return rows
 
-        csv_path = ctx.out_dir / "netsuite-invoice-import.csv"
-        report = write_netsuite_invoice_csv(
-            list(source.values()),
-            csv_path,
-            mapping,
-            products=products,
-            customers=billing_customers,
-            external_id_prefix="metronome-",
-        )
-        ctx.files.append(csv_path)
-        ctx.out.line(
-            f"CSV import file for NetSuite: {csv_path} ({report.rows} rows; "
-            f"{report.zero_lines_dropped} zero lines and {len(report.dropped)} zero invoice(s) "
-            "left out)"
-        )
-        summary += f"; CSV export {report.rows} rows"
-    return summary
+
+def _csv_export(
+    ctx: DemoContext,
+    source: dict[str, Any],
+    mapping: Any,
+    products: dict[str, Any],
+    billing_customers: dict[str, Any],
+) -> str:
+    """NetSuite's CSV import path for the same invoices; the summary's tail."""
+    from erpsync.sync.export import write_netsuite_invoice_csv
+
+    csv_path = ctx.out_dir / "netsuite-invoice-import.csv"
+    report = write_netsuite_invoice_csv(
+        list(source.values()),
+        csv_path,
+        mapping,
+        products=products,
+        customers=billing_customers,
+        external_id_prefix="metronome-",
+    )
+    ctx.files.append(csv_path)
+    ctx.out.line(
+        f"CSV import file for NetSuite: {csv_path} ({report.rows} rows; "
+        f"{report.zero_lines_dropped} zero lines and {len(report.dropped)} zero invoice(s) "
+        "left out)"
+    )
+    return f"; CSV export {report.rows} rows"

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
+from typing import Any
 
 from erpsync._cli.demo.context import DemoContext, ids, require_module
 from erpsync.errors import ConfigurationError
+from erpsync.models import Ref
 
 
 def step_marketplace(ctx: DemoContext) -> str:
     require_module("erpsync.sync.xometry")
-    from erpsync.mapping.xometry import InvoicePolicy, XometryJob, XometryPayout
+    from erpsync.mapping.xometry import InvoicePolicy, XometryPayout
     from erpsync.sync.xometry import XometryInvoicing
 
     customers, items = ids(ctx)
@@ -20,25 +22,14 @@ def step_marketplace(ctx: DemoContext) -> str:
     policy = InvoicePolicy(trigger=trigger, customer=customers[0], item=items[0])
     flow = XometryInvoicing(ctx.backend, policy, ctx.store, wait_seconds=0)
 
-    def job(job_id: str, price: str, shipped: _dt.date | None) -> XometryJob:
-        return XometryJob(
-            job_id=job_id,
-            price=Decimal(price),
-            accepted_date=_dt.date(2026, 11, 2),
-            expected_ship_date=_dt.date(2026, 11, 16),
-            ship_date=shipped,
-            status="completed" if shipped else "accepted",
-            description=f"Xometry Job {job_id}: machined aluminium housings",
-        )
-
     shipped = _dt.date(2026, 11, 13)
     events = [
-        ("accepted", job("J-1001", "1250.00", None)),
-        ("accepted", job("J-1002", "740.50", None)),
-        ("accepted", job("J-1003", "310.00", None)),
-        ("completed", job("J-1002", "740.50", shipped)),
-        ("completed", job("J-1003", "310.00", shipped)),
-        ("completed", job("J-1003", "310.00", shipped)),  # a repeated delivery
+        ("accepted", _job("J-1001", "1250.00", None)),
+        ("accepted", _job("J-1002", "740.50", None)),
+        ("accepted", _job("J-1003", "310.00", None)),
+        ("completed", _job("J-1002", "740.50", shipped)),
+        ("completed", _job("J-1003", "310.00", shipped)),
+        ("completed", _job("J-1003", "310.00", shipped)),  # a repeated delivery
     ]
     rows: list[list[object]] = []
     for event, which in events:
@@ -64,8 +55,8 @@ def step_marketplace(ctx: DemoContext) -> str:
     )
 
     older = [
-        job("J-0990", "95.00", _dt.date(2026, 10, 20)),
-        job("J-0991", "480.00", _dt.date(2026, 10, 24)),
+        _job("J-0990", "95.00", _dt.date(2026, 10, 20)),
+        _job("J-0991", "480.00", _dt.date(2026, 10, 24)),
     ]
     preview = flow.backfill(older, dry_run=True)
     done = flow.backfill(older)
@@ -86,8 +77,37 @@ def step_marketplace(ctx: DemoContext) -> str:
         f"{paid.status}, linked to invoices {', '.join(paid.invoice_ids)}"
     )
 
+    inhouse, pdf_text = _inhouse(ctx, flow, customers[1])
+    ctx.out.line(
+        f"In-house invoice for {customers[1].name}: number {inhouse.number or '(none)'}, "
+        f"id {inhouse.invoice.id}; {pdf_text}"
+    )
+    created = sum(1 for r in rows if r[2] == "created") + len(done.created)
+    return (
+        f"{created} job invoices, payment {paid.payment_id} for 2 invoices, in-house invoice "
+        f"{inhouse.number or inhouse.invoice.id}"
+        + (" with its PDF" if inhouse.pdf else " (PDF unavailable)")
+    )
+
+
+def _job(job_id: str, price: str, shipped: _dt.date | None) -> Any:
+    from erpsync.mapping.xometry import XometryJob
+
+    return XometryJob(
+        job_id=job_id,
+        price=Decimal(price),
+        accepted_date=_dt.date(2026, 11, 2),
+        expected_ship_date=_dt.date(2026, 11, 16),
+        ship_date=shipped,
+        status="completed" if shipped else "accepted",
+        description=f"Xometry Job {job_id}: machined aluminium housings",
+    )
+
+
+def _inhouse(ctx: DemoContext, flow: Any, customer: Ref) -> tuple[Any, str]:
+    """An in-house invoice with its number and PDF (written to the output folder)."""
     inhouse = flow.create_inhouse_invoice(
-        customers[1].name or customers[1],
+        customer.name or customer,
         [("In-house job 7001: anodized brackets (qty 40)", "860.00")],
         external_id="inhouse-7001",
         date=_dt.date(2026, 11, 20),
@@ -104,13 +124,4 @@ def step_marketplace(ctx: DemoContext) -> str:
             pdf_text += f", rendered by the RESTlet {restlet[0]} / {restlet[1]}"
     else:
         pdf_text = f"no PDF: {inhouse.pdf_note}"
-    ctx.out.line(
-        f"In-house invoice for {customers[1].name}: number {inhouse.number or '(none)'}, "
-        f"id {inhouse.invoice.id}; {pdf_text}"
-    )
-    created = sum(1 for r in rows if r[2] == "created") + len(done.created)
-    return (
-        f"{created} job invoices, payment {paid.payment_id} for 2 invoices, in-house invoice "
-        f"{inhouse.number or inhouse.invoice.id}"
-        + (" with its PDF" if inhouse.pdf else " (PDF unavailable)")
-    )
+    return inhouse, pdf_text
