@@ -83,6 +83,7 @@ EXPORTS: dict[str, set[str]] = {
         "LedgerEntry",
         "LedgerKey",
         "LockLease",
+        "PostgresSyncStore",
         "RunError",
         "RunRecord",
         "RunStatus",

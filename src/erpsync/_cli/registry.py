@@ -40,6 +40,7 @@ COMMANDS: tuple[str, ...] = (
     "runs",
     "reconcile",
     "show_config",
+    "store",
     "completion",
 )
 

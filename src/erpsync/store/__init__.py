@@ -36,6 +36,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerKey",
     "LockLease",
+    "PostgresSyncStore",
     "RunError",
     "RunRecord",
     "RunStatus",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from erpsync.store.postgres import PostgresSyncStore
     from erpsync.store.sqlite import SCHEMA_VERSION, SQLiteSyncStore
 
 __getattr__, __dir__ = lazy_exports(
@@ -53,6 +55,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "SQLiteSyncStore": "erpsync.store.sqlite",
         "SCHEMA_VERSION": "erpsync.store.sqlite",
+        "PostgresSyncStore": "erpsync.store.postgres",
     },
     globals(),
 )

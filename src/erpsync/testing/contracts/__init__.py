@@ -28,6 +28,7 @@ from erpsync._lazy import lazy_exports
 _EXPORTS: dict[str, str] = {
     "BackendContract": "erpsync.testing.contracts.backend",
     "LimiterContract": "erpsync.testing.contracts.limiter",
+    "SyncStoreContract": "erpsync.testing.contracts.store",
     "TokenStoreContract": "erpsync.testing.contracts.token_store",
 }
 
@@ -36,6 +37,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from erpsync.testing.contracts.backend import BackendContract
     from erpsync.testing.contracts.limiter import LimiterContract
+    from erpsync.testing.contracts.store import SyncStoreContract
     from erpsync.testing.contracts.token_store import TokenStoreContract
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

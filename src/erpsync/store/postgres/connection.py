@@ -1,0 +1,129 @@
+"""Connections of the PostgreSQL store: a psycopg_pool pool of autocommit connections.
+
+Autocommit means every statement is its own transaction, so no call leaves a
+transaction open (a worker killed between calls holds no row lock, and no connection
+sits "idle in transaction"); the few multi-statement steps run inside an explicit
+``conn.transaction()`` that ends before the call returns. The pool belongs to the
+process that made it: after ``fork`` the child makes its own (checked by pid), since a
+connection's socket must never be shared by two processes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Self
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from erpsync._redact import redact
+from erpsync.errors import ConfigurationError, ErpSyncError, ServiceError
+from erpsync.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["PostgresConnection"]
+
+_MIGRATION_LOCK = 0x65727073  # pg_advisory_xact_lock key: "erps"
+
+
+class PostgresConnection:
+    """Pool, fork safety, migrations and error translation of the PostgreSQL store."""
+
+    def __init__(self, dsn: str, *, pool_size: int = 4, migrate: bool = True) -> None:
+        if not isinstance(dsn, str) or not dsn.strip():
+            raise ConfigurationError("PostgresSyncStore needs a DSN (postgresql://...)")
+        self._dsn = dsn
+        self._pool_size = max(1, int(pool_size))
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pid = os.getpid()
+        self._closed = False
+        if migrate:
+            self.migrate()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact(self._dsn)!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pool; further use raises ConfigurationError."""
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool = None
+            self._closed = True
+
+    def _get_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        with self._lock:
+            if self._closed:
+                raise ConfigurationError("the PostgreSQL sync store is closed")
+            if self._pool is not None and self._pid != os.getpid():
+                self._pool = None  # the parent's; its sockets are not ours to use or close
+            if self._pool is None:
+                self._pid = os.getpid()
+                self._pool = ConnectionPool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    kwargs={"autocommit": True},
+                    open=True,
+                )
+            return self._pool
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._get_pool().connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise self._translate(exc) from exc
+        except psycopg.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: Exception) -> ErpSyncError:
+        text = redact(str(exc))
+        retryable = isinstance(exc, psycopg.OperationalError)
+        return ServiceError(f"the PostgreSQL sync store failed: {text}", retryable=retryable)
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._conn() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    def schema_version(self) -> int:
+        """The schema version the database holds (0 before the first migration)."""
+        exists = self._one("SELECT to_regclass('erpsync_schema') IS NOT NULL")
+        if not exists or not exists[0]:
+            return 0
+        row = self._one("SELECT coalesce(max(version), 0) FROM erpsync_schema")
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> int:
+        """Apply the migrations the database lacks, once even when many workers start
+        together (an advisory lock serialises them); returns the version reached."""
+        with self._conn() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS erpsync_schema (version INTEGER PRIMARY KEY)")
+            row = conn.execute("SELECT coalesce(max(version), 0) FROM erpsync_schema").fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"the PostgreSQL sync store has schema version {current}, newer than this "
+                    f"erpsync understands ({SCHEMA_VERSION})",
+                    hint="Upgrade erpsync",
+                )
+            for version in sorted(v for v in MIGRATIONS if v > current):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO erpsync_schema (version) VALUES (%s)", (version,))
+        return SCHEMA_VERSION
