@@ -308,3 +308,29 @@ def test_arbitrary_export_rows_are_dropped_with_a_reason_never_a_crash(data: lis
     report = write_netsuite_invoice_csv(data, out, FieldMapping(), products=PRODUCTS)
     assert len(report.invoices) + len(report.dropped) == len(data)
     assert len(rows(out.getvalue())) == report.rows
+
+
+def test_a_line_whose_amount_is_not_quantity_times_price_is_dropped() -> None:
+    # 120000 x 0.002 = 240.00, not 260.00: the webhook path refuses this line, so must
+    # the import template.
+    out = io.StringIO()
+    report = write_netsuite_invoice_csv(
+        [
+            invoice(
+                "inv-1",
+                {
+                    "total": "260.00",
+                    "quantity": 120000,
+                    "unit_price": "0.002",
+                    "product_id": "p-api",
+                },
+            ),
+            invoice("inv-2", {"total": 5, "product_id": "p-api"}),
+        ],
+        out,
+        FieldMapping(),
+        products=PRODUCTS,
+    )
+    assert [r["External ID"] for r in rows(out.getvalue())] == ["inv-2"]
+    (dropped,) = report.dropped
+    assert dropped.invoice_id == "inv-1" and "does not equal quantity" in dropped.reason

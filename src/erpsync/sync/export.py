@@ -42,9 +42,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from erpsync.errors import ConfigurationError, ErpSyncError
+from erpsync.errors import ConfigurationError, ErpSyncError, InvalidRequestError
 from erpsync.mapping.fields import FieldMapping
-from erpsync.models import currency_exponent, encode_external_id
+from erpsync.models import InvoiceLine, currency_exponent, encode_external_id
 from erpsync.sync.webhooks import SourceInvoice
 
 __all__ = [
@@ -201,6 +201,7 @@ def _invoice_rows(
                 continue
             if line.product is None:
                 raise ConfigurationError(f"a line of invoice {source.id} has no product")
+            _check_line_money(source.id, line.amount, line.quantity, line.unit_price)
             rate = line.unit_price
             if rate is None and line.quantity in (None, Decimal(1)):
                 rate = line.amount
@@ -223,6 +224,22 @@ def _invoice_rows(
     report.invoices.append(external_id)
     written.add(external_id)
     return rows
+
+
+def _check_line_money(
+    invoice_id: str, amount: Decimal, quantity: Decimal | None, price: Decimal | None
+) -> None:
+    """The line money rule every other path applies (the model's): amount must equal
+    quantity x unit price, rounded for some currency; else the invoice is dropped."""
+    try:
+        InvoiceLine(description="check", amount=amount, quantity=quantity, unit_price=price)
+    except ValueError as exc:  # pydantic's ValidationError
+        detail = str(exc).splitlines()[2:3] or [str(exc)]
+        raise InvalidRequestError(
+            f"a line of invoice {invoice_id}: {detail[0].strip()}",
+            field="lines.amount",
+            record=f"invoice {invoice_id}",
+        ) from exc
 
 
 def _number(value: Decimal | None) -> str:
