@@ -278,3 +278,16 @@ def test_quickbooks_deliveries_are_verified_and_deduplicated_across_restarts(
         assert handle_quickbooks(body, _signed(body, token), token, store=store) == []
     with SQLiteSyncStore(tmp_path / "s.db") as restarted:
         assert handle_quickbooks(body, _signed(body, token), token, store=restarted) == []
+
+
+def test_a_failing_fetch_invoice_is_reported_with_the_event_and_record(setup: Setup) -> None:
+    def missing(invoice_id: str) -> dict[str, Any]:
+        raise KeyError(invoice_id)
+
+    handler = InvoiceUpsertHandler(setup.backend, setup.store, missing)
+    result = handler.handle(EVENT)
+    assert result.action == "failed"
+    assert result.error is not None and isinstance(result.error.__cause__, KeyError)
+    assert INVOICE_ID in str(result.error) and "fetch_invoice" in str(result.error)
+    # The event was not swallowed: a redelivery with a working fetch succeeds.
+    assert setup.handler.handle(EVENT).action == "created"

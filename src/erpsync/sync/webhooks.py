@@ -372,7 +372,18 @@ class InvoiceUpsertHandler:
     # -- the write ------------------------------------------------------------------------
 
     def _upsert(self, invoice_id: str) -> tuple[HandleAction, Invoice | None]:
-        fetched = self.fetch_invoice(invoice_id)
+        try:
+            fetched = self.fetch_invoice(invoice_id)
+        except ErpSyncError:
+            raise
+        except Exception as exc:
+            # The caller's own code failed (a KeyError for an unknown id, a network error of
+            # the billing API): say which record, keep the cause, and let the event be retried.
+            raise MappingError(
+                f"fetch_invoice({invoice_id!r}) raised {type(exc).__name__}: {exc}",
+                record=f"source invoice {invoice_id}",
+                hint="fetch_invoice must return the source invoice or raise an erpsync error",
+            ) from exc
         source = (
             fetched
             if isinstance(fetched, SourceInvoice)
