@@ -37,6 +37,25 @@ _DELETED_RECORD_TYPES = {
     "iscustomrecord": "TEXT DEFAULT 'F'",
 }
 
+#: Customers and vendors are both entity records in NetSuite, with the same columns.
+_ENTITY_COLUMNS: tuple[str, ...] = (
+    "id INTEGER PRIMARY KEY",
+    "entityid TEXT",
+    "companyname TEXT",
+    "altname TEXT",
+    "isperson TEXT DEFAULT 'F'",
+    "firstname TEXT",
+    "lastname TEXT",
+    "email TEXT",
+    "phone TEXT",
+    "subsidiary INTEGER",
+    "currency INTEGER",
+    "isinactive TEXT DEFAULT 'F'",
+    "externalid TEXT",
+    f"datecreated {DATETIME}",
+    f"lastmodifieddate {DATETIME}",
+)
+
 _TABLES: dict[str, tuple[str, ...]] = {
     "currency": (
         "id INTEGER PRIMARY KEY",
@@ -81,40 +100,8 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "externalid TEXT",
         f"lastmodifieddate {DATETIME}",
     ),
-    "customer": (
-        "id INTEGER PRIMARY KEY",
-        "entityid TEXT",
-        "companyname TEXT",
-        "altname TEXT",
-        "isperson TEXT DEFAULT 'F'",
-        "firstname TEXT",
-        "lastname TEXT",
-        "email TEXT",
-        "phone TEXT",
-        "subsidiary INTEGER",
-        "currency INTEGER",
-        "isinactive TEXT DEFAULT 'F'",
-        "externalid TEXT",
-        f"datecreated {DATETIME}",
-        f"lastmodifieddate {DATETIME}",
-    ),
-    "vendor": (
-        "id INTEGER PRIMARY KEY",
-        "entityid TEXT",
-        "companyname TEXT",
-        "altname TEXT",
-        "isperson TEXT DEFAULT 'F'",
-        "firstname TEXT",
-        "lastname TEXT",
-        "email TEXT",
-        "phone TEXT",
-        "subsidiary INTEGER",
-        "currency INTEGER",
-        "isinactive TEXT DEFAULT 'F'",
-        "externalid TEXT",
-        f"datecreated {DATETIME}",
-        f"lastmodifieddate {DATETIME}",
-    ),
+    "customer": _ENTITY_COLUMNS,
+    "vendor": _ENTITY_COLUMNS,
     "item": (
         "id INTEGER PRIMARY KEY",
         "itemid TEXT",
