@@ -14,8 +14,6 @@ __all__ = ["Cursor"]
 
 _CURSOR_VERSION = 1
 
-# -----------------------------------------------------------------------------
-
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
