@@ -75,7 +75,7 @@ def push_invoices(
     auth_flags = [bool(r.pop("_auth", False)) for r in rows]  # not for the report
     write_records(report_path, rows, REPORT_COLUMNS, stdout=out.data)
     if not dry_run:
-        _record_run(config, erp, rows)
+        _record_run(config, backend, rows)
     code = _summarise(out, rows, report_path, dry_run=dry_run, as_json=as_json)
     written = [r for r in rows if r["status"] in ("created", "existed")]
     if any(auth_flags) and not written:
@@ -163,7 +163,10 @@ def _row(
     }
 
 
-def _record_run(config: Config, erp: Erp, rows: list[dict[str, object]]) -> None:
+def _record_run(config: Config, backend: AccountingBackend, rows: list[dict[str, object]]) -> None:
+    """The run in the run log, under the backend's tenant (its QuickBooks company or
+    NetSuite account), as the workflows record theirs: two companies sharing one store
+    each see their own pushes."""
     from erpsync.store import RunError, RunStatus, SQLiteSyncStore
 
     counts: dict[str, int] = {}
@@ -178,7 +181,7 @@ def _record_run(config: Config, erp: Erp, rows: list[dict[str, object]]) -> None
         for r in bad
     ]
     with SQLiteSyncStore(config.require("store", "recording the run")) as store:
-        run_id = store.start_run("push-invoices", erp)
+        run_id = store.start_run("push-invoices", backend.name, tenant=backend.tenant)
         store.finish_run(run_id, status=status, counts=counts, errors=errors)
 
 
