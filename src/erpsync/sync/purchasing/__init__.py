@@ -40,11 +40,15 @@ raises UnsupportedOperationError, and deletions come from change data capture wh
 backend offers it (otherwise the run report carries a note that deletions are not
 mirrored).
 
-Layout, one job per module: ``reports`` (what comes back), ``attributes`` (the
-custom attributes), ``build`` (an ERP order in local terms), ``orders`` (one order
-applied as one unit), ``run`` (the periodic run and its feeds), ``receipts``, ``push``
-(signature, body and the push itself), ``script`` (the user-event script text) and
-``workflow`` (:class:`PurchaseOrderSync`). Every public name is importable from here.
+The run is a composition of the three shared mechanisms of ``erpsync.sync``: one
+exclusive run with its run log (:mod:`erpsync.sync.runs`), two feeds, changed and
+deleted orders (:mod:`erpsync.sync.feed`), and the ledger writer for receipts
+(:mod:`erpsync.sync.ledger`). Layout, one job per module: ``reports`` (what comes
+back), ``attributes`` (the custom attributes), ``build`` (an ERP order in local terms),
+``orders`` (one order applied as one unit), ``run`` (the periodic run), ``upgrade``
+(cursors stored by earlier versions), ``receipts``, ``push`` (signature, body and the
+push itself), ``script`` (the user-event script text) and ``workflow``
+(:class:`PurchaseOrderSync`). Every public name is importable from here.
 """
 
 from __future__ import annotations

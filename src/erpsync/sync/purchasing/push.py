@@ -17,11 +17,11 @@ import json
 from collections.abc import Mapping
 
 from erpsync.errors import ConfigurationError, InvalidRequestError, WebhookSignatureError
-from erpsync.store import RunError
 from erpsync.sync.purchasing.build import Names
 from erpsync.sync.purchasing.context import Context
 from erpsync.sync.purchasing.orders import fetch, process
 from erpsync.sync.purchasing.reports import PushResult, report_from
+from erpsync.sync.runs import RunLog
 
 __all__ = [
     "PUSH_KIND",
@@ -134,18 +134,15 @@ def handle_push(
     ctx.backend.capabilities.require(
         "purchase_orders", "PurchaseOrderSync.handle_push", backend=ctx.backend.name
     )
-    run_id = ctx.store.start_run(PUSH_KIND, ctx.scope, tenant=ctx.tenant)
+    log = RunLog(ctx.store, PUSH_KIND, ctx.scope, tenant=ctx.tenant)
+    run_id = log.start()
     try:
         outcome = process(ctx, order_id, fetch(ctx, order_id), Names(ctx.backend))
     except BaseException as exc:
-        ctx.store.finish_run(
-            run_id,
-            status="failed",
-            errors=[RunError.from_exception(f"purchase order {order_id}", exc)],
-        )
+        log.fail(run_id, exc, label=f"purchase order {order_id}")
         raise
     report = report_from(run_id, [outcome], (), ())
-    ctx.store.finish_run(
+    log.finish(
         run_id,
         status="failed" if outcome.action == "failed" else "ok",
         counts=report.counts,

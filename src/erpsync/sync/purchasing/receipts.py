@@ -30,7 +30,7 @@ from erpsync.errors import (
 )
 from erpsync.models import ItemReceipt, ItemReceiptLine, PurchaseOrder
 from erpsync.store import content_hash
-from erpsync.sync._common import LedgerTarget, write_once
+from erpsync.sync.ledger import Ledger
 from erpsync.sync.purchasing.attributes import AttributeMapping, truthy
 from erpsync.sync.purchasing.context import RECEIPT, Context
 from erpsync.sync.purchasing.reports import LocalReceiptLine, ReceiptResult, SkippedLine
@@ -66,15 +66,20 @@ def receive(
         [[line_id, str(quantity.normalize())] for line_id, quantity in sorted(accepted.items())]
     )
     receipt = _receipt(purchase_order_id, day, accepted, external_id)
-    outcome = write_once(
+    ledger = Ledger(
         ctx.store,
-        LedgerTarget(ctx.scope, RECEIPT, external_id, external_id, ctx.tenant),
+        ctx.scope,
+        tenant=ctx.tenant,
         owner=ctx.owner,
         lease_seconds=ctx.lease_seconds,
+        identify=lambda written: (written.id or external_id, None),
+    )
+    outcome = ledger.write(
+        RECEIPT,
+        external_id,
         # The backend looks the external id up itself before every transform.
         find=lambda: None,
         create=lambda: ctx.backend.receive_purchase_order(receipt),
-        identify=lambda written: (written.id or external_id, None),
         content_hash=lines_hash,
         # Only while no earlier attempt can have reached the ERP: once one may have,
         # its receipt may already be counted in the received quantities.

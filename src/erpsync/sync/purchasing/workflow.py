@@ -11,12 +11,13 @@ from erpsync.backend import AccountingBackend
 from erpsync.errors import ConfigurationError
 from erpsync.mapping.status import NETSUITE_PO_TO_ION, StatusTable
 from erpsync.store import SyncStore, make_owner
-from erpsync.sync._common import resolve_tenant
+from erpsync.sync.ledger import resolve_tenant
 from erpsync.sync.purchasing import push, receipts
 from erpsync.sync.purchasing import run as periodic
 from erpsync.sync.purchasing.attributes import AttributeMapping
 from erpsync.sync.purchasing.context import Context
 from erpsync.sync.purchasing.reports import PurchasingRunReport, PushResult, ReceiptResult
+from erpsync.sync.runs import ExclusiveRun
 from erpsync.sync.sinks import PurchasingSink
 
 __all__ = ["PurchaseOrderSync"]
@@ -83,6 +84,7 @@ class PurchaseOrderSync:
         self.run_lock_seconds = float(run_lock_seconds)
         self._clock = clock
         self._owner = make_owner("purchasing")
+        self._exclusive: tuple[tuple[object, ...], ExclusiveRun] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -119,11 +121,25 @@ class PurchaseOrderSync:
         """Mirror every purchase order changed (or deleted) since the last run, retry
         the orders that failed before, and record the run in the store's run log.
 
-        Raises ConflictError when another run of the same scope holds the run lock, and
-        re-raises (after logging the run as ``failed``) an error that stops the listing
-        itself, such as an authentication failure.
+        Runs of one scope and tenant never overlap (:mod:`erpsync.sync.runs`): a second
+        one, from any process sharing the store or from this object, raises
+        :class:`~erpsync.sync.runs.SyncBusyError` (a ConflictError). The run's lock is a
+        lease of ``run_lock_seconds``, renewed between orders and in the background
+        during a slow one; a run whose lease lapsed and was taken by another run stops
+        with :class:`~erpsync.sync.runs.LockLostError` instead of overlapping it. An
+        error that stops the listing itself, such as an authentication failure, is
+        re-raised after the run is logged as ``failed``.
         """
-        return periodic.run(self._context())
+        context = self._context()
+        return periodic.run(context, self._exclusive_run(context))
+
+    def _exclusive_run(self, context: Context) -> ExclusiveRun:
+        """One ExclusiveRun per store, scope and tenant, kept: its thread lock keeps two
+        threads running this object apart (the store lock is re-entrant per owner)."""
+        key = (id(context.store), context.scope, context.tenant, context.run_lock_seconds)
+        if self._exclusive is None or self._exclusive[0] != key:
+            self._exclusive = (key, periodic.exclusive_run(context))
+        return self._exclusive[1]
 
     def handle_push(
         self, body: bytes, headers: Mapping[str, str], secret: str | bytes
