@@ -16,7 +16,6 @@ but checks every row against the ERP, read-only (:mod:`erpsync._cli.checks`):
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,8 @@ from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_AUTH, EXIT_OK, EXIT_PARTIAL
 from erpsync._cli.files import STDOUT, ParsedInvoice, read_invoices, write_records
 from erpsync._cli.options import erp_option, json_option, sandbox_option
-from erpsync._cli.output import Output, Progress
+from erpsync._cli.output import Output
+from erpsync._cli.progress import counted
 from erpsync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -123,15 +123,10 @@ def _send(
         if id(item) not in ready_ids
     }
 
-    def feed(progress: Progress) -> Iterator[Invoice]:
-        for item in ready:
-            assert item.invoice is not None
-            yield item.invoice
-            progress.advance()
-
+    invoices: list[Invoice] = [item.invoice for item in ready if item.invoice is not None]
     if ready:
         with out.progress(f"Pushing invoices to {backend.name}", total=len(ready)) as progress:
-            result = backend.create_invoices(feed(progress))
+            result = backend.create_invoices(counted(invoices, progress))
         for item, outcome in zip(ready, result):
             if outcome.ok and outcome.record is not None:
                 rows[id(item)] = _row(
