@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from erpsync._cli.backends import Erp, build_backend, choose_erp
+from erpsync._cli.backends import Erp, choose_erp, connected
 from erpsync._cli.checks import ReferenceCheck
 from erpsync._cli.config import Config
 from erpsync._cli.files import STDOUT, validation_message, write_records
@@ -221,18 +221,12 @@ def backfill_command(
     if path == STDOUT:
         out = out.data_only()
     store_path = Path(config.require("store", "the backfill's ledger")).expanduser()
-    backend = build_backend(config, erp)
-    try:
+    with connected(config, erp) as backend, SQLiteSyncStore(store_path) as store:
         policy = _policy(backend, options)
         checks = ReferenceCheck(backend, customer_hint="fix --customer, or give --customer-name")
-        with SQLiteSyncStore(store_path) as store:
-            flow = XometryInvoicing(backend, policy, store)
-            rows = _jobs(out, flow, parsed, checks if options.dry_run else None)
-            rows += _payouts(flow, payouts, rows, options.dry_run)
-    finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+        flow = XometryInvoicing(backend, policy, store)
+        rows = _jobs(out, flow, parsed, checks if options.dry_run else None)
+        rows += _payouts(flow, payouts, rows, options.dry_run)
     write_records(path, rows, REPORT_COLUMNS, stdout=out.data)
     titles = (
         ("Backfill dry run (checked against the ERP, nothing written)", "Rows that would fail")

@@ -19,7 +19,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from erpsync._cli.backends import Erp, build_backend
+from erpsync._cli.backends import Erp, connected
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_AUTH
 from erpsync._cli.files import STDOUT, ParsedInvoice, read_invoices, write_records
@@ -52,7 +52,6 @@ def push_invoices(
     dry_run: bool = False,
     report: Path | None = None,
     as_json: bool = False,
-    backend: AccountingBackend | None = None,
 ) -> int:
     parsed = read_invoices(source)
     path = report_path(source, report)
@@ -60,15 +59,9 @@ def push_invoices(
         raise ConfigurationError("--json and --report - both write to stdout: choose one")
     if path == STDOUT:
         out = out.data_only()
-    owned = backend is None
-    backend = backend if backend is not None else build_backend(config, erp)
-    try:
+    with connected(config, erp) as backend:
         _resolve_names(backend, parsed)
         rows = _dry_run(backend, parsed) if dry_run else _send(out, backend, parsed)
-    finally:
-        close = getattr(backend, "close", None)
-        if owned and callable(close):
-            close()
     auth_flags = [bool(r.pop("_auth", False)) for r in rows]  # not for the report
     write_records(path, rows, REPORT_COLUMNS, stdout=out.data)
     if not dry_run:
