@@ -49,7 +49,7 @@ def test_dry_run_checks_against_the_erp_and_writes_nothing(netsuite, jobs: Path)
     assert rows["job J-3"]["status"] == "invalid"
     assert "price" in rows["job J-3"]["error"]
     assert rows["job J-4"]["status"] == "failed"  # $0, refused by default
-    assert "zero_total" in rows["job J-4"]["error"]
+    assert "--zero-total skip" in rows["job J-4"]["error"]
     assert _invoices(fake) == before
     assert "Rows that would fail" in out
     # A default customer the ERP does not have: every job that would be invoiced says so.

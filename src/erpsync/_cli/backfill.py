@@ -135,13 +135,16 @@ def _entry_row(item: ParsedJob, entry: BackfillEntry, checks: ReferenceCheck | N
         problems = checks.problems(entry.invoice)
         if problems:
             return _row(item.row, record, "invalid", error="; ".join(problems))
+    reason = entry.reason
+    if entry.outcome == "failed" and item.job is not None and item.job.price == 0:
+        reason = f"{reason} (here: --zero-total skip or --zero-total invoice)"
     return _row(
         item.row,
         record,
         entry.outcome,
         id=entry.invoice_id,
         number=entry.number,
-        error=entry.reason,
+        error=reason,
     )
 
 
