@@ -22,7 +22,7 @@ def test_the_help_lists_every_command() -> None:
     commands = _commands()
     for name in ("demo", "sandbox", "connect", "push", "import", "sync", "runs", "reconcile"):
         assert name in commands
-    assert "store" in commands and "completion" in commands
+    assert "store" in commands and "completion" in commands and "backfill" in commands
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

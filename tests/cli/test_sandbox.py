@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,10 @@ def _sandbox(*argv: str) -> Iterator[tuple[str, dict[str, str]]]:
     try:
         yield text, exports
     finally:
+        # The sandbox prints "Press Ctrl-C" just before it starts waiting for it; a
+        # Ctrl-C in between ends it as an interrupted command (130). Leave it the time
+        # to get there, as a person does.
+        time.sleep(0.5)
         process.send_signal(signal.SIGINT)
         rest, err = process.communicate(timeout=90)
     assert process.returncode == 0, err

@@ -14,6 +14,8 @@ RSA, ES256/384/512 for EC curves), unless ``netsuite.algorithm`` says otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -29,6 +31,7 @@ __all__ = [
     "ERPS",
     "build_backend",
     "choose_erp",
+    "connected",
     "netsuite_auth",
     "netsuite_auth_kind",
     "quickbooks_auth",
@@ -173,3 +176,18 @@ def build_backend(
     account_id = config.require("netsuite.account_id", "NetSuite")
     auth = netsuite_auth(config, netsuite_auth_kind(config, netsuite_kind))
     return NetSuiteBackend(account_id, auth, base_url=sandbox, pdf_restlet=_pdf_restlet(config))
+
+
+@contextmanager
+def connected(
+    config: Config, erp: Erp, *, netsuite_kind: str | None = None
+) -> Iterator[AccountingBackend]:
+    """:func:`build_backend` for the length of a command: its connections are closed
+    afterwards, however the command ends."""
+    backend = build_backend(config, erp, netsuite_kind=netsuite_kind)
+    try:
+        yield backend
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()

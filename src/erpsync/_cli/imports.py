@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from erpsync._cli.backends import Erp, build_backend, choose_erp
+from erpsync._cli.backends import Erp, choose_erp, connected
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK
 from erpsync._cli.files import STDOUT, write_records
@@ -95,14 +95,11 @@ def import_records(
     as_json: bool = False,
 ) -> int:
     """Read every customer, or the outstanding (``all_``: every) invoice, from the ERP."""
-    backend = build_backend(config, erp)
-    try:
-        with out.progress(f"Reading {what} from {backend.name}", total=None) as progress:
-            records, columns = _read(backend, what, all_, progress)
-    finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+    with (
+        connected(config, erp) as backend,
+        out.progress(f"Reading {what} from {backend.name}", total=None) as progress,
+    ):
+        records, columns = _read(backend, what, all_, progress)
     if as_json:
         out.json({what: records})
         return EXIT_OK

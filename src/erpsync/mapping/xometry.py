@@ -347,29 +347,7 @@ def payment_for_payout(
     amount differs from the sum owed (both figures in the message).
     """
     record = f"Xometry payout {payout.payout_id}"
-    by_job = _by_job(invoices)
-    missing = [job for job in payout.job_ids if job not in by_job]
-    if missing:
-        raise MappingError(
-            f"no invoice for job(s) {', '.join(missing)}",
-            record=record,
-            hint="create the jobs' invoices (backfill) before the payout's payment",
-        )
-    chosen = [by_job[job] for job in payout.job_ids]
-    no_id = [job for job, inv in zip(payout.job_ids, chosen, strict=True) if inv.id is None]
-    if no_id:
-        raise MappingError(f"the invoice of job(s) {', '.join(no_id)} has no ERP id", record=record)
-    # A $0 invoice (InvoicePolicy(zero_total="invoice")) owes nothing and is never
-    # "already paid": the payment applies nothing to it.
-    paid = [
-        job
-        for job, inv in zip(payout.job_ids, chosen, strict=True)
-        if amount_due(inv) <= 0 and inv.total != 0
-    ]
-    if paid:
-        raise MappingError(
-            f"the invoice of job(s) {', '.join(paid)} is already paid", record=record
-        )
+    chosen = _payout_invoices(payout, _by_job(invoices), record)
     currencies = sorted({inv.currency for inv in chosen})
     if len(currencies) > 1:
         raise MappingError(
@@ -414,6 +392,36 @@ def payment_for_payout(
         raise MappingError(
             "cannot be made into a payment", record=record, detail=_first_error(exc)
         ) from exc
+
+
+def _payout_invoices(
+    payout: XometryPayout, by_job: Mapping[str, Invoice], record: str
+) -> list[Invoice]:
+    """The invoice of each job of ``payout``, in its order; MappingError when one is
+    missing, has no ERP id or is already paid."""
+    missing = [job for job in payout.job_ids if job not in by_job]
+    if missing:
+        raise MappingError(
+            f"no invoice for job(s) {', '.join(missing)}",
+            record=record,
+            hint="create the jobs' invoices (backfill) before the payout's payment",
+        )
+    chosen = [by_job[job] for job in payout.job_ids]
+    no_id = [job for job, inv in zip(payout.job_ids, chosen, strict=True) if inv.id is None]
+    if no_id:
+        raise MappingError(f"the invoice of job(s) {', '.join(no_id)} has no ERP id", record=record)
+    # A $0 invoice (InvoicePolicy(zero_total="invoice")) owes nothing and is never
+    # "already paid": the payment applies nothing to it.
+    paid = [
+        job
+        for job, inv in zip(payout.job_ids, chosen, strict=True)
+        if amount_due(inv) <= 0 and inv.total != 0
+    ]
+    if paid:
+        raise MappingError(
+            f"the invoice of job(s) {', '.join(paid)} is already paid", record=record
+        )
+    return chosen
 
 
 def _by_job(invoices: Mapping[str, Invoice] | Iterable[Invoice]) -> dict[str, Invoice]:
