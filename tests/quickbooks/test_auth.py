@@ -912,7 +912,9 @@ def test_after_revoke_a_reconnect_by_another_process_is_picked_up(
 def test_token_posts_go_through_the_transport_and_never_follow_redirects(
     clock: FakeClock, rsps: responses.RequestsMock
 ) -> None:
-    rsps.add(responses.POST, TOKEN_URL, status=302, headers={"Location": "https://evil.example/t"})
+    rsps.add(
+        responses.POST, TOKEN_URL, status=302, headers={"Location": "https://evil.example/t"}
+    )
     rsps.add(responses.POST, "https://evil.example/t", json=token_body(2))
     store = MemoryTokenStore()
     seed(store)
