@@ -113,11 +113,13 @@ def seed_expired_tokens(dsn: str, tenants: list[dict[str, Any]]) -> None:
 
 
 def _host(spec: dict[str, Any]) -> int:
+    import logging
     from dataclasses import asdict
 
     from erpsync.testing import FakeQuickBooks
     from erpsync.testing.core.emulator import Governance, Window
 
+    logging.basicConfig(level=logging.ERROR)  # "FakeQuickBooks answered 429": counted instead
     governance = Governance(
         concurrency=wire.MAX_CONCURRENT_REQUESTS,
         windows=tuple(Window(count, per) for count, per in WINDOWS),
@@ -194,8 +196,8 @@ def _limiter(cfg: dict[str, Any], redis_url: str, run: str, realm: str) -> Any:
     options = {"concurrency": wire.MAX_CONCURRENT_REQUESTS, "rates": rates}
     if cfg["limiter"] == "local":
         return LocalLimiter(name=f"local:{realm}", **options)
-    # the slot lease a killed worker leaves behind: a few scaled seconds
-    return RedisLimiter(redis_url, key=f"{run}:{realm}", lease=cfg["lease"], **options)
+    # a killed worker's slots come back after 5 s (live workers renew theirs)
+    return RedisLimiter(redis_url, key=f"{run}:{realm}", lease=5.0, **options)
 
 
 def _classify(message: str) -> str:
@@ -265,7 +267,7 @@ def _push_tenant(cfg: dict[str, Any], sync: Any, invoices: list[Invoice]) -> Non
             _Out.emit(event="failures", realm=realm, kind=kind, n=n, sample=samples[kind])
         if done == len(invoices):
             return
-        time.sleep(cfg["lease"] / 4)  # claims of a killed worker: wait for their lease
+        time.sleep(cfg["pause"])  # claims of a killed worker: wait for their lease
 
 
 def _rotate(backend: Any, realm: str, failures: Counter[str], samples: dict[str, str]) -> None:

@@ -78,9 +78,10 @@ class Config:
     threads: int = 2  # per tenant per worker process
     scale: float = 0.5
     latency: float = 0.02
-    lease: float = 6.0
+    lease: float = 30.0  # a claim's lease: longer than any stall of a live worker
     kills: int = 2  # workers SIGKILLed (and restarted) at each of two moments
     rotate_every: int = 40
+    pause: float = 0.5  # between passes, waiting for the leases of killed workers
     hosts: int = 4
     limiter: str = "redis"
     seed: int = 1
@@ -393,11 +394,13 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[Config]]:
     parser.add_argument("--scale", type=float, default=None, help="1.0: real time")
     parser.add_argument("--kills", type=int, default=None, help="workers killed, twice a run")
     parser.add_argument("--limiters", default="redis,local", help="redis, local or both")
+    parser.add_argument("--postgres", default=None, help="a cluster's DSN (default: start one)")
+    parser.add_argument("--redis", default=None, help="a Redis URL (default: start one)")
     parser.add_argument("--timeline", action="store_true", help="requests a second, per tenant")
     parser.add_argument("--role", default=None, help=argparse.SUPPRESS)
     parser.add_argument("spec", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    quick = Config(tenants=3, invoices=40, workers=4, hosts=1, kills=1, lease=3.0)
+    quick = Config(tenants=3, invoices=40, workers=4, hosts=1, kills=1, lease=8.0)
     base = quick if args.quick else Config()
     options = {
         name: getattr(args, name)
@@ -421,8 +424,10 @@ def main(argv: list[str] | None = None) -> int:
         return roles.serve_role(args.role, json.loads(args.spec))
     with ExitStack() as stack:
         try:
-            cluster = stack.enter_context(servers.postgres_server())
-            redis_url = stack.enter_context(servers.redis_server())
+            cluster = args.postgres or stack.enter_context(
+                servers.postgres_server(max_connections=1000)
+            )
+            redis_url = args.redis or stack.enter_context(servers.redis_server())
         except servers.ServerUnavailable as exc:
             print(f"cannot run: {exc}", file=sys.stderr)
             return 2
