@@ -1,9 +1,6 @@
 """PostgresSyncStore and PostgresTokenStore in ONE database, as docs/scaling.md's first
-examples suggest: today both keep their schema version in a table named
-``erpsync_schema`` with different columns, so the second to open the database breaks.
-
-Marked xfail(strict): when the clash is fixed this test passes, the strict mark turns
-that into a failure, and the mark (and the note in docs/scaling.md) must go."""
+examples suggest: both keep their schema version in the one ``erpsync_schema`` table,
+a row per component, so either may open the database first."""
 
 from __future__ import annotations
 
@@ -13,9 +10,6 @@ import pytest
 
 from erpsync.quickbooks import PostgresTokenStore, QuickBooksToken
 from erpsync.store import PostgresSyncStore
-
-_CLASH = "both stores name their schema-version table erpsync_schema (different columns)"
-
 
 def _token() -> QuickBooksToken:
     now = datetime.now(UTC)
@@ -29,7 +23,6 @@ def _token() -> QuickBooksToken:
     )
 
 
-@pytest.mark.xfail(strict=True, reason=_CLASH)
 def test_tokens_first_then_the_store(pg_dsn: str) -> None:
     tokens = PostgresTokenStore(pg_dsn)
     tokens.save("1", _token())
@@ -38,7 +31,6 @@ def test_tokens_first_then_the_store(pg_dsn: str) -> None:
     tokens.close()
 
 
-@pytest.mark.xfail(strict=True, reason=_CLASH)
 def test_the_store_first_then_tokens(pg_dsn: str) -> None:
     with PostgresSyncStore(pg_dsn) as store:
         assert store.get("quickbooks", "invoice", "k", tenant="1") is None
