@@ -11,7 +11,7 @@ import pytest
 
 from erpsync.errors import InvalidRequestError, ServiceError
 from erpsync.store import SQLiteSyncStore
-from erpsync.sync._common import LedgerTarget, write_once
+from erpsync.sync.ledger import Ledger, LedgerTarget, write_once
 
 TARGET = LedgerTarget("ERP", "invoice", "job-1", "ext-1")
 
@@ -164,3 +164,18 @@ def test_a_precheck_refusal_leaves_no_trace_and_is_skipped_after_an_unknown_outc
     # The outcome is unknown now: the check would judge against quantities that may
     # already count the earlier write, so it is not run.
     assert write(store, erp, precheck=refuse).status == "created"
+
+
+def test_a_ledger_binds_store_namespace_tenant_and_owner(store: SQLiteSyncStore) -> None:
+    erp = Erp()
+    ledger = Ledger(store, "ERP", tenant="t1", owner="me", lease_seconds=60, identify=identify)
+    first = ledger.write("invoice", "job-1", external_id="ext-1", find=erp.find,
+                         create=lambda: erp.create("a"), content_hash="a")  # fmt: skip
+    assert first.status == "created"
+    again = ledger.write("invoice", "job-1", external_id="ext-1", find=erp.find,
+                         create=lambda: erp.create("a"))  # fmt: skip
+    assert again.status == "existed" and erp.creates == 1
+    written = ledger.written("invoice", "job-1")
+    assert written is not None and written.tenant == "t1" and written.external_id == "ext-1"
+    assert store.get("ERP", "invoice", "job-1") is None  # the default tenant is another
+    assert ledger.target("invoice", "k").external_id == "k"

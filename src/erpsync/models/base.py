@@ -98,7 +98,7 @@ class _Model(BaseModel):
         if not update:
             return super().model_copy(deep=deep)
         data: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}
-        if getattr(self, "_derived", False) and "amount" not in update:
+        if _is_derived(self) and "amount" not in update:
             # A derived amount follows its quantity and price: derive it again rather
             # than freeze the old value into the copy (where a changed quantity would
             # then contradict it).
@@ -122,6 +122,23 @@ class _Model(BaseModel):
         # Frozen models are usable as set members and dict keys; list fields (lines,
         # applications) hash as tuples so that documents are hashable too.
         return hash((type(self), *(_hashable(v) for v in self.__dict__.values())))
+
+
+def _mark_derived(line: BaseModel) -> None:
+    """Remember that ``line``'s amount was derived from its quantity and price.
+
+    The flag lives in pydantic's private-state slot, which every copy carries along, but
+    is not declared as a private attribute: pydantic would then set one up for every
+    line built, at a cost larger than the line's own checks, for a flag that only a few
+    lines carry. Equality and hashing ignore it (they look at ``__dict__``).
+    """
+    object.__setattr__(line, "__pydantic_private__", {"derived": True})
+
+
+def _is_derived(line: BaseModel) -> bool:
+    """Whether :func:`_mark_derived` marked ``line`` (or the line it was copied from)."""
+    private = line.__pydantic_private__
+    return bool(private and private.get("derived"))
 
 
 def _hashable(value: object) -> object:

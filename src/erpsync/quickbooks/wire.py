@@ -102,6 +102,14 @@ AUTHENTICATION_FAILED: Final = "3200"
 AUTHORIZATION_FAILED: Final = "3100"
 THROTTLED: Final = "3001"
 SYSTEM_FAULT: Final = "10000"
+#: The validation codes of the standard ``Fault`` envelope.
+INVALID_VALUE: Final = "2010"
+REQUIRED_PARAM_MISSING: Final = "2020"
+STRING_LENGTH: Final = "2050"
+BUSINESS_VALIDATION: Final = "6000"
+AMOUNT_MISMATCH: Final = "6070"
+UNSUPPORTED_OPERATION: Final = "500"
+REQUEST_LIMIT: Final = "1000"
 
 # -- webhooks -----------------------------------------------------------------------------
 

@@ -56,8 +56,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Generic, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
@@ -72,6 +71,8 @@ from erpsync.sync._common import (
     resolve_tenant,
     write_once,
 )
+from erpsync.sync.feed import ImportBatch
+from erpsync.sync.runs import SyncBusyError
 
 __all__ = [
     "RUN_KIND",
@@ -122,10 +123,6 @@ class Failure(NamedTuple):
 
     number: str
     reason: str
-
-
-class SyncBusyError(ConflictError):
-    """Another pass of the same sync holds the lock (in this process or another)."""
 
 
 @dataclass
@@ -227,48 +224,6 @@ def _parse_position(name: str, value: str) -> FeedPosition:
             f"the cursor {name!r} holds {value!r}, not '<ISO timestamp>|<id>': {exc}",
             hint="Fix or delete the cursor in the sync store to re-import from the start",
         ) from None
-
-
-class ImportBatch(Generic[T]):
-    """Records read from the ERP, and the step that acknowledges them.
-
-    Store ``batch.records`` locally, then call :meth:`commit` so the next import starts
-    after them; or use ``with batch:``, which commits when the block ends without an
-    exception. An uncommitted batch is delivered again (deduplicated) by the next import.
-    """
-
-    def __init__(self, records: list[T], on_commit: Callable[[], None], cursor: str | None) -> None:
-        self.records: list[T] = records
-        self.cursor = cursor
-        self._on_commit = on_commit
-        self.committed = False
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.records)
-
-    def commit(self) -> None:
-        """Advance the feed past these records (idempotent)."""
-        if not self.committed:
-            self._on_commit()
-            self.committed = True
-
-    def __enter__(self) -> ImportBatch[T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.commit()
-
-    def __repr__(self) -> str:
-        return f"ImportBatch({len(self.records)} records, committed={self.committed})"
 
 
 # -- the workflow -------------------------------------------------------------------------

@@ -98,15 +98,17 @@ def quickbooks_backend(
     fake: FakeQuickBooks,
     *,
     token_store: TokenStore | None = None,
+    realm_id: str | None = None,
     **backend_options: Any,
 ) -> QuickBooksBackend:
-    """A QuickBooksBackend connected to ``fake`` with the emulator's pre-issued tokens."""
+    """A QuickBooksBackend connected to one of ``fake``'s companies (default: the first)
+    with the emulator's pre-issued tokens for it."""
     from erpsync.quickbooks.auth import QuickBooksAuth
     from erpsync.quickbooks.backend import QuickBooksBackend
     from erpsync.quickbooks.tokens import MemoryTokenStore, QuickBooksToken
 
     served = _require_reachable(fake)
-    creds = fake.credentials
+    creds = fake.credentials if realm_id is None else fake.credentials_for(realm_id)
     store: TokenStore = token_store if token_store is not None else MemoryTokenStore()
     if store.load(creds.realm_id) is None:
         now = clock_datetime(fake.clock)

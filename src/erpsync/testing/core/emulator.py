@@ -2,59 +2,23 @@
 ways in (in-process through ``responses``, and a loopback HTTP server).
 
 This module holds the :class:`Emulator` base and re-exports the rest, which lives in
-one small module per job: :mod:`._clock`, :mod:`._faults` (latency and faults),
-:mod:`._governance`, :mod:`._intercept` (the shared ``responses`` mock) and
-:mod:`._server` (the loopback server).
+one small module per job: :mod:`.clock`, :mod:`.faults` (latency and faults),
+:mod:`.governance`, :mod:`.intercept` (the shared ``responses`` mock) and
+:mod:`.server` (the HTTP server).
 
-CONTRACT (fixed; FakeQuickBooks and FakeNetSuite are written against it):
-
-    class Emulator(abc.ABC):
-        # subclasses set these
-        intercept_prefixes: tuple[str, ...]          # URL prefixes caught in-process, e.g.
-                                                     # ("https://quickbooks.api.intuit.com", ...)
-        service_name: str                            # "QuickBooks" / "NetSuite", for messages
-
-        def __init__(self, *, clock: Clock | None = None, latency: Latency | float | None = None,
-                     faults: FaultPlan | None = None, governance: Governance | None = None,
-                     seed: int = 0) -> None
-
-        # public, implemented here
-        clock: Clock                                  # FakeClock or SystemClock
-        faults: FaultPlan
-        def handle(self, request: WireRequest) -> WireResponse | Drop
-            # governance -> fault plan -> latency -> self._dispatch -> fault plan (lost response)
-        def start(self) -> None / stop(self) -> None / __enter__ / __exit__   # in-process
-        def serve(self, host: str = "127.0.0.1", port: int = 0) -> str      # base URL
-        def shutdown(self) -> None
-        served_url: str | None
-        def inject(self, kind: str, *, times: int = 1,
-                   match: Callable[[WireRequest], bool] | None = None,
-                   status: int = 503, delay: float = 0.0) -> None          # scripted fault
-
-        # subclasses implement
-        @abc.abstractmethod
-        def _dispatch(self, request: WireRequest) -> WireResponse
-        @abc.abstractmethod
-        def _throttled(self, request: WireRequest, reason: str) -> WireResponse
-            # the service's own 429 answer (QBO: XML 3001; NetSuite: CONCURRENCY_LIMIT_EXCEEDED)
-        def _server_error(self, request: WireRequest, status: int) -> WireResponse
-            # the service's own 5xx body; default a plain text body
-        def _governance_scope(self, request: WireRequest) -> str | None
-            # which extra rate window applies ("batch" for QBO /batch); default None
-        def _governed(self, request: WireRequest) -> bool
-            # whether the request counts against governance (OAuth endpoints do not); default True
-
-Compatible extensions of the contract (all optional for subclasses):
-
-* ``governance``, ``latency``, ``seed`` and ``rng`` (a ``random.Random(seed)`` the subclass
-  may use for ids) are public attributes; ``stats`` is a snapshot of the counters
-  (:class:`EmulatorStats`) for benchmarks; ``reset_runtime()`` puts governance, counters,
-  latency randomness and the fault plan back to how they were constructed (subclasses call it
-  from their own ``reset()``).
-* ``handle`` adds a ``Date`` header (from the emulator clock) when the answer has none.
-* With no ``clock`` the emulator runs on real time (:class:`SystemClock`), which is what a
-  third-party client talking to :meth:`Emulator.serve` expects; tests pass a
-  :class:`FakeClock` so that latency, token expiry and rate windows cost no real time.
+Subclasses (FakeQuickBooks, FakeNetSuite) set ``intercept_prefixes`` (the URL prefixes
+caught in-process) and ``service_name``, and implement ``_dispatch`` (the service's
+answer) and ``_throttled`` (its own 429: QBO's XML 3001, NetSuite's
+CONCURRENCY_LIMIT_EXCEEDED); they may override ``_server_error`` (its 5xx body),
+``_governance_scope`` (an extra rate window: ``"batch"``), ``_governance_key`` (whose
+limits a request counts against: QuickBooks counts per company) and ``_governed``
+(OAuth endpoints are not). :meth:`Emulator.handle` applies governance, the fault plan,
+latency, ``_dispatch`` and the lost-response fault, in that order, and never raises.
+``governance``, ``latency``, ``seed`` and ``rng`` are public attributes; ``stats`` is a
+snapshot of the counters; ``reset_runtime()`` puts governance, counters, latency
+randomness and the fault plan back as constructed. With no ``clock`` the emulator runs
+on real time (what a third-party client talking to :meth:`Emulator.serve` expects);
+tests pass a :class:`FakeClock` so latency, token expiry and rate windows cost nothing.
 
 Why one shared ``responses`` mock: ``responses`` patches ``HTTPAdapter.send`` and two of its
 mocks nested inside each other hide each other's routes, so every active emulator adds its
@@ -94,7 +58,7 @@ from erpsync.testing.core.faults import (
 )
 from erpsync.testing.core.governance import Governance, Window, _Gate
 from erpsync.testing.core.intercept import _INTERCEPTOR, _Route, intercepting
-from erpsync.testing.core.server import _Handler, _loopback, _Server, _Server6
+from erpsync.testing.core.server import _Server, bind_address, local_url, start_server, stop_server
 from erpsync.testing.core.wire import WireRequest, WireResponse
 
 __all__ = [
@@ -181,7 +145,9 @@ class Emulator(abc.ABC):
         self.governance: Governance = governance if governance is not None else Governance()
         self.seed = seed
         self.rng = random.Random(seed)
-        self._gate = _Gate(self.governance)
+        self._gates: dict[str | None, _Gate] = {}
+        self._gates_lock = threading.Lock()
+        self._flight = _Gate(Governance(enabled=False))  # counts every admitted request
         self._latency_rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self._stats_lock = threading.Lock()
@@ -215,6 +181,18 @@ class Emulator(abc.ABC):
     def _governed(self, request: WireRequest) -> bool:
         return True
 
+    def _governance_key(self, request: WireRequest) -> str | None:
+        """Whose limits a request counts against: one set per key (QuickBooks: per
+        company, so a realm id); default one set for the whole emulator."""
+        return None
+
+    def _gate_for(self, key: str | None) -> _Gate:
+        with self._gates_lock:
+            gate = self._gates.get(key)
+            if gate is None:
+                gate = self._gates[key] = _Gate(self.governance)
+            return gate
+
     # -- handling -----------------------------------------------------------------------
 
     def handle(self, request: WireRequest) -> WireResponse | Drop:
@@ -237,15 +215,16 @@ class Emulator(abc.ABC):
     def _handle(self, request: WireRequest) -> WireResponse | Drop:
         with self._stats_lock:
             self._counts["requests"] += 1
-        admitted = False
+        gate: _Gate | None = None
         if self._governed(request):
-            reason = self._gate.admit(self._governance_scope(request), self.clock.now())
+            gate = self._gate_for(self._governance_key(request))
+            reason = gate.admit(self._governance_scope(request), self.clock.now())
             if reason is not None:
                 with self._stats_lock:
                     self._counts["throttled"] += 1
                 self._wait(0.0)
                 return self._finish(self._answer_throttled(request, reason))
-            admitted = True
+            self._flight.admit(None, 0.0)
         try:
             fault = self.faults.draw(request)
             if fault is not None:
@@ -267,8 +246,9 @@ class Emulator(abc.ABC):
                 return Drop("lose_response", response)
             return response
         finally:
-            if admitted:
-                self._gate.release()
+            if gate is not None:
+                gate.release()
+                self._flight.release()
 
     def _wait(self, extra: float) -> None:
         with self._rng_lock:
@@ -346,14 +326,17 @@ class Emulator(abc.ABC):
             faults=counts.get("faults", 0),
             faults_by_kind=MappingProxyType(by_kind),
             errors=counts.get("errors", 0),
-            in_flight=self._gate.in_flight,
-            max_concurrent=self._gate.max_in_flight,
+            in_flight=self._flight.in_flight,
+            max_concurrent=self._flight.max_in_flight,
         )
 
     def reset_runtime(self) -> None:
         """Forget governance history and counters and re-arm the fault plan and latency
         randomness, so a reset emulator behaves exactly as a new one."""
-        self._gate.clear()
+        with self._gates_lock:
+            for gate in self._gates.values():
+                gate.clear()
+        self._flight.clear()
         with self._stats_lock:
             self._counts.clear()
             self._fault_counts.clear()
@@ -406,53 +389,27 @@ class Emulator(abc.ABC):
 
     # -- loopback server ----------------------------------------------------------------
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve this emulator over HTTP on a loopback address; returns the base URL.
+    def serve(self, host: str = "127.0.0.1", port: int = 0, *, allow_remote: bool = False) -> str:
+        """Serve this emulator over HTTP; returns the base URL this process reaches it at.
 
-        Only loopback addresses are accepted: the emulator checks credentials but is not a
-        hardened server. Serving again while serving returns the existing URL.
+        Only loopback addresses unless ``allow_remote=True`` (an explicit opt-in, logged
+        as a warning): the emulator checks credentials but is not a hardened server.
+        Serving again while serving returns the existing URL.
         """
         with self._serve_lock:
             if self._server is not None and self.served_url is not None:
                 return self.served_url
-            return self._start_server(_loopback(host), port)
-
-    def _start_server(self, address: str, port: int) -> str:
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ConfigurationError(f"port must be an integer in [0, 65535], not {port!r}")
-        server_cls = _Server6 if ":" in address else _Server
-        try:
-            server = server_cls((address, port), _Handler)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot serve the {self.service_name} emulator on {address}:{port}: {exc}"
-            ) from exc
-        server.emulator = self
-        bound_port = server.server_address[1]
-        shown = f"[{address}]" if ":" in address else address
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"{self.service_name}-emulator:{bound_port}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._server_thread = server, thread
-        self.served_url = f"http://{shown}:{bound_port}"
-        return self.served_url
+            address = bind_address(host, allow_remote=allow_remote)
+            server, thread = start_server(self, address, port)
+            self._server, self._server_thread = server, thread
+            self.served_url = local_url(address, server.server_address[1])
+            return self.served_url
 
     def shutdown(self) -> None:
-        """Stop serving and close every open connection (a pooled keep-alive connection
-        must not keep reaching a stopped emulator)."""
+        """Stop serving and close every open connection."""
         with self._serve_lock:
             server, thread = self._server, self._server_thread
             self._server = self._server_thread = None
             self.served_url = None
-        if server is None:
-            return
-        server.stopping = True
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        if server is not None:
+            stop_server(server, thread)

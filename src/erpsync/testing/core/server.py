@@ -1,5 +1,7 @@
-"""The loopback HTTP server that :meth:`Emulator.serve` starts (loopback addresses only:
-the emulators check credentials but are not hardened servers).
+"""The HTTP server that :meth:`Emulator.serve` starts: loopback addresses only unless the
+caller opts in (``allow_remote=True``, ``erpsync sandbox --host``), because the emulators
+check credentials but are not hardened servers. Loopback is
+:func:`erpsync.transport.is_loopback`'s definition, the one the clients use.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from erpsync._redact import redact
 from erpsync.errors import ConfigurationError
 from erpsync.testing.core.faults import Drop
 from erpsync.testing.core.wire import WireRequest, WireResponse
+from erpsync.transport.urls import is_loopback
 
 if TYPE_CHECKING:
     from erpsync.testing.core.emulator import Emulator
@@ -23,20 +26,76 @@ if TYPE_CHECKING:
 _log = logging.getLogger("erpsync.testing")
 
 
-def _loopback(host: str) -> str:
-    """The address to bind for ``host``, refusing anything that is not loopback."""
-    if host == "localhost":
-        return "127.0.0.1"
+def bind_address(host: str, *, allow_remote: bool = False) -> str:
+    """The address to bind for ``host``.
+
+    Loopback (``localhost``, ``127.0.0.0/8``, ``::1``) always; any other IP address only
+    with ``allow_remote`` (and then with a warning: anyone who can reach the port can use
+    the emulator's printed, made-up credentials). Host names other than ``localhost``
+    are refused: bind to an address.
+    """
+    text = str(host).strip("[]")
+    if is_loopback(text):
+        return "127.0.0.1" if text.lower() == "localhost" else str(ipaddress.ip_address(text))
     try:
-        address = ipaddress.ip_address(str(host).strip("[]"))
+        address = ipaddress.ip_address(text)
     except ValueError:
         address = None
-    if address is None or not address.is_loopback:
+    if address is None or not allow_remote:
         raise ConfigurationError(
             f"the emulators serve only on a loopback address (127.0.0.1, ::1), not {host!r}",
-            hint="they are test doubles, not hardened servers",
+            hint="they are test doubles, not hardened servers; pass allow_remote=True "
+            "(erpsync sandbox --host ADDR) to bind an IP address beyond loopback",
         )
+    _log.warning(
+        "serving an emulator beyond loopback on %s: anyone who can reach this port can use "
+        "it with its made-up credentials (it is a test double, not a hardened server)",
+        address,
+    )
     return str(address)
+
+
+def local_url(address: str, port: int) -> str:
+    """The base URL this process reaches a server bound to ``address`` at (a wildcard
+    bind such as ``0.0.0.0`` is reached through loopback)."""
+    parsed = ipaddress.ip_address(address)
+    if parsed.is_unspecified:
+        address = "::1" if parsed.version == 6 else "127.0.0.1"
+    shown = f"[{address}]" if ":" in address else address
+    return f"http://{shown}:{port}"
+
+
+def start_server(emulator: Emulator, address: str, port: int) -> tuple[_Server, threading.Thread]:
+    """Bind ``address:port`` and serve ``emulator`` on a daemon thread."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(f"port must be an integer in [0, 65535], not {port!r}")
+    server_cls = _Server6 if ":" in address else _Server
+    try:
+        server = server_cls((address, port), _Handler)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve the {emulator.service_name} emulator on {address}:{port}: {exc}"
+        ) from exc
+    server.emulator = emulator
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name=f"{emulator.service_name}-emulator:{server.server_address[1]}",
+        daemon=True,
+    )
+    thread.start()
+    return server, thread
+
+
+def stop_server(server: _Server, thread: threading.Thread | None) -> None:
+    """Stop serving and close every open connection (a pooled keep-alive connection
+    must not keep reaching a stopped emulator)."""
+    server.stopping = True
+    server.shutdown()
+    server.close_connections()
+    server.server_close()
+    if thread is not None:
+        thread.join(timeout=5)
 
 
 class _Server(http.server.ThreadingHTTPServer):

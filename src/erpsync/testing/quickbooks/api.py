@@ -29,15 +29,17 @@ from typing import Any
 
 from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
-from erpsync.testing.quickbooks import books
+from erpsync.testing.quickbooks import taxes
 from erpsync.testing.quickbooks.catalogue import ENTITIES, PATHS
 from erpsync.testing.quickbooks.clock import iso, iso_ms, parse_instant
 from erpsync.testing.quickbooks.company import Company
 from erpsync.testing.quickbooks.errors import (
     QboFault,
+    batch_too_large,
     business_validation,
     invalid_value,
     malformed_request,
+    not_emulated,
     object_not_found,
     required_missing,
     unsupported_operation,
@@ -139,14 +141,13 @@ class DataApi:
                 return self._entity("Preferences", self.company.update("Preferences", body))
         taxcode = [x.lower() for x in segments[1:]] == ["taxcode"]
         if head == "taxservice" and taxcode and method == "POST":
-            return self._ok(books.tax_service(self.company, self._json(request)))
+            return self._ok(taxes.tax_service(self.company, self._json(request)))
         if head == "upload":
-            raise QboFault(
-                "Attachable upload is not emulated",
-                "File uploads (POST /upload) are not emulated by FakeQuickBooks; create the "
-                "Attachable's metadata with POST /attachable instead.",
-                "500",
-                element="file_content",
+            raise not_emulated(
+                "Attachable upload",
+                "file uploads (POST /upload) are not; create the Attachable's metadata "
+                "with POST /attachable instead.",
+                "file_content",
             )
         entity = PATHS.get(head)
         if entity is None:
@@ -222,12 +223,7 @@ class DataApi:
         if not isinstance(items, list) or not items:
             raise required_missing("BatchItemRequest")
         if len(items) > BATCH_LIMIT:
-            raise QboFault(
-                "Batch request exceeds the maximum number of items",
-                f"A batch can hold at most {BATCH_LIMIT} BatchItemRequest items; this one has "
-                f"{len(items)}.",
-                "1000",
-            )
+            raise batch_too_large(len(items), BATCH_LIMIT)
         with_request_id = bool(request.param("requestid"))
         answers = [self._batch_item(item, with_request_id) for item in items]
         return {"BatchItemResponse": answers}

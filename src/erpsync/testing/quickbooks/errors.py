@@ -8,13 +8,16 @@ from public reports (batch size, MAXRESULTS, over-application) follows the same 
 and the same style as the confirmed ones.
 
 Business rules raise :class:`QboFault`; the HTTP layer turns it into a body, and batch
-turns it into an item ``Fault`` answered with HTTP 200.
+turns it into an item ``Fault`` answered with HTTP 200. Every code and message the
+emulator answers lives in one table here (:data:`FAULTS` for the standard envelope, the
+OAuth bodies below it), so no module writes a code as a literal: :func:`fault` builds
+one from its table entry.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from erpsync.quickbooks import wire
 from erpsync.testing.quickbooks.clock import epoch_ms, iso_ms
@@ -27,6 +30,64 @@ THROTTLE_XML = (
     "<Detail>The request limit was reached.  Try again later</Detail>"
     "</Error></Fault></IntuitResponse>"
 )
+
+
+class FaultKind(NamedTuple):
+    """One row of :data:`FAULTS`: the code, the ``Message`` and how it is answered."""
+
+    code: str
+    message: str
+    status: int = 400
+    fault_type: str = "ValidationFault"
+
+
+_BUSINESS = "A business validation error has occurred while processing your request"
+
+#: Every standard ``Fault`` the emulator answers, by name: code, Message, status, type.
+FAULTS: Final[dict[str, FaultKind]] = {
+    "system": FaultKind(
+        wire.SYSTEM_FAULT,
+        "An application error has occurred while processing your request",
+        500,
+        "SystemFault",
+    ),
+    "duplicate_name": FaultKind(wire.DUPLICATE_NAME, "Duplicate Name Exists Error"),
+    "duplicate_doc_number": FaultKind(wire.DUPLICATE_DOC_NUMBER, "Duplicate Document Number Error"),
+    "stale_object": FaultKind(wire.STALE_OBJECT, "Stale Object Error"),
+    "object_not_found": FaultKind(wire.OBJECT_NOT_FOUND, "Object Not Found"),
+    "required_missing": FaultKind(
+        wire.REQUIRED_PARAM_MISSING,
+        "Required param missing, need to supply the required value for the API",
+    ),
+    "invalid_value": FaultKind(wire.INVALID_VALUE, "Invalid or unsupported value"),
+    "malformed_request": FaultKind(
+        wire.INVALID_VALUE, "Request has invalid or unsupported property"
+    ),
+    "string_length": FaultKind(
+        wire.STRING_LENGTH,
+        "String length is either shorter or longer than supported by specification",
+    ),
+    "business_validation": FaultKind(wire.BUSINESS_VALIDATION, _BUSINESS),
+    "amount_mismatch": FaultKind(wire.AMOUNT_MISMATCH, _BUSINESS),
+    "unsupported_operation": FaultKind(wire.UNSUPPORTED_OPERATION, "Unsupported Operation"),
+    "not_emulated": FaultKind(wire.UNSUPPORTED_OPERATION, "Operation is not emulated"),
+    "request_limit": FaultKind(
+        wire.REQUEST_LIMIT, "Batch request exceeds the maximum number of items"
+    ),
+    "query_parser": FaultKind(wire.QUERY_PARSER_ERROR, "Error parsing query"),
+    "query_validation": FaultKind(wire.QUERY_VALIDATION_ERROR, "Invalid query"),
+}
+
+#: The three ``invalid_grant`` bodies of the token endpoint, word for word (WIRE.md).
+INCORRECT_REFRESH: Final = {
+    "error": "invalid_grant",
+    "error_description": "Incorrect or invalid refresh token",
+}
+EXPIRED_OR_REVOKED: Final = {
+    "error": "invalid_grant",
+    "error_description": "Token has been expired or revoked.",
+}
+BARE_INVALID_GRANT: Final = {"error": "invalid_grant"}
 
 _INACTIVE = (
     "Something you're trying to use has been made inactive. Check the fields with "
@@ -112,109 +173,121 @@ def authorization_failed(now: datetime) -> dict[str, Any]:
 # -- the standard faults the business rules raise ---------------------------------------
 
 
-def system_failure() -> QboFault:
+def fault(kind: str, detail: str, element: str = "") -> QboFault:
+    """The :data:`FAULTS` entry ``kind`` with this ``detail``."""
+    row = FAULTS[kind]
     return QboFault(
-        "An application error has occurred while processing your request",
+        row.message,
+        detail,
+        row.code,
+        element=element,
+        status=row.status,
+        fault_type=row.fault_type,
+    )
+
+
+def system_failure() -> QboFault:
+    return fault(
+        "system",
         "System Failure Error: An unexpected error occurred while accessing or saving your "
         "data. Please wait a few minutes and try again. If the problem persists, contact "
         "customer support.",
-        wire.SYSTEM_FAULT,
-        status=500,
-        fault_type="SystemFault",
     )
 
 
 def duplicate_name(other_kind: str) -> QboFault:
     """6240; ``other_kind`` names who holds the name ("customer", "vendor"). The detail
     is WIRE.md's, byte for byte."""
-    return QboFault(
-        "Duplicate Name Exists Error",
+    return fault(
+        "duplicate_name",
         f"The name supplied already exists. : Another {other_kind} is already using this name.",
-        wire.DUPLICATE_NAME,
     )
 
 
 def duplicate_item_name(name: str) -> QboFault:
-    return QboFault(
-        "Duplicate Name Exists Error",
+    return fault(
+        "duplicate_name",
         f"The name supplied already exists. : Another product or service is already using "
         f"this name: {name}. Please use a different name.",
-        wire.DUPLICATE_NAME,
     )
 
 
 def duplicate_doc_number(doc_number: str, txn_type: str, txn_id: str) -> QboFault:
     """6140, naming the transaction that already holds the number (clients parse it)."""
-    return QboFault(
-        "Duplicate Document Number Error",
+    return fault(
+        "duplicate_doc_number",
         "Duplicate Document Number Error : You must specify a different number. This number "
         f"has already been used. DocNumber={doc_number} is assigned to TxnType={txn_type} "
         f"with TxnId={txn_id}",
-        wire.DUPLICATE_DOC_NUMBER,
     )
 
 
 def stale_object() -> QboFault:
-    return QboFault(
-        "Stale Object Error",
+    return fault(
+        "stale_object",
         "Stale Object Error : You and root were working on this at the same time. root "
         "finished before you did, so your work was not saved.",
-        wire.STALE_OBJECT,
     )
 
 
 def object_not_found(element: str = "") -> QboFault:
-    return QboFault(
-        "Object Not Found",
-        f"Object Not Found : {_INACTIVE}",
-        wire.OBJECT_NOT_FOUND,
-        element=element,
-    )
+    return fault("object_not_found", f"Object Not Found : {_INACTIVE}", element)
 
 
 def required_missing(name: str) -> QboFault:
-    return QboFault(
-        "Required param missing, need to supply the required value for the API",
-        f"Required parameter {name} is missing in the request",
-        "2020",
-        element=name,
-    )
+    return fault("required_missing", f"Required parameter {name} is missing in the request", name)
 
 
 def invalid_value(name: str, detail: str) -> QboFault:
-    return QboFault("Invalid or unsupported value", detail, "2010", element=name)
+    return fault("invalid_value", detail, name)
 
 
 def string_length(name: str, maximum: int, supplied: int) -> QboFault:
-    return QboFault(
-        "String length is either shorter or longer than supported by specification",
+    return fault(
+        "string_length",
         f"String length specified does not match the supported length. Min:0 Max:{maximum} "
         f"supplied length:{supplied}",
-        "2050",
-        element=name,
+        name,
     )
 
 
 def business_validation(detail: str, element: str = "") -> QboFault:
-    return QboFault(
-        "A business validation error has occurred while processing your request",
-        f"Business Validation Error: {detail}",
-        "6000",
-        element=element,
+    return fault("business_validation", f"Business Validation Error: {detail}", element)
+
+
+def amount_mismatch(amount: float) -> QboFault:
+    """6070: a line's Amount is not its UnitPrice times its Qty."""
+    return fault(
+        "amount_mismatch",
+        "Business Validation Error: Amount is not equal to UnitPrice * Qty. "
+        f"Supplied value:{amount}",
+        "Line.Amount",
     )
 
 
 def unsupported_operation(operation: str) -> QboFault:
-    return QboFault("Unsupported Operation", f"Operation {operation} is not supported.", "500")
+    return fault("unsupported_operation", f"Operation {operation} is not supported.")
+
+
+def not_emulated(what: str, detail: str, element: str = "") -> QboFault:
+    """A real QuickBooks feature FakeQuickBooks does not reproduce, said plainly."""
+    return fault("not_emulated", f"{what} is not emulated by FakeQuickBooks: {detail}", element)
+
+
+def batch_too_large(items: int, limit: int) -> QboFault:
+    return fault(
+        "request_limit",
+        f"A batch can hold at most {limit} BatchItemRequest items; this one has {items}.",
+    )
 
 
 def malformed_request(detail: str) -> QboFault:
-    return QboFault("Request has invalid or unsupported property", detail, "2010")
+    return fault("malformed_request", detail)
 
 
 def query_parser_error(detail: str) -> QboFault:
-    return QboFault("Error parsing query", f"QueryParserError: {detail}", wire.QUERY_PARSER_ERROR)
+    return fault("query_parser", f"QueryParserError: {detail}")
 
 
 def query_validation_error(detail: str) -> QboFault:
-    return QboFault("Invalid query", f"QueryValidationError: {detail}", wire.QUERY_VALIDATION_ERROR)
+    return fault("query_validation", f"QueryValidationError: {detail}")

@@ -5,7 +5,7 @@ the table says (required fields, references that must exist and be active, line 
 types, the unique key, the default transaction date, computed totals), then the
 entity's hook for the rules no table can say. The entities whose rules predate the
 catalogue (customers, vendors and employees, items, invoices, payments, purchase
-orders, preferences) keep their hand-written normalizers in :mod:`.rules`.
+orders, preferences) keep their hand-written normalizers in :mod:`.parties` and :mod:`.sales`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from erpsync.quickbooks import wire
-from erpsync.testing.quickbooks import books, rules
+from erpsync.testing.quickbooks import books, parties, rules, sales
 from erpsync.testing.quickbooks.catalogue import ENTITIES, EntitySpec
 from erpsync.testing.quickbooks.clock import local_date
 from erpsync.testing.quickbooks.errors import (
@@ -37,12 +37,12 @@ Legacy = Callable[
 ]
 
 _LEGACY: dict[str, Legacy] = {
-    "party": lambda c, e, r, p, o: rules.name_entity(c, e, r, p),
-    "item": lambda c, e, r, p, o: rules.item(c, r, p),
-    "invoice": lambda c, e, r, p, o: rules.invoice(c, r, p, o),
-    "payment": lambda c, e, r, p, o: rules.payment(c, r, p),
-    "purchase_order": lambda c, e, r, p, o: rules.purchase_order(c, r, p),
-    "prefs": lambda c, e, r, p, o: rules.preferences(c, r, p),
+    "party": lambda c, e, r, p, o: parties.name_entity(c, e, r, p),
+    "item": lambda c, e, r, p, o: parties.item(c, r, p),
+    "invoice": lambda c, e, r, p, o: sales.invoice(c, r, p, o),
+    "payment": lambda c, e, r, p, o: sales.payment(c, r, p),
+    "purchase_order": lambda c, e, r, p, o: sales.purchase_order(c, r, p),
+    "prefs": lambda c, e, r, p, o: sales.preferences(c, r, p),
 }
 
 
@@ -150,20 +150,20 @@ def after_write(
 ) -> None:
     """Cross-record effects of a committed write."""
     if entity == "Payment":
-        rules.apply_payment(company, stored, previous)
+        sales.apply_payment(company, stored, previous)
     elif entity == "BillPayment":
         books.apply_bill_payment(company, stored, previous)
 
 
 def after_delete(company: Company, entity: str, previous: dict[str, Any]) -> None:
     if entity == "Payment":
-        rules.apply_payment(company, None, previous)
+        sales.apply_payment(company, None, previous)
     elif entity == "BillPayment":
         books.apply_bill_payment(company, None, previous)
     elif entity == "Invoice":
-        rules.unlink_invoice(company, previous["Id"])
+        sales.unlink_invoice(company, previous["Id"])
 
 
 def voided(company: Company, entity: str, record: dict[str, Any]) -> dict[str, Any]:
     """The record as QuickBooks keeps it after a void: zero amounts, a note, same number."""
-    return rules.voided(company, entity, copy.deepcopy(record))
+    return sales.voided(company, entity, copy.deepcopy(record))

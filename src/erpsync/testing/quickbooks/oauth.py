@@ -29,7 +29,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks import openid
-from erpsync.testing.quickbooks.errors import authentication_failed, authorization_failed
+from erpsync.testing.quickbooks.errors import (
+    BARE_INVALID_GRANT,
+    EXPIRED_OR_REVOKED,
+    INCORRECT_REFRESH,
+    authentication_failed,
+    authorization_failed,
+)
 
 ACCOUNTING_SCOPE = wire.ACCOUNTING_SCOPE
 KNOWN_SCOPES = frozenset({wire.ACCOUNTING_SCOPE, wire.PAYMENT_SCOPE, *wire.OPENID_SCOPES})
@@ -60,16 +66,6 @@ DISCOVERY_PATHS = {
     "/.well-known/openid_configuration": False,
     "/.well-known/openid_sandbox_configuration": True,
 }
-
-INCORRECT_REFRESH = {
-    "error": "invalid_grant",
-    "error_description": "Incorrect or invalid refresh token",
-}
-EXPIRED_OR_REVOKED = {
-    "error": "invalid_grant",
-    "error_description": "Token has been expired or revoked.",
-}
-BARE_INVALID_GRANT = {"error": "invalid_grant"}
 
 
 class OAuthError(Exception):

@@ -107,7 +107,7 @@ def default_preferences() -> dict[str, Any]:
 _MESSAGE = "Thank you for your business and have a great day!"
 
 
-def _company_info(realm_id: str) -> dict[str, Any]:
+def _company_info(realm_id: str, name: str) -> dict[str, Any]:
     address = {
         "Line1": "123 Sierra Way",
         "City": "San Pablo",
@@ -115,8 +115,8 @@ def _company_info(realm_id: str) -> dict[str, Any]:
         "PostalCode": "87999",
     }
     return {
-        "CompanyName": COMPANY_NAME,
-        "LegalName": COMPANY_NAME,
+        "CompanyName": name,
+        "LegalName": name,
         "CompanyAddr": dict(address),
         "CustomerCommunicationAddr": dict(address),
         "LegalAddr": dict(address),
@@ -130,23 +130,35 @@ def _company_info(realm_id: str) -> dict[str, Any]:
     }
 
 
-def seed(company: Company, with_data: bool = True) -> None:
+def seed(company: Company, with_data: bool = True, *, name: str | None = None) -> None:
     """Fill a new company. Preferences, CompanyInfo and the accounts always exist (every
-    real company has them); ``with_data`` adds the customers, vendors and items."""
-    company.insert("Preferences", default_preferences(), notify=False)
-    company.insert("CompanyInfo", _company_info(company.realm_id), notify=False)
+    real company has them); ``with_data`` adds the customers, vendors and items.
+    ``name`` is the CompanyInfo name (default Intuit's sandbox company's)."""
+    company_name = name or COMPANY_NAME
+    prefs = default_preferences()
+    for section in prefs["EmailMessagesPrefs"].values():
+        section["Subject"] = section["Subject"].replace(COMPANY_NAME, company_name)
+    company.insert("Preferences", prefs, notify=False)
+    company.insert("CompanyInfo", _company_info(company.realm_id, company_name), notify=False)
     # The chart of accounts is always there: without it no item or purchase order can exist.
-    for name, account_type, sub_type, classification in _ACCOUNTS:
+    for account_name, account_type, sub_type, classification in _ACCOUNTS:
         company.insert(
-            "Account", _account(name, account_type, sub_type, classification), notify=False
+            "Account", _account(account_name, account_type, sub_type, classification), notify=False
         )
     _lists(company)
     if not with_data:
         return
     for kind in ("Class", "Department"):
-        for name in ("Retail", "Wholesale") if kind == "Class" else ("Headquarters", "Remote"):
-            company.insert(kind, _named(name), notify=False)
-    usd = {"value": "USD", "name": "United States Dollar"}
+        for list_name in ("Retail", "Wholesale") if kind == "Class" else ("Headquarters", "Remote"):
+            company.insert(kind, _named(list_name), notify=False)
+    _parties(company)
+    _items(company)
+
+
+_USD = {"value": "USD", "name": "United States Dollar"}
+
+
+def _parties(company: Company) -> None:
     for display, given, family, email in _CUSTOMERS:
         company.insert(
             "Customer",
@@ -163,7 +175,7 @@ def seed(company: Company, with_data: bool = True) -> None:
                 "Taxable": False,
                 "Balance": 0.0,
                 "BalanceWithJobs": 0.0,
-                "CurrencyRef": dict(usd),
+                "CurrencyRef": dict(_USD),
                 "PreferredDeliveryMethod": "Print",
             },
             notify=False,
@@ -179,10 +191,13 @@ def seed(company: Company, with_data: bool = True) -> None:
                 "Active": True,
                 "Vendor1099": False,
                 "Balance": 0.0,
-                "CurrencyRef": dict(usd),
+                "CurrencyRef": dict(_USD),
             },
             notify=False,
         )
+
+
+def _items(company: Company) -> None:
     income = {"value": "2", "name": "Services"}
     product_income = {"value": "1", "name": "Sales of Product Income"}
     cogs = {"value": "3", "name": "Cost of Goods Sold"}

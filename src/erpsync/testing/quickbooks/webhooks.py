@@ -63,6 +63,7 @@ class _Event:
     record_id: str
     operation: str
     time: datetime
+    realm_id: str
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,18 @@ class Webhooks:
         with self._lock:
             return sum(len(s._pending) for s in self.subscriptions)
 
-    def record(self, entity: str, record_id: str, operation: str, time: datetime) -> None:
-        """Queue one committed change for every subscription."""
+    def record(
+        self,
+        entity: str,
+        record_id: str,
+        operation: str,
+        time: datetime,
+        *,
+        realm_id: str | None = None,
+    ) -> None:
+        """Queue one committed change (of ``realm_id``'s company, default the first) for
+        every subscription: one app's webhooks carry the events of every company it is
+        connected to, each naming its realm."""
         with self._lock:
             if not self.subscriptions:
                 return
@@ -164,6 +175,7 @@ class Webhooks:
                 record_id,
                 operation,
                 time,
+                realm_id or self.realm_id,
             )
             for subscription in self.subscriptions:
                 subscription._pending.append((event, 0))
@@ -203,10 +215,11 @@ class Webhooks:
     def _body(self, shape: Shape, events: list[_Event]) -> bytes:
         payload: Any
         if shape == "legacy":
+            realms = list(dict.fromkeys(e.realm_id for e in events))
             payload = {
                 "eventNotifications": [
                     {
-                        "realmId": self.realm_id,
+                        "realmId": realm,
                         "dataChangeEvent": {
                             "entities": [
                                 {
@@ -216,9 +229,11 @@ class Webhooks:
                                     "lastUpdated": _utc(e.time),
                                 }
                                 for e in events
+                                if e.realm_id == realm
                             ]
                         },
                     }
+                    for realm in realms
                 ]
             }
         else:
@@ -231,7 +246,7 @@ class Webhooks:
                     "datacontenttype": "application/json",
                     "time": _utc(e.time),
                     "intuitentityid": e.record_id,
-                    "intuitaccountid": self.realm_id,
+                    "intuitaccountid": e.realm_id,
                     "data": {},
                 }
                 for e in events
