@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from erpsync.errors import InvalidRequestError, ServiceError
+from erpsync.errors import InvalidRequestError, MappingError, ServiceError
 from erpsync.store import SQLiteSyncStore
-from erpsync.sync.ledger import Ledger, LedgerTarget, write_once
+from erpsync.sync.ledger import Ledger, LedgerTarget, document_identity, write_once
 
 TARGET = LedgerTarget("ERP", "invoice", "job-1", "ext-1")
 
@@ -179,3 +179,16 @@ def test_a_ledger_binds_store_namespace_tenant_and_owner(store: SQLiteSyncStore)
     assert written is not None and written.tenant == "t1" and written.external_id == "ext-1"
     assert store.get("ERP", "invoice", "job-1") is None  # the default tenant is another
     assert ledger.target("invoice", "k").external_id == "k"
+
+
+def test_document_identity_reads_id_and_number_and_refuses_a_record_without_id() -> None:
+    from erpsync.models import Invoice, InvoiceLine, Ref
+
+    invoice = Invoice(
+        id="7", number="1007", external_id="AR-7", customer=Ref(id="1"),
+        date=datetime(2026, 1, 1).date(),
+        lines=[InvoiceLine(description="x", amount=1, item=Ref(id="1"))],
+    )  # fmt: skip
+    assert document_identity(invoice) == ("7", "1007")
+    with pytest.raises(MappingError, match="AR-7"):
+        document_identity(invoice.model_copy(update={"id": None}))
