@@ -14,7 +14,9 @@ in ``erpsync.sync`` that sequences the ledger around an ERP write:
    after sending), the record is looked up by its external id first: the ERP may have
    committed it before the answer was lost.
 3. Otherwise the record is created, under its external id, so even a create retried by
-   the transport after a lost response lands on the same record.
+   the transport after a lost response lands on the same record. While steps 2 and 3
+   run, the claim's lease is renewed every third of ``lease_seconds``, so a write
+   slower than its lease (a throttled ERP) keeps its claim.
 4. ``mark_written``. If recording fails after the ERP accepted the write, the claim is
    marked failed (best effort) and the error raised: the next call takes the claim
    again, finds the record by external id in step 2 and records it. If even that
@@ -39,6 +41,7 @@ invoices are already paid).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -148,10 +151,11 @@ def write_once(
             tenant=target.tenant,
         )
         if claim is not None:
-            return _write_claimed(
-                store, claim, target, find, create, identify, content_hash, update, precheck,
-                lookup_first,
-            )  # fmt: skip
+            with _LeaseKeeper(store, claim, lease_seconds):
+                return _write_claimed(
+                    store, claim, target, find, create, identify, content_hash, update,
+                    precheck, lookup_first,
+                )  # fmt: skip
         entry = store.get(
             target.backend, target.record_type, target.source_key, tenant=target.tenant
         )
@@ -165,6 +169,39 @@ def write_once(
         if monotonic() >= deadline:
             return WriteOutcome("in_progress", None, None, entry=entry)
         sleep(poll_interval)
+
+
+class _LeaseKeeper:
+    """Renews a claim every third of its lease while the ERP write runs, so a write
+    slower than ``lease_seconds`` (a throttled ERP, a long retry) keeps its claim
+    instead of letting another worker take it over and write a duplicate.
+
+    A renewal that fails (the claim was lost, the store is down) stops the keeper
+    quietly: the fenced ``mark_written`` then tells the writer what happened."""
+
+    def __init__(self, store: SyncStore, claim: Claim, lease_seconds: float) -> None:
+        self._store = store
+        self._claim = claim
+        self._interval = lease_seconds / 3
+        self._lease_seconds = lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"lease:{claim.key}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _keep(self) -> None:
+        claim = self._claim
+        while not self._stop.wait(self._interval):
+            try:
+                claim = self._store.renew(claim, self._lease_seconds)
+            except Exception:  # lost or unreachable: mark_written's fence decides
+                return
 
 
 def _write_claimed(
