@@ -163,3 +163,16 @@ def test_the_report_on_stdout(netsuite, jobs: Path) -> None:
                        "--json")  # fmt: skip
     assert code == 2
     assert "choose one" in err
+
+
+def test_backfill_on_quickbooks_too(qbo, jobs: Path) -> None:
+    fake, _ = qbo
+    args = ("backfill", str(jobs), "--to", "quickbooks", "--trigger", "completed",
+            "--customer", "1", "--item", "1", "--zero-total", "invoice")  # fmt: skip
+    code, out, err = run(*args)
+    assert code == 1, out + err  # J-3 is invalid
+    rows = _report(jobs.with_name("jobs.report.csv"))
+    assert [rows[f"job J-{n}"]["status"] for n in (1, 2, 4)] == ["created", "skipped", "created"]
+    assert len(fake.records("Invoice")) == 2  # J-1, and J-4 for $0 as asked
+    run(*args)
+    assert len(fake.records("Invoice")) == 2
