@@ -127,7 +127,7 @@ def not_eligible(policy: InvoicePolicy, job: XometryJob) -> str | None:
         return f"unknown job status {job.raw_status!r}"
     if policy.trigger == "completed" and job.status is not JobStatus.COMPLETED:
         return "the job is not completed yet (invoices are created on completion)"
-    return None
+    return policy.skip_reason(job)
 
 
 # -- drift ------------------------------------------------------------------------------

@@ -185,6 +185,8 @@ class XometryInvoicing:
             return JobInvoiceResult(
                 job.job_id, "skipped", external_id, reason="the job is canceled"
             )
+        if reason := self.policy.skip_reason(job):
+            return JobInvoiceResult(job.job_id, "skipped", external_id, reason=reason)
         return self._invoice_job(job)
 
     def _invoice_job(self, job: XometryJob, *, lookup_first: bool = False) -> JobInvoiceResult:
@@ -263,7 +265,9 @@ class XometryInvoicing:
             raise MappingError(
                 f"no invoice was created for job(s) {', '.join(missing)}",
                 record=f"Xometry payout {payout.payout_id}",
-                hint="invoice those jobs (backfill) before recording the payout",
+                hint="invoice those jobs (backfill) before recording the payout; a $0 job "
+                "the policy skips (zero_total='skip') has no invoice: leave it out of the "
+                "payout's jobs, or choose zero_total='invoice'",
             )
         return found
 
