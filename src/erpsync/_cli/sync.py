@@ -28,6 +28,7 @@ from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL, one_line
 from erpsync._cli.files import read_local_invoices, validation_message
 from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output
+from erpsync._cli.progress import counted
 from erpsync._cli.schedule import Schedule, supervise
 from erpsync.errors import ConfigurationError
 
@@ -208,19 +209,25 @@ class _Pass:
     invoices: Path | None
     payments: Path | None
     on_payments: Callable[[list[Any]], None] | None
+    out: Output
 
     def source(self) -> Any:
         return _sync_input(self.invoices, self.payments)
 
     def run(self) -> Any:
+        """One pass, its invoices and payments counted on the progress display (stderr
+        only, and only once the pass has lasted ``progress_after`` seconds)."""
         work = self.source()
-        return self.sync.run(
-            work.invoices,
-            work.payments,
-            customer_names=work.customer_names,
-            on_payments=self.on_payments,
-            pull=self.on_payments is not None,
-        )
+        total = len(work.invoices) + len(work.payments)
+        title = f"Syncing with {self.sync.backend.name}"
+        with self.out.progress(title, total=total) as bar:
+            return self.sync.run(
+                counted(work.invoices, bar),
+                counted(work.payments, bar),
+                customer_names=work.customer_names,
+                on_payments=self.on_payments,
+                pull=self.on_payments is not None,
+            )
 
 
 def sync_once_or_every(
@@ -254,7 +261,8 @@ def sync_once_or_every(
             changed_invoice_policy=changed,  # type: ignore[arg-type]
             create_missing_customers=create_customers,
         )
-        work = _Pass(sync, invoices, payments, _appender(pulled) if pulled is not None else None)
+        on_payments = _appender(pulled) if pulled is not None else None
+        work = _Pass(sync, invoices, payments, on_payments, out)
         if interval is None:
             result = work.run()
             if as_json:
