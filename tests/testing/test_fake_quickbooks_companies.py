@@ -15,6 +15,7 @@ import requests
 from erpsync import Customer
 from erpsync.errors import ConfigurationError
 from erpsync.testing import FakeClock, FakeQuickBooks, Governance, Window, connect_quickbooks
+from erpsync.testing.quickbooks import Realm
 
 _JSON = {"Accept": "application/json", "Content-Type": "application/json"}
 
@@ -199,3 +200,32 @@ def test_bad_company_arguments_are_configuration_errors():
         fake.add_company(fake.realm_id)
     with pytest.raises(ConfigurationError, match="no company"):
         fake.records("Customer", "42")
+
+
+def test_consent_for_another_company_gives_its_tokens(served):
+    fake, url, second = served
+    grant = fake.authorize(realm_id=second.realm_id)
+    assert grant.realm_id == second.realm_id
+    answer = requests.post(
+        f"{url}/oauth2/v1/tokens/bearer",
+        data={
+            "grant_type": "authorization_code",
+            "code": grant.code,
+            "redirect_uri": second.redirect_uri,
+        },
+        auth=(second.client_id, second.client_secret),
+        timeout=10,
+    ).json()
+    assert _api(url, answer["access_token"], second.realm_id, "customer/1").ok
+    assert _api(url, answer["access_token"], fake.realm_id, "customer/1").status_code == 403
+
+
+def test_realm_gives_a_companys_books_and_credentials():
+    fake = FakeQuickBooks()
+    second = fake.add_company(seed_data=False)
+    realm = fake.realm(second.realm_id)
+    assert isinstance(realm, Realm)
+    assert realm.credentials == second
+    assert realm.company.all("Customer") == []
+    assert fake.realm().company is fake.company
+    assert repr(fake).startswith(f"FakeQuickBooks(realm_id={fake.realm_id!r}, 1 more")

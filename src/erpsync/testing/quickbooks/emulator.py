@@ -72,6 +72,7 @@ __all__ = [
     "AuthorizationGrant",
     "FakeQuickBooks",
     "QuickBooksCredentials",
+    "Realm",
     "RecordedRequest",
     "Subscription",
     "WebhookDelivery",
