@@ -9,8 +9,9 @@ memo, a due date and an external id):
 
 * ``build``: ``Invoice(...)`` with its ``InvoiceLine``\\ s, every validation on;
 * ``write``: ``build`` + the ERP's ``invoice_to_wire`` + the JSON serialisation the
-  client really sends with (QuickBooks: ``erpsync.quickbooks.client.dumps``; NetSuite:
-  the ``json=`` encoding of ``requests``, ``complexjson.dumps(body, allow_nan=False)``);
+  client really sends with (QuickBooks: ``erpsync.transport.json_text.exact_json_bytes``,
+  as ``QuickBooksClient`` calls it; NetSuite: the ``json=`` encoding of ``requests``,
+  ``complexjson.dumps(body, allow_nan=False)``);
 * ``read``: ``invoice_from_wire`` of the invoice as the client receives it from the
   emulator (QuickBooks: parsed with ``Decimal`` floats by the client's ``read``;
   NetSuite: ``GET invoice/{id}?expandSubResources=true`` through the client).
@@ -195,8 +196,9 @@ def quickbooks_setup(line_counts: list[int]) -> Setup:
 
 def quickbooks_paths(setup: Setup, lines: int) -> Paths:
     """erpsync's three QuickBooks paths."""
-    from erpsync.quickbooks.client import dumps
+    from erpsync.quickbooks.errors import BACKEND
     from erpsync.quickbooks.records import invoice_from_wire, invoice_to_wire, with_external_id
+    from erpsync.transport.json_text import exact_json_bytes  # what the client sends with
 
     wire = setup.wires[lines]
 
@@ -207,7 +209,7 @@ def quickbooks_paths(setup: Setup, lines: int) -> Paths:
             doc_number=None,
             private_note=with_external_id(invoice.memo, invoice.external_id),
         )
-        return dumps(body).encode("utf-8")
+        return exact_json_bytes(body, backend=BACKEND, record="invoice")
 
     expected = build_invoice(setup.customer, setup.item, lines)
     assert invoice_from_wire(wire).total == expected.total
