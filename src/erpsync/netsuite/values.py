@@ -71,8 +71,10 @@ class WireReader(SharedReader):
         """A reference's id, given either as a REST object or as a SuiteQL string."""
         value = self.data.get(field)
         if is_mapping(value):
-            found = self.ref(field)
-            return found.id if found is not None else None
+            ref_id = value.get("id")
+            if ref_id is None or ref_id == "":
+                self.fail(field, "is not a reference with an id")
+            return self.id_of(ref_id, field)
         return self.text(field)
 
     def any_ref(self, field: str) -> Ref | None:
