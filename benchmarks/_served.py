@@ -24,7 +24,6 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
@@ -60,21 +59,37 @@ def _build(kind: Kind, latency: float, governed: bool, options: dict[str, Any]) 
 
 def _seed_quickbooks(fake: Any, count: int, customer: str, day: str) -> None:
     """``count`` invoices of ``customer`` on ``day``, each marked with an external id
-    (``old-<day>-<n>``), written straight into the company's store (no HTTP)."""
-    tag = f"{customer}-{day.replace('-', '')}"
-    line = {"DetailType": "SalesItemLineDetail", "Amount": Decimal("1"), "SalesItemLineDetail": {}}
-    for n in range(count):
-        fake.company.create(
-            "Invoice",
-            {
-                "CustomerRef": {"value": customer},
-                "TxnDate": day,
-                "DocNumber": f"{tag}-{n}",
-                "PrivateNote": f"[erpsync external_id=old-{tag}-{n}]",
-                "Line": [dict(line)],
-            },
-            frozenset(),
-        )
+    (``old-<customer>-<day>-<n>``), through ``fake.seed_records`` (no HTTP). As on a
+    real busy day they were written over time (500 at a time, the groups 25 minutes
+    apart, the last one now): the store stamps each with the company clock, which is
+    moved back for the seeding."""
+    from datetime import timedelta
+
+    company = fake.company
+    now, tag = company.now, f"{customer}-{day.replace('-', '')}"
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 1, "SalesItemLineDetail": {}}
+    start = now() - timedelta(seconds=3 * count)
+    step = 500
+    try:
+        for first in range(0, count, step):
+            stamp = start + timedelta(seconds=3 * first)
+            company.now = lambda stamp=stamp: stamp
+            fake.seed_records(
+                {
+                    "Invoice": [
+                        {
+                            "CustomerRef": {"value": customer},
+                            "TxnDate": day,
+                            "DocNumber": f"{tag}-{n}",
+                            "PrivateNote": f"[erpsync external_id=old-{tag}-{n}]",
+                            "Line": [dict(line)],
+                        }
+                        for n in range(first, min(first + step, count))
+                    ]
+                }
+            )
+    finally:
+        company.now = now
 
 
 def _seed_netsuite(fake: Any, count: int) -> None:

@@ -11,16 +11,19 @@ singles). Printed per run: microseconds of wall time per invoice created, the cl
 and the emulator's CPU per invoice, query requests per invoice, and the ratio of the
 largest N to N = 0 (target: within 1.20).
 
-What bounds it: in the ``PrivateNote`` layout (the default) the key lives only in a
-field QuickBooks cannot filter on (WIRE.md), so the only way to know that an earlier
-run did not already write an invoice is to read every invoice of that customer and day.
-erpsync reads them as a projection (``SELECT Id, PrivateNote, CustomerRef, TxnDate``:
-a tenth of the bytes), once per bulk run (chunks waiting on one read instead of each
-making their own) and whole records only for the matches; a single ``create_invoice``
-pays the read on every call. What remains grows with N: one page per 1,000 invoices of
-that customer and day, per run. The ``DocNumber`` layout carries the key in a
-filterable field (``DocNumber IN (...)``), and a bulk run relies on QuickBooks' own
-duplicate-number refusal instead of looking first: flat.
+How it stays flat: in the ``PrivateNote`` layout (the default) the key lives only in a
+field QuickBooks cannot filter on (WIRE.md), so the only proof that an earlier run did
+not already write an invoice is to read every invoice of that customer and day. erpsync
+reads a customer's day whole once per backend, as a projection, and from then on only
+what changed since the latest ``MetaData.LastUpdatedTime`` QuickBooks showed it
+(:mod:`erpsync.quickbooks.markers`); whole records only for the matches. The
+``DocNumber`` layout carries the key in a filterable field (``DocNumber IN (...)``),
+and a bulk run relies on QuickBooks' own duplicate-number refusal instead of looking
+first. What still grows with N is the one whole read per customer-day per backend (one
+page per 1,000 invoices, amortised over the writes that follow) and, in this
+emulator, the cost of answering any query: FakeQuickBooks filters by scanning the
+company's invoices (the emulator's own speed is issue 13), which is why the client's
+CPU ratio is printed beside the wall-time one.
 """
 
 from __future__ import annotations
@@ -137,11 +140,13 @@ def main(argv: list[str] | None = None) -> int:
                         f"{cost.queries / cost.invoices:.2f} queries/invoice"
                     )
                 ratio = costs[-1].us_per_invoice / costs[0].us_per_invoice
+                client = costs[-1].client_cpu / max(costs[0].client_cpu, 1e-9)
                 flat = ratio <= TARGET
-                ok = ok and (flat or layout == "PrivateNote")
+                ok = ok and flat
                 print(
                     f"{layout:11} {mode:6} cost ratio N={existing[-1]} / N={existing[0]}: "
-                    f"{ratio:.2f} ({'flat' if flat else 'grows: bounded by the customer-day read'})"
+                    f"{ratio:.2f} ({'flat' if flat else 'grows'}; the client's CPU alone: "
+                    f"{client:.2f}, the rest is the emulator answering queries by a scan)"
                 )
     return 0 if ok or args.quick else 1
 

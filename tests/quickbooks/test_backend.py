@@ -734,7 +734,9 @@ def test_bulk_lookups_cost_at_most_one_query_per_chunk(backend, fake):
     assert backend.create_invoices(inputs, max_workers=1).counts["created"] == 90
     lookups = queries(fake)[before:]
     assert len(lookups) <= 3  # 3 chunks; each customer and day is fetched once per run
-    assert lookups[0].startswith("SELECT Id, PrivateNote, CustomerRef, TxnDate FROM Invoice")
+    assert lookups[0].startswith(
+        "SELECT Id, PrivateNote, CustomerRef, TxnDate, MetaData FROM Invoice"
+    )
     assert "CustomerRef IN ('1', '2', '3')" in lookups[0]
     assert "TxnDate >= '2026-11-01' AND TxnDate <= '2026-11-02'" in lookups[0]
     before = len(queries(fake))
@@ -875,3 +877,63 @@ def test_create_invoices_iter_never_duplicates_a_far_repeat(backend, fake):
     assert outcomes[65].status == "existed"
     assert outcomes[65].record.id == outcomes[0].record.id
     assert len(fake.records("Invoice")) == 65
+
+
+def _seed_day(fake: FakeQuickBooks, count: int, start: int = 0) -> None:
+    day = date(2026, 11, 3)
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 1, "SalesItemLineDetail": {}}
+    fake.seed_records(
+        {
+            "Invoice": [
+                {
+                    "CustomerRef": {"value": "1"},
+                    "TxnDate": day.isoformat(),
+                    "DocNumber": f"old-{n}",
+                    "PrivateNote": f"[erpsync external_id=old-{n}]",
+                    "Line": [dict(line)],
+                }
+                for n in range(start, start + count)
+            ]
+        }
+    )
+
+
+def test_single_creates_read_a_busy_day_whole_once_then_only_its_changes(backend, fake, clock):
+    for start in range(0, 2500, 500):  # a busy day: 500 invoices a minute
+        _seed_day(fake, 500, start)
+        clock.advance(60)
+    before = len(queries(fake))
+    backend.create_invoice(invoice("flat-0"))
+    first = queries(fake)[before:]
+    assert len(first) == 3  # the whole day, as a projection: 3 pages of 1000
+    assert all(
+        q.startswith("SELECT Id, PrivateNote, CustomerRef, TxnDate, MetaData") for q in first
+    )
+    for n in range(1, 4):
+        clock.advance(60)
+        before = len(queries(fake))
+        backend.create_invoice(invoice(f"flat-{n}"))
+        asked = queries(fake)[before:]
+        assert len(asked) == 1 and "MetaData.LastUpdatedTime >= " in asked[0]
+    # The day's 2,500 older invoices are not read again: the cost stays flat.
+    assert len(fake.records("Invoice")) == 2504
+
+
+def test_the_index_sees_what_another_writer_added_and_what_was_deleted(
+    backend, fake, clock, connect
+):
+    assert backend.create_invoice(invoice("idx-0")).id
+    other = connect(fake)
+    clock.advance(30)
+    theirs = other.create_invoice(invoice("idx-1"))  # written behind our index's back
+    clock.advance(30)
+    again = backend.create_invoice(invoice("idx-1"))
+    assert again.id == theirs.id
+    assert len(fake.records("Invoice")) == 2
+    # Deleted in QuickBooks after we indexed it: a new create writes it again.
+    stored = next(r for r in fake.records("Invoice") if r["Id"] == theirs.id)
+    other.client.delete("Invoice", str(theirs.id), str(stored["SyncToken"]))
+    clock.advance(30)
+    rewritten = backend.create_invoice(invoice("idx-1"))
+    assert rewritten.id != theirs.id
+    assert len(fake.records("Invoice")) == 2

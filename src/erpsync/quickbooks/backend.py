@@ -40,10 +40,10 @@ from erpsync.quickbooks.bulk import InvoiceBatchSender
 from erpsync.quickbooks.client import BATCH_LIMIT, MINOR_VERSION, Environment, QuickBooksClient
 from erpsync.quickbooks.external_ids import (
     ExternalIdField,
-    MarkerLookup,
     doc_number_key,
     layout,
 )
+from erpsync.quickbooks.markers import MarkerLookup
 from erpsync.quickbooks.writes import Numbering, QuickBooksWrites
 from erpsync.transport import RetryPolicy, Timeout, TransportOptions
 

@@ -20,7 +20,8 @@ from erpsync.errors import ConfigurationError
 from erpsync.models import Customer, DeletedRecord, Invoice, Item, Payment, PurchaseOrder, Vendor
 from erpsync.quickbooks import records as rec
 from erpsync.quickbooks.client import QuickBooksClient
-from erpsync.quickbooks.external_ids import DocNumberKey, MarkerLookup, PrivateNoteMarker
+from erpsync.quickbooks.external_ids import DocNumberKey, PrivateNoteMarker
+from erpsync.quickbooks.markers import MarkerLookup
 from erpsync.quickbooks.query import Query
 
 __all__ = ["QuickBooksReads"]
