@@ -39,7 +39,6 @@ import requests
 from erpsync.errors import ConfigurationError, NotFoundError
 from erpsync.limits import Limiter, LocalLimiter, limiter_for
 from erpsync.netsuite.answers import INTERNAL_ID, id_from_location, json_object_of
-from erpsync.netsuite.answers import row_of as _row  # noqa: F401 - tests/netsuite/test_wire_fuzz.py
 from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_base_url
 from erpsync.netsuite.contended_login import ContendedLoginAuth
 from erpsync.netsuite.errors import BACKEND, decode_error
