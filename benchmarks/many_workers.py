@@ -265,10 +265,7 @@ def run(cfg: Config, cluster_dsn: str, redis_url: str) -> Result:
     """Run one configuration and gather its figures."""
     name = f"bench_{cfg.limiter}_{cfg.workers}_{os.getpid()}"
     dsn = roles.fresh_database(cluster_dsn, name)
-    # The tokens live in a database of their own: PostgresSyncStore and PostgresTokenStore
-    # both keep their schema version in a table named erpsync_schema, with different
-    # columns, so one database cannot hold both yet (reported; see docs/scaling.md).
-    tokens_dsn = roles.fresh_database(cluster_dsn, f"{name}_tokens")
+    tokens_dsn = dsn  # the store and the tokens share one database, as users run them
     result = Result(cfg)
     with _hosts(cfg) as hosts:
         tenants = [tenant for host in hosts for tenant in host.tenants]
