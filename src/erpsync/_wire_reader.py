@@ -49,7 +49,7 @@ def parse_date(text: str, *, us: bool = False) -> date | None:
     """An ISO date (``2026-11-03``, a timestamp's date part) or, with ``us``, a US
     ``11/3/2026`` (NetSuite's SuiteQL spelling); None when it is neither."""
     text = text.strip()
-    spelt_us = _US_DATE.match(text) if us else None
+    spelt_us = _US_DATE.match(text) if us and "/" in text else None
     try:
         if spelt_us:
             month, day, year = (int(part) for part in spelt_us.groups())

@@ -14,6 +14,7 @@ pydantic ``ValidationError``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -126,9 +127,11 @@ class WireReader(SharedReader):
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=512)
 def label_key(label: str) -> str:
     """A status or type label reduced to what compares (``Paid In Full`` -> ``paidinfull``),
-    since NetSuite spells labels differently in REST, SuiteQL and the UI."""
+    since NetSuite spells labels differently in REST, SuiteQL and the UI. Cached: an
+    account has a few dozen labels, and every record read reduces one or two."""
     return _NON_WORD.sub("", label.lower())
 
 
