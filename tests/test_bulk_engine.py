@@ -125,3 +125,66 @@ def test_one_at_a_time_turns_errors_into_answers() -> None:
         backend="Test",
     ).run(invoice(n) for n in range(3))
     assert [o.status for o in result] == ["existed", "failed", "existed"]
+
+
+# -- stream: outcomes one by one, nothing kept ----------------------------------------------
+
+
+def test_stream_yields_in_order_and_reads_only_a_few_batches_ahead() -> None:
+    sender = Batches(10)
+    read: list[int] = []
+
+    def source() -> Iterator[Invoice]:
+        for n in range(1000):
+            read.append(n)
+            yield invoice(n)
+
+    stream = engine(sender, workers=2).stream(source())
+    first = next(stream)
+    assert first.index == 0 and first.status == "created"
+    assert len(read) <= 4 * 10  # a few batches ahead, not the whole input
+    rest = list(stream)
+    assert [o.index for o in rest] == list(range(1, 1000))
+
+
+def test_stream_settles_a_near_repeat_from_its_first_and_resends_a_far_one() -> None:
+    sender = Batches(2)
+    inputs = [invoice(0), invoice(0, "inv-0")] + [invoice(n) for n in range(1, 20)]
+    inputs.append(invoice(0, "inv-0"))  # long after the first was handed out
+    repeats: list[bool] = []
+    original = sender.send
+
+    def send(batch: Sequence[BulkItem[Invoice]]) -> list[Settled[Invoice]]:
+        repeats.extend(item.repeat for item in batch if item.key == "inv-0")
+        return original(batch)
+
+    sender.send = send  # type: ignore[method-assign]
+    outcomes = list(engine(sender, workers=1).stream(inputs))
+    assert [o.index for o in outcomes] == list(range(len(inputs)))
+    assert outcomes[1].status == "existed" and outcomes[1].record == outcomes[0].record
+    # The far repeat is sent again, marked, for the sender to ask the ERP.
+    assert repeats == [False, True]
+
+
+def test_stream_hands_out_what_was_read_before_the_input_raises() -> None:
+    sender = Batches(30)
+
+    def source() -> Iterator[Invoice]:
+        for n in range(40):
+            yield invoice(n)
+        raise KeyError("the caller's source broke")
+
+    seen: list[int] = []
+    with pytest.raises(KeyError):
+        for outcome in engine(sender).stream(source()):
+            seen.append(outcome.index)
+    assert seen == list(range(40))
+
+
+def test_closing_a_stream_early_waits_for_started_batches() -> None:
+    sender = Batches(5)
+    stream = engine(sender, workers=2).stream(invoice(n) for n in range(100))
+    assert next(stream).index == 0
+    stream.close()
+    sent = sorted(i for b in sender.batches for i in b)
+    assert sent == list(range(len(sent))) and len(sent) < 100  # no batch left half-done

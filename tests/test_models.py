@@ -465,6 +465,62 @@ def test_copying_a_derived_line_derives_its_amount_again() -> None:
     assert po_line.model_copy(update={"quantity": 4}).amount == D("12.00")
 
 
+def test_a_line_derived_for_one_currency_is_derived_again_in_another() -> None:
+    # A JPY invoice re-spells the derived 100.50 as 101; that line, put into a USD
+    # invoice, must become 100.50 again (not keep 101, and not be refused as too coarse).
+    jpy_line = invoice(InvoiceLine(quantity=3, unit_price="33.5"), currency="JPY").lines[0]
+    assert jpy_line.amount == D("101")
+    usd = invoice(jpy_line)
+    assert usd.lines[0].amount == D("100.50")
+    assert str(usd.total) == "100.50"
+    kwd_line = invoice(InvoiceLine(quantity=1, unit_price="1.0055"), currency="KWD").lines[0]
+    assert str(kwd_line.amount) == "1.006"  # half-up at 3 places
+    assert str(invoice(kwd_line).lines[0].amount) == "1.01"  # 1.0055 at 2 places
+
+
+def test_every_amount_of_a_document_is_spelt_at_its_currency_exponent() -> None:
+    inv = invoice(
+        {"amount": "1250"},
+        {"amount": D("1.500000000000000000000000000000")},
+        {"quantity": 2, "unit_price": "0.25"},
+        tax=D("0.1"),
+        balance=3,
+    )
+    assert [str(line.amount) for line in inv.lines] == ["1250.00", "1.50", "0.50"]
+    assert (str(inv.tax), str(inv.balance), str(inv.total)) == ("0.10", "3.00", "1252.10")
+    payment = Payment(
+        customer=CUSTOMER,
+        date=TODAY,
+        amount=D("7"),
+        currency="JPY",
+        applications=[PaymentApplication(invoice_id="1", amount=D("5.000"))],
+    )
+    assert (str(payment.amount), str(payment.applications[0].amount)) == ("7", "5")
+    po = PurchaseOrder(
+        vendor=Ref(id="1"),
+        date=TODAY,
+        status="open",
+        lines=[PurchaseOrderLine(item=Ref(id="1"), quantity=2, amount="3")],
+    )
+    assert str(po.lines[0].amount) == "3.00"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1E-1000000", "-1E-13", "0.00001", "1.000000000000000000000000000000000000001"],
+)
+def test_amounts_with_too_many_places_are_refused_whatever_their_exponent(value: str) -> None:
+    with pytest.raises(ValidationError, match="more than 4 decimal places"):
+        InvoiceLine(amount=D(value))
+
+
+@pytest.mark.parametrize("value", ["0E-1000000", "1.00000000000000000000000000", "5E+3", "-0"])
+def test_trailing_zeros_and_exponents_do_not_count_as_places(value: str) -> None:
+    line = InvoiceLine(amount=D(value))
+    assert line.amount == D(value)
+    assert invoice({"amount": "1"}, line).lines[1].amount == D(value)
+
+
 def test_documents_are_hashable_and_hash_like_they_compare() -> None:
     inv = invoice({"quantity": 2, "unit_price": "5"}, {"amount": "1"})
     back = Invoice.model_validate(inv.model_dump(mode="json"))
@@ -935,3 +991,37 @@ def test_import_is_light() -> None:
     outside = {m for m in ours.split(",") if m != "erpsync.models"}
     outside -= {m for m in outside if m.startswith("erpsync.models.")}
     assert outside <= {"erpsync.errors", "erpsync._redact", "erpsync._lazy"}
+
+
+def test_first_use_of_the_models_from_many_threads_at_once() -> None:
+    # Models may build their validators on first use (not at import); a service whose
+    # first requests arrive together must still get correct validation in every thread.
+    code = (
+        "import threading\n"
+        "from datetime import date\n"
+        "from decimal import Decimal\n"
+        "from pydantic import ValidationError\n"
+        "from erpsync.models import Invoice, InvoiceLine, Payment, PurchaseOrder, Ref\n"
+        "barrier = threading.Barrier(12)\n"
+        "results = []\n"
+        "def work():\n"
+        "    barrier.wait()\n"
+        "    inv = Invoice(customer=Ref(id='1'), date=date(2026, 11, 3),\n"
+        "                  lines=[InvoiceLine(quantity=3, unit_price='0.335')])\n"
+        "    refused = 0\n"
+        "    for bad in (lambda: InvoiceLine(amount=Decimal('0.00001')),\n"
+        "                lambda: PurchaseOrder(vendor=Ref(id='1'), date=date(2026, 11, 3),\n"
+        "                                      status='open', bogus=1)):\n"
+        "        try:\n"
+        "            bad()\n"
+        "        except ValidationError:\n"
+        "            refused += 1\n"
+        "    Payment(customer=Ref(id='1'), date=date(2026, 11, 3), amount='5')\n"
+        "    results.append((str(inv.total), refused))\n"
+        "threads = [threading.Thread(target=work) for _ in range(12)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(sorted(set(results)), len(results))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[('1.01', 2)] 12"

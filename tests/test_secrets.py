@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -26,10 +27,12 @@ from urllib.parse import parse_qsl
 import pytest
 
 from erpsync import AuthenticationError, ErpSyncError, Invoice, InvoiceLine, Ref
-from erpsync._logging import THIRD_PARTY_LOGGERS
 from erpsync.http import RedactingFilter
 from erpsync.quickbooks import FileTokenStore
 from erpsync.testing import FakeClock, FakeNetSuite, FakeQuickBooks
+
+#: The libraries under erpsync that log credentials at DEBUG if nothing stops them.
+THIRD_PARTY_LOGGERS = ("oauthlib", "requests_oauthlib", "urllib3", "requests")
 
 #: Shorter values are not meaningful secrets and would match by accident.
 _MIN_SECRET = 8
@@ -40,6 +43,8 @@ class WireTap:
 
     def __init__(self, fake: FakeQuickBooks | FakeNetSuite) -> None:
         self.secrets: set[str] = set()
+        #: Tokens the service handed out (token endpoint answers), in order.
+        self.issued: list[str] = []
         self._inner: Callable[[Any], Any] = fake.handle
         fake.handle = self  # type: ignore[method-assign]
 
@@ -62,7 +67,20 @@ class WireTap:
             for name, field in parse_qsl(request.body.decode()):
                 if name in ("client_assertion", "refresh_token", "code", "client_secret"):
                     self.secrets.add(field)
-        return self._inner(request)
+        response = self._inner(request)
+        self.issued += _issued_tokens(getattr(response, "body", b""))
+        return response
+
+
+def _issued_tokens(body: bytes) -> list[str]:
+    """The access and refresh tokens of a token endpoint's JSON answer (none otherwise)."""
+    try:
+        answer = json.loads(body or b"null")
+    except ValueError:
+        return []
+    if not isinstance(answer, dict):
+        return []
+    return [str(answer[k]) for k in ("access_token", "refresh_token") if answer.get(k)]
 
 
 def _private_key_lines(pem: str) -> set[str]:
@@ -177,7 +195,7 @@ def test_quickbooks_flow_leaks_no_secret(audit: Audit, tmp_path: Path) -> None:
         # Past the access token's hour: the next call refreshes (and rotates) the tokens.
         clock.advance(3700)
         assert backend.get_customer(customer.id).id == customer.id
-        assert len(fake.oauth._refresh) >= 2, "the flow did not refresh the token"
+        assert len(tap.issued) >= 2, "the flow did not refresh the token"
 
         # A request the ERP refuses, an injected 5xx and 429 that are retried, and a
         # 5xx that outlasts the retries.
@@ -206,8 +224,7 @@ def test_quickbooks_flow_leaks_no_secret(audit: Audit, tmp_path: Path) -> None:
             creds.verifier_token,
             token.access_token,
             token.refresh_token,
-            *fake.oauth._access,
-            *fake.oauth._refresh,
+            *tap.issued,
             *tap.secrets,
         }
         assert token.refresh_token != creds.refresh_token

@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "BulkResult": "erpsync.backend",
     "BulkOutcome": "erpsync.backend",
     "AmbiguousMatchError": "erpsync.backend",
+    "UnknownNameError": "erpsync.backend",
     # errors
     "ErpSyncError": "erpsync.errors",
     "ConfigurationError": "erpsync.errors",
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
         BulkOutcome,
         BulkResult,
         Capabilities,
+        UnknownNameError,
     )
     from erpsync.errors import (
         AuthenticationError,

@@ -18,14 +18,14 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Final, NoReturn, TypeVar
+from typing import Any, ClassVar, Final, NoReturn, TypeGuard, TypeVar
 
 from pydantic import ValidationError
 
 from erpsync.errors import ServiceError
 from erpsync.models import Ref
 
-__all__ = ["WireReader", "parse_date", "parse_iso_timestamp", "put"]
+__all__ = ["WireReader", "is_mapping", "parse_date", "parse_iso_timestamp", "put"]
 
 _M = TypeVar("_M")
 _Date = date  # the reader has a method named ``date``; annotations use this alias
@@ -85,9 +85,10 @@ class WireReader:
 
     def __init__(self, data: Any, record: str) -> None:
         self.record = record
-        self.data: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        if not isinstance(data, Mapping):
+        if not is_mapping(data):
+            self.data: Mapping[str, Any] = {}
             self._raise(None, f"is not a JSON object ({type(data).__name__})", data)
+        self.data = data
 
     def fail(self, field: str | None, problem: str) -> NoReturn:
         """Raise the ServiceError for ``field`` (None: the record as a whole)."""
@@ -107,6 +108,8 @@ class WireReader:
     # -- values found anywhere ------------------------------------------------------------
 
     def text_of(self, value: Any, field: str, *, required: bool = False) -> str | None:
+        if type(value) is str and value:  # the common case, first
+            return value
         if value is None or value == "":
             if required:
                 self.fail(field, "is missing")
@@ -118,24 +121,30 @@ class WireReader:
     def decimal_of(self, value: Any, field: str, *, required: bool = False) -> Decimal | None:
         """A JSON number, a Decimal (QuickBooks' client parses floats so) or a numeric
         string (SuiteQL), finite and within the models' bound."""
-        if value is None or value == "":
+        kind = type(value)
+        number: Decimal
+        if kind is Decimal:  # the wire types, by exact type first: no ABC or union checks
+            number = value
+        elif kind is int:
+            number = Decimal(value)
+        elif kind is float and value.is_integer():
+            number = Decimal(int(value))  # JSON writes whole quantities as 1.0; keep them whole
+        elif value is None or value == "":
             if required:
                 self.fail(field, "is missing")
             return None
-        if isinstance(value, Decimal):
-            number = value
         elif isinstance(value, bool) or not isinstance(value, int | float | str):
             self.fail(field, "is not a number")
         else:
             if isinstance(value, float) and value.is_integer():
-                value = int(value)  # JSON writes whole quantities as 1.0; keep them whole
+                value = int(value)
             try:
                 number = Decimal(value) if isinstance(value, int) else Decimal(str(value))
             except (InvalidOperation, ValueError):
                 self.fail(field, f"is not a number ({value!r})")
         if not number.is_finite():
             self.fail(field, "is not a finite number")
-        if abs(number) >= MAGNITUDE_LIMIT:
+        if number.copy_abs() >= MAGNITUDE_LIMIT:
             # The models refuse such values anyway; failing here names the field and keeps
             # the arithmetic after it (rounding, quantity x rate) from overflowing.
             self.fail(field, f"is out of range ({value!r})")
@@ -163,7 +172,7 @@ class WireReader:
     def make_ref(self, ref_id: Any, name: Any, field: str) -> Ref:
         """A :class:`~erpsync.models.Ref` from a wire id and name; an id that is not
         usable text (``" "``, a list, a boolean) fails naming ``field``."""
-        if isinstance(ref_id, bool) or not isinstance(ref_id, str | int):
+        if type(ref_id) is not str and (isinstance(ref_id, bool) or not isinstance(ref_id, int)):
             self.fail(field, "has an id that is not text")
         try:
             return Ref(id=str(ref_id), name=name if isinstance(name, str) and name else None)
@@ -214,6 +223,12 @@ class WireReader:
 def _first_message(exc: ValidationError) -> str:
     errors = exc.errors()
     return str(errors[0]["msg"]) if errors else str(exc)
+
+
+def is_mapping(value: object) -> TypeGuard[Mapping[Any, Any]]:
+    """``isinstance(value, Mapping)``, with the JSON case (a ``dict``) decided without
+    the ABC check, which costs more than the rest of reading a field."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def put(body: dict[str, Any], key: str, value: Any) -> None:

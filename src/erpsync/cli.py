@@ -26,6 +26,7 @@ from erpsync import __version__
 from erpsync._cli.config import Config, load_config
 from erpsync._cli.exits import EXIT_USAGE, exit_code_for, one_line
 from erpsync._cli.output import Output
+from erpsync._cli.progress import progress_after
 from erpsync._cli.registry import Context, add_commands, add_common
 from erpsync._redact import redact
 
@@ -127,6 +128,7 @@ def main(
         module = handlers[args.command]
         config = _load(args, module)
         secrets = config.secret_values()
+        out.progress_after = progress_after(config.get("progress_after"))
         for warning in config.warnings:
             out.warn(warning)
         args.cli = Context(out, config)

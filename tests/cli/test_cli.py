@@ -9,77 +9,83 @@ one company is never shared with another test.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import os
 import socket
 import stat
+import sys
 import threading
+import webbrowser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from cli_support import run, sandbox_env
+from cli_support import run, run_styled
 from cryptography import x509
 
-from erpsync._cli import output as output_module
-from erpsync._cli.config import load_config
-from erpsync._cli.connect import connect_quickbooks
-from erpsync._cli.exits import exit_code_for, one_line
-from erpsync._cli.output import Output
-from erpsync._cli.sandbox import make_sandbox
-from erpsync._cli.sync import parse_interval
-from erpsync.errors import (
-    AuthenticationError,
-    ConfigurationError,
-    InvalidRequestError,
-    PermissionDeniedError,
-    ServiceError,
-)
-from erpsync.quickbooks.tokens import FileTokenStore
-from erpsync.testing.quickbooks import FakeQuickBooks
+from erpsync import Customer
+from erpsync.quickbooks import FileTokenStore
+from erpsync.store import SQLiteSyncStore
 
 # -- configuration ----------------------------------------------------------------------------
 
 
-def test_precedence_flags_over_env_over_file_over_defaults(tmp_path: Path) -> None:
+def _settings(*argv: str) -> dict[str, tuple[str, str]]:
+    """``erpsync config show``: setting -> (value shown, source)."""
+    code, out, err = run(*argv, "config", "show")
+    assert code == 0, err
+    rows: dict[str, tuple[str, str]] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[-1].startswith("ERPSYNC_"):
+            rows[parts[0]] = (" ".join(parts[1:-2]), parts[-2])
+    return rows
+
+
+def test_precedence_env_over_file_over_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text('sandbox_url = "http://127.0.0.1:1"\n[quickbooks]\nrealm_id = "111"\n')
-    env = {"ERPSYNC_SANDBOX_URL": "http://127.0.0.1:2", "ERPSYNC_QBO_CLIENT_ID": "from-env"}
-    flag = load_config(path, env=env, overrides={"sandbox_url": "http://127.0.0.1:3"})
-    assert (flag.get("sandbox_url"), flag.source("sandbox_url")) == ("http://127.0.0.1:3", "flag")
-    from_env = load_config(path, env=env)
-    assert (from_env.get("sandbox_url"), from_env.source("sandbox_url")) == (
-        "http://127.0.0.1:2",
-        "env",
-    )
-    from_file = load_config(path, env={})
-    assert (from_file.get("sandbox_url"), from_file.source("sandbox_url")) == (
-        "http://127.0.0.1:1",
-        "file",
-    )
-    assert from_file.get("quickbooks.realm_id") == "111"
-    assert from_file.get("quickbooks.environment") == "production"
-    assert from_file.source("quickbooks.environment") == "default"
-    assert load_config(env={"XDG_CONFIG_HOME": str(tmp_path / "nowhere")}).path is None
-    with pytest.raises(ConfigurationError, match="does not exist"):
-        load_config(env={"ERPSYNC_CONFIG": str(tmp_path / "absent.toml")})
+    path.chmod(0o600)
+    from_file = _settings("--config", str(path))
+    assert from_file["sandbox_url"] == ("http://127.0.0.1:1", "file")
+    assert from_file["quickbooks.realm_id"] == ("111", "file")
+    assert from_file["quickbooks.environment"] == ("production", "default")
+    monkeypatch.setenv("ERPSYNC_SANDBOX_URL", "http://127.0.0.1:2")
+    assert _settings("--config", str(path))["sandbox_url"] == ("http://127.0.0.1:2", "env")
+    code, out, _ = run("config", "show")
+    assert "Configuration file: (none found)" in out
+    monkeypatch.setenv("ERPSYNC_CONFIG", str(tmp_path / "absent.toml"))
+    code, _, err = run("config", "show")
+    assert code == 2
+    assert "does not exist" in err
 
 
-def test_default_path_comes_from_erpsync_config_variable(tmp_path: Path) -> None:
+def test_a_flag_wins_over_the_environment(qbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake, env = qbo
+    monkeypatch.setenv("ERPSYNC_SANDBOX_URL", "http://127.0.0.1:9")  # nothing listens there
+    code, out, err = run("import", "customers", "--sandbox-url", env["ERPSYNC_SANDBOX_URL"])
+    assert code == 0, err
+    assert "Amy's Bird Sanctuary" in out
+
+
+def test_default_path_comes_from_erpsync_config_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     path = tmp_path / "elsewhere.toml"
     path.write_text('[netsuite]\naccount_id = "1234567_SB1"\n')
-    config = load_config(env={"ERPSYNC_CONFIG": str(path)})
-    assert config.get("netsuite.account_id") == "1234567_SB1"
-    assert config.path == path
+    monkeypatch.setenv("ERPSYNC_CONFIG", str(path))
+    assert _settings()["netsuite.account_id"] == ("1234567_SB1", "file")
+    assert f"Configuration file: {path}" in run("config", "show")[1]
 
 
 def test_config_file_errors_are_usage_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[quickbooks]\nclient_secert = 'typo'\n")
-    with pytest.raises(ConfigurationError, match="client_secert"):
-        load_config(bad, env={})
+    code, _, err = run("--config", str(bad), "config", "show")
+    assert code == 2
+    assert "client_secert" in err
     broken = tmp_path / "broken.toml"
     broken.write_text("this is = = not toml")
     code, _, err = run("--config", str(broken), "config", "show")
@@ -104,25 +110,28 @@ def test_secrets_are_masked_everywhere(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert "MIIEabc" not in out
     assert "visible-client-id" in out
     assert "ERPSYNC_QBO_CLIENT_SECRET" in out
-    config = load_config(env=dict(os.environ))
-    assert secret not in repr(config)
-    assert config.display("netsuite.private_key") == "*** (set)"
+    assert _settings()["netsuite.private_key"] == ("*** (set)", "env")
     keyfile = tmp_path / "key.pem"
-    assert load_config(env={"ERPSYNC_NS_PRIVATE_KEY": str(keyfile)}).display(
-        "netsuite.private_key"
-    ) == str(keyfile)
+    monkeypatch.setenv("ERPSYNC_NS_PRIVATE_KEY", str(keyfile))
+    assert _settings()["netsuite.private_key"] == (str(keyfile), "env")  # a path is no secret
+
+
+def _store_with_a_run(path: Path) -> None:
+    with SQLiteSyncStore(path) as store:
+        store.finish_run(store.start_run("push-invoices", "QuickBooks"), status="ok")
 
 
 def test_a_secret_in_an_unexpected_error_is_struck_out(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, isolated: Path
 ) -> None:
     secret = "another-secret-VALUE-7"
     monkeypatch.setenv("ERPSYNC_NS_CONSUMER_SECRET", secret)
+    _store_with_a_run(isolated / "store.db")
 
-    def boom(*args: object, **kwargs: object) -> int:
+    def boom(*args: object, **kwargs: object) -> list[object]:
         raise RuntimeError(f"library exploded holding {secret}")
 
-    monkeypatch.setattr("erpsync._cli.runs.show_runs", boom)
+    monkeypatch.setattr(SQLiteSyncStore, "runs", boom)
     code, _, err = run("runs")
     assert code == 70
     assert secret not in err
@@ -145,15 +154,14 @@ def test_world_readable_config_with_secrets_warns(tmp_path: Path) -> None:
 # -- exit codes and one-line errors -----------------------------------------------------------
 
 
-def test_exit_code_mapping() -> None:
-    assert exit_code_for(ConfigurationError("x")) == 2
-    assert exit_code_for(AuthenticationError("x")) == 3
-    assert exit_code_for(PermissionDeniedError("x")) == 3
-    assert exit_code_for(ServiceError("x")) == 4
-    assert exit_code_for(InvalidRequestError("x")) == 4
-    assert exit_code_for(KeyboardInterrupt()) == 130
-    assert exit_code_for(ValueError("x")) == 70
-    assert one_line(ServiceError("a\nb", backend="NetSuite")) == "NetSuite: a b"
+@pytest.mark.parametrize(("status", "code"), [(403, 3), (500, 4)])
+def test_erp_refusals_exit_3_or_4_with_one_line(qbo, status: int, code: int) -> None:
+    fake, _ = qbo
+    fake.inject("server_error", status=status, times=50)
+    exit_code, _, err = run("import", "customers")
+    assert exit_code == code, err
+    last = err.splitlines()[-1]  # after the warnings of the retries, one line
+    assert last.startswith("error: QuickBooks")
 
 
 def test_usage_errors_and_help() -> None:
@@ -175,12 +183,16 @@ def test_missing_setting_names_the_variable() -> None:
     assert "--erp" in err
 
 
-def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(*args: object, **kwargs: object) -> int:
+def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    _store_with_a_run(isolated / "store.db")
+
+    def interrupted(*args: object, **kwargs: object) -> list[object]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("erpsync._cli.runs.show_runs", interrupted)
-    assert run("runs")[0] == 130
+    monkeypatch.setattr(SQLiteSyncStore, "runs", interrupted)
+    code, _, err = run("runs")
+    assert code == 130
+    assert "interrupted" in err
 
 
 def test_refused_credentials_exit_3(qbo, tmp_path: Path, monkeypatch) -> None:
@@ -199,53 +211,36 @@ def test_refused_credentials_exit_3(qbo, tmp_path: Path, monkeypatch) -> None:
     assert "revoked-refresh" not in err
 
 
-# -- output without rich ----------------------------------------------------------------------
+# -- output with and without rich --------------------------------------------------------------
 
 
-def test_plain_output_when_rich_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(output_module, "rich_available", lambda: False)
-    buffer = io.StringIO()
-    out = Output(buffer, io.StringIO())
-    assert not out.rich
-    out.table("Things", ["a", "b"], [["1", "two"], ["three", None]])
-    with out.progress("work", total=2) as progress:
-        progress.advance()
-        progress.advance()
-    text = buffer.getvalue()
-    assert "Things" in text
-    assert "three" in text
-    assert "work: 2/2" in text
+def test_plain_output_when_rich_is_missing(monkeypatch: pytest.MonkeyPatch, isolated: Path) -> None:
+    _store_with_a_run(isolated / "store.db")
+    monkeypatch.setitem(sys.modules, "rich", None)  # `import rich` raises ImportError
+    code, out, err = run_styled("runs")
+    assert code == 0, err
+    assert "Recent runs" in out
+    assert "push-invoices" in out
+    assert "----" in out  # the plain table's rule, not rich's box
 
 
-def test_rich_output_renders_tables() -> None:
-    buffer = io.StringIO()
-    out = Output(buffer, io.StringIO(), width=100)
-    assert out.rich
-    out.table("Things", ["a"], [["value-1"]])
-    assert "value-1" in buffer.getvalue()
-
-
-def test_rich_output_shows_values_as_written_never_as_markup() -> None:
+def test_rich_output_shows_values_as_written_never_as_markup(qbo, monkeypatch) -> None:
     """ERP data and error text may contain brackets; a stray closing tag used to crash
     the command (rich.errors.MarkupError) and styled tags were swallowed."""
-    buffer = io.StringIO()
-    out = Output(buffer, io.StringIO(), width=120)
-    out.heading("Company [/b]")
-    out.table("Customers [/i]", ["name [x]"], [["[bold]Acme[/bold] [/oops]"]])
-    text = buffer.getvalue()
-    assert "[bold]Acme[/bold] [/oops]" in text
-    assert "Customers [/i]" in text
-    assert "name [x]" in text
-    assert "Company [/b]" in text
+    fake, _ = qbo
+    fake.backend().create_customer(Customer(name="[bold]Acme[/bold] [/oops]"))
+    monkeypatch.setenv("COLUMNS", "200")  # rich's width: no folded cells
+    code, out, err = run_styled("import", "customers")
+    assert code == 0, err
+    assert "[bold]Acme[/bold] [/oops]" in out
+    assert "┃" in out or "│" in out  # drawn by rich
 
 
-def test_parse_interval() -> None:
-    assert parse_interval("1h").total_seconds() == 3600
-    assert parse_interval("15m").total_seconds() == 900
-    assert parse_interval("90").total_seconds() == 90
-    for bad in ("soon", "0s", "-1h"):
-        with pytest.raises(ConfigurationError):
-            parse_interval(bad)
+@pytest.mark.parametrize("bad", ["soon", "0s", "-1h"])
+def test_a_bad_interval_is_a_usage_error(bad: str) -> None:
+    code, _, err = run("sync", "--erp", "netsuite", "--every", bad)
+    assert code == 2
+    assert "--every" in err
 
 
 # -- netsuite certificate ---------------------------------------------------------------------
@@ -268,40 +263,6 @@ def test_certificate_writes_a_private_key_0600(tmp_path: Path) -> None:
     assert "already exists" in err
 
 
-# -- sandbox ----------------------------------------------------------------------------------
-
-
-def test_sandbox_serves_until_stopped(tmp_path: Path) -> None:
-    fake = FakeQuickBooks(realm_id="9130350000200001")
-    gen = sandbox_env("quickbooks", fake, tmp_path / "sb")
-    env = next(gen)
-    url = env["ERPSYNC_SANDBOX_URL"]
-    assert url.startswith("http://127.0.0.1:")
-    token = FileTokenStore(env["ERPSYNC_QBO_TOKEN_STORE"]).load(env["ERPSYNC_QBO_REALM_ID"])
-    assert token is not None
-    answer = requests.get(
-        f"{url}/v3/company/{env['ERPSYNC_QBO_REALM_ID']}/customer/1",
-        headers={"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"},
-        timeout=5,
-    )
-    assert answer.status_code == 200
-    next(gen, None)  # stops it
-    assert fake.served_url is None
-    with pytest.raises(requests.ConnectionError):
-        requests.get(f"{url}/v3/company/1/customer/1", timeout=2)
-
-
-def test_sandbox_options_are_checked() -> None:
-    with pytest.raises(ConfigurationError):
-        make_sandbox("netsuite", latency_ms=-1)
-    with pytest.raises(ConfigurationError):
-        make_sandbox("quickbooks", limit=-1)
-    limited = make_sandbox("netsuite", latency_ms=20, limit=2)
-    assert limited.governance.concurrency == 2
-    assert limited.latency.fixed == pytest.approx(0.02)
-    assert make_sandbox("quickbooks", limit=0).governance.enabled is False
-
-
 # -- connect ----------------------------------------------------------------------------------
 
 
@@ -320,7 +281,8 @@ def test_connect_quickbooks_runs_the_code_flow(qbo, tmp_path: Path, monkeypatch)
     fake.register_redirect_uri(redirect_uri)
     seen: list[str] = []
 
-    def consent(url: str) -> None:
+    def consent(url: str, *args: object, **kwargs: object) -> bool:
+        """The user's browser: consents, and Intuit redirects to the listener."""
         seen.append(url)
         query = parse_qs(urlsplit(url).query)
         assert query["redirect_uri"] == [redirect_uri]
@@ -336,19 +298,17 @@ def test_connect_quickbooks_runs_the_code_flow(qbo, tmp_path: Path, monkeypatch)
             )
 
         threading.Thread(target=browser).start()
+        return True
 
-    buffer = io.StringIO()
-    config = load_config(env=dict(os.environ))
-    code = connect_quickbooks(
-        Output(buffer, io.StringIO(), plain=True), config, port=port, opener=consent, timeout=10
-    )
-    assert code == 0
+    monkeypatch.setattr(webbrowser, "open", consent)
+    code, out, err = run("connect", "quickbooks", "--port", str(port), "--timeout", "10")
+    assert code == 0, err
     assert seen
     assert seen[0].startswith(env["ERPSYNC_SANDBOX_URL"] + "/connect/oauth2?")
     saved = FileTokenStore(token_file).load(fake.realm_id)
     assert saved is not None
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    assert saved.access_token not in buffer.getvalue()
+    assert saved.access_token not in out + err
     # The new token works: the CLI can read the company with it.
     code, out, _ = run("import", "customers")
     assert code == 0
@@ -357,15 +317,12 @@ def test_connect_quickbooks_runs_the_code_flow(qbo, tmp_path: Path, monkeypatch)
 
 def test_connect_quickbooks_times_out_as_an_auth_error(qbo, monkeypatch) -> None:
     port = _free_port()
-    config = load_config(env=dict(os.environ))
-    with pytest.raises(AuthenticationError, match="no redirect"):
-        connect_quickbooks(
-            Output(io.StringIO(), io.StringIO(), plain=True),
-            config,
-            port=port,
-            opener=lambda url: None,
-            timeout=0.3,
-        )
+    code, out, err = run(
+        "connect", "quickbooks", "--port", str(port), "--no-browser", "--timeout", "0.3"
+    )
+    assert code == 3
+    assert "no redirect" in err
+    assert "/connect/oauth2?" in out  # --no-browser: the URL to open is printed
 
 
 def test_connect_netsuite_checks_tba_and_m2m(netsuite) -> None:
@@ -584,3 +541,36 @@ def test_debug_logs_carry_no_quickbooks_token(qbo) -> None:
     assert "DEBUG" in err
     for secret in (creds.client_secret, creds.access_token, creds.refresh_token):
         assert secret not in out + err
+
+
+def test_reconcile_right_after_sync_with_the_same_files_agrees(netsuite, tmp_path: Path) -> None:
+    """Issue 16 item 5: the payment the sync pushed paid AR-1 in the ERP; the local file
+    says AR-1 is open, but the payments file given to reconcile pays it."""
+    ar = tmp_path / "ar.csv"
+    ar.write_text(
+        "external_id,customer_name,date,description,amount,item_id\n"
+        "AR-1,Globex Corporation,2026-11-03,Support,300.00,202\n"
+        "AR-2,Globex Corporation,2026-11-03,Support,100.00,202\n"
+    )
+    pay = tmp_path / "pay.json"
+    pay.write_text(
+        json.dumps(
+            [
+                {
+                    "external_id": f"PAY-{key}",
+                    "customer": {"id": "local-7", "name": "Globex Corporation"},
+                    "date": "2026-11-10",
+                    "amount": amount,
+                    "applications": [{"invoice_id": key, "amount": amount}],
+                }
+                for key, amount in (("AR-1", "300.00"), ("AR-2", "40.00"))
+            ]
+        )
+    )
+    code, out, err = run("sync", "--invoices", str(ar), "--payments", str(pay))
+    assert code == 0, out + err
+    code, out, err = run("reconcile", "--local", str(ar), "--payments", str(pay), "--json")
+    assert code == 0, out + err
+    report = json.loads(out)
+    assert report["discrepancies"] == []
+    assert report["matched"] == 4

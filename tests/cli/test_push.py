@@ -94,3 +94,54 @@ def test_push_json_is_one_document_and_report_dash_is_stdout(netsuite, tmp_path:
 def test_help_names_the_report_file_as_written() -> None:
     _, out, _ = run("push", "--help")
     assert "orders.csv -> orders.report.csv" in " ".join(out.split())
+
+
+def test_a_push_is_recorded_under_the_company_it_wrote_to(
+    qbo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated: Path
+) -> None:
+    """Two QuickBooks companies sharing one store: each push is in its own tenant's run log."""
+    from cli_support import sandbox_env
+
+    from erpsync.store import SQLiteSyncStore
+    from erpsync.testing.quickbooks import FakeQuickBooks
+
+    first, _ = qbo
+    source = tmp_path / "orders.csv"
+    source.write_text(_docs_csv("quickbooks"))
+    assert run("push", "invoices", str(source), "--to", "quickbooks")[0] == 0
+    second = FakeQuickBooks(realm_id="9130350000999991", governance=None)
+    serving = sandbox_env("quickbooks", second, tmp_path / "second")
+    for name, value in next(serving).items():
+        monkeypatch.setenv(name, value)
+    try:
+        assert run("push", "invoices", str(source), "--to", "quickbooks")[0] == 0
+    finally:
+        next(serving, None)
+    assert len(second.records("Invoice")) == 2  # not "existed": B's company got them
+    with SQLiteSyncStore(isolated / "store.db") as store:
+        for fake in (first, second):
+            runs = store.runs(kind="push-invoices", tenant=fake.realm_id)
+            assert [(r.backend, r.counts.get("created")) for r in runs] == [("QuickBooks", 2)]
+    out = run("runs", "--json")[1]
+    assert {r["tenant"] for r in json.loads(out)["runs"]} == {first.realm_id, second.realm_id}
+
+
+def test_m2m_with_an_ec_key_signs_es256_by_default(
+    netsuite, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The command leaves the algorithm to ClientCredentialsAuth, which reads it from the
+    key: an EC P-256 key from `netsuite certificate --ec` connects with ES256."""
+    fake, _ = netsuite
+    assert run("netsuite", "certificate", "--out", str(tmp_path / "m2m"), "--ec")[0] == 0
+    cert = (tmp_path / "m2m" / "netsuite-m2m-cert.pem").read_text()
+    fake.register_certificate("ec-certificate", cert, fake.credentials.client_id)
+    monkeypatch.setenv("ERPSYNC_NS_AUTH", "m2m")
+    monkeypatch.setenv("ERPSYNC_NS_CERTIFICATE_ID", "ec-certificate")
+    monkeypatch.setenv("ERPSYNC_NS_PRIVATE_KEY", str(tmp_path / "m2m" / "netsuite-m2m-key.pem"))
+    code, out, err = run("connect", "netsuite")
+    assert code == 0, err
+    assert "OAuth 2.0 M2M" in out
+    monkeypatch.setenv("ERPSYNC_NS_ALGORITHM", "PS256")  # explicit, and wrong for this key
+    code, _, err = run("connect", "netsuite")
+    assert code == 2
+    assert "PS256 needs an RSA key" in err

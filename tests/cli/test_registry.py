@@ -1,40 +1,40 @@
-"""A command is one module with ``add_parser(subparsers)`` and ``run(args) -> int``,
-plugged in by one line in ``erpsync._cli.registry.COMMANDS`` (how ``store`` joins)."""
+"""Every command the help lists is reachable, takes the common options after its name,
+and is offered by shell completion (the command list has one source)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
-import types
-from typing import Any
+import re
 
 import pytest
 from cli_support import run
 
-from erpsync._cli import registry
+
+def _commands() -> list[str]:
+    code, out, _ = run("--help")
+    assert code == 0
+    section = out.split("positional arguments:")[1].split("\noptions:")[0]
+    names = re.findall(r"^    ([a-z]+)\b", section, flags=re.MULTILINE)
+    assert names, out
+    return names
 
 
-def test_a_module_with_add_parser_and_run_plugs_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[argparse.Namespace] = []
-    probe = types.ModuleType("erpsync._cli.probe")
+def test_the_help_lists_every_command() -> None:
+    commands = _commands()
+    for name in ("demo", "sandbox", "connect", "push", "import", "sync", "runs", "reconcile"):
+        assert name in commands
+    assert "store" in commands and "completion" in commands and "backfill" in commands
 
-    def add_parser(subparsers: Any) -> None:
-        parser = subparsers.add_parser("probe", help="a probe")
-        sub = parser.add_subparsers(dest="action", required=True)
-        sub.add_parser("migrate")
 
-    def run_probe(args: argparse.Namespace) -> int:
-        seen.append(args)
-        registry.context(args).out.line(f"store is {registry.context(args).config.get('store')}")
-        return 7
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_offers_every_command(shell: str) -> None:
+    code, script, _ = run("completion", shell)
+    assert code == 0
+    for name in _commands():
+        assert name in script, (shell, name)
 
-    probe.add_parser = add_parser  # type: ignore[attr-defined]
-    probe.run = run_probe  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "erpsync._cli.probe", probe)
-    monkeypatch.setattr(registry, "COMMANDS", (*registry.COMMANDS, "probe"))
-    code, out, _ = run("probe", "migrate", "--debug")  # common options after the name
-    assert code == 7
-    assert seen[0].action == "migrate"
-    assert seen[0].debug is True
-    assert "store is " in out
-    assert "probe" in run("completion", "bash")[1]
+
+def test_every_command_takes_the_common_options_after_its_name() -> None:
+    for name in _commands():
+        code, out, err = run(name, "--help", "--debug", "--plain")
+        assert code == 0, (name, err)
+        assert "--config" in out, name

@@ -148,6 +148,48 @@ def test_a_throttle_seen_by_one_worker_pauses_and_slows_all(redis_url: str, tena
     assert time.monotonic() - start < 0.15, "the recovery one worker saw did not reach the other"
 
 
+# -- why not the limits library: all windows at once, on the server's clock -----------------
+
+
+def test_a_request_refused_by_one_window_takes_no_place_in_another(
+    redis_url: str, tenant: str
+) -> None:
+    # 2 a minute and 1 per 0.2 s: the second request waits 0.2 s for the short window.
+    # Had that refusal taken a place in the minute window (as one window per call would),
+    # the minute would be full and the second request would wait a minute.
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if seconds > 5:
+            raise AssertionError(f"asked to wait {seconds:.1f} s: a place was lost")
+        time.sleep(seconds)
+
+    rates = [RateLimit(2, 60), RateLimit(1, 0.2)]
+    limiter = RedisLimiter(redis_url, key=tenant, rates=rates, sleep=sleep)
+    for _ in range(2):
+        with limiter.slot():
+            pass
+    assert waits and max(waits) <= 0.25
+    with pytest.raises(AssertionError, match="asked to wait"), limiter.slot():
+        pass  # the third is over the minute's 2: now the long wait is right
+
+
+def test_windows_are_on_the_servers_clock_not_the_workers(
+    redis_url: str, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = RedisLimiter(redis_url, key=tenant, rates=[RateLimit(1, 0.5)])
+    with first.slot():
+        pass
+    # a worker whose clock is an hour ahead still sees the window the first one filled
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)
+    ahead = RedisLimiter(redis_url, key=tenant, rates=[RateLimit(1, 0.5)])
+    start = time.monotonic()
+    with ahead.slot():
+        assert time.monotonic() - start >= 0.3
+
+
 # -- leases ------------------------------------------------------------------------------------
 
 _HOLDER = """

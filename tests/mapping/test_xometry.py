@@ -235,3 +235,41 @@ def test_payout_refuses_repeated_and_empty_job_lists() -> None:
         payout(jobs=("A", "A"))
     with pytest.raises(ValidationError):
         payout(jobs=())
+
+
+# -- $0 jobs ----------------------------------------------------------------------------------
+
+
+def test_a_zero_job_is_refused_by_default_naming_the_job_and_the_choices() -> None:
+    assert policy().zero_total == "error"
+    with pytest.raises(MappingError) as caught:
+        invoice_for_job(job("J0", price="0.00"), policy())
+    error = caught.value
+    assert error.record == "Xometry job J0"
+    assert error.field == "price"
+    assert "zero_total='skip'" in str(error) and "zero_total='invoice'" in str(error)
+    assert policy().skip_reason(job("J0", price="0.00")) is None  # refused, not skipped
+
+
+def test_a_zero_job_is_skipped_with_a_reason_when_the_policy_says_skip() -> None:
+    skipping = policy(zero_total="skip")
+    assert "zero_total='skip'" in (skipping.skip_reason(job("J0", price="0")) or "")
+    assert skipping.skip_reason(job("J1", price="0.01")) is None
+    with pytest.raises(MappingError, match="skips \\$0 jobs"):
+        invoice_for_job(job("J0", price="0"), skipping)
+    assert invoice_for_job(job("J1", price="0.01"), skipping).total == Decimal("0.01")
+
+
+def test_a_zero_job_is_invoiced_when_asked_and_a_payout_applies_nothing_to_it() -> None:
+    invoice = invoice_for_job(job("J0", price="0.00"), policy(zero_total="invoice"))
+    assert invoice.total == Decimal("0.00")
+    zero = erp_invoice("Z", "0.00", id="10", balance="0.00")  # the ERP: paid at once
+    payment = payment_for_payout(
+        payout("100.00", ("Z", "A")), {"Z": zero, "A": erp_invoice("A", "100.00", id="11")}
+    )
+    assert [(a.invoice_id, a.amount) for a in payment.applications] == [("11", Decimal("100.00"))]
+
+
+def test_zero_total_takes_only_the_three_choices() -> None:
+    with pytest.raises(ValidationError):
+        policy(zero_total="ignore")

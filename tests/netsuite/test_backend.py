@@ -557,3 +557,17 @@ def test_bulk_created_invoices_carry_netsuites_document_number(fake: FakeNetSuit
         assert outcome.record.number is not None
         assert outcome.record.number == backend.get_invoice(outcome.record.id).number
     assert len({o.record.number for o in result if o.record}) == 3
+
+
+def test_create_invoices_iter_streams_outcomes_with_numbers(fake: FakeNetSuite) -> None:
+    backend = make_backend(fake, page_size=2)
+    inputs = [_invoice(f"it-{n}") for n in range(5)] + [_invoice("bad", customer="999")]
+    inputs.append(_invoice("it-0"))  # a repeat after its first was handed out
+    outcomes = list(backend.create_invoices_iter(iter(inputs)))
+    assert [o.index for o in outcomes] == list(range(7))
+    assert [o.status for o in outcomes] == ["created"] * 5 + ["failed", "existed"]
+    for outcome in outcomes[:5]:
+        assert outcome.record is not None and outcome.record.id is not None
+        assert outcome.record.number == backend.get_invoice(outcome.record.id).number
+    assert outcomes[6].record is not None and outcomes[6].record.id == outcomes[0].record.id
+    assert _count(fake, "invoice") == 5

@@ -1,4 +1,4 @@
-"""The NetSuite bulk benchmark runs (quick mode) and its figures are sane.
+"""The NetSuite bulk benchmark runs (quick mode) against its served emulator and reports.
 
 Throughput is only loosely checked here (a loaded CI machine must not fail the suite);
 the full run, ``python benchmarks/netsuite_bulk.py``, holds the real targets.
@@ -11,32 +11,41 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "netsuite_bulk.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("netsuite_bulk", SCRIPT)
+def _load(script: str = "netsuite_bulk.py") -> ModuleType:
+    """A benchmark script, imported from its file (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(script[:-3], SCRIPT.with_name(script))
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("netsuite_bulk", module)
+    module = sys.modules[script[:-3]] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_quick_benchmark() -> None:
+def test_quick_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
     bench = _load()
-    figures = bench.run(quick=True)
-    assert figures.invoices == 200 and figures.failed == 0
-    assert figures.caller_429s == 0
-    assert figures.rows == 2_000
-    assert 0 < figures.peak_mb < 50
-    assert 0.3 < figures.ratio <= 1.05  # never above the ceiling: the limit holds
-    text = "\n".join(bench.report(figures, quick=True))
-    for label in (
-        "invoices/s",
-        "ratio to limit",
-        "429s seen by caller",
-        "peak memory growth",
-        "rows/s",
-    ):
-        assert label in text
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "job bound for 200 invoices: 2.00 s" in out
+    assert "erpsync 429s seen by caller: 0" in out
+    assert "speed ratio erpsync / netsuite package (gather): " in out
+    ratio = float(out.split("erpsync ratio to job bound: ")[1].split()[0])
+    assert 0.1 < ratio <= 1.0  # never above the bound: the limit holds
+
+
+def test_job_bound_is_concurrency_over_latency() -> None:
+    bench = _load()
+    assert bench.job_bound(200, latency=0.05, slots=5) == pytest.approx(2.0)
+    assert bench.job_bound(201, latency=0.05, slots=5) == pytest.approx(2.05)
+
+
+def test_streaming_benchmark_runs_for_netsuite(capsys: pytest.CaptureFixture[str]) -> None:
+    module = _load("streaming.py")
+    assert module.main(["--quick", "--erp", "netsuite"]) == 0
+    out = capsys.readouterr().out
+    assert "netsuite   time per invoice N=1500 / N=300: " in out
+    growth = float(out.split("largest memory growth ")[1].split()[0])
+    assert growth < 20

@@ -47,24 +47,3 @@ def backend(fake: FakeQuickBooks) -> Iterator[QuickBooksBackend]:
     qb = _connect(fake)
     yield qb
     qb.close()
-
-
-@pytest.fixture(scope="session")
-def postgres_dsn() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster for the whole session (tests/quickbooks/
-    postgres_server.py). Without PostgreSQL the test is skipped, except in CI."""
-    import os
-
-    from .postgres_server import PostgresUnavailable, postgres_server
-
-    try:
-        server = postgres_server()
-        dsn = server.__enter__()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not available: {exc}")
-    try:
-        yield dsn
-    finally:
-        server.__exit__(None, None, None)

@@ -734,12 +734,17 @@ def test_bulk_lookups_cost_at_most_one_query_per_chunk(backend, fake):
     assert backend.create_invoices(inputs, max_workers=1).counts["created"] == 90
     lookups = queries(fake)[before:]
     assert len(lookups) <= 3  # 3 chunks; each customer and day is fetched once per run
+    assert lookups[0].startswith("SELECT Id, PrivateNote, CustomerRef, TxnDate FROM Invoice")
     assert "CustomerRef IN ('1', '2', '3')" in lookups[0]
     assert "TxnDate >= '2026-11-01' AND TxnDate <= '2026-11-02'" in lookups[0]
     before = len(queries(fake))
     again = backend.create_invoices(inputs, max_workers=1)
     assert again.counts == {"created": 0, "existed": 90, "failed": 0}
-    assert len(queries(fake)[before:]) == 1  # all 90 found by the first chunk's one query
+    asked = queries(fake)[before:]
+    # All 90 found by the first chunk's one projection; then each chunk reads its 30
+    # matches whole, by Id.
+    assert len(asked) == 4
+    assert sum("WHERE Id IN (" in q for q in asked) == 3
     assert len(fake.records("Invoice")) == 90
 
 
@@ -859,3 +864,14 @@ def test_bulk_gives_up_after_its_rounds_and_says_a_repeat_is_safe(fake, connect)
     assert all("repeating the call is safe" in str(o.error) for o in result.failed)
     assert not fake.records("Invoice")
     assert qb.create_invoices([invoice(f"gone-{i}", "10.00") for i in range(3)]).ok
+
+
+def test_create_invoices_iter_never_duplicates_a_far_repeat(backend, fake):
+    inputs = [invoice(f"st-{i}", "10.00") for i in range(65)]
+    inputs.append(invoice("st-0", "10.00"))  # after its first outcome was handed out
+    outcomes = list(backend.create_invoices_iter(iter(inputs), max_workers=1))
+    assert [o.index for o in outcomes] == list(range(66))
+    assert [o.status for o in outcomes].count("created") == 65
+    assert outcomes[65].status == "existed"
+    assert outcomes[65].record.id == outcomes[0].record.id
+    assert len(fake.records("Invoice")) == 65

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import date, timedelta
 from decimal import Decimal
+from enum import IntEnum, StrEnum
+from types import MappingProxyType
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from erpsync.errors import (
     ConfigurationError,
@@ -254,6 +261,122 @@ def test_dumps_writes_exact_numbers_and_refuses_floats():
     assert json.loads(text)["Name"] == 'a"b'
     with pytest.raises(ConfigurationError):
         dumps({"Amount": 0.1})
+
+
+def _marker_dumps(body: object) -> str:
+    """The earlier writer (a random marker per Decimal, then a regex), kept as the oracle:
+    the faster writer must put the same bytes on the wire for the same body."""
+    marker = uuid.uuid4().hex
+
+    def encode(value: object) -> object:
+        if isinstance(value, Decimal):
+            return f"{marker}{format(value, 'f')}"
+        if isinstance(value, Mapping):
+            return {str(k): encode(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [encode(v) for v in value]
+        return value
+
+    text = json.dumps(encode(body), ensure_ascii=False, separators=(",", ":"))
+    return re.sub(f'"{marker}(-?[0-9.]+)"', r"\1", text)
+
+
+@pytest.mark.parametrize(
+    "amount, wire",
+    [
+        ("10.50", "10.50"),
+        ("0.1", "0.1"),
+        ("1E+2", "100"),
+        ("1E-7", "0.0000001"),
+        ("-0", "-0"),
+        ("-0.00", "-0.00"),
+        ("-12.5", "-12.5"),
+        ("123456789012345678901234567890.123456789", "123456789012345678901234567890.123456789"),
+    ],
+)
+def test_dumps_writes_decimals_in_positional_notation(amount, wire):
+    body = {"Amount": Decimal(amount), "Lines": [Decimal(amount), (Decimal(amount),)]}
+    assert dumps(body) == f'{{"Amount":{wire},"Lines":[{wire},[{wire}]]}}'
+    assert dumps(body) == _marker_dumps(body)
+    assert json.loads(dumps(body), parse_float=Decimal)["Amount"] == Decimal(amount)
+
+
+class _Kind(StrEnum):
+    SALES = "SalesItemLineDetail"
+
+
+class _Level(IntEnum):
+    TWO = 2
+
+
+_json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.decimals(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([_Kind.SALES, _Level.TWO])
+)
+_json_bodies = st.recursive(
+    _json_leaves,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=8) | st.integers(), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@given(_json_bodies)
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+def test_dumps_puts_the_same_bytes_on_the_wire_as_the_marker_writer(body):
+    assert dumps(body) == _marker_dumps(body)
+
+
+def test_dumps_mappings_other_than_dict_are_objects():
+    body = {"Ref": MappingProxyType({"value": "1", 2: True})}
+    assert dumps(body) == '{"Ref":{"value":"1","2":true}}' == _marker_dumps(body)
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        (Decimal("NaN"), "NaN and infinities"),
+        (Decimal("sNaN"), "NaN and infinities"),
+        (Decimal("-Infinity"), "NaN and infinities"),
+        (0.5, "floats are not exact"),
+        (date(2026, 1, 2), "a date value cannot be written"),
+        ({1, 2}, "a set value cannot be written"),
+    ],
+)
+def test_dumps_refuses_what_json_cannot_carry_exactly_naming_the_field(value, words):
+    body = {"Line": [{"Amount": Decimal(1)}, {"Amount": value}]}
+    with pytest.raises(ConfigurationError) as caught:
+        dumps(body, record="invoice job-1")
+    assert words in str(caught.value)
+    assert caught.value.field == "Line.1.Amount"
+    assert caught.value.record == "invoice job-1"
+    assert caught.value.backend == "QuickBooks"
+
+
+def test_dumps_refuses_bodies_that_contain_themselves_or_nest_too_deep():
+    looped: dict[str, object] = {"a": 1}
+    looped["self"] = looped
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    for body in (looped, deep):
+        with pytest.raises(ConfigurationError, match="nested too deep or contains itself"):
+            dumps(body)
+
+
+def test_a_body_with_unencodable_text_is_refused_before_any_request(client, fake):
+    before = len(fake.requests)
+    with pytest.raises(ConfigurationError, match="not valid Unicode") as caught:
+        client.create("Customer", {"DisplayName": "bad \ud800 text"})
+    assert caught.value.record is not None
+    assert len(fake.requests) == before
 
 
 def test_unknown_batch_answers_are_unknown_not_success(client, fake):

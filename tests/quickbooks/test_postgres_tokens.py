@@ -32,8 +32,8 @@ def table() -> str:
 
 class TestPostgresTokenStore(TokenStoreContract):
     @pytest.fixture
-    def token_store(self, postgres_dsn: str, table: str) -> Any:
-        store = PostgresTokenStore(postgres_dsn, table=table)
+    def token_store(self, pg_dsn: str, table: str) -> Any:
+        store = PostgresTokenStore(pg_dsn, table=table)
         yield store
         store.close()
 
@@ -53,16 +53,14 @@ def test_bad_configuration_is_refused() -> None:
         PostgresTokenStore("postgresql://x", table="tokens; drop table x")
 
 
-def test_the_table_is_versioned_and_saves_are_committed_at_once(
-    postgres_dsn: str, table: str
-) -> None:
-    store = PostgresTokenStore(postgres_dsn, table=table)
+def test_the_table_is_versioned_and_saves_are_committed_at_once(pg_dsn: str, table: str) -> None:
+    store = PostgresTokenStore(pg_dsn, table=table)
     token = _seed_token("r" * 20)
     with store.lock("1"):
         store.save("1", token)
         # Another connection sees it while the lock is still held: committed, and no
         # transaction is open on the lock's session.
-        with psycopg.connect(postgres_dsn, autocommit=True) as other:
+        with psycopg.connect(pg_dsn, autocommit=True) as other:
             rows = other.execute(f"SELECT count(*) FROM {table}").fetchone()
             states = other.execute(
                 "SELECT state FROM pg_stat_activity WHERE datname = 'postgres' "
@@ -70,7 +68,7 @@ def test_the_table_is_versioned_and_saves_are_committed_at_once(
             ).fetchall()
     assert rows == (1,)
     assert all(state != "idle in transaction" for (state,) in states), states
-    with psycopg.connect(postgres_dsn, autocommit=True) as other:
+    with psycopg.connect(pg_dsn, autocommit=True) as other:
         version = other.execute(
             "SELECT version FROM erpsync_schema WHERE component = %s",
             (f"quickbooks_tokens:{table}",),
@@ -116,18 +114,18 @@ print(json.dumps({"access": token.access_token, "company": name}))
 """
 
 
-def test_four_processes_refresh_one_company_once(postgres_dsn: str, table: str) -> None:
+def test_four_processes_refresh_one_company_once(pg_dsn: str, table: str) -> None:
     # a slow token endpoint widens every race; single-use tokens make a lost rotation visible
     fake = FakeQuickBooks(latency=0.2, refresh_tokens="single_use")
     url = fake.serve()
     creds = fake.credentials
-    store = PostgresTokenStore(postgres_dsn, table=table)
+    store = PostgresTokenStore(pg_dsn, table=table)
     store.save(creds.realm_id, _seed_token(creds.refresh_token, creds.access_token))
     seen_states: set[str] = set()
     stop = threading.Event()
 
     def watch() -> None:
-        with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
             while not stop.is_set():
                 rows = conn.execute(
                     "SELECT state FROM pg_stat_activity WHERE backend_type = 'client backend' "
@@ -140,7 +138,7 @@ def test_four_processes_refresh_one_company_once(postgres_dsn: str, table: str) 
     watcher.start()
     start = time.time() + 3.0
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    args = [postgres_dsn, table, url, creds.client_id, creds.client_secret, creds.realm_id]
+    args = [pg_dsn, table, url, creds.client_id, creds.client_secret, creds.realm_id]
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", _WORKER, *args, str(start)],

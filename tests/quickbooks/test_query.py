@@ -127,3 +127,13 @@ def test_any_display_name_round_trips_through_a_query(fake: FakeQuickBooks, conn
     assert rows[0]["DisplayName"] == name
     like = client.query_page(Query("Customer").like("DisplayName", name))
     assert created["Id"] in [r["Id"] for r in like]
+
+
+def test_select_names_only_the_fields_asked_for():
+    query = Query("Invoice").select("Id", "PrivateNote", "Id").where("TxnDate", "=", "2026-11-03")
+    assert query.text(max_results=5) == (
+        "SELECT Id, PrivateNote FROM Invoice WHERE TxnDate = '2026-11-03' MAXRESULTS 5"
+    )
+    assert query.count().text() == "SELECT count(*) FROM Invoice WHERE TxnDate = '2026-11-03'"
+    with pytest.raises(ConfigurationError):
+        Query("Invoice").select("Id; DROP")

@@ -25,7 +25,8 @@ from erpsync.errors import (
 from erpsync.mapping.status import NETSUITE_PO_TO_ION, StatusTable
 from erpsync.models import ItemReceipt
 from erpsync.netsuite.backend import NetSuiteBackend
-from erpsync.store import SQLiteSyncStore
+from erpsync.store import LockLease, SQLiteSyncStore
+from erpsync.sync.feed import FeedPosition
 from erpsync.sync.purchasing import (
     PUSH_SIGNATURE_HEADER,
     AttributeMapping,
@@ -541,10 +542,11 @@ def test_an_order_another_process_holds_is_busy_and_the_cursor_waits_for_it(
     actions = {o.purchase_order_id: o.action for o in report.outcomes}
     assert actions[PARTIAL] == "busy" and actions[PENDING] == "created"
     # The cursor stops at the busy order, not at the newer change after it.
-    cursor = json.loads(store.get_cursor(sync.cursor_name, tenant=sync.tenant) or "{}")
+    stored = store.get_cursor(sync.cursor_name, tenant=sync.tenant)
+    assert stored is not None
     partial = next(po for po in backend.iter_purchase_orders() if po.id == PARTIAL)
     assert partial.updated_at is not None
-    assert datetime.fromisoformat(cursor["orders"]["at"]) == partial.updated_at
+    assert FeedPosition.parse(stored) == FeedPosition.before(partial.updated_at)
 
     store.release(held)
     _later(fake, clock)
@@ -552,11 +554,30 @@ def test_an_order_another_process_holds_is_busy_and_the_cursor_waits_for_it(
     assert sink.orders[PARTIAL].memo == "being pushed"
 
 
-def test_runs_of_one_scope_do_not_overlap(sync: PurchaseOrderSync, store: SQLiteSyncStore) -> None:
-    assert store.lock(f"purchasing-run:{sync.scope}:{sync.tenant}", "another-host", 60)
+def test_runs_of_one_scope_do_not_overlap(
+    backend: NetSuiteBackend, store: SQLiteSyncStore, clock: FakeClock
+) -> None:
+    refused: list[BaseException] = []
 
-    with pytest.raises(ConflictError, match="in progress"):
-        sync.run()
+    class Reentrant(FlakySink):
+        """A sink whose first write starts two more runs: another host's, and this object's."""
+
+        def upsert_purchase_order(self, order: SinkPurchaseOrder) -> UpsertResult:
+            if not refused:
+                for competitor in (other, first):
+                    with pytest.raises(ConflictError, match="in progress") as caught:
+                        competitor.run()
+                    refused.append(caught.value)
+            return super().upsert_purchase_order(order)
+
+    sink = Reentrant(parts=PARTS, suppliers=SUPPLIERS)
+    first = PurchaseOrderSync(backend, sink, store=store, clock=lambda: clock_datetime(clock))
+    other = PurchaseOrderSync(backend, sink, store=store, clock=lambda: clock_datetime(clock))
+
+    assert first.run().counts["created"] == 3
+    assert len(refused) == 2  # another host, and the same object again
+    assert other.run().ok  # the lock was released
+    assert [run.status for run in store.runs(kind="purchasing")] == ["ok", "ok"]
 
 
 def test_a_failed_listing_is_logged_as_a_failed_run(
@@ -795,9 +816,9 @@ def test_a_run_that_lost_its_lock_stops_instead_of_overlapping(
     real_lock = store.lock
     taken: list[str] = []
 
-    def lock(name: str, owner: str, ttl: float) -> bool:
+    def lock(name: str, owner: str, ttl: float, **kwargs: Any) -> LockLease | None:
         taken.append(name)
-        return real_lock(name, owner, ttl) if len(taken) == 1 else False
+        return real_lock(name, owner, ttl, **kwargs) if len(taken) == 1 else None
 
     monkeypatch.setattr(store, "lock", lock)
     with pytest.raises(ConflictError, match="lost its lock"):

@@ -113,19 +113,21 @@ def test_the_constructor_checks_its_collaborators(
     assert sync.cursor_name == "purchasing:ns-prod" and "ns-prod" in repr(sync)
 
 
+@pytest.mark.parametrize("stored", ["not json", '{"v": 7}', '{"v": 1, "orders": {"at": 5}}'])
 def test_a_corrupt_cursor_stops_the_run_before_any_request(
-    sync: PurchaseOrderSync, store: SQLiteSyncStore
+    sync: PurchaseOrderSync, store: SQLiteSyncStore, stored: str
 ) -> None:
-    store.set_cursor(sync.cursor_name, "not json", tenant=sync.tenant)
+    store.set_cursor(sync.cursor_name, stored, tenant=sync.tenant)
 
-    with pytest.raises(ConfigurationError, match="not readable"):
+    with pytest.raises(ConfigurationError, match=sync.cursor_name):
         sync.run()
 
     (logged,) = store.runs()
     assert logged.status == "failed"
-    assert store.lock(
-        f"purchasing-run:{sync.scope}:{sync.tenant}", "someone-else", 5
-    )  # the lock was freed
+    again = PurchaseOrderSync(sync.backend, sync.sink, store=store)
+    with pytest.raises(ConfigurationError):  # not ConflictError: the lock was freed
+        again.run()
+    assert store.get_cursor(sync.cursor_name, tenant=sync.tenant) == stored  # left as it was
 
 
 # -- push signatures ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from erpsync.backend import AccountingBackend
 from erpsync.errors import ConfigurationError
 from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, Payment, PaymentApplication, Ref
 from erpsync.sync.reconcile import reconcile
-from erpsync.testing.core.emulator import FakeClock
+from erpsync.testing import FakeClock
 from erpsync.testing.netsuite import FakeNetSuite
 from erpsync.testing.quickbooks import FakeQuickBooks
 
@@ -191,3 +191,42 @@ def test_the_text_report_shows_both_amounts(backend: AccountingBackend) -> None:
     backend.create_invoice(make(backend, "A-1", "10.00"))
     report = reconcile([make(backend, "A-1", "12.50")], backend, ours="A-", payments=False)
     assert "(local 12.50 USD, ERP 10.00 USD)" in report.to_text()
+
+
+def test_local_payments_settle_the_local_invoices_they_pay(backend: AccountingBackend) -> None:
+    """Issue 16 item 5: a local invoices file holds the invoices as issued (open, no
+    balance); the payments file pays them, and the ERP recorded those payments (a sync
+    pushed them). Reconciling both files against the ERP must find no difference."""
+    full, part = make(backend, "P-1", "30.00"), make(backend, "P-2", "100.00")
+    stated = make(backend, "P-3", "50.00").model_copy(update={"balance": Decimal("50.00")})
+    erp = [backend.create_invoice(invoice) for invoice in (full, part, stated)]
+    payments = [
+        Payment(
+            external_id=f"P-PAY-{n}",
+            customer=erp[0].customer,
+            date=date(2026, 10, 2),
+            amount=Decimal(amount),
+            applications=[PaymentApplication(invoice_id=reference, amount=Decimal(amount))],
+        )
+        for n, (reference, amount) in enumerate(
+            [("P-1", "30.00"), (str(erp[1].id), "40.00"), ("P-3", "50.00")], start=1
+        )
+    ]
+    for payment, invoice in zip(payments, erp):  # what the sync pushed: by the ERP's ids
+        (application,) = payment.applications
+        erp_application = PaymentApplication(invoice_id=str(invoice.id), amount=application.amount)
+        backend.create_payment(payment.model_copy(update={"applications": [erp_application]}))
+    report = reconcile([full, part, stated, *payments], backend, ours="P-")
+    # P-1 paid in full by external id, P-2 in part by ERP id: both agree with the ERP.
+    # P-3 states its own balance (50.00, open): taken as written, so the ERP's payment
+    # shows as a difference, as before.
+    assert [(d.kind, d.external_id) for d in report.discrepancies] == [
+        ("balance_mismatch", "P-3"),
+        ("status_mismatch", "P-3"),
+    ], report.to_text()
+    assert report.matched == 5  # P-1, P-2 and the three payments
+    without = reconcile([full, part], backend, ours="P-", payments=False)
+    assert {(d.kind, d.external_id) for d in without.discrepancies} >= {
+        ("status_mismatch", "P-1"),
+        ("status_mismatch", "P-2"),
+    }

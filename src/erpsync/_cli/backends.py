@@ -8,12 +8,14 @@ Oracle's hosts, which is how the commands are exercised offline.
 
 NetSuite authentication is chosen by ``netsuite.auth``: ``tba`` or ``m2m``, or ``auto``
 (the default) which uses M2M when its three values are set, else TBA. The JWT algorithm
-follows the private key (PS256 for RSA, ES256/384/512 for EC curves) unless
-``netsuite.algorithm`` says otherwise.
+is ClientCredentialsAuth's own default, the one the private key signs with (PS256 for
+RSA, ES256/384/512 for EC curves), unless ``netsuite.algorithm`` says otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -29,7 +31,7 @@ __all__ = [
     "ERPS",
     "build_backend",
     "choose_erp",
-    "jwt_algorithm_for",
+    "connected",
     "netsuite_auth",
     "netsuite_auth_kind",
     "quickbooks_auth",
@@ -127,32 +129,6 @@ def netsuite_auth_kind(config: Config, forced: str | None = None) -> Literal["tb
     raise ConfigurationError(f"netsuite.auth must be tba, m2m or auto, not {kind!r}")
 
 
-def jwt_algorithm_for(private_key: str) -> str:
-    """PS256 for an RSA key; ES256/ES384/ES512 for an EC key on P-256/384/521.
-
-    ``private_key`` is PEM text or a path. An unreadable key is left for
-    ClientCredentialsAuth to report (it names the problem precisely), so this falls
-    back to PS256.
-    """
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        data = (
-            private_key.encode("ascii")
-            if "-----BEGIN" in private_key
-            else Path(private_key).expanduser().read_bytes()
-        )
-        key = load_pem_private_key(data, password=None)
-    except (OSError, ValueError, TypeError, UnicodeEncodeError):
-        return "PS256"
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}.get(
-            key.curve.name, "ES256"
-        )
-    return "PS256"
-
-
 def netsuite_auth(config: Config, kind: Literal["tba", "m2m"]) -> NetSuiteAuth:
     from erpsync.netsuite.auth import ClientCredentialsAuth, TokenBasedAuth
 
@@ -160,7 +136,9 @@ def netsuite_auth(config: Config, kind: Literal["tba", "m2m"]) -> NetSuiteAuth:
         values = config.require_all("NetSuite token-based authentication", *_TBA)
         return TokenBasedAuth(*values)
     client_id, certificate_id, private_key = config.require_all("NetSuite OAuth 2.0 M2M", *_M2M)
-    algorithm = config.get("netsuite.algorithm") or jwt_algorithm_for(private_key)
+    # No algorithm set: ClientCredentialsAuth takes the one the key signs with (PS256 for
+    # RSA, ES256/384/512 for EC), the same default a program gets.
+    algorithm = config.get("netsuite.algorithm") or None
     return ClientCredentialsAuth(client_id, certificate_id, private_key, algorithm=algorithm)
 
 
@@ -198,3 +176,18 @@ def build_backend(
     account_id = config.require("netsuite.account_id", "NetSuite")
     auth = netsuite_auth(config, netsuite_auth_kind(config, netsuite_kind))
     return NetSuiteBackend(account_id, auth, base_url=sandbox, pdf_restlet=_pdf_restlet(config))
+
+
+@contextmanager
+def connected(
+    config: Config, erp: Erp, *, netsuite_kind: str | None = None
+) -> Iterator[AccountingBackend]:
+    """:func:`build_backend` for the length of a command: its connections are closed
+    afterwards, however the command ends."""
+    backend = build_backend(config, erp, netsuite_kind=netsuite_kind)
+    try:
+        yield backend
+    finally:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()

@@ -1,4 +1,5 @@
-"""``push --dry-run``: check every row against the ERP, read-only, and say why it would fail.
+"""Dry runs (``push``, ``backfill``): check every row against the ERP, read-only, and say
+why it would fail.
 
 Local validation catches a malformed row; only the ERP knows whether customer 999999
 exists, whether "Acme Robotic" is a customer's name, whether item 7 exists and which
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from erpsync.backend import AccountingBackend
     from erpsync.models import Invoice
 
-__all__ = ["check_against_erp"]
+__all__ = ["ReferenceCheck", "check_against_erp"]
 
 
 def _cached(read: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -36,24 +37,45 @@ def _cached(read: Callable[[str], Any]) -> Callable[[str], Any]:
     return lookup
 
 
-def _problems(invoice: Invoice, erp: str, customer: Any, item: Callable[[str], Any]) -> list[str]:
-    problems: list[str] = []
-    if customer is None:
-        problems.append(
-            f"customer: there is no customer with id {invoice.customer.id!r} in {erp} "
-            "(fix customer_id, or give customer_name)"
-        )
-    elif customer.currency and invoice.currency != customer.currency:
-        problems.append(
-            f"currency: the invoice is in {invoice.currency} but customer {customer.name!r} "
-            f"bills in {customer.currency} (set currency to {customer.currency})"
-        )
-    for number, line in enumerate(invoice.lines, start=1):
-        if line.item is not None and line.item.id and item(line.item.id) is None:
+class ReferenceCheck:
+    """What the ERP says of an invoice's references, read-only: its customer exists (and
+    bills in the invoice's currency), each line's item exists. Each distinct customer and
+    item is read once. ``customer_hint`` says how to fix a missing customer in the words
+    of the command (a CSV column for ``push``, a flag for ``backfill``)."""
+
+    def __init__(
+        self,
+        backend: AccountingBackend,
+        *,
+        customer_hint: str = "fix customer_id, or give customer_name",
+    ) -> None:
+        self.erp = backend.name
+        self._customer = _cached(backend.get_customer)
+        self._item = _cached(backend.get_item)
+        self._hint = customer_hint
+
+    def problems(self, invoice: Invoice) -> list[str]:
+        """Every reason the ERP would refuse ``invoice``, each naming the field."""
+        problems: list[str] = []
+        customer = self._customer(invoice.customer.id)
+        if customer is None:
             problems.append(
-                f"lines.{number}.item_id: there is no item with id {line.item.id!r} in {erp}"
+                f"customer: there is no customer with id {invoice.customer.id!r} in "
+                f"{self.erp} ({self._hint})"
             )
-    return problems
+        elif customer.currency and invoice.currency != customer.currency:
+            problems.append(
+                f"currency: the invoice is in {invoice.currency} but customer "
+                f"{customer.name!r} bills in {customer.currency} "
+                f"(set currency to {customer.currency})"
+            )
+        for number, line in enumerate(invoice.lines, start=1):
+            if line.item is not None and line.item.id and self._item(line.item.id) is None:
+                problems.append(
+                    f"lines.{number}.item_id: there is no item with id {line.item.id!r} "
+                    f"in {self.erp}"
+                )
+        return problems
 
 
 def check_against_erp(
@@ -62,15 +84,14 @@ def check_against_erp(
     """(status, error) per row: ``valid``, ``exists`` (already in the ERP: a push leaves
     it untouched) or ``invalid`` with every reason. Errors reading the ERP propagate: a
     dry run that cannot read the ERP checked nothing."""
-    customer = _cached(backend.get_customer)
-    item = _cached(backend.get_item)
+    references = ReferenceCheck(backend)
     verdicts: list[tuple[str, str | None]] = []
     for entry in parsed:
         if entry.error is not None or entry.invoice is None:
             verdicts.append(("invalid", entry.error or "not valid"))
             continue
         invoice = entry.invoice
-        problems = _problems(invoice, backend.name, customer(invoice.customer.id), item)
+        problems = references.problems(invoice)
         existing = (
             backend.find_invoice(invoice.external_id)
             if invoice.external_id and not problems

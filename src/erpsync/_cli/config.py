@@ -84,6 +84,12 @@ SETTINGS: tuple[Setting, ...] = (
         default=str(_data_home() / "erpsync" / "erpsync.db"),
     ),
     Setting(
+        "progress_after",
+        "ERPSYNC_PROGRESS_AFTER",
+        "seconds a long command runs before it shows progress (0: at once)",
+        default="2",
+    ),
+    Setting(
         "sandbox_url",
         "ERPSYNC_SANDBOX_URL",
         "base URL of a running `erpsync sandbox` to use instead of the real ERP",

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from erpsync._cli.backends import build_backend, netsuite_auth_kind, quickbooks_auth
+from erpsync._cli.backends import connected, netsuite_auth_kind, quickbooks_auth
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK
 from erpsync._cli.options import sandbox_option
@@ -153,13 +153,8 @@ def _serve_until_callback(listener: _Listener, timeout: float) -> None:
 def connect_netsuite(out: Output, config: Config, *, kind: str | None) -> int:
     """Prove the NetSuite credentials work with one cheap read."""
     chosen = netsuite_auth_kind(config, kind)
-    backend = build_backend(config, "netsuite", netsuite_kind=chosen)
-    try:
+    with connected(config, "netsuite", netsuite_kind=chosen) as backend:
         first = next(iter(backend.iter_customers()), None)
-    finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
     label = "token-based authentication" if chosen == "tba" else "OAuth 2.0 M2M"
     account = config.get("netsuite.account_id")
     out.ok(f"NetSuite account {account} accepted the {label} credentials.")

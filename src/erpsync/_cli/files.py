@@ -38,7 +38,10 @@ from erpsync.models import Invoice
 __all__ = [
     "CSV_COLUMNS",
     "ParsedInvoice",
+    "csv_rows",
+    "json_list",
     "read_invoices",
+    "read_text",
     "validation_message",
     "write_records",
 ]
@@ -114,21 +117,37 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def read_invoices(path: Path) -> list[ParsedInvoice]:
-    """Every invoice in ``path`` (``.csv`` or ``.json``), each built or with its error."""
+def read_text(path: Path) -> tuple[str, str]:
+    """(``.csv`` or ``.json``, the text) of an input file; anything else, or a file
+    that cannot be read, is a ConfigurationError naming the file."""
     suffix = path.suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise ConfigurationError(f"{path}: expected a .csv or .json file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return suffix, path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigurationError(f"{path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read {path}: {exc}") from None
-    if suffix == ".csv":
-        parsed = _from_csv(text, path)
-    elif suffix == ".json":
-        parsed = _from_json(text, path)
-    else:
-        raise ConfigurationError(f"{path}: expected a .csv or .json file")
+
+
+def json_list(text: str, path: Path, key: str) -> list[Any]:
+    """A JSON file holding a list, or ``{key: [...]}``; numbers read as decimals."""
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except ValueError as exc:
+        raise ConfigurationError(f"{path} is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get(key), list):
+        data = data[key]
+    if not isinstance(data, list):
+        raise ConfigurationError(f'{path}: expected a list of {key} or {{"{key}": [...]}}')
+    return data
+
+
+def read_invoices(path: Path) -> list[ParsedInvoice]:
+    """Every invoice in ``path`` (``.csv`` or ``.json``), each built or with its error."""
+    suffix, text = read_text(path)
+    parsed = _from_csv(text, path) if suffix == ".csv" else _from_json(text, path)
     for item in parsed:
         if item.error is None and not (item.customer_name and "customer" not in item.data):
             item.build()
@@ -158,27 +177,38 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-def _from_csv(text: str, path: Path) -> list[ParsedInvoice]:
+def csv_rows(
+    text: str, path: Path, known: Sequence[str], required: Sequence[str]
+) -> tuple[list[str], list[tuple[int, dict[str, str | None]]]]:
+    """The header and the non-blank rows of a CSV file as (line number, cells), cells
+    stripped (blank: None). Unknown or missing required columns name the file."""
     reader = csv.DictReader(text.splitlines())
     columns = [c.strip() for c in (reader.fieldnames or [])]
     if not columns:
         raise ConfigurationError(f"{path} is empty: expected a header row")
-    unknown = sorted(set(columns) - set(CSV_COLUMNS))
+    unknown = sorted(set(columns) - set(known))
     if unknown:
         raise ConfigurationError(
-            f"{path}: unknown column(s) {', '.join(unknown)}; known: {', '.join(CSV_COLUMNS)}"
+            f"{path}: unknown column(s) {', '.join(unknown)}; known: {', '.join(known)}"
         )
-    for needed in ("external_id", "date"):
+    for needed in required:
         if needed not in columns:
             raise ConfigurationError(f"{path}: the {needed} column is required")
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        row = {k.strip(): _clean(v) for k, v in raw.items() if k is not None}
+        if any(row.values()):
+            rows.append((number, row))
+    return columns, rows
+
+
+def _from_csv(text: str, path: Path) -> list[ParsedInvoice]:
+    columns, rows = csv_rows(text, path, CSV_COLUMNS, ("external_id", "date"))
     if "customer_id" not in columns and "customer_name" not in columns:
         raise ConfigurationError(f"{path}: a customer_id or customer_name column is required")
     invoices: dict[str, ParsedInvoice] = {}
     order: list[ParsedInvoice] = []
-    for number, raw in enumerate(reader, start=2):
-        row = {k.strip(): _clean(v) for k, v in raw.items() if k is not None}
-        if not any(row.values()):
-            continue
+    for number, row in rows:
         key = row.get("external_id")
         line = {
             "description": row.get("description"),
@@ -216,14 +246,7 @@ def _from_csv(text: str, path: Path) -> list[ParsedInvoice]:
 
 
 def _from_json(text: str, path: Path) -> list[ParsedInvoice]:
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
-        raise ConfigurationError(f"{path} is not valid JSON: {exc}") from None
-    if isinstance(data, dict) and isinstance(data.get("invoices"), list):
-        data = data["invoices"]
-    if not isinstance(data, list):
-        raise ConfigurationError(f'{path}: expected a list of invoices or {{"invoices": [...]}}')
+    data = json_list(text, path, "invoices")
     parsed: list[ParsedInvoice] = []
     for index, entry in enumerate(data, start=1):
         if not isinstance(entry, dict):

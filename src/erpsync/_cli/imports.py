@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from erpsync._cli.backends import Erp, build_backend, choose_erp
+from erpsync._cli.backends import Erp, choose_erp, connected
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK
 from erpsync._cli.files import STDOUT, write_records
 from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output
+from erpsync._cli.progress import Progress, counted
+
+if TYPE_CHECKING:
+    from erpsync.backend import AccountingBackend
 
 __all__ = ["add_parser", "import_records", "run"]
 
@@ -65,6 +69,21 @@ _SHOWN: dict[str, Sequence[str]] = {
 }
 
 
+def _read(
+    backend: AccountingBackend, what: str, all_: bool, progress: Progress
+) -> tuple[list[dict[str, Any]], Sequence[str]]:
+    """Every record as a row, page by page (the progress counts them as they come)."""
+    if what == "customers":
+        customers = counted(backend.iter_customers(), progress)
+        return [c.model_dump(mode="json") for c in customers], _CUSTOMER_COLUMNS
+    records = []
+    for invoice in counted(backend.iter_invoices(open_only=not all_), progress):
+        row = invoice.model_dump(mode="json")
+        row["customer"] = invoice.customer.name or invoice.customer.id
+        records.append(row)
+    return records, _INVOICE_COLUMNS
+
+
 def import_records(
     out: Output,
     config: Config,
@@ -76,22 +95,11 @@ def import_records(
     as_json: bool = False,
 ) -> int:
     """Read every customer, or the outstanding (``all_``: every) invoice, from the ERP."""
-    backend = build_backend(config, erp)
-    try:
-        if what == "customers":
-            records = [c.model_dump(mode="json") for c in backend.iter_customers()]
-            columns: Sequence[str] = _CUSTOMER_COLUMNS
-        else:
-            records = []
-            for invoice in backend.iter_invoices(open_only=not all_):
-                row = invoice.model_dump(mode="json")
-                row["customer"] = invoice.customer.name or invoice.customer.id
-                records.append(row)
-            columns = _INVOICE_COLUMNS
-    finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+    with (
+        connected(config, erp) as backend,
+        out.progress(f"Reading {what} from {backend.name}", total=None) as progress,
+    ):
+        records, columns = _read(backend, what, all_, progress)
     if as_json:
         out.json({what: records})
         return EXIT_OK

@@ -13,7 +13,9 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
+
+from erpsync._cli.progress import DEFAULT_AFTER, Progress, track
 
 __all__ = ["Output", "Progress", "rich_available"]
 
@@ -24,32 +26,6 @@ def rich_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-class Progress(Protocol):
-    def advance(self, steps: int = 1) -> None: ...
-
-
-class _PlainProgress:
-    """Counts silently and prints one line at the end: a non-terminal gets no spinner."""
-
-    def __init__(self, out: Output, description: str, total: int | None) -> None:
-        self._out, self._description, self._total, self.done = out, description, total, 0
-
-    def advance(self, steps: int = 1) -> None:
-        self.done += steps
-
-    def finish(self) -> None:
-        total = f"/{self._total}" if self._total is not None else ""
-        self._out.line(f"{self._description}: {self.done}{total}")
-
-
-class _RichProgress:
-    def __init__(self, progress: Any, task: Any) -> None:
-        self._progress, self._task = progress, task
-
-    def advance(self, steps: int = 1) -> None:
-        self._progress.advance(self._task, steps)
 
 
 class Output:
@@ -74,6 +50,8 @@ class Output:
         #: is then stderr), so that stdout holds nothing but the document.
         self.data = data if data is not None else self.stdout
         self.rich = (not plain) and rich_available()
+        #: Seconds a run lasts before its progress is shown (``progress_after``).
+        self.progress_after = DEFAULT_AFTER
         self._console: Any = None
         self._err_console: Any = None
         if self.rich:
@@ -117,7 +95,9 @@ class Output:
     def data_only(self) -> Output:
         """This output with the human text on stderr: stdout keeps only :attr:`data`
         (``--report -`` prints the CSV there, the summary goes to stderr)."""
-        return Output(self.stderr, self.stderr, plain=not self.rich, data=self.data)
+        other = Output(self.stderr, self.stderr, plain=not self.rich, data=self.data)
+        other.progress_after = self.progress_after
+        return other
 
     def json(self, document: object) -> None:
         """One JSON document (or one JSON line of a stream) on :attr:`data`."""
@@ -163,12 +143,15 @@ class Output:
 
     @contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Progress]:
-        if self._console is not None and self._console.is_terminal:
-            from rich.progress import Progress as RichProgress
-
-            with RichProgress(console=self._console, transient=False) as bar:
-                yield _RichProgress(bar, bar.add_task(description, total=total))
-            return
-        plain = _PlainProgress(self, description, total)
-        yield plain
-        plain.finish()
+        """Progress of a long step on stderr (:mod:`erpsync._cli.progress`): a rich bar
+        when stderr is a terminal, else plain lines; nothing for a short run."""
+        console = self._err_console
+        terminal = console is not None and console.is_terminal
+        with track(
+            description,
+            total,
+            stream=self.stderr,
+            console=console if terminal else None,
+            after=self.progress_after,
+        ) as progress:
+            yield progress

@@ -16,16 +16,17 @@ but checks every row against the ERP, read-only (:mod:`erpsync._cli.checks`):
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from erpsync._cli.backends import Erp, build_backend
+from erpsync._cli.backends import Erp, connected
 from erpsync._cli.config import Config
-from erpsync._cli.exits import EXIT_AUTH, EXIT_OK, EXIT_PARTIAL
+from erpsync._cli.exits import EXIT_AUTH
 from erpsync._cli.files import STDOUT, ParsedInvoice, read_invoices, write_records
 from erpsync._cli.options import erp_option, json_option, sandbox_option
-from erpsync._cli.output import Output, Progress
+from erpsync._cli.output import Output
+from erpsync._cli.progress import counted
+from erpsync._cli.report import PROBLEMS, counts_of, report_path, summarise
 from erpsync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -42,10 +43,6 @@ __all__ = ["REPORT_COLUMNS", "add_parser", "push_invoices", "run"]
 REPORT_COLUMNS = ("row", "external_id", "status", "id", "number", "error")
 
 
-def _report_path(source: Path, given: Path | None) -> Path:
-    return given if given is not None else source.with_name(f"{source.stem}.report.csv")
-
-
 def push_invoices(
     out: Output,
     config: Config,
@@ -55,28 +52,34 @@ def push_invoices(
     dry_run: bool = False,
     report: Path | None = None,
     as_json: bool = False,
-    backend: AccountingBackend | None = None,
 ) -> int:
     parsed = read_invoices(source)
-    report_path = _report_path(source, report)
-    if as_json and report_path == STDOUT:
+    path = report_path(source, report)
+    if as_json and path == STDOUT:
         raise ConfigurationError("--json and --report - both write to stdout: choose one")
-    if report_path == STDOUT:
+    if path == STDOUT:
         out = out.data_only()
-    owned = backend is None
-    backend = backend if backend is not None else build_backend(config, erp)
-    try:
+    with connected(config, erp) as backend:
         _resolve_names(backend, parsed)
         rows = _dry_run(backend, parsed) if dry_run else _send(out, backend, parsed)
-    finally:
-        close = getattr(backend, "close", None)
-        if owned and callable(close):
-            close()
     auth_flags = [bool(r.pop("_auth", False)) for r in rows]  # not for the report
-    write_records(report_path, rows, REPORT_COLUMNS, stdout=out.data)
+    write_records(path, rows, REPORT_COLUMNS, stdout=out.data)
     if not dry_run:
-        _record_run(config, erp, rows)
-    code = _summarise(out, rows, report_path, dry_run=dry_run, as_json=as_json)
+        _record_run(config, backend, rows)
+    titles = (
+        ("Dry run (checked against the ERP, nothing sent)", "Rows that would fail")
+        if dry_run
+        else ("Push result", "Rows that were not written")
+    )
+    code = summarise(
+        out,
+        rows,
+        path,
+        titles=titles,
+        key="external_id",
+        as_json=as_json,
+        document={"dry_run": dry_run},
+    )
     written = [r for r in rows if r["status"] in ("created", "existed")]
     if any(auth_flags) and not written:
         return EXIT_AUTH
@@ -123,15 +126,10 @@ def _send(
         if id(item) not in ready_ids
     }
 
-    def feed(progress: Progress) -> Iterator[Invoice]:
-        for item in ready:
-            assert item.invoice is not None
-            yield item.invoice
-            progress.advance()
-
+    invoices: list[Invoice] = [item.invoice for item in ready if item.invoice is not None]
     if ready:
         with out.progress(f"Pushing invoices to {backend.name}", total=len(ready)) as progress:
-            result = backend.create_invoices(feed(progress))
+            result = backend.create_invoices(counted(invoices, progress))
         for item, outcome in zip(ready, result):
             if outcome.ok and outcome.record is not None:
                 rows[id(item)] = _row(
@@ -163,13 +161,14 @@ def _row(
     }
 
 
-def _record_run(config: Config, erp: Erp, rows: list[dict[str, object]]) -> None:
+def _record_run(config: Config, backend: AccountingBackend, rows: list[dict[str, object]]) -> None:
+    """The run in the run log, under the backend's tenant (its QuickBooks company or
+    NetSuite account), as the workflows record theirs: two companies sharing one store
+    each see their own pushes."""
     from erpsync.store import RunError, RunStatus, SQLiteSyncStore
 
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
-    bad = [r for r in rows if r["status"] in ("failed", "invalid")]
+    counts = counts_of(rows)
+    bad = [r for r in rows if r["status"] in PROBLEMS]
     status: RunStatus = "ok" if not bad else ("failed" if len(bad) == len(rows) else "partial")
     errors = [
         RunError(
@@ -178,42 +177,8 @@ def _record_run(config: Config, erp: Erp, rows: list[dict[str, object]]) -> None
         for r in bad
     ]
     with SQLiteSyncStore(config.require("store", "recording the run")) as store:
-        run_id = store.start_run("push-invoices", erp)
+        run_id = store.start_run("push-invoices", backend.name, tenant=backend.tenant)
         store.finish_run(run_id, status=status, counts=counts, errors=errors)
-
-
-def _summarise(
-    out: Output,
-    rows: list[dict[str, object]],
-    report_path: Path,
-    *,
-    dry_run: bool,
-    as_json: bool = False,
-) -> int:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
-    problems = [r for r in rows if r["status"] in ("failed", "invalid")]
-    code = EXIT_PARTIAL if problems else EXIT_OK
-    if as_json:
-        out.json({"dry_run": dry_run, "counts": counts, "report": str(report_path), "rows": rows})
-        return code
-    out.table(
-        "Dry run (checked against the ERP, nothing sent)" if dry_run else "Push result",
-        ["status", "invoices"],
-        sorted(counts.items()),
-    )
-    if problems:
-        out.table(
-            "Rows that would fail" if dry_run else "Rows that were not written",
-            ["row", "external id", "status", "error"],
-            [[r["row"], r["external_id"], r["status"], r["error"]] for r in problems[:20]],
-        )
-        if len(problems) > 20:
-            out.line(f"... and {len(problems) - 20} more in the report")
-    if report_path != STDOUT:
-        out.line(f"Report: {report_path}")
-    return code
 
 
 def add_parser(subparsers: Any) -> None:

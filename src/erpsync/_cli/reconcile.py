@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from erpsync._cli.backends import Erp, build_backend, choose_erp
+from erpsync._cli.backends import Erp, choose_erp, connected
 from erpsync._cli.config import Config
 from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL
 from erpsync._cli.files import STDOUT, read_local_invoices
@@ -56,13 +56,8 @@ def reconcile_command(
     documents: list[Any] = _local_invoices(local)
     if payments is not None:
         documents.extend(load_payments(payments))
-    backend = build_backend(config, erp)
-    try:
+    with connected(config, erp) as backend:
         result = reconcile(documents, backend, ours=ours, payments=payments is not None)
-    finally:
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
     if as_json:
         out.json(_document(result))
     else:

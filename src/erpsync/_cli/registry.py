@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "connect",
     "netsuite",
     "push",
+    "backfill",
     "imports",
     "sync",
     "runs",

@@ -35,6 +35,7 @@ def _document(run: Any) -> dict[str, Any]:
         "id": run.id,
         "kind": run.kind,
         "erp": run.backend,
+        "tenant": run.tenant,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
         "status": run.status,
@@ -68,12 +69,13 @@ def show_runs(
         return EXIT_OK
     out.table(
         f"Recent runs ({path})",
-        ["id", "kind", "erp", "started (UTC)", "status", "counts", "errors"],
+        ["id", "kind", "erp", "tenant", "started (UTC)", "status", "counts", "errors"],
         [
             [
                 r.id,
                 r.kind,
                 r.backend,
+                r.tenant,
                 f"{r.started_at:%Y-%m-%d %H:%M:%S}",
                 r.status,
                 ", ".join(f"{k}={v}" for k, v in sorted(r.counts.items()) if v),

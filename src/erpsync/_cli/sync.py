@@ -15,7 +15,6 @@ import argparse
 import json
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +28,7 @@ from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL, one_line
 from erpsync._cli.files import read_local_invoices, validation_message
 from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output
-from erpsync._cli.schedule import repeat
+from erpsync._cli.schedule import Schedule, supervise
 from erpsync.errors import ConfigurationError
 
 __all__ = ["add_parser", "load_payments", "parse_interval", "run", "sync_once_or_every"]
@@ -210,8 +209,11 @@ class _Pass:
     payments: Path | None
     on_payments: Callable[[list[Any]], None] | None
 
+    def source(self) -> Any:
+        return _sync_input(self.invoices, self.payments)
+
     def run(self) -> Any:
-        work = _sync_input(self.invoices, self.payments)
+        work = self.source()
         return self.sync.run(
             work.invoices,
             work.payments,
@@ -264,6 +266,22 @@ def sync_once_or_every(
         return _every(out, work, backend.name, interval, max_passes, as_json, stop)
 
 
+def _print_pass(out: Output, outcome: Any, as_json: bool) -> None:
+    """One scheduled pass (a :class:`~erpsync.sync.accounts.PassOutcome`): a line, or a
+    JSON line."""
+    if outcome.result is not None:
+        doc = pass_document(outcome.result)
+    else:
+        doc = {"run_id": None, "status": outcome.status, "error": one_line(outcome.error)}
+    doc = {"pass": outcome.number, **doc, "seconds": round(outcome.seconds, 3)}
+    if as_json:
+        out.json(doc)
+        return
+    what = doc.get("error") or _counts_text(doc)
+    run = f" (run {doc['run_id']})" if doc["run_id"] is not None else ""
+    out.line(f"pass {outcome.number}{run}: {doc['status']}: {what} [{doc['seconds']:.1f} s]")
+
+
 def _every(
     out: Output,
     work: _Pass,
@@ -273,35 +291,33 @@ def _every(
     as_json: bool,
     stop: threading.Event | None,
 ) -> int:
-    """The schedule: one line (or JSON line) per pass, a summary, exit 1 unless all ok."""
-    from erpsync.sync.accounts import SyncBusyError
+    """The schedule (the workflow's run_every): one line (or JSON line) per pass, a
+    summary, exit 1 unless all ok."""
+    schedule = Schedule()
+    stop = stop if stop is not None else threading.Event()
 
-    def one_pass(number: int) -> str:
-        started = time.monotonic()
-        try:
-            doc = pass_document(work.run())
-        except SyncBusyError as exc:
-            doc = {"run_id": None, "status": "skipped", "error": one_line(exc)}
-        except Exception as exc:  # the schedule goes on; the pass is reported failed
-            doc = {"run_id": None, "status": "failed", "error": one_line(exc)}
-        doc = {"pass": number, **doc, "seconds": round(time.monotonic() - started, 3)}
-        if as_json:
-            out.json(doc)
-        else:
-            what = doc.get("error") or _counts_text(doc)
-            run = f" (run {doc['run_id']})" if doc["run_id"] is not None else ""
-            out.line(f"pass {number}{run}: {doc['status']}: {what} [{doc['seconds']:.1f} s]")
-        return str(doc["status"])
+    def on_pass(outcome: Any) -> None:
+        _print_pass(out, outcome, as_json)
+        schedule.record(outcome.status)
+
+    def loop() -> None:
+        work.sync.run_every(
+            interval,
+            source=work.source,
+            stop_event=stop,
+            on_payments=work.on_payments,
+            on_pass=on_pass,
+            max_passes=max_passes,
+        )
 
     limit = f", at most {max_passes} pass(es)" if max_passes else ""
     out.line(
         f"Syncing with {erp_name} every {interval}{limit}; Ctrl-C stops after the current pass."
     )
-    schedule = repeat(
-        one_pass,
-        interval=interval.total_seconds(),
-        stop=stop if stop is not None else threading.Event(),
-        max_passes=max_passes,
+    supervise(
+        loop,
+        stop=stop,
+        schedule=schedule,
         on_stopping=lambda: out.line("stopping after the current pass..."),
     )
     summary = {

@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from erpsync.backend.bulk import BatchSender, BulkEngine, OneAtATime, bulk_workers
-from erpsync.backend.results import BulkResult, WriteStatus
+from erpsync.backend.names import ref_for
+from erpsync.backend.results import BulkOutcome, BulkResult, WriteStatus
 from erpsync.errors import (
     ConfigurationError,
     MappingError,
@@ -34,6 +35,7 @@ from erpsync.models import (
     ItemReceipt,
     Payment,
     PurchaseOrder,
+    Ref,
     Vendor,
 )
 
@@ -207,6 +209,19 @@ class AccountingBackend(abc.ABC):
         (with ``.candidates``) if there are several."""
         return self._find_one("customer", name, self.find_customers(name))
 
+    def resolve_customer(self, name: str) -> Ref:
+        """The Ref of the one customer named ``name``, for configuration: UnknownNameError
+        (a MappingError naming the name, with the closest names) when there is none,
+        AmbiguousMatchError when there are several."""
+        found = self.find_customer(name)
+        return ref_for(
+            "customer",
+            name,
+            found.id if found else None,
+            found.name if found else None,
+            (record.name for record in self.iter_customers()),
+        )
+
     @abc.abstractmethod
     def iter_customers(self, modified_since: datetime | None = None) -> Iterator[Customer]: ...
 
@@ -226,6 +241,19 @@ class AccountingBackend(abc.ABC):
         """As :meth:`find_customer`, for vendors."""
         return self._find_one("vendor", name, self.find_vendors(name))
 
+    def resolve_vendor(self, name: str) -> Ref:
+        """The Ref of the one vendor named ``name``, for configuration: UnknownNameError
+        (a MappingError naming the name, with the closest names) when there is none,
+        AmbiguousMatchError when there are several."""
+        found = self.find_vendor(name)
+        return ref_for(
+            "vendor",
+            name,
+            found.id if found else None,
+            found.name if found else None,
+            (record.name for record in self.iter_vendors()),
+        )
+
     @abc.abstractmethod
     def iter_vendors(self, modified_since: datetime | None = None) -> Iterator[Vendor]: ...
 
@@ -244,6 +272,19 @@ class AccountingBackend(abc.ABC):
     def find_item(self, name: str) -> Item | None:
         """As :meth:`find_customer`, for items."""
         return self._find_one("item", name, self.find_items(name))
+
+    def resolve_item(self, name: str) -> Ref:
+        """The Ref of the one item named ``name``, for configuration: UnknownNameError
+        (a MappingError naming the name, with the closest names) when there is none,
+        AmbiguousMatchError when there are several."""
+        found = self.find_item(name)
+        return ref_for(
+            "item",
+            name,
+            found.id if found else None,
+            found.name if found else None,
+            (record.name for record in self.iter_items()),
+        )
 
     @abc.abstractmethod
     def iter_items(self, modified_since: datetime | None = None) -> Iterator[Item]: ...
@@ -292,11 +333,29 @@ class AccountingBackend(abc.ABC):
         nothing written is lost. The engine is :class:`~erpsync.backend.bulk.BulkEngine`;
         a backend changes only the batch sender (:meth:`_invoice_sender`).
         """
+        return self._bulk_engine(max_workers).run(invoices)
+
+    def create_invoices_iter(
+        self, invoices: Iterable[Invoice], *, max_workers: int | None = None
+    ) -> Iterator[BulkOutcome[Invoice]]:
+        """:meth:`create_invoices`, one outcome at a time: for inputs too long to keep
+        every outcome in memory (a :class:`BulkResult` of 100,000 invoices holds 100,000
+        records). The outcomes come in input order, each as soon as it and all before it
+        are settled, and nothing is kept once handed out: memory stays flat however long
+        the input. Two differences from :meth:`create_invoices`
+        (:meth:`~erpsync.backend.bulk.BulkEngine.stream`): an exception of the input
+        propagates after the outcomes of what was read (no ``partial_result``), and an
+        external id repeated after its first outcome was handed out is written through
+        the write-at-most-once engine again (it reports ``existed``). Nothing is sent
+        until the iterator is first advanced; closing it early waits for the batches
+        already started."""
+        return self._bulk_engine(max_workers).stream(invoices)
+
+    def _bulk_engine(self, max_workers: int | None) -> BulkEngine[Invoice]:
         workers = bulk_workers(max_workers, self.capabilities.max_concurrency)
-        engine = BulkEngine(
+        return BulkEngine(
             self._invoice_sender(), accepts=Invoice, workers=workers, backend=self.name
         )
-        return engine.run(invoices)
 
     def _invoice_sender(self) -> BatchSender[Invoice]:
         """The batch sender :meth:`create_invoices` plugs into the bulk engine. The

@@ -44,6 +44,10 @@ class BulkItem(Generic[T]):
     index: int
     record: T
     key: str | None
+    #: Stream mode: the external id was already written earlier in this stream (its
+    #: outcome handed out and forgotten). The sender must ask the ERP whether it exists
+    #: rather than trust anything it remembers from before the run.
+    repeat: bool = False
 
 
 class BatchSender(Protocol[T]):
@@ -90,12 +94,27 @@ def bulk_workers(max_workers: object, limit: int) -> int:
 
 @dataclass
 class _Run(Generic[T]):
-    """What one :meth:`BulkEngine.run` has seen so far."""
+    """What one run of the engine has seen and not yet handed out.
 
+    ``keep`` (:meth:`BulkEngine.run`): every keyed leader's outcome is kept, so any
+    repeat is settled from it. Without (:meth:`BulkEngine.stream`): an outcome is dropped
+    once yielded, and only the external ids seen are remembered (a repeat of one whose
+    first was already handed out is sent again, marked ``repeat``)."""
+
+    keep: bool
+    #: Outcomes settled but not yet handed out, by input index.
     outcomes: dict[int, BulkOutcome[T]] = field(default_factory=dict)
+    #: The input holding each external id first, while its outcome may still be needed.
     leaders: dict[str, int] = field(default_factory=dict)
+    #: Repeats waiting for their leader's outcome: index -> (leader index, key).
     repeats: dict[int, tuple[int, str]] = field(default_factory=dict)
+    #: Leaders' outcomes kept for the repeats still to come (all of them with ``keep``).
+    firsts: dict[int, BulkOutcome[T]] = field(default_factory=dict)
+    waiting: dict[int, int] = field(default_factory=dict)
+    #: Stream mode: external ids whose first outcome was handed out.
+    seen: set[str] = field(default_factory=set)
     read: int = 0
+    next: int = 0
 
 
 class BulkEngine(Generic[T]):
@@ -125,13 +144,13 @@ class BulkEngine(Generic[T]):
 
     def run(self, inputs: Iterable[Any]) -> BulkResult[T]:
         """Write every input; see the module docstring for the guarantees."""
-        run: _Run[T] = _Run()
+        collected: list[BulkOutcome[T]] = []
         try:
-            self._pump(iter(inputs), run)
+            collected.extend(self._outcomes(iter(inputs), _Run(keep=True)))
         except BaseException as exc:
             # The caller's input broke (or the run was interrupted); what was written
             # must not vanish with it. The outcomes ride on the exception.
-            partial = self._result(run)
+            partial = BulkResult(collected)
             with contextlib.suppress(AttributeError, TypeError):
                 exc.partial_result = partial  # type: ignore[attr-defined]
             exc.add_note(
@@ -139,11 +158,25 @@ class BulkEngine(Generic[T]):
                 f"({partial.counts}) when its input failed; they are in .partial_result"
             )
             raise
-        return self._result(run)
+        return BulkResult(collected)
+
+    def stream(self, inputs: Iterable[Any]) -> Iterator[BulkOutcome[T]]:
+        """The outcomes one by one, in input order, each as soon as it and all before it
+        are settled; nothing is kept once handed out, so memory stays flat however long
+        the input (a few batches of outcomes, and the external ids seen).
+
+        The same guarantees as :meth:`run`, except two: when the input raises, the
+        outcomes of what was read are yielded first and then the exception propagates
+        (no ``partial_result``: they were all handed out); and an external id repeated
+        after its first's outcome was handed out is sent again, marked
+        :attr:`BulkItem.repeat`, so that the sender asks the ERP (the write-at-most-once
+        engine reports it ``existed``) instead of trusting what it remembers.
+        Closing the iterator early waits for the batches already started."""
+        return self._outcomes(iter(inputs), _Run(keep=False))
 
     # -- reading and sending ------------------------------------------------------------
 
-    def _pump(self, source: Iterator[Any], run: _Run[T]) -> None:
+    def _outcomes(self, source: Iterator[Any], run: _Run[T]) -> Iterator[BulkOutcome[T]]:
         size = self.sender.batch_size
         with ThreadPoolExecutor(self.workers, thread_name_prefix="erpsync-bulk") as pool:
             running: set[Future[list[BulkOutcome[T]]]] = set()
@@ -154,6 +187,7 @@ class BulkEngine(Generic[T]):
                         done, pending = wait(running, return_when=FIRST_COMPLETED)
                         running = set(pending)
                         self._collect(done, run)
+                        yield from self._ready(run)
                     batch: list[BulkItem[T]] = []
                     try:
                         while len(batch) < size:
@@ -169,11 +203,21 @@ class BulkEngine(Generic[T]):
                         # Even when the input raised part-way: what was read is sent.
                         if batch:
                             running.add(pool.submit(self._send, batch))
-            finally:
-                # Started batches finish whatever happens: abandoning them would leave
-                # their outcome unknown.
+                    yield from self._ready(run)
+            except GeneratorExit:
+                # Closed early: nobody is listening, but started batches still finish
+                # (abandoning them would leave their outcome unknown).
+                wait(running)
+                raise
+            except BaseException:
+                # The input broke: started batches finish, their outcomes go out first.
                 done, _ = wait(running)
                 self._collect(done, run)
+                yield from self._ready(run)
+                raise
+            done, _ = wait(running)
+            self._collect(done, run)
+            yield from self._ready(run)
 
     @staticmethod
     def _collect(done: Iterable[Future[list[BulkOutcome[T]]]], run: _Run[T]) -> None:
@@ -195,12 +239,59 @@ class BulkEngine(Generic[T]):
             return None
         key = getattr(raw, "external_id", None)
         key = key if isinstance(key, str) and key else None
-        if key is not None:
-            leader = run.leaders.setdefault(key, index)
-            if leader != index:
-                run.repeats[index] = (leader, key)
-                return None
-        return BulkItem(index, raw, key)
+        if key is None:
+            return BulkItem(index, raw, None)
+        leader = run.leaders.setdefault(key, index)
+        if leader != index:
+            run.repeats[index] = (leader, key)
+            run.waiting[leader] = run.waiting.get(leader, 0) + 1
+            return None
+        return BulkItem(index, raw, key, repeat=key in run.seen)
+
+    def _ready(self, run: _Run[T]) -> Iterator[BulkOutcome[T]]:
+        """Hand out, in order, every outcome whose predecessors are all handed out."""
+        while True:
+            index = run.next
+            outcome = run.outcomes.pop(index, None)
+            if outcome is None and index in run.repeats:
+                outcome = self._repeat(index, run)
+            if outcome is None:
+                return
+            run.next += 1
+            key = outcome.key
+            if key is not None and run.leaders.get(key) == index:
+                if run.keep or run.waiting.get(index):
+                    run.firsts[index] = outcome
+                if not run.keep:
+                    run.seen.add(key)
+                    if not run.waiting.get(index):
+                        del run.leaders[key]
+            yield outcome
+
+    def _repeat(self, index: int, run: _Run[T]) -> BulkOutcome[T] | None:
+        """The outcome of a repeat, settled from its leader's (None: not settled yet)."""
+        leader, key = run.repeats[index]
+        first = run.firsts.get(leader)
+        if first is None:
+            return None  # the leader comes first in input order: never reached
+        del run.repeats[index]
+        run.waiting[leader] -= 1
+        if not run.keep and not run.waiting[leader]:
+            del run.waiting[leader], run.firsts[leader]
+            if run.leaders.get(key) == leader:
+                del run.leaders[key]
+        if first.record is not None:
+            return BulkOutcome(index, key, "existed", first.record)
+        error = first.error or ServiceError(f"the first {self.kind} with this key was not settled")
+        repeat: BulkOutcome[T] = failed(index, key, error, backend=self.backend, kind=self.kind)
+        assert repeat.error is not None
+        note = (
+            f"input #{leader} has the same external id and failed (see its outcome); "
+            "this repeat was not sent"
+        )
+        earlier, repeat.error.hint = repeat.error.hint, None
+        repeat.error.with_context(hint=f"{note}. {earlier}" if earlier else note)
+        return repeat
 
     def _send(self, batch: list[BulkItem[T]]) -> list[BulkOutcome[T]]:
         """One batch through the sender; never raises (failures become outcomes)."""
@@ -237,27 +328,3 @@ class BulkEngine(Generic[T]):
 
     def _failed(self, item: BulkItem[T], exc: BaseException) -> BulkOutcome[T]:
         return failed(item.index, item.key, exc, backend=self.backend, kind=self.kind)
-
-    # -- the result ---------------------------------------------------------------------
-
-    def _result(self, run: _Run[T]) -> BulkResult[T]:
-        """Every outcome so far, repeats settled from their first."""
-        outcomes = dict(run.outcomes)
-        for index, (leader, key) in run.repeats.items():
-            first = outcomes.get(leader)
-            if first is not None and first.record is not None:
-                outcomes[index] = BulkOutcome(index, key, "existed", first.record)
-                continue
-            cause = first.error if first is not None and first.error is not None else None
-            error = cause or ServiceError(f"the first {self.kind} with this key was not settled")
-            repeat: BulkOutcome[T] = failed(index, key, error, backend=self.backend, kind=self.kind)
-            assert repeat.error is not None
-            note = (
-                f"input #{leader} has the same external id and failed (see its outcome); "
-                "this repeat was not sent"
-            )
-            earlier, repeat.error.hint = repeat.error.hint, None
-            repeat.error.with_context(hint=f"{note}. {earlier}" if earlier else note)
-            outcomes[index] = repeat
-        # Every input read has an outcome by now: its batch finished (the engine waits).
-        return BulkResult(outcomes.values())

@@ -20,10 +20,13 @@ Every decision is one Lua script (:mod:`erpsync.limits._lua`) that reads the ser
 
 Why not the ``limits`` library's moving window: its Redis script takes the timestamp
 from the client (``time.time()``), so clock skew between hosts moves the window; it
-checks and takes one window per call, so a request that fits the minute window but not
-the second one would still use up a place in the first (or race between the two calls);
-and its expiries are whole seconds. The gate and all the windows of a request must be
-decided together, which only one script can do.
+checks and takes one window per call, with no way to give an entry back, so a request
+that fits the minute window but not the second one would still use up a place in the
+first (or race between the two calls); it has no concurrency gate, leases or shared
+pause, which must be decided together with the windows; and its windows are whole
+seconds, too coarse for time-scaled limits. The gate and all the windows of a request
+are decided together, in one round trip, which only one script can do
+(docs/scaling.md, "Why RedisLimiter does not use the limits library").
 
 redis-py is imported on first use (``pip install erpsync[redis]``).
 """

@@ -21,6 +21,18 @@ The rules, from the marketplace's integration notes (seeds 000 and 001):
   (:meth:`InvoicePolicy.expected_total`: price + price x rate, rounded half-up); payouts
   are checked against the totals and balances the ERP actually reports. A zero rate may
   also name a code (a "non-taxable" code some tax setups require on every line).
+* A $0 job (a no-charge remake, a sample, a price not filled in yet) is decided by
+  :attr:`InvoicePolicy.zero_total`, because the ERPs would otherwise book a $0 invoice
+  that is paid the moment it exists (balance 0) and no payout ever settles:
+
+  - ``"error"`` (the default): :func:`invoice_for_job` raises MappingError naming the
+    job. erpsync cannot tell a deliberate no-charge job from a missing price, and both
+    a silent invoice and a silent gap surprise whoever reads the books, so a person
+    decides (and then picks one of the two others).
+  - ``"skip"``: no invoice; :meth:`InvoicePolicy.skip_reason` says why, for a workflow
+    to report the job as skipped (as it does a canceled one).
+  - ``"invoice"``: the $0 invoice is made (a job history kept in the ERP); a payout
+    listing the job applies nothing to it.
 * Every document gets a stable external id derived from the marketplace's own id
   (``xometry-job-<id>``, ``xometry-payout-<id>``; ids with characters outside the
   external-id alphabet go through :func:`~erpsync.models.encode_external_id`), which is
@@ -73,12 +85,16 @@ __all__ = [
     "Trigger",
     "XometryJob",
     "XometryPayout",
+    "ZeroTotal",
     "amount_due",
     "invoice_external_id",
     "invoice_for_job",
     "payment_external_id",
     "payment_for_payout",
 ]
+
+#: What a $0 job becomes: see the module docstring.
+ZeroTotal = Literal["error", "skip", "invoice"]
 
 #: When a job's invoice is generated: on acceptance from the job board, or on completion
 #: (shipping).
@@ -190,7 +206,8 @@ class InvoicePolicy(_Frozen):
     ``tax_rate`` is a fraction (``Decimal("0.0825")`` for 8.25%); a non-zero rate needs
     ``tax_code``, the ERP's tax code with that rate (see the module docstring for why).
     ``currency`` is the currency of the default customer, which must be the jobs'
-    currency (USD).
+    currency (USD). ``zero_total`` says what a $0 job becomes: ``"error"`` (default),
+    ``"skip"`` or ``"invoice"`` (see the module docstring for why the default refuses).
     """
 
     trigger: Trigger
@@ -199,6 +216,7 @@ class InvoicePolicy(_Frozen):
     tax_rate: Quantity = Field(default=Decimal(0), ge=0, lt=1)
     tax_code: Ref | None = None
     currency: Currency = "USD"
+    zero_total: ZeroTotal = "error"
 
     @model_validator(mode="after")
     def _tax_needs_code(self) -> Self:
@@ -208,6 +226,14 @@ class InvoicePolicy(_Frozen):
                 "the line's tax code, it does not accept a tax amount"
             )
         return self
+
+    def skip_reason(self, job: XometryJob) -> str | None:
+        """Why this policy makes no invoice for ``job`` (None: it makes one, or refuses
+        it with an error). Workflows ask before :func:`invoice_for_job`, which raises
+        for a job the policy skips."""
+        if job.price == 0 and self.zero_total == "skip":
+            return "the job's price is 0.00 and the policy skips $0 jobs (zero_total='skip')"
+        return None
 
     def expected_total(self, price: Decimal) -> Decimal:
         """The invoice total the ERP should compute for a job of this price."""
@@ -236,12 +262,13 @@ def invoice_for_job(job: XometryJob, policy: InvoicePolicy) -> Invoice:
     """The invoice for ``job`` under ``policy``: one line for the job's total.
 
     Raises MappingError (naming the job) when the job cannot be invoiced under the
-    policy: a canceled job, a completed-trigger job without a ship date, or values the
-    invoice model refuses.
+    policy: a canceled job, a $0 job the policy refuses or skips (``zero_total``), a
+    completed-trigger job without a ship date, or values the invoice model refuses.
     """
     record = f"Xometry job {job.job_id}"
     if job.status is JobStatus.CANCELED:
         raise MappingError("is canceled; a canceled job is not invoiced", record=record)
+    _check_zero_total(job, policy, record)
     if policy.trigger == "completed":
         if job.ship_date is None:
             raise MappingError(
@@ -276,6 +303,26 @@ def invoice_for_job(job: XometryJob, policy: InvoicePolicy) -> Invoice:
         raise MappingError("cannot be invoiced", record=record, detail=_first_error(exc)) from exc
 
 
+def _check_zero_total(job: XometryJob, policy: InvoicePolicy, record: str) -> None:
+    if job.price != 0 or policy.zero_total == "invoice":
+        return
+    if policy.zero_total == "skip":
+        raise MappingError(
+            "has a price of 0.00 and the policy skips $0 jobs",
+            record=record,
+            field="price",
+            hint="check InvoicePolicy.skip_reason(job) before asking for the invoice",
+        )
+    raise MappingError(
+        "has a price of 0.00: a $0 invoice would be booked as paid at once and no "
+        "payout would ever settle it",
+        record=record,
+        field="price",
+        hint="fix the job's price, or choose InvoicePolicy(zero_total='skip') to leave $0 "
+        "jobs uninvoiced or zero_total='invoice' to invoice them anyway",
+    )
+
+
 def amount_due(invoice: Invoice) -> Decimal:
     """What a payment must apply to settle ``invoice``: its balance as the ERP reports
     it, or its total when the ERP reported no balance."""
@@ -294,28 +341,13 @@ def payment_for_payout(
     the ERP ``id``); a plain iterable of invoices is matched to jobs by external id
     (``xometry-job-<id>``). ``customer`` defaults to the invoices' customer.
 
-    Raises MappingError when an invoice is missing (listing the job ids), has no ERP id
-    or is already paid, when the invoices belong to different customers or currencies,
-    or when the payout amount differs from the sum owed (both figures in the message).
+    A $0 invoice of the payout gets no application. Raises MappingError when an
+    invoice is missing (listing the job ids), has no ERP id or is already paid, when
+    the invoices belong to different customers or currencies, or when the payout
+    amount differs from the sum owed (both figures in the message).
     """
     record = f"Xometry payout {payout.payout_id}"
-    by_job = _by_job(invoices)
-    missing = [job for job in payout.job_ids if job not in by_job]
-    if missing:
-        raise MappingError(
-            f"no invoice for job(s) {', '.join(missing)}",
-            record=record,
-            hint="create the jobs' invoices (backfill) before the payout's payment",
-        )
-    chosen = [by_job[job] for job in payout.job_ids]
-    no_id = [job for job, inv in zip(payout.job_ids, chosen, strict=True) if inv.id is None]
-    if no_id:
-        raise MappingError(f"the invoice of job(s) {', '.join(no_id)} has no ERP id", record=record)
-    paid = [job for job, inv in zip(payout.job_ids, chosen, strict=True) if amount_due(inv) <= 0]
-    if paid:
-        raise MappingError(
-            f"the invoice of job(s) {', '.join(paid)} is already paid", record=record
-        )
+    chosen = _payout_invoices(payout, _by_job(invoices), record)
     currencies = sorted({inv.currency for inv in chosen})
     if len(currencies) > 1:
         raise MappingError(
@@ -350,7 +382,9 @@ def payment_for_payout(
             amount=payout.amount,
             currency=currency,
             applications=[
-                PaymentApplication(invoice_id=str(inv.id), amount=amount_due(inv)) for inv in chosen
+                PaymentApplication(invoice_id=str(inv.id), amount=amount_due(inv))
+                for inv in chosen
+                if inv.total != 0
             ],
             memo=f"Xometry payout {payout.payout_id}",
         )
@@ -358,6 +392,36 @@ def payment_for_payout(
         raise MappingError(
             "cannot be made into a payment", record=record, detail=_first_error(exc)
         ) from exc
+
+
+def _payout_invoices(
+    payout: XometryPayout, by_job: Mapping[str, Invoice], record: str
+) -> list[Invoice]:
+    """The invoice of each job of ``payout``, in its order; MappingError when one is
+    missing, has no ERP id or is already paid."""
+    missing = [job for job in payout.job_ids if job not in by_job]
+    if missing:
+        raise MappingError(
+            f"no invoice for job(s) {', '.join(missing)}",
+            record=record,
+            hint="create the jobs' invoices (backfill) before the payout's payment",
+        )
+    chosen = [by_job[job] for job in payout.job_ids]
+    no_id = [job for job, inv in zip(payout.job_ids, chosen, strict=True) if inv.id is None]
+    if no_id:
+        raise MappingError(f"the invoice of job(s) {', '.join(no_id)} has no ERP id", record=record)
+    # A $0 invoice (InvoicePolicy(zero_total="invoice")) owes nothing and is never
+    # "already paid": the payment applies nothing to it.
+    paid = [
+        job
+        for job, inv in zip(payout.job_ids, chosen, strict=True)
+        if amount_due(inv) <= 0 and inv.total != 0
+    ]
+    if paid:
+        raise MappingError(
+            f"the invoice of job(s) {', '.join(paid)} is already paid", record=record
+        )
+    return chosen
 
 
 def _by_job(invoices: Mapping[str, Invoice] | Iterable[Invoice]) -> dict[str, Invoice]:

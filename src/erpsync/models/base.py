@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
+import pydantic.main
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails
 
@@ -88,17 +89,25 @@ def _raise(title: str, errors: list[InitErrorDetails]) -> None:
         raise ValidationError.from_exception_data(title, errors)
 
 
+#: Build each model's validator when the model is first used, not when erpsync.models is
+#: imported: most programs use a few of the models, and building all of them is most of
+#: the import's cost. Only where pydantic makes that first build thread-safe (a lock
+#: around the rebuild, in recent 2.x): concurrent first uses on an older pydantic could
+#: see a half-built model, so there every model is built at import, as before.
+_BUILD_ON_FIRST_USE = hasattr(pydantic.main, "_rebuild_lock")
+
+
 class _Model(BaseModel):
     """Frozen, strict about unknown fields, and re-validating on copy."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=_BUILD_ON_FIRST_USE)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; with ``update``, a re-validated one (raises ValidationError)."""
         if not update:
             return super().model_copy(deep=deep)
         data: dict[str, Any] = {name: getattr(self, name) for name in type(self).model_fields}
-        if getattr(self, "_derived", False) and "amount" not in update:
+        if _is_derived(self) and "amount" not in update:
             # A derived amount follows its quantity and price: derive it again rather
             # than freeze the old value into the copy (where a changed quantity would
             # then contradict it).
@@ -122,6 +131,23 @@ class _Model(BaseModel):
         # Frozen models are usable as set members and dict keys; list fields (lines,
         # applications) hash as tuples so that documents are hashable too.
         return hash((type(self), *(_hashable(v) for v in self.__dict__.values())))
+
+
+def _mark_derived(line: BaseModel) -> None:
+    """Remember that ``line``'s amount was derived from its quantity and price.
+
+    The flag lives in pydantic's private-state slot, which every copy carries along, but
+    is not declared as a private attribute: pydantic would then set one up for every
+    line built, at a cost larger than the line's own checks, for a flag that only a few
+    lines carry. Equality and hashing ignore it (they look at ``__dict__``).
+    """
+    object.__setattr__(line, "__pydantic_private__", {"derived": True})
+
+
+def _is_derived(line: BaseModel) -> bool:
+    """Whether :func:`_mark_derived` marked ``line`` (or the line it was copied from)."""
+    private = line.__pydantic_private__
+    return bool(private and private.get("derived"))
 
 
 def _hashable(value: object) -> object:

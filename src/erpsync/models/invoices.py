@@ -10,7 +10,6 @@ from typing import Any, Self
 
 from pydantic import (
     Field,
-    PrivateAttr,
     ValidationError,
     ValidatorFunctionWrapHandler,
     computed_field,
@@ -23,6 +22,8 @@ from erpsync.models.base import (
     Ref,
     _error,
     _Id,
+    _is_derived,
+    _mark_derived,
     _Model,
     _open_status,
     _raise,
@@ -74,8 +75,6 @@ class InvoiceLine(_Model):
     item: Ref | None = None
     tax_code: Ref | None = None
 
-    _derived: bool = PrivateAttr(default=False)
-
     @model_validator(mode="after")
     def _derive_amount(self) -> Self:
         if self.amount is None and (self.quantity is None or self.unit_price is None):
@@ -90,7 +89,7 @@ class InvoiceLine(_Model):
             _raise(type(self).__name__, [_error(("amount",), problem, str(self.amount))])
         if self.amount is None:
             self.__dict__["amount"] = amount
-            self._derived = True
+            _mark_derived(self)
         return self
 
 
@@ -164,13 +163,14 @@ class Invoice(_Model):
                 line.amount,
                 line.quantity,
                 line.unit_price,
-                derived=line._derived,
+                derived=_is_derived(line),
                 currency=self.currency,
                 price_name="unit_price",
             )
             if problem:
                 errors.append(_error(("lines", index, "amount"), problem, str(line.amount)))
-            lines.append(line._replace(amount=amount))
+            # A line whose amount needs no change is kept as it is: no copy.
+            lines.append(line if amount is line.amount else line._replace(amount=amount))
         tax = _settle_money(self.tax, self.currency, ("tax",), errors)
         balance = (
             None

@@ -50,6 +50,8 @@ _LIMIT = Decimal(10) ** 18
 _MAX_FACTOR_PLACES = 12
 #: Wide enough that products and sums of bounded values are exact.
 _CTX = Context(prec=120, rounding=ROUND_HALF_UP)
+#: ``Decimal("1E-n")`` for every number of places a value is ever fitted to, made once.
+_QUANTA: tuple[Decimal, ...] = tuple(Decimal((0, (1,), -n)) for n in range(_MAX_FACTOR_PLACES + 1))
 
 _CURRENCY_RE = re.compile(r"[A-Za-z]{3}")
 
@@ -66,16 +68,23 @@ def round_money(value: Decimal, currency: str) -> Decimal:
 
 
 def _quantize(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal((0, (1,), -places)), rounding=ROUND_HALF_UP, context=_CTX)
+    return value.quantize(_QUANTA[places], context=_CTX)
 
 
-def _places(value: Decimal) -> int:
-    """Significant decimal places: trailing zeros do not count (``1.50`` has 1)."""
-    _, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
-        return 0
-    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
-    return max(0, -exponent - trailing)
+def _fit(value: Decimal, places: int) -> Decimal | None:
+    """``value`` spelt with exactly ``places`` decimals, or None when it has more
+    significant decimals than that (trailing zeros do not count: ``1.50`` fits 1).
+
+    A value already spelt so is returned as it is (the common case: no arithmetic).
+    Otherwise the quantized value equals the original exactly when nothing was rounded
+    off. This is exact for every finite value and, unlike :meth:`Decimal.as_tuple`, does
+    not build a tuple of digits per check (the models run it for every amount).
+    """
+    quantum = _QUANTA[places]
+    if value.same_quantum(quantum):
+        return value
+    fitted = value.quantize(quantum, context=_CTX)
+    return fitted if fitted == value else None
 
 
 # -- field types --------------------------------------------------------------------------
@@ -101,7 +110,7 @@ def _to_decimal(value: object, *, max_places: int) -> Decimal:
         raise ValueError("NaN and infinities are not amounts")
     if number.copy_abs() >= _LIMIT:
         raise ValueError(f"{_short(str(number))} is too large (the limit is 10**18)")
-    if _places(number) > max_places:
+    if _fit(number, max_places) is None:
         raise ValueError(f"{_short(str(number))} has more than {max_places} decimal places")
     return number
 
@@ -136,22 +145,28 @@ def _derive(quantity: Decimal, price: Decimal, places: int) -> Decimal:
     return _quantize(_CTX.multiply(quantity, price), places)
 
 
+#: The exponents a lone line is checked against, the usual one first (most lines match it).
+_LINE_EXPONENTS = (_DEFAULT_EXPONENT, *(e for e in _ALL_EXPONENTS if e != _DEFAULT_EXPONENT))
+
+
 def _check_line_alone(
     amount: Decimal | None, quantity: Decimal | None, price: Decimal | None, price_name: str
 ) -> tuple[Decimal | None, str | None]:
     """A line's own check, before it knows its currency: (amount, error)."""
     if quantity is None or price is None:
         return amount, None
+    product = _CTX.multiply(quantity, price)
     if amount is None:
-        derived = _derive(quantity, price, _DEFAULT_EXPONENT)
+        derived = _quantize(product, _DEFAULT_EXPONENT)
         if derived.copy_abs() >= _LIMIT:
             return None, f"quantity * {price_name} is too large (the limit is 10**18)"
         return derived, None
-    if any(amount == _derive(quantity, price, places) for places in _ALL_EXPONENTS):
-        return amount, None
+    for places in _LINE_EXPONENTS:
+        if amount == _quantize(product, places):
+            return amount, None
     return amount, (
         f"amount {amount} does not equal quantity * {price_name} "
-        f"({quantity} * {price} = {_CTX.multiply(quantity, price)}) rounded for any currency"
+        f"({quantity} * {price} = {product}) rounded for any currency"
     )
 
 
@@ -164,23 +179,29 @@ def _settle_amount(
     currency: str,
     price_name: str,
 ) -> tuple[Decimal, str | None]:
-    """A line amount in its document's currency: (amount, error)."""
+    """A line amount in its document's currency: (amount, error). An amount that needs
+    no change is returned as the same object, so the document keeps the line as it is."""
     places = currency_exponent(currency)
     if derived and quantity is not None and price is not None:
+        if places == _DEFAULT_EXPONENT and amount.same_quantum(_QUANTA[places]):
+            # Derived at this exponent already (by the line itself, or by a document in
+            # a currency with the same exponent): deriving again gives the same value.
+            return amount, None
         value = _derive(quantity, price, places)
         if value.copy_abs() >= _LIMIT:
             return amount, f"quantity * {price_name} is too large (the limit is 10**18)"
         return value, None
-    if _places(amount) > places:
+    fitted = _fit(amount, places)
+    if fitted is None:
         return amount, _too_precise(amount, currency, places)
     if quantity is not None and price is not None:
         expected = _derive(quantity, price, places)
-        if amount != expected:
+        if fitted != expected:
             return amount, (
                 f"amount {amount} does not equal quantity * {price_name} "
                 f"({quantity} * {price}) = {expected} in {currency}"
             )
-    return _quantize(amount, places), None
+    return fitted, None
 
 
 def _too_precise(amount: Decimal, currency: str, places: int) -> str:
@@ -194,7 +215,8 @@ def _settle_money(
     value: Decimal, currency: str, loc: tuple[str | int, ...], errors: list[InitErrorDetails]
 ) -> Decimal:
     places = currency_exponent(currency)
-    if _places(value) > places:
+    fitted = _fit(value, places)
+    if fitted is None:
         errors.append(_error(loc, _too_precise(value, currency, places), str(value)))
         return value
-    return _quantize(value, places)
+    return fitted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from decimal import Decimal
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -41,10 +42,8 @@ class Payment(_Model):
         errors: list[InitErrorDetails] = []
         amount = _settle_money(self.amount, self.currency, ("amount",), errors)
         applications = [
-            app._replace(
-                amount=_settle_money(
-                    app.amount, self.currency, ("applications", i, "amount"), errors
-                )
+            _settled(
+                app, _settle_money(app.amount, self.currency, ("applications", i, "amount"), errors)
             )
             for i, app in enumerate(self.applications)
         ]
@@ -61,3 +60,8 @@ class Payment(_Model):
         _raise(type(self).__name__, errors)
         self.__dict__.update(amount=amount, applications=applications)
         return self
+
+
+def _settled(application: PaymentApplication, amount: Decimal) -> PaymentApplication:
+    """The application with its settled amount (itself when the amount did not change)."""
+    return application if amount is application.amount else application._replace(amount=amount)

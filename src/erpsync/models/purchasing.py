@@ -7,10 +7,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 from pydantic_core import InitErrorDetails
 
-from erpsync.models.base import Ref, _error, _Id, _Model, _open_status, _raise, _Timestamp
+from erpsync.models.base import (
+    Ref,
+    _error,
+    _Id,
+    _is_derived,
+    _mark_derived,
+    _Model,
+    _open_status,
+    _raise,
+    _Timestamp,
+)
 from erpsync.models.external_ids import ExternalId
 from erpsync.models.money import Currency, Money, Quantity, _check_line_alone, _settle_amount
 
@@ -53,8 +63,6 @@ class PurchaseOrderLine(_Model):
     amount: Money | None = None
     receivable: bool = True
 
-    _derived: bool = PrivateAttr(default=False)
-
     @model_validator(mode="after")
     def _derive_amount(self) -> Self:
         amount, problem = _check_line_alone(self.amount, self.quantity, self.rate, "rate")
@@ -62,7 +70,7 @@ class PurchaseOrderLine(_Model):
             _raise(type(self).__name__, [_error(("amount",), problem, str(self.amount))])
         if self.amount is None and amount is not None:
             self.__dict__["amount"] = amount
-            self._derived = True
+            _mark_derived(self)
         return self
 
 
@@ -106,13 +114,13 @@ class PurchaseOrder(_Model):
                 line.amount,
                 line.quantity,
                 line.rate,
-                derived=line._derived,
+                derived=_is_derived(line),
                 currency=self.currency,
                 price_name="rate",
             )
             if problem:
                 errors.append(_error(("lines", index, "amount"), problem, str(line.amount)))
-            lines.append(line._replace(amount=amount))
+            lines.append(line if amount is line.amount else line._replace(amount=amount))
         _raise(type(self).__name__, errors)
         self.__dict__["lines"] = lines
         return self

@@ -30,20 +30,17 @@ import abc
 import logging
 import os
 import re
-import secrets
-import string
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 import jwt
 import requests
 from requests.auth import AuthBase
-from requests_oauthlib import OAuth1
 
 from erpsync._redact import REDACTED, redact
 from erpsync.errors import (
@@ -60,6 +57,7 @@ from erpsync.netsuite.credentials import (
     generate_certificate,
     load_private_key,
 )
+from erpsync.netsuite.signing import TbaSigner, new_nonce
 from erpsync.netsuite.wire import (
     ACCESS_TOKEN_SECONDS,
     CLIENT_ASSERTION_TYPE,
@@ -67,7 +65,6 @@ from erpsync.netsuite.wire import (
     MAX_ASSERTION_SECONDS,
     REQUEST_ID_HEADERS,
     REST_HOST_TEMPLATE,
-    TBA_SIGNATURE_METHOD,
     TOKEN_PATH,
     host_label,
 )
@@ -108,7 +105,6 @@ _MAX_ASSERTION_LIFETIME: Final = float(MAX_ASSERTION_SECONDS)
 _EXPIRY_MARGIN: Final = 5.0
 #: After a failed early renewal, wait this long before asking the endpoint again.
 _RENEWAL_RETRY: Final = 10.0
-_NONCE_ALPHABET: Final = string.ascii_letters + string.digits
 
 #: OAuth errors meaning "these credentials will not work until a person fixes them".
 _CREDENTIAL_ERRORS: Final = frozenset(
@@ -200,10 +196,6 @@ class NetSuiteAuth(abc.ABC):
 # -- token-based authentication (OAuth 1.0a) ---------------------------------------------
 
 
-def _default_nonce() -> str:
-    return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(20))
-
-
 class TokenBasedAuth(NetSuiteAuth):
     """NetSuite token-based authentication: OAuth 1.0a signed with HMAC-SHA256.
 
@@ -218,7 +210,7 @@ class TokenBasedAuth(NetSuiteAuth):
         token_id: str,
         token_secret: str,
         *,
-        nonce_factory: Callable[[], str] = _default_nonce,
+        nonce_factory: Callable[[], str] = new_nonce,
         clock: Clock = time.time,
     ) -> None:
         self._consumer_key = _require_text("consumer_key", consumer_key)
@@ -243,28 +235,12 @@ class TokenBasedAuth(NetSuiteAuth):
     ) -> AuthBase:
         return _TokenBasedAccountAuth(self, realm=account_id)
 
-    def _signer(self, realm: str) -> AuthBase:
-        """A single-use OAuth1 signer carrying a fresh nonce and timestamp.
-
-        requests-oauthlib's OAuth1 otherwise fixes them at construction or draws them
-        itself; one instance per request keeps them injectable and thread-safe.
-        """
+    def _nonce(self) -> str:
+        """A fresh nonce from the factory, checked (NetSuite wants 6 to 64 characters)."""
         nonce = self._nonce_factory()
         if not isinstance(nonce, str) or not 6 <= len(nonce) <= 64:
             raise ConfigurationError("the TBA nonce must be 6 to 64 characters", backend=_BACKEND)
-        return cast(
-            AuthBase,
-            OAuth1(
-                self._consumer_key,
-                client_secret=self._consumer_secret,
-                resource_owner_key=self._token_id,
-                resource_owner_secret=self._token_secret,
-                signature_method=TBA_SIGNATURE_METHOD,
-                realm=realm,
-                nonce=nonce,
-                timestamp=str(int(self._clock())),
-            ),
-        )
+        return nonce
 
 
 class _TokenBasedAccountAuth(AuthBase):
@@ -273,31 +249,21 @@ class _TokenBasedAccountAuth(AuthBase):
     def __init__(self, owner: TokenBasedAuth, *, realm: str) -> None:
         self._owner = owner
         self.realm = realm
+        self._signer = TbaSigner(
+            consumer=(owner._consumer_key, owner._consumer_secret),
+            token=(owner._token_id, owner._token_secret),
+            realm=realm,
+        )
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        # OAuth1 treats a body without a Content-Type that happens to parse as
-        # "a=b&c=d" as a form: it would sign it and relabel the request. NetSuite signs
-        # only query parameters and form bodies, so such a body is hidden from the signer.
-        hide_body = bool(r.body) and not r.headers.get("Content-Type")
-        body = r.body
-        textual = {name for name, value in r.headers.items() if isinstance(value, str)}
-        if hide_body:
-            r.body = None
+        # NetSuite signs only query parameters and form bodies (see erpsync.netsuite.signing);
+        # each request gets a fresh nonce and timestamp, so a retry is signed anew.
+        owner = self._owner
         try:
-            signed = self._owner._signer(self.realm)(r)
-        except ValueError as exc:  # oauthlib: a body that contradicts its Content-Type
+            self._signer.sign(r, nonce=owner._nonce(), timestamp=str(int(owner._clock())))
+        except ValueError as exc:  # a form body that contradicts its Content-Type
             raise ConfigurationError(f"cannot sign this request: {exc}", backend=_BACKEND) from None
-        finally:
-            if hide_body:
-                r.body = body
-        # requests-oauthlib hands every header back as UTF-8 bytes; restore text where
-        # text was given (and for the new Authorization header, which is ASCII), since
-        # that is what the transport, its redaction and users' hooks expect.
-        for name in (*textual, "Authorization"):
-            value = signed.headers.get(name)
-            if isinstance(value, bytes):
-                signed.headers[name] = value.decode("utf-8")
-        return signed
+        return r
 
     def renew(self, response: requests.Response) -> bool:
         """TBA tokens do not expire; a 401 means the token was revoked or is wrong."""

@@ -12,6 +12,7 @@ new invoice back in full instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from erpsync.backend import BulkOutcome, BulkResult, OneAtATime, WriteStatus
@@ -21,7 +22,7 @@ from erpsync.models import Invoice, InvoiceStatus
 if TYPE_CHECKING:
     from erpsync.netsuite.writes import NetSuiteWrites
 
-__all__ = ["invoice_sender", "with_numbers"]
+__all__ = ["invoice_sender", "numbered", "with_numbers"]
 
 _log = logging.getLogger("erpsync.netsuite")
 
@@ -54,7 +55,30 @@ def with_numbers(backend: NetSuiteWrites, result: BulkResult[Invoice]) -> BulkRe
 
     A failed read leaves them unnumbered (the invoices exist: failing their outcomes
     would invite a repeat), with a warning."""
-    missing = [o for o in result if o.record is not None and o.record.number is None]
+    outcomes = _numbered_chunk(backend, list(result))
+    return result if outcomes is None else BulkResult(outcomes)
+
+
+def numbered(
+    backend: NetSuiteWrites, outcomes: Iterable[BulkOutcome[Invoice]]
+) -> Iterator[BulkOutcome[Invoice]]:
+    """A stream of outcomes with document numbers, read one query per ``page_size``
+    outcomes (so a stream holds at most one page of them)."""
+    chunk: list[BulkOutcome[Invoice]] = []
+    for outcome in outcomes:
+        chunk.append(outcome)
+        if len(chunk) >= backend.page_size:
+            yield from _numbered_chunk(backend, chunk) or chunk
+            chunk = []
+    if chunk:
+        yield from _numbered_chunk(backend, chunk) or chunk
+
+
+def _numbered_chunk(
+    backend: NetSuiteWrites, chunk: Sequence[BulkOutcome[Invoice]]
+) -> list[BulkOutcome[Invoice]] | None:
+    """These outcomes with numbers filled in (None: nothing to fill)."""
+    missing = [o for o in chunk if o.record is not None and o.record.number is None]
     numbers: dict[str, str] = {}
     step = backend.page_size
     try:
@@ -64,12 +88,12 @@ def with_numbers(backend: NetSuiteWrites, result: BulkResult[Invoice]) -> BulkRe
     except ErpSyncError as exc:
         _log.warning("NetSuite: could not read the new invoices' numbers: %s", exc)
     if not numbers:
-        return result
+        return None
     outcomes: list[BulkOutcome[Invoice]] = []
-    for outcome in result:
+    for outcome in chunk:
         record = outcome.record
         if record is not None and record.number is None and str(record.id) in numbers:
             record = record.model_copy(update={"number": numbers[str(record.id)]})
             outcome = BulkOutcome(outcome.index, outcome.key, outcome.status, record)
         outcomes.append(outcome)
-    return BulkResult(outcomes)
+    return outcomes

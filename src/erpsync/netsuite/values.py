@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from erpsync._wire_reader import WireReader as SharedReader
-from erpsync._wire_reader import parse_date, parse_iso_timestamp, put
+from erpsync._wire_reader import is_mapping, parse_date, parse_iso_timestamp, put
 from erpsync.errors import InvalidRequestError
 from erpsync.models import Ref, round_money
 from erpsync.netsuite.errors import BACKEND
@@ -30,6 +30,7 @@ __all__ = [
     "WireReader",
     "currency_code",
     "currency_ref",
+    "is_mapping",
     "json_number",
     "label_key",
     "put",
@@ -57,7 +58,7 @@ class WireReader(SharedReader):
             if required:
                 self.fail(field, "is missing")
             return None
-        if not isinstance(value, Mapping) or value.get("id") in (None, ""):
+        if not is_mapping(value) or value.get("id") in (None, ""):
             self.fail(field, "is not a reference with an id")
         return self.make_ref(value["id"], value.get("refName"), field)
 
@@ -67,12 +68,19 @@ class WireReader(SharedReader):
         return value
 
     def ref_id(self, field: str) -> str | None:
-        """A reference given either as a REST object or as a SuiteQL string."""
+        """A reference's id, given either as a REST object or as a SuiteQL string."""
         value = self.data.get(field)
-        if isinstance(value, Mapping):
+        if is_mapping(value):
             found = self.ref(field)
             return found.id if found is not None else None
         return self.text(field)
+
+    def any_ref(self, field: str) -> Ref | None:
+        """A reference given either as a REST object (with its name) or as a SuiteQL id."""
+        if is_mapping(self.data.get(field)):
+            return self.ref(field)
+        found = self.text(field)
+        return None if found is None else self.make_ref(found, None, field)
 
     def money(self, field: str, currency: str, *, required: bool = False) -> Decimal | None:
         """Money read from JSON floats: rounded to the currency, which only removes float
@@ -103,7 +111,7 @@ class WireReader(SharedReader):
         value = self.data.get(field)
         if value is None:
             return []
-        if not isinstance(value, Mapping):
+        if not is_mapping(value):
             self.fail(field, "is not a sublist object")
         items = value.get("items")
         if items is None:
@@ -155,7 +163,7 @@ def status_parts(
 ) -> tuple[str | None, str | None]:
     """(code, label) of a status from REST ``{"id","refName"}`` or SuiteQL columns."""
     value = reader.data.get(field)
-    if isinstance(value, Mapping):
+    if is_mapping(value):
         code = value.get("id")
         label = value.get("refName")
         return (

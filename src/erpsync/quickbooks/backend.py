@@ -118,6 +118,7 @@ class QuickBooksBackend(QuickBooksWrites):
         self._markers = {entity: MarkerLookup(entity) for entity in ("Payment", "PurchaseOrder")}
         self.income_account = income_account
         self._lock = threading.Lock()
+        self._settings_lock = threading.RLock()
         self._preferences: dict[str, Any] | None = None
         self._currencies: dict[str, str] = {}
         self._warned_unnumbered = False

@@ -78,8 +78,13 @@ class InvoiceBatchSender:
         backend, client = self._backend, self._backend.client
         if not self._keys.server_guard:
             # No server-side guard in this layout: find what an earlier run wrote.
-            keyed = [p.item.record for p in prepared if p.item.key is not None]
+            keyed = [p.item.record for p in prepared if p.item.key and not p.item.repeat]
             found = self._keys.find(client, keyed) if keyed else {}
+            # Written earlier in this stream: only QuickBooks knows (the run's memo holds
+            # what was there before the run).
+            again = [p.item.record for p in prepared if p.item.key and p.item.repeat]
+            if again:
+                found.update(self._keys.find(client, again, fresh=True))
             for p in prepared:
                 if p.item.key in found:
                     answers[p.position] = (

@@ -25,8 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +66,7 @@ from erpsync.transport import (
     new_idempotency_key,
 )
 from erpsync.transport.bodies import body_text, pdf_bytes
+from erpsync.transport.json_text import exact_json, exact_json_bytes
 
 __all__ = [
     "BATCH_LIMIT",
@@ -113,31 +112,12 @@ def quickbooks_limiter(realm_id: str) -> Limiter:
 # -- JSON out: exact numbers --------------------------------------------------------------
 
 
-def dumps(body: Any) -> str:
+def dumps(body: Any, *, record: str | None = None) -> str:
     """JSON text of ``body`` with every :class:`Decimal` written as an exact number.
 
-    ``json`` cannot write a Decimal as a number, and going through ``float`` would turn
-    ``0.1`` into ``0.1000000000000000055...`` on some paths and lose digits on large
-    amounts. Each Decimal is first written as a string carrying a random marker, then
-    the quoted marker is replaced by the bare number.
+    Floats, NaN and infinities are refused (:func:`erpsync.transport.json_text.exact_json`).
     """
-    marker = uuid.uuid4().hex
-
-    def encode(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ConfigurationError("NaN and infinities cannot be sent to QuickBooks")
-            return f"{marker}{format(value, 'f')}"
-        if isinstance(value, float):
-            raise ConfigurationError("floats are not exact; send Decimal amounts")
-        if isinstance(value, Mapping):
-            return {str(k): encode(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [encode(v) for v in value]
-        return value
-
-    text = json.dumps(encode(body), ensure_ascii=False, separators=(",", ":"))
-    return re.sub(f'"{marker}(-?[0-9.]+)"', r"\1", text)
+    return exact_json(body, backend=BACKEND, record=record)
 
 
 # -- batch ---------------------------------------------------------------------------------
@@ -355,7 +335,7 @@ class QuickBooksClient:
         data: str | bytes | None = None
         if body is not None:
             headers["Content-Type"] = "application/json"
-            data = dumps(body).encode("utf-8")
+            data = exact_json_bytes(body, backend=BACKEND, record=record)
         elif text is not None:
             headers["Content-Type"] = "application/text"
             data = text.encode("utf-8")

@@ -100,51 +100,71 @@ class InvoiceKeys(Protocol):
 class MarkerLookup:
     """Finds records by the ``PrivateNote`` marker (invoices, payments, purchase orders).
 
+    A lookup reads the (party, date) pairs it is asked about in a projection (``SELECT
+    Id, PrivateNote, <party>, TxnDate``: a fraction of the bytes of whole records), and
+    then the whole records of only the wanted matches (``Id IN (...)``).
+
     ``memo=True`` keeps what each (party, date) held when first asked, for one bulk
     run: a run's chunks of one busy customer's day then page through it once, not once
-    per chunk. Invoices the run itself writes are not needed there: a repeated external
-    id within a run is settled by the bulk engine, and a lookup after an unknown outcome
-    (``fresh``) always asks QuickBooks.
+    per chunk, and chunks asking about the same pair at the same moment wait for one
+    read instead of each making their own. Invoices the run itself writes are not
+    needed there: a repeated external id within a run is settled by the bulk engine,
+    and a lookup after an unknown outcome (``fresh``) always asks QuickBooks.
     """
 
     def __init__(self, entity: str, *, memo: bool = False) -> None:
         self.entity = entity
         self.party_field = "VendorRef" if entity == "PurchaseOrder" else "CustomerRef"
-        self._memo: dict[_Pair, dict[str, dict[str, Any]]] | None = {} if memo else None
+        self._memo: dict[_Pair, dict[str, str]] | None = {} if memo else None
         self._lock = threading.Lock()
+        self._pair_locks: dict[_Pair, threading.Lock] = {}
 
     def find(
         self, client: QuickBooksClient, wants: Sequence[Wanted], *, fresh: bool = False
     ) -> dict[str, dict[str, Any]]:
         """The records whose marker holds one of these external ids, by external id."""
         pairs = {(party, day) for party, day, _ in wants}
-        if self._memo is not None and not fresh:
-            with self._lock:
-                known = {p: self._memo[p] for p in pairs if p in self._memo}
-            fetched = self._rows(client, pairs - set(known))
-            with self._lock:
-                self._memo.update(fetched)
-            rows = {**known, **fetched}
-        else:
-            rows = self._rows(client, pairs)
-        return {
+        rows = self._rows(client, pairs) if fresh else self._remembered(client, pairs)
+        ids = {
             key: rows[(party, day)][key]
             for party, day, key in wants
             if key in rows.get((party, day), {})
         }
+        return self._records(client, ids)
 
-    def _rows(
+    def _remembered(
         self, client: QuickBooksClient, pairs: set[_Pair]
-    ) -> dict[_Pair, dict[str, dict[str, Any]]]:
-        """Every marked record of these (party, date) pairs, by pair and marker.
+    ) -> dict[_Pair, dict[str, str]]:
+        """The markers of these pairs, each pair read at most once per memo (one reader
+        at a time per pair; the others wait for its answer)."""
+        if self._memo is None:
+            return self._rows(client, pairs)
+        memo = self._memo
+        with self._lock:
+            locks = [self._pair_locks.setdefault(p, threading.Lock()) for p in sorted(pairs)]
+        for lock in locks:  # in sorted order: two chunks never wait for each other
+            lock.acquire()
+        try:
+            with self._lock:
+                missing = {p for p in pairs if p not in memo}
+            fetched = self._rows(client, missing) if missing else {}
+            with self._lock:
+                memo.update(fetched)
+                return {p: memo[p] for p in pairs}
+        finally:
+            for lock in locks:
+                lock.release()
+
+    def _rows(self, client: QuickBooksClient, pairs: set[_Pair]) -> dict[_Pair, dict[str, str]]:
+        """The Id of every marked record of these (party, date) pairs, by pair and marker.
 
         ``CustomerRef IN (...)`` (``=`` for one) and ``TxnDate`` equal to the one date
         or within the range of a few close ones (far-apart dates get their own query);
         every page is read (``MAXRESULTS 1000``). Of two records with one marker (an
         old duplicate), the older (lower Id) is the one reported."""
-        found: dict[_Pair, dict[str, dict[str, Any]]] = {pair: {} for pair in pairs}
+        found: dict[_Pair, dict[str, str]] = {pair: {} for pair in pairs}
         for parties, low, high in _lookup_groups(pairs):
-            query = Query(self.entity)
+            query = Query(self.entity).select("Id", "PrivateNote", self.party_field, "TxnDate")
             if self.party_field == "VendorRef":
                 pass  # PurchaseOrder VendorRef is not filterable (QBO 4001): matched below
             elif len(parties) == 1:
@@ -160,8 +180,21 @@ class MarkerLookup:
                 party = _ref_id(row.get(self.party_field))
                 day = _day_of(row.get("TxnDate"))
                 held = found.get((party, day)) if party and day else None
-                if marker is not None and held is not None:
-                    held.setdefault(marker, row)
+                if marker is not None and held is not None and row.get("Id") is not None:
+                    held.setdefault(marker, str(row["Id"]))
+        return found
+
+    def _records(self, client: QuickBooksClient, ids: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """The whole records of these ``{external id: Id}`` matches (30 per query)."""
+        by_id = {record_id: key for key, record_id in ids.items()}
+        wanted = list(by_id)
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), BATCH_LIMIT):
+            query = Query(self.entity).where_in("Id", wanted[start : start + BATCH_LIMIT])
+            for row in client.query_page(query):
+                key = by_id.get(str(row.get("Id")))
+                if key is not None and rec.external_id_in(row.get("PrivateNote")) == key:
+                    found[key] = row
         return found
 
     def scan(self, client: QuickBooksClient, external_id: str) -> dict[str, Any] | None:

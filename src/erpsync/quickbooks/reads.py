@@ -50,6 +50,9 @@ class QuickBooksReads(AccountingBackend):
     external_ids: PrivateNoteMarker | DocNumberKey
     _markers: dict[str, MarkerLookup]
     _lock: threading.Lock
+    #: Held while a company setting is fetched, so that ten bulk threads needing it at
+    #: once make one request, not ten (re-entrant: a currency read needs Preferences).
+    _settings_lock: threading.RLock
     _preferences: dict[str, Any] | None
     _currencies: dict[str, str]
 
@@ -60,9 +63,13 @@ class QuickBooksReads(AccountingBackend):
         with self._lock:
             cached = self._preferences
         if cached is None or refresh:
-            cached = self.client.preferences()
-            with self._lock:
-                self._preferences = cached
+            with self._settings_lock:
+                with self._lock:
+                    cached = None if refresh else self._preferences
+                if cached is None:
+                    cached = self.client.preferences()
+                    with self._lock:
+                        self._preferences = cached
         return cached
 
     @property
@@ -85,18 +92,23 @@ class QuickBooksReads(AccountingBackend):
         with self._lock:
             known = self._currencies.get(customer_id)
         if known is None:
-            # A customer's currency never changes once set, so caching it is safe.
-            known = self.get_customer(customer_id).currency
-            with self._lock:
-                self._currencies[customer_id] = known
+            with self._settings_lock:
+                with self._lock:
+                    known = self._currencies.get(customer_id)
+                if known is None:
+                    known = self.get_customer(customer_id).currency
         return known
 
     # -- customers, vendors, items --------------------------------------------------------
 
     def get_customer(self, id: str) -> Customer:
-        return rec.customer_from_wire(
+        customer = rec.customer_from_wire(
             self.client.read("Customer", id), home_currency=self.home_currency
         )
+        with self._lock:
+            # A customer's currency never changes once set, so caching it is safe.
+            self._currencies[str(id)] = customer.currency
+        return customer
 
     def find_customers(self, name: str) -> list[Customer]:
         rows = self._name_candidates("Customer", "DisplayName", name)

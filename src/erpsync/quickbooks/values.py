@@ -17,12 +17,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, TypeVar
 
 from erpsync._wire_reader import WireReader as SharedReader
-from erpsync._wire_reader import parse_iso_timestamp, put
+from erpsync._wire_reader import is_mapping, parse_iso_timestamp, put
 from erpsync.models import Ref, currency_exponent
 from erpsync.quickbooks.errors import BACKEND
 
 __all__ = [
     "WireReader",
+    "is_mapping",
     "line_locator",
     "money_places",
     "parse_timestamp",
@@ -46,7 +47,7 @@ class WireReader(SharedReader):
     backend: ClassVar[str] = BACKEND
 
     def __init__(self, data: Any, entity: str) -> None:
-        found = data.get("Id") if isinstance(data, Mapping) else None
+        found = data.get("Id") if is_mapping(data) else None
         label = f"{entity} {found}" if isinstance(found, str | int) and found != "" else entity
         super().__init__(data, label)
         self.entity = entity
@@ -62,7 +63,7 @@ class WireReader(SharedReader):
 
     def updated_at(self) -> datetime | None:
         meta = self.data.get("MetaData")
-        if not isinstance(meta, Mapping):
+        if not is_mapping(meta):
             return None
         value = meta.get("LastUpdatedTime")
         if value is None:
@@ -74,7 +75,7 @@ class WireReader(SharedReader):
 
     def currency(self, default: str) -> str:
         ref = self.data.get("CurrencyRef")
-        if isinstance(ref, Mapping) and ref.get("value"):
+        if is_mapping(ref) and ref.get("value"):
             return str(ref["value"]).upper()
         return default
 
@@ -103,7 +104,7 @@ def read_ref(reader: WireReader, value: Any, field: str, required: bool) -> Ref 
         return None
     if isinstance(value, str | int) and not isinstance(value, bool):
         value = {"value": value}
-    if not isinstance(value, Mapping) or value.get("value") in (None, ""):
+    if not is_mapping(value) or value.get("value") in (None, ""):
         reader.fail(field, "has no value")
     name = value.get("name")
     return reader.make_ref(value["value"], str(name) if name else None, field)
@@ -128,13 +129,18 @@ def money_places(amount: Decimal, currency: str) -> Decimal:
     """Wire amounts are JSON numbers (``350.5``); the model wants the currency's places,
     which only changes the spelling of an exact value. More places than the currency
     has cannot be expressed and are left for the model to refuse."""
-    places = currency_exponent(currency)
-    quantum = Decimal(1).scaleb(-places)
+    quantum = _QUANTA[currency_exponent(currency)]
+    if amount.same_quantum(quantum):
+        return amount
     try:
         shaped = amount.quantize(quantum)
     except InvalidOperation:
         return amount
     return shaped if shaped == amount else amount
+
+
+#: ``Decimal("1E-n")`` for every currency exponent (0 to 4), made once.
+_QUANTA: dict[int, Decimal] = {n: Decimal(1).scaleb(-n) for n in range(5)}
 
 
 def line_locator(line_paths: list[dict[str, str]]) -> Callable[[list[str]], str]:

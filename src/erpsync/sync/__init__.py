@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     "ImportBatch": "erpsync.sync.accounts",
     "PaymentReport": "erpsync.sync.accounts",
     "PushReport": "erpsync.sync.accounts",
-    "SyncBusyError": "erpsync.sync.accounts",
+    "SyncBusyError": "erpsync.sync.runs",
     "SyncInput": "erpsync.sync.accounts",
     "SyncResult": "erpsync.sync.accounts",
     "HandleResult": "erpsync.sync.webhooks",
@@ -83,7 +83,6 @@ if TYPE_CHECKING:
         ImportBatch,
         PaymentReport,
         PushReport,
-        SyncBusyError,
         SyncInput,
         SyncResult,
     )
@@ -114,6 +113,7 @@ if TYPE_CHECKING:
         ReconciliationReport,
         reconcile,
     )
+    from erpsync.sync.runs import SyncBusyError
     from erpsync.sync.sinks import (
         LocalSupplier,
         MemoryPurchasingSink,

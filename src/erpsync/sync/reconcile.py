@@ -21,6 +21,16 @@ then are read, and each local document not found among them is looked up by exte
 before it is called missing, so a narrow window gives no false "missing" (but
 ``missing_locally`` then only covers the window).
 
+Local payments settle local invoices. A local invoices file usually holds the invoices
+as issued (open, no balance), while the ERP has also recorded the payments: the ones a
+sync pushed from the same payments file. So when local payments are given, each local
+invoice that states no balance of its own is compared as it stands after the local
+payments applied to it (matched by its external id, its local id or its ERP id): its
+balance is the total less those payments, its status ``paid`` or ``partially_paid``.
+Without this, every paid invoice is a false ``status_mismatch`` (local open, ERP paid).
+An invoice that states its balance is taken as written (its own system already counted
+its payments).
+
 The report is data (:class:`Discrepancy` values) for code, and CSV
 (:meth:`ReconciliationReport.to_csv`) or text (:meth:`ReconciliationReport.to_text`)
 for people.
@@ -176,6 +186,7 @@ def reconcile(
             _index(backend.iter_payments(modified_since=since), is_ours, report) if payments else {}
         ),
     }
+    _settle(local["invoice"], local["payment"], remote["invoice"])
     for record_type in ("invoice", "payment"):
         _compare(record_type, local[record_type], remote[record_type], backend, since, report)
     return report
@@ -243,6 +254,42 @@ def _compare(
                 erp_ids=tuple(str(record.id) for record in records),
             )
         )
+
+
+def _settle(
+    invoices: dict[str, list[Invoice | Payment]],
+    payments: dict[str, list[Invoice | Payment]],
+    remote_invoices: dict[str, list[Invoice | Payment]],
+) -> None:
+    """Replace each local invoice by its state after the local payments applied to it
+    (see the module docstring); invoices that state a balance, or are voided or drafts,
+    stay as written."""
+    applied: dict[str, Decimal] = defaultdict(Decimal)
+    for documents in payments.values():
+        for payment in documents:
+            if isinstance(payment, Payment):
+                for application in payment.applications:
+                    applied[application.invoice_id] += application.amount
+    if not applied:
+        return
+    for key, documents in invoices.items():
+        erp_ids = {str(r.id) for r in remote_invoices.get(key, ()) if r.id is not None}
+        for index, invoice in enumerate(documents):
+            if not isinstance(invoice, Invoice):
+                continue
+            references = {key, *erp_ids} | ({invoice.id} if invoice.id else set())
+            paid = sum((applied.get(reference, Decimal(0)) for reference in references), Decimal(0))
+            documents[index] = _after_payments(invoice, paid)
+
+
+def _after_payments(invoice: Invoice, paid: Decimal) -> Invoice:
+    if paid <= 0 or invoice.balance is not None:
+        return invoice
+    if invoice.status in (InvoiceStatus.VOIDED, InvoiceStatus.DRAFT):
+        return invoice
+    balance = max(invoice.total - paid, Decimal(0))
+    status = InvoiceStatus.PAID if balance == 0 else InvoiceStatus.PARTIALLY_PAID
+    return invoice.model_copy(update={"balance": balance, "status": status})
 
 
 def _differences(

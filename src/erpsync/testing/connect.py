@@ -36,10 +36,6 @@ __all__ = ["connect_quickbooks", "netsuite_backend", "quickbooks_backend"]
 _ACCESS_LIFETIME = qbo_wire.ACCESS_TOKEN_LIFETIME
 _REFRESH_LIFETIME = qbo_wire.REFRESH_TOKEN_LIFETIME
 
-#: The client's windows are kept this much longer than the emulator's, so that the two
-#: clocks' rounding never lets the client admit a request the emulator would refuse.
-_WINDOW_MARGIN = 1.02
-
 
 def _require_reachable(fake: Emulator) -> str | None:
     """The served base URL, or None when the emulator intercepts in-process.
@@ -71,9 +67,11 @@ def _timing(fake: Emulator) -> tuple[Callable[[], float], Callable[[float], None
 def _runtime_options(fake: Emulator) -> dict[str, Any]:
     """Limiter, clock, sleep and randomness for a backend talking to ``fake``.
 
-    The limiter mirrors the emulator's governance (so a well-behaved client sees no 429)
-    and belongs to this backend alone: the process-wide per-tenant limiter would carry
-    one test's throttling into the next test that happens to use the same company id.
+    The limiter mirrors the emulator's governance exactly (no margin: the limiter counts
+    a request until a window after its answer, so it never admits one the emulator would
+    refuse, see :mod:`erpsync.limits.local`) and belongs to this backend alone: the
+    process-wide per-tenant limiter would carry one test's throttling into the next test
+    that happens to use the same company id.
     """
     clock, sleep = _timing(fake)
     governance = fake.governance
@@ -84,7 +82,7 @@ def _runtime_options(fake: Emulator) -> dict[str, Any]:
             rates=[
                 RateLimit(
                     window.count,
-                    window.seconds * governance.time_scale * _WINDOW_MARGIN,
+                    window.seconds * governance.time_scale,
                     scope=window.scope,
                 )
                 for window in governance.windows

@@ -23,6 +23,7 @@ from erpsync.netsuite.values import (
     WireReader,
     currency_code,
     currency_ref,
+    is_mapping,
     json_number,
     put,
     status_parts,
@@ -85,11 +86,7 @@ def _sales_line(reader: WireReader, currency: str, *, rest: bool) -> InvoiceLine
     rate = reader.decimal("rate")
     amount = reader.money("amount" if rest else "foreignamount", currency)
     description = reader.text("description" if rest else "memo")
-    item_id = reader.ref_id("item")
-    item_name = None
-    value = reader.data.get("item")
-    if isinstance(value, Mapping) and isinstance(value.get("refName"), str):
-        item_name = value["refName"]
+    item = reader.any_ref("item")
     if amount is None:
         if quantity is None or rate is None:
             reader.fail("amount", "is missing (and so is quantity or rate)")
@@ -109,15 +106,15 @@ def _sales_line(reader: WireReader, currency: str, *, rest: bool) -> InvoiceLine
         amount=amount,
         quantity=quantity if rate is not None else None,
         unit_price=rate,
-        item=reader.make_ref(item_id, item_name, "item") if item_id else None,
+        item=item,
     )
 
 
 def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
     """An invoice from ``GET invoice/{id}?expandSubResources=true``."""
-    reader = WireReader(data, f"invoice {data.get('id') if isinstance(data, Mapping) else '?'}")
+    reader = WireReader(data, f"invoice {data.get('id') if is_mapping(data) else '?'}")
     currency_value = reader.data.get("currency")
-    ref_name = currency_value.get("refName") if isinstance(currency_value, Mapping) else None
+    ref_name = currency_value.get("refName") if is_mapping(currency_value) else None
     currency = currency_code(
         currencies,
         reader.ref_id("currency"),
@@ -156,11 +153,9 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
 def line_from_row(row: Any, currency: str) -> InvoiceLine:
     """An invoice line from a SuiteQL ``transactionline`` row. An invoice's item lines
     are credits there, so ``quantity`` and ``foreignamount`` are negative: negated back."""
-    if isinstance(row, Mapping):
+    if is_mapping(row):
         row = {**row, **{k: _negated(row[k]) for k in ("quantity", "foreignamount") if k in row}}
-    reader = WireReader(
-        row, f"invoice {row.get('transaction') if isinstance(row, Mapping) else '?'} line"
-    )
+    reader = WireReader(row, f"invoice {row.get('transaction') if is_mapping(row) else '?'} line")
     return _sales_line(reader, currency, rest=False)
 
 
@@ -176,7 +171,7 @@ def _negated(value: Any) -> Any:
 def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str, str]) -> Invoice:
     """An invoice from a SuiteQL ``transaction`` row and its ``transactionline`` rows
     (see ``backend._INVOICE_COLUMNS``)."""
-    reader = WireReader(row, f"invoice {row.get('id') if isinstance(row, Mapping) else '?'}")
+    reader = WireReader(row, f"invoice {row.get('id') if is_mapping(row) else '?'}")
     currency = currency_code(currencies, reader.text("currency"), reader, "currency")
     lines = [line_from_row(line, currency) for line in line_rows]
     if not lines:

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +21,7 @@ from erpsync.quickbooks.errors import BACKEND
 from erpsync.quickbooks.records.notes import external_id_in, without_marker
 from erpsync.quickbooks.values import (
     WireReader,
+    is_mapping,
     line_locator,
     money_places,
     put,
@@ -96,7 +96,7 @@ def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], lis
     line_paths: list[dict[str, str]] = []
     for index, line in enumerate(raw):
         field = f"Line[{index}]"
-        if not isinstance(line, Mapping):
+        if not is_mapping(line):
             r.fail(field, "is not an object")
         kind = line.get("DetailType")
         if kind == "SubTotalLineDetail":
@@ -130,7 +130,7 @@ def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], lis
             if amount is None:
                 r.fail(f"{field}.Amount", "is missing")
             detail = line.get("SalesItemLineDetail")
-            detail = detail if isinstance(detail, Mapping) else {}
+            detail = detail if is_mapping(detail) else {}
             item = read_ref(r, detail.get("ItemRef"), f"{field}.SalesItemLineDetail.ItemRef", False)
             tax_code = read_ref(
                 r, detail.get("TaxCodeRef"), f"{field}.SalesItemLineDetail.TaxCodeRef", False

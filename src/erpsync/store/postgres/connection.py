@@ -27,6 +27,20 @@ __all__ = ["PostgresConnection"]
 
 _MIGRATION_LOCK = 0x65727073  # pg_advisory_xact_lock key: "erps"
 
+# One version table for every erpsync component that keeps tables in a database (this
+# store, PostgresTokenStore), one row per component, so that they can share a database:
+# the layout must stay the one quickbooks/postgres_tokens.py creates.
+_COMPONENT = "sync_store"
+_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS erpsync_schema (component text PRIMARY KEY, "
+    "version integer NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+)
+_READ_VERSION = "SELECT coalesce(max(version), 0) FROM erpsync_schema WHERE component = %s"
+_WRITE_VERSION = (
+    "INSERT INTO erpsync_schema (component, version) VALUES (%s, %s) "
+    "ON CONFLICT (component) DO UPDATE SET version = excluded.version, updated_at = now()"
+)
+
 
 class PostgresConnection:
     """Pool, fork safety, migrations and error translation of the PostgreSQL store."""
@@ -105,7 +119,7 @@ class PostgresConnection:
         exists = self._one("SELECT to_regclass('erpsync_schema') IS NOT NULL")
         if not exists or not exists[0]:
             return 0
-        row = self._one("SELECT coalesce(max(version), 0) FROM erpsync_schema")
+        row = self._one(_READ_VERSION, (_COMPONENT,))
         return int(row[0]) if row else 0
 
     def migrate(self) -> int:
@@ -113,8 +127,8 @@ class PostgresConnection:
         together (an advisory lock serialises them); returns the version reached."""
         with self._conn() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute("CREATE TABLE IF NOT EXISTS erpsync_schema (version INTEGER PRIMARY KEY)")
-            row = conn.execute("SELECT coalesce(max(version), 0) FROM erpsync_schema").fetchone()
+            conn.execute(_VERSION_TABLE)
+            row = conn.execute(_READ_VERSION, (_COMPONENT,)).fetchone()
             current = int(row[0]) if row else 0
             if current > SCHEMA_VERSION:
                 raise ConfigurationError(
@@ -125,5 +139,5 @@ class PostgresConnection:
             for version in sorted(v for v in MIGRATIONS if v > current):
                 for statement in MIGRATIONS[version]:
                     conn.execute(statement)
-                conn.execute("INSERT INTO erpsync_schema (version) VALUES (%s)", (version,))
+                conn.execute(_WRITE_VERSION, (_COMPONENT, version))
         return SCHEMA_VERSION

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 __all__ = ["USER_EVENT_SCRIPT"]
 
-# ----------------------------------------------------------
-
 USER_EVENT_SCRIPT = r"""/**
  * erpsync: push purchase order changes to PurchaseOrderSync.handle_push.
  *
