@@ -92,6 +92,14 @@ class DataApi:
             self.company = company
             self._replies.clear()
 
+    def remember(self, replay_memory: int) -> None:
+        """Keep at most ``replay_memory`` answers for requestid replay from now on
+        (0: requestid is not honoured at all)."""
+        with self._lock:
+            self.replay_memory = replay_memory
+            while len(self._replies) > replay_memory:
+                self._replies.popitem(last=False)
+
     def handle(self, request: WireRequest, segments: list[str]) -> WireResponse:
         """Answer ``segments`` (the path after ``/v3/company/{realmId}``)."""
         with self._lock:

@@ -41,7 +41,7 @@ from erpsync.testing.core.emulator import (
 from erpsync.testing.core.faults import RequestMatcher
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks import companies
-from erpsync.testing.quickbooks.api import REPLAY_MEMORY, DataApi
+from erpsync.testing.quickbooks.api import REPLAY_MEMORY
 from erpsync.testing.quickbooks.company import Company
 from erpsync.testing.quickbooks.errors import system_failure
 from erpsync.testing.quickbooks.oauth import ACCOUNTING_SCOPE, OAuthServer
@@ -140,7 +140,7 @@ class FakeQuickBooks(Emulator):
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
         )
         self.realm_id = check_realm_id(realm_id)
-        self.requestid_memory = check_memory(requestid_memory)
+        self._requestid_memory = check_memory(requestid_memory)
         self.refresh_grace_seconds = check_grace(refresh_tokens, refresh_grace_seconds)
         self.refresh_tokens: RefreshTokens = refresh_tokens
         self.seed_data = seed_data
@@ -214,9 +214,15 @@ class FakeQuickBooks(Emulator):
         return self._realms[self.realm_id].company
 
     @property
-    def _api(self) -> DataApi:
-        # The first company's data API; tests outside erpsync.testing still reach it.
-        return self._realms[self.realm_id].api
+    def requestid_memory(self) -> int:
+        """How many requestid answers each company keeps for replay (0: none)."""
+        return self._requestid_memory
+
+    @requestid_memory.setter
+    def requestid_memory(self, value: int) -> None:
+        self._requestid_memory = check_memory(value)
+        for realm in self._realms.values():
+            realm.api.remember(self._requestid_memory)
 
     @property
     def refuse_duplicate_doc_numbers(self) -> bool:
