@@ -1,8 +1,9 @@
 """The processes of benchmarks/many_workers.py: emulator hosts and workers, and the sums.
 
-* ``host``: serves one FakeQuickBooks per tenant (Intuit's limits, time-scaled, single-use
-  refresh tokens) and, asked for its ``report``, answers each tenant's 429s, the times of
-  the data requests it admitted and the external ids of the invoices it holds.
+* ``host``: serves one FakeQuickBooks per tenant (Intuit's limits, time-scaled; refresh
+  tokens as Intuit documents them, or strictly single use) and, asked for its
+  ``report``, answers each tenant's 429s, the times of the data requests it admitted and
+  the external ids of the invoices it holds.
 * ``worker``: for each tenant, ``threads`` threads push the tenant's invoices through
   ``AccountingSync`` over the shared PostgresSyncStore, PostgresTokenStore and limiter,
   pass after pass until every invoice is written; it prints one JSON event a line.
@@ -143,7 +144,7 @@ def _host(spec: dict[str, Any]) -> int:
             realm_id=realm,
             governance=governance,
             latency=spec["latency"],
-            refresh_tokens="single_use",
+            refresh_tokens=spec["refresh_tokens"],
             seed=spec["seed"],
         )
         admitted[realm] = []
@@ -253,7 +254,13 @@ def _push_tenant(cfg: dict[str, Any], sync: Any, invoices: list[Invoice]) -> Non
         done, failures = 0, Counter[str]()
         samples: dict[str, str] = {}
         for start in range(0, len(invoices), cfg["rotate_every"]):
-            report = sync.push_invoices(invoices[start : start + cfg["rotate_every"]])
+            try:
+                report = sync.push_invoices(invoices[start : start + cfg["rotate_every"]])
+            except Exception as exc:  # reached the caller: counted, and the lane goes on
+                kind = _classify(f"{type(exc).__name__}: {exc}")
+                failures[kind] += 1
+                samples.setdefault(kind, f"{type(exc).__name__}: {exc}")
+                continue
             done += len(report.created) + len(report.unchanged)
             for failure in report.failed:
                 kind = _classify(str(failure.reason))

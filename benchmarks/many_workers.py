@@ -11,8 +11,13 @@ at the same moment, sharing:
 
 * one ``PostgresSyncStore`` (the ledger that makes each write exactly once),
 * one ``PostgresTokenStore`` (every worker starts with an expired access token, and each
-  thread forces a refresh every ``--rotate-every`` invoices; the emulators' refresh
-  tokens are single use, so a lost rotation shows as ``invalid_grant``),
+  thread forces a refresh every ``--rotate-every`` invoices). The emulators hand out
+  refresh tokens as Intuit documents them (the same one while it is younger than a day);
+  with ``--single-use`` every refresh rotates it and the previous one dies at once, so a
+  concurrent double refresh shows as ``invalid_grant``, and so does a worker SIGKILLed
+  between the token endpoint's answer and the commit of the new token, a loss no
+  client can prevent (tests/quickbooks/test_postgres_tokens_rotation.py checks the
+  concurrency under strict single use, without kills),
 * the governance: ``RedisLimiter``, and, side by side in the same run, the in-process
   ``LocalLimiter`` (one per worker process and tenant) as the peer.
 
@@ -78,13 +83,14 @@ class Config:
     threads: int = 2  # per tenant per worker process
     scale: float = 0.5
     latency: float = 0.02
-    lease: float = 30.0  # a claim's lease: longer than any stall of a live worker
+    lease: float = 60.0  # a claim's lease: longer than any stall of a live worker
     kills: int = 2  # workers SIGKILLed (and restarted) at each of two moments
     rotate_every: int = 40
     pause: float = 0.5  # between passes, waiting for the leases of killed workers
     hosts: int = 4
     limiter: str = "redis"
     seed: int = 1
+    single_use: bool = False  # strictly single-use refresh tokens (see the module docstring)
 
 
 @dataclass
@@ -132,6 +138,7 @@ class Host:
 
     def __init__(self, cfg: Config, realms: list[str]) -> None:
         spec = {"realms": realms, "scale": cfg.scale, "latency": cfg.latency, "seed": cfg.seed}
+        spec["refresh_tokens"] = "single_use" if cfg.single_use else "rolling"
         self.process = _spawn("host", spec)
         self.tenants: list[dict[str, Any]] = []
 
@@ -206,6 +213,14 @@ class Workers:
             self.killed += 1
             self.start(index)
 
+    def kill_all(self) -> None:
+        with self.lock:
+            processes = list(self.live.values())
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
     def wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         for process in list(self.live.values()):
@@ -250,10 +265,7 @@ def run(cfg: Config, cluster_dsn: str, redis_url: str) -> Result:
     """Run one configuration and gather its figures."""
     name = f"bench_{cfg.limiter}_{cfg.workers}_{os.getpid()}"
     dsn = roles.fresh_database(cluster_dsn, name)
-    # The tokens live in a database of their own: PostgresSyncStore and PostgresTokenStore
-    # both keep their schema version in a table named erpsync_schema, with different
-    # columns, so one database cannot hold both yet (reported; see docs/scaling.md).
-    tokens_dsn = roles.fresh_database(cluster_dsn, f"{name}_tokens")
+    tokens_dsn = dsn  # the store and the tokens share one database, as users run them
     result = Result(cfg)
     with _hosts(cfg) as hosts:
         tenants = [tenant for host in hosts for tenant in host.tenants]
@@ -263,15 +275,18 @@ def run(cfg: Config, cluster_dsn: str, redis_url: str) -> Result:
         spec["tokens_dsn"] = tokens_dsn
         spec["run"] = run_id
         workers = Workers(spec, cfg.workers)
-        workers.wait_ready(cfg.workers, timeout=120)
-        start = roles.go(redis_url, run_id)
-        rng = random.Random(cfg.seed)
-        expected = _expected_seconds(cfg)
-        for moment in (0.3, 0.6):
-            time.sleep(max(0.0, start + moment * expected - time.time()))
-            if cfg.kills:
-                workers.kill_and_restart(cfg.kills, rng)
-        workers.wait(timeout=60 + 6 * expected)
+        try:
+            workers.wait_ready(cfg.workers, timeout=120)
+            start = roles.go(redis_url, run_id)
+            rng = random.Random(cfg.seed)
+            expected = _expected_seconds(cfg)
+            for moment in (0.3, 0.6):
+                time.sleep(max(0.0, start + moment * expected - time.time()))
+                if cfg.kills:
+                    workers.kill_and_restart(cfg.kills, rng)
+            workers.wait(timeout=cfg.lease + 60 + 6 * expected)
+        finally:
+            workers.kill_all()  # none left behind, even on an interrupt
         result.killed = workers.killed
         reports = [host.report() for host in hosts]
     roles.drop_database(cluster_dsn, dsn)
@@ -393,6 +408,10 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[Config]]:
     parser.add_argument("--threads", type=int, default=None, help="per tenant per worker")
     parser.add_argument("--scale", type=float, default=None, help="1.0: real time")
     parser.add_argument("--kills", type=int, default=None, help="workers killed, twice a run")
+    parser.add_argument(
+        "--single-use", action="store_true", help="strictly single-use refresh tokens"
+    )
+    parser.add_argument("--lease", type=float, default=None, help="claim lease, seconds")
     parser.add_argument("--limiters", default="redis,local", help="redis, local or both")
     parser.add_argument("--postgres", default=None, help="a cluster's DSN (default: start one)")
     parser.add_argument("--redis", default=None, help="a Redis URL (default: start one)")
@@ -404,10 +423,10 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[Config]]:
     base = quick if args.quick else Config()
     options = {
         name: getattr(args, name)
-        for name in ("tenants", "invoices", "threads", "scale", "kills")
+        for name in ("tenants", "invoices", "threads", "scale", "kills", "lease")
         if getattr(args, name) is not None
     }
-    base = replace(base, **options)
+    base = replace(base, single_use=args.single_use, **options)
     counts = args.workers or ("4" if args.quick else "1,4,8")
     configs = [
         replace(base, workers=int(n), limiter=kind)

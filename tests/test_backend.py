@@ -19,6 +19,7 @@ from erpsync.backend import (
     BulkOutcome,
     BulkResult,
     Capabilities,
+    UnknownNameError,
 )
 from erpsync.errors import (
     ConfigurationError,
@@ -652,3 +653,39 @@ def test_bulk_outcome_must_be_coherent(kw: dict[str, object]) -> None:
 def test_erp_sync_errors_in_outcomes_are_the_library_tree() -> None:
     outcome: BulkOutcome[str] = BulkOutcome(0, None, "failed", error=ServiceError("x"))
     assert isinstance(outcome.error, ErpSyncError)
+
+
+def test_closest_names_read_a_bounded_number_of_records() -> None:
+    from itertools import count
+
+    from erpsync.backend.names import SUGGESTION_SCAN, closest_names
+
+    drawn: list[int] = []
+
+    def names():
+        for n in count():
+            drawn.append(n)
+            yield "Acme Robotics" if n == 3 else f"Customer {n}"
+
+    assert closest_names("acme robotic", names()) == ["Acme Robotics"]
+    assert len(drawn) == SUGGESTION_SCAN
+
+
+def test_an_unknown_name_with_nothing_similar_says_so() -> None:
+    from erpsync.backend.names import ref_for
+
+    with pytest.raises(UnknownNameError) as caught:
+        ref_for("vendor", "Zeta", None, None, ["Acme", None, "Beta Corp"])
+    assert caught.value.closest == []
+    assert "no vendor has a similar name" in str(caught.value)
+    assert caught.value.record == "vendor 'Zeta'"
+    assert ref_for("vendor", "Zeta", "7", "Zeta Ltd", []) == Ref(id="7", name="Zeta Ltd")
+
+
+def test_unknown_name_errors_survive_pickling() -> None:
+    from erpsync.backend.names import ref_for
+
+    with pytest.raises(UnknownNameError) as caught:
+        ref_for("item", "Machinng", None, None, ["Machining"])
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert copy.closest == ["Machining"] and str(copy) == str(caught.value)

@@ -30,3 +30,25 @@ def test_per_invoice_quick_reports_every_path_with_its_ratio(capsys):
     assert out.count("ratio to 60 us: ") == 6
     assert out.count("erpsync / plain pydantic: ") == 6
     assert out.count("erpsync / python-quickbooks: ") == 3
+
+
+def test_imports_quick_reports_the_ratio_and_that_import_erpsync_stays_light(capsys):
+    assert load("imports").main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "import pydantic, requests" in out
+    ratio = float(out.split("ratio to baseline: ")[1].split()[0])
+    assert ratio > 0
+    assert "heavy modules loaded: none" in out
+    assert "largest self times of `import erpsync.models`" in out
+
+
+def test_a_read_short_of_the_target_is_explained_by_a_measured_split(capsys):
+    bench = load("per_invoice")
+    setup = bench.netsuite_setup([1])
+    settings = type("Settings", (), {"samples": 3, "batch": 3})
+    bench.explain("read", bench.netsuite_paths(setup, 1), 10_000.0, settings)
+    out = capsys.readouterr().out
+    models = float(out.split("the models' validation ")[1].split()[0])
+    wire = float(out.split("reading the wire ")[1].split()[0])
+    assert 0 < models < 10_000.0
+    assert abs(models + wire - 10_000.0) < 0.2

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from erpsync.errors import NotFoundError
+from erpsync import UnknownNameError
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "workflows" / "marketplace-invoicing.md"
 
@@ -19,5 +19,5 @@ def test_a_misspelt_default_customer_is_named(tmp_path: Path, monkeypatch) -> No
     # The configuration screen's choice, misspelt, everywhere the page names it.
     source = code.group(1).replace('"Acme Robotics"', '"Acme Robotic"')
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(NotFoundError, match="Acme Robotic"):
+    with pytest.raises(UnknownNameError, match="Acme Robotic"):
         exec(compile(source, str(PAGE), "exec"), {"__name__": "docs_example"})

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import requests.auth
 import responses
 import urllib3.exceptions
 
@@ -196,25 +197,32 @@ def test_user_agent_and_caller_headers(rsps, clock):
     assert rsps.calls[1].request.headers["User-Agent"] == "acme-sync/2"
 
 
-def test_one_session_per_transport_and_close_only_what_it_owns(rsps, clock):
+def test_one_session_per_transport_and_close_only_what_it_owns(rsps, clock, monkeypatch):
+    made: list[requests.Session] = []
+    closed: list[requests.Session] = []
+
+    class Recording(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            made.append(self)
+
+        def close(self) -> None:
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(requests, "Session", Recording)
     rsps.get(f"{BASE}/a")
     own = transport(clock)
     own.request("GET", "a")
     own.request("GET", "a")
-    assert own._session is own._session  # same object used for all
-    closed = []
-    session = requests.Session()
-    session.close = lambda: closed.append("caller")  # type: ignore[method-assign]
+    assert len(made) == 1  # one session, made once, used for every request
+    own.close()
+    assert closed == made
+    session = Recording()
     with transport(clock, session=session) as shared:
         shared.request("GET", "a")
-        assert shared._session is session
-    assert closed == []
-    mine = requests.Session()
-    t = transport(clock)
-    t._session = mine
-    mine.close = lambda: closed.append("mine")  # type: ignore[method-assign]
-    t.close()
-    assert closed == ["mine"]
+    assert len(made) == 2  # the caller's session was used, none made
+    assert session not in closed  # and it stays the caller's to close
 
 
 def test_repr_shows_backend_and_base_url_only(clock):
@@ -754,6 +762,29 @@ def test_every_attempt_runs_inside_a_slot_with_the_scope(rsps, clock):
     assert seen == ["batch", "batch", None]
     assert in_flight_during == [1]
     assert limiter.in_flight == 0
+
+
+def test_the_auth_signs_before_the_slot_is_taken(rsps, clock):
+    """Signing (TBA's HMAC, a token lookup) is CPU the service's concurrency slot need
+    not wait for: the auth runs with no slot held, the request goes out with one."""
+    limiter = LocalLimiter(concurrency=1)
+    held_while_signing = []
+
+    class Signing(requests.auth.AuthBase):
+        def __call__(self, r):
+            held_while_signing.append(limiter.in_flight)
+            r.headers["Authorization"] = "Signed"
+            return r
+
+    held_while_sending = []
+    rsps.add_callback(
+        responses.POST,
+        f"{BASE}/invoice",
+        callback=lambda req: (held_while_sending.append(limiter.in_flight), (200, {}, "{}"))[1],
+    )
+    transport(clock, limiter=limiter, auth=Signing()).request("POST", "invoice", json={})
+    assert held_while_signing == [0]
+    assert held_while_sending == [1]
 
 
 def test_batch_scope_rate_window_spaces_requests(rsps, clock):

@@ -991,3 +991,37 @@ def test_import_is_light() -> None:
     outside = {m for m in ours.split(",") if m != "erpsync.models"}
     outside -= {m for m in outside if m.startswith("erpsync.models.")}
     assert outside <= {"erpsync.errors", "erpsync._redact", "erpsync._lazy"}
+
+
+def test_first_use_of_the_models_from_many_threads_at_once() -> None:
+    # Models may build their validators on first use (not at import); a service whose
+    # first requests arrive together must still get correct validation in every thread.
+    code = (
+        "import threading\n"
+        "from datetime import date\n"
+        "from decimal import Decimal\n"
+        "from pydantic import ValidationError\n"
+        "from erpsync.models import Invoice, InvoiceLine, Payment, PurchaseOrder, Ref\n"
+        "barrier = threading.Barrier(12)\n"
+        "results = []\n"
+        "def work():\n"
+        "    barrier.wait()\n"
+        "    inv = Invoice(customer=Ref(id='1'), date=date(2026, 11, 3),\n"
+        "                  lines=[InvoiceLine(quantity=3, unit_price='0.335')])\n"
+        "    refused = 0\n"
+        "    for bad in (lambda: InvoiceLine(amount=Decimal('0.00001')),\n"
+        "                lambda: PurchaseOrder(vendor=Ref(id='1'), date=date(2026, 11, 3),\n"
+        "                                      status='open', bogus=1)):\n"
+        "        try:\n"
+        "            bad()\n"
+        "        except ValidationError:\n"
+        "            refused += 1\n"
+        "    Payment(customer=Ref(id='1'), date=date(2026, 11, 3), amount='5')\n"
+        "    results.append((str(inv.total), refused))\n"
+        "threads = [threading.Thread(target=work) for _ in range(12)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(sorted(set(results)), len(results))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[('1.01', 2)] 12"

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from erpsync.quickbooks import PostgresTokenStore, QuickBooksToken
 from erpsync.store import PostgresSyncStore
+
 
 def _token() -> QuickBooksToken:
     now = datetime.now(UTC)

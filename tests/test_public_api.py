@@ -45,6 +45,7 @@ EXPORTS: dict[str, set[str]] = {
         "RateLimitError",
         "Ref",
         "ServiceError",
+        "UnknownNameError",
         "UnsupportedOperationError",
         "Vendor",
         "WebhookSignatureError",

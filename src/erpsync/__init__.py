@@ -9,9 +9,11 @@ emulators in :mod:`erpsync.testing`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from erpsync._lazy import lazy_exports
+
+#: ``typing.TYPE_CHECKING`` without importing ``typing`` (and, through it, ``re``):
+#: type checkers treat any name spelt so as true.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0.dev0"
 
@@ -38,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "BulkResult": "erpsync.backend",
     "BulkOutcome": "erpsync.backend",
     "AmbiguousMatchError": "erpsync.backend",
+    "UnknownNameError": "erpsync.backend",
     # errors
     "ErpSyncError": "erpsync.errors",
     "ConfigurationError": "erpsync.errors",
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
         BulkOutcome,
         BulkResult,
         Capabilities,
+        UnknownNameError,
     )
     from erpsync.errors import (
         AuthenticationError,

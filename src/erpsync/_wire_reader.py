@@ -49,7 +49,7 @@ def parse_date(text: str, *, us: bool = False) -> date | None:
     """An ISO date (``2026-11-03``, a timestamp's date part) or, with ``us``, a US
     ``11/3/2026`` (NetSuite's SuiteQL spelling); None when it is neither."""
     text = text.strip()
-    spelt_us = _US_DATE.match(text) if us else None
+    spelt_us = _US_DATE.match(text) if us and "/" in text else None
     try:
         if spelt_us:
             month, day, year = (int(part) for part in spelt_us.groups())
@@ -127,8 +127,10 @@ class WireReader:
             number = value
         elif kind is int:
             number = Decimal(value)
-        elif kind is float and value.is_integer():
-            number = Decimal(int(value))  # JSON writes whole quantities as 1.0; keep them whole
+        elif kind is float:
+            # JSON writes whole quantities as 1.0: keep them whole. Any other float is the
+            # number its shortest repr spells, which is what the JSON text said.
+            number = Decimal(int(value)) if value.is_integer() else Decimal(repr(value))
         elif value is None or value == "":
             if required:
                 self.fail(field, "is missing")
@@ -172,12 +174,21 @@ class WireReader:
     def make_ref(self, ref_id: Any, name: Any, field: str) -> Ref:
         """A :class:`~erpsync.models.Ref` from a wire id and name; an id that is not
         usable text (``" "``, a list, a boolean) fails naming ``field``."""
-        if type(ref_id) is not str and (isinstance(ref_id, bool) or not isinstance(ref_id, int)):
-            self.fail(field, "has an id that is not text")
+        text = self.id_of(ref_id, field)
         try:
-            return Ref(id=str(ref_id), name=name if isinstance(name, str) and name else None)
+            return Ref(id=text, name=name if isinstance(name, str) and name else None)
         except ValidationError as exc:
             self.fail(field, f"is not a reference: {_first_message(exc)}")
+
+    def id_of(self, ref_id: Any, field: str) -> str:
+        """A reference's id as text (a reader that only needs the id builds no Ref);
+        one that is not usable text fails naming ``field``."""
+        if type(ref_id) is not str and (isinstance(ref_id, bool) or not isinstance(ref_id, int)):
+            self.fail(field, "has an id that is not text")
+        text = str(ref_id)
+        if not text.strip():
+            self.fail(field, "is not a reference: its id is blank")
+        return text
 
     # -- top-level fields -----------------------------------------------------------------
 

@@ -150,3 +150,29 @@ def test_a_jobs_file_as_json(netsuite, tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 0, out + err
     assert _report(tmp_path / "jobs.report.csv")["job 7001"]["status"] == "created"
+
+
+def test_the_report_on_stdout(netsuite, jobs: Path) -> None:
+    code, out, err = run("backfill", str(jobs), "--to", "netsuite", *POLICY, "--dry-run",
+                         "--report", "-")  # fmt: skip
+    assert code == 1
+    assert out.splitlines()[0] == "row,record,status,id,number,error"
+    assert "job J-1,would_create" in out
+    assert "Backfill dry run" in err  # the summary goes to stderr
+    code, _, err = run("backfill", str(jobs), "--to", "netsuite", *POLICY, "--report", "-",
+                       "--json")  # fmt: skip
+    assert code == 2
+    assert "choose one" in err
+
+
+def test_backfill_on_quickbooks_too(qbo, jobs: Path) -> None:
+    fake, _ = qbo
+    args = ("backfill", str(jobs), "--to", "quickbooks", "--trigger", "completed",
+            "--customer", "1", "--item", "1", "--zero-total", "invoice")  # fmt: skip
+    code, out, err = run(*args)
+    assert code == 1, out + err  # J-3 is invalid
+    rows = _report(jobs.with_name("jobs.report.csv"))
+    assert [rows[f"job J-{n}"]["status"] for n in (1, 2, 4)] == ["created", "skipped", "created"]
+    assert len(fake.records("Invoice")) == 2  # J-1, and J-4 for $0 as asked
+    run(*args)
+    assert len(fake.records("Invoice")) == 2

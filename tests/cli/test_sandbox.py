@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,9 +23,12 @@ _SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 @contextmanager
-def _sandbox(*argv: str) -> Iterator[tuple[str, dict[str, str]]]:
+def _sandbox(
+    *argv: str, errors: list[str] | None = None
+) -> Iterator[tuple[str, dict[str, str]]]:
     """Start ``erpsync sandbox ARGV``; yield (what it printed up to "Press Ctrl-C", the
-    exported variables); then Ctrl-C it and check it stopped cleanly."""
+    exported variables); then Ctrl-C it and check it stopped cleanly (its standard
+    error goes to ``errors``)."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([_SRC, os.environ.get("PYTHONPATH", "")]),
@@ -59,12 +61,10 @@ def _sandbox(*argv: str) -> Iterator[tuple[str, dict[str, str]]]:
     try:
         yield text, exports
     finally:
-        # The sandbox prints "Press Ctrl-C" just before it starts waiting for it; a
-        # Ctrl-C in between ends it as an interrupted command (130). Leave it the time
-        # to get there, as a person does.
-        time.sleep(0.5)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # at once: "Press Ctrl-C" means it is ready
         rest, err = process.communicate(timeout=90)
+    if errors is not None:
+        errors.append(err)
     assert process.returncode == 0, err
     assert "sandbox stopped" in rest
 
@@ -135,3 +135,34 @@ def test_show_tokens_is_an_option_of_sandbox() -> None:
     code, out, _ = run("sandbox", "--help")
     assert code == 0
     assert "--show-tokens" in out
+
+
+def test_sandbox_host_binds_beyond_loopback_with_a_warning(tmp_path: Path) -> None:
+    errors: list[str] = []
+    flags = ("--dir", str(tmp_path), "--host", "0.0.0.0")
+    with _sandbox("quickbooks", *flags, errors=errors) as (printed, env):
+        assert "Listening on 0.0.0.0" in printed
+        port = env["ERPSYNC_SANDBOX_URL"].rsplit(":", 1)[-1]
+        answer = requests.get(f"http://127.0.0.1:{port}/_erpsync/credentials", timeout=5)
+        assert answer.status_code == 200  # a wildcard bind is reached through loopback too
+    assert "beyond loopback" in errors[0]
+
+
+def test_sandbox_binds_loopback_by_default_without_a_warning(tmp_path: Path) -> None:
+    errors: list[str] = []
+    with _sandbox("netsuite", "--dir", str(tmp_path), errors=errors) as (printed, env):
+        assert env["ERPSYNC_SANDBOX_URL"].startswith("http://127.0.0.1:")
+        assert "Listening on" not in printed
+    assert "beyond loopback" not in errors[0]
+
+
+def test_sandbox_host_refuses_a_host_name() -> None:
+    code, _, err = run("sandbox", "quickbooks", "--host", "example.com")
+    assert code != 0
+    assert "loopback" in err
+
+
+def test_host_is_an_option_of_sandbox() -> None:
+    code, out, _ = run("sandbox", "--help")
+    assert code == 0
+    assert "--host" in out

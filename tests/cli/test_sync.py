@@ -110,3 +110,13 @@ def test_max_passes_must_be_positive(netsuite, tmp_path: Path) -> None:
     code, _, err = run("sync", "--every", "1s", "--max-passes", "0")
     assert code == 2
     assert "--max-passes" in err
+
+
+def test_a_pass_shows_progress_on_stderr_only(netsuite, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ERPSYNC_PROGRESS_AFTER", "0")
+    code, out, err = run("sync", "--invoices", str(_ar(tmp_path)), "--json")
+    assert code == 1  # the sample holds a row that fails: a partial pass
+    lines = [line for line in err.splitlines() if line.startswith("Syncing with NetSuite: ")]
+    assert lines, err
+    assert "(100%)" in lines[-1]
+    json.loads(out)  # stdout holds the one JSON document, no progress

@@ -273,16 +273,18 @@ def test_throttle_halves_concurrency_and_rate_down_to_floor():
     clock = FakeClock()
     limiter = make(clock, concurrency=10, rates=[RateLimit(500, 60.0), RateLimit(10, 1.0)])
     seen = []
-    for _ in range(5):
+    for _ in range(3):
         limiter.on_throttle()
         seen.append(limiter.effective_concurrency)
-    assert seen == [5, 2, 1, 1, 1]
-    assert limiter.rate_factor == pytest.approx(1 / 32)
-    assert [r.count for r in limiter.effective_rates] == [15, 1]
+    assert seen == [5, 2, 1]
+    assert limiter.rate_factor == pytest.approx(1 / 8)
+    assert [r.count for r in limiter.effective_rates] == [62, 1]
     for _ in range(20):
         limiter.on_throttle()
-    assert limiter.rate_factor == pytest.approx(1 / 500)
-    assert [r.count for r in limiter.effective_rates] == [1, 1]
+    # The floor: the tightest window at one request a second, the minute at 50, not
+    # every window at one (that would be one request a minute).
+    assert limiter.rate_factor == pytest.approx(1 / 10)
+    assert [r.count for r in limiter.effective_rates] == [50, 1]
 
 
 def test_success_grows_back_additively_and_never_past_configuration():

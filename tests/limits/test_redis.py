@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -148,6 +149,34 @@ def test_a_throttle_seen_by_one_worker_pauses_and_slows_all(redis_url: str, tena
     assert time.monotonic() - start < 0.15, "the recovery one worker saw did not reach the other"
 
 
+def _sleep_recording(waits: list[float], meaning: str) -> Callable[[float], None]:
+    """A limiter's sleep that records each wait and refuses one longer than 5 s."""
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if seconds > 5:
+            raise AssertionError(f"asked to wait {seconds:.1f} s: {meaning}")
+        time.sleep(seconds)
+
+    return sleep
+
+
+def test_throttles_slow_the_tenant_down_to_one_a_second_not_one_a_minute(
+    redis_url: str, tenant: str
+) -> None:
+    waits: list[float] = []
+    sleep = _sleep_recording(waits, "slowed below the floor")
+    rates = [RateLimit(100, 60), RateLimit(10, 1)]
+    limiter = RedisLimiter(redis_url, key=tenant, rates=rates, cooldown=0.001, sleep=sleep)
+    for _ in range(12):  # far more halvings than it takes to reach the floor
+        limiter.on_throttle()
+        time.sleep(0.003)
+    for _ in range(3):  # one a second (10 a minute): the floor, with the minute window wide open
+        with limiter.slot():
+            pass
+    assert 0.8 <= max(waits) <= 1.1, waits
+
+
 # -- why not the limits library: all windows at once, on the server's clock -----------------
 
 
@@ -158,13 +187,7 @@ def test_a_request_refused_by_one_window_takes_no_place_in_another(
     # Had that refusal taken a place in the minute window (as one window per call would),
     # the minute would be full and the second request would wait a minute.
     waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        if seconds > 5:
-            raise AssertionError(f"asked to wait {seconds:.1f} s: a place was lost")
-        time.sleep(seconds)
-
+    sleep = _sleep_recording(waits, "a place was lost")
     rates = [RateLimit(2, 60), RateLimit(1, 0.2)]
     limiter = RedisLimiter(redis_url, key=tenant, rates=rates, sleep=sleep)
     for _ in range(2):
@@ -253,9 +276,11 @@ def test_eight_processes_share_one_companys_limits(redis_url: str) -> None:
     events = [line.decode().split() for line in redis.Redis.from_url(redis_url).lrange(log, 0, -1)]
     admitted = sorted(float(t) for kind, t in events if kind == "in")
     assert len(admitted) == 48
-    # Never more than 10 admissions in any second (50 ms of slack for the round trip).
+    # Never more than 10 admissions in any second (150 ms of slack: the time is taken by
+    # the worker after the admission, and a loaded machine delays some threads that long;
+    # eight limiters of their own would admit 16 at once at the start).
     worst = max(
-        sum(1 for t in admitted[i:] if t - start < 1.0 - 0.05) for i, start in enumerate(admitted)
+        sum(1 for t in admitted[i:] if t - start < 1.0 - 0.15) for i, start in enumerate(admitted)
     )
     assert worst <= qbo_wire.REQUESTS_PER_SECOND
     # Never more than 10 in flight; and several processes held slots at once (the test can

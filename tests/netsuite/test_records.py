@@ -188,6 +188,12 @@ def test_tax_is_what_the_total_adds_to_the_lines() -> None:
         ({"currency": {"id": "99"}}, "currency"),
         ({"total": "lots"}, "total"),
         ({"item": "nope"}, "item"),
+        ({"currency": {"id": "  "}}, "currency"),
+        ({"currency": {"id": True}}, "currency"),
+        ({"currency": {"refName": "USD"}}, "currency"),
+        ({"entity": {"id": " ", "refName": "Acme"}}, "entity"),
+        ({"total": float("nan")}, "total"),
+        ({"total": 1e19}, "total"),
     ],
 )
 def test_malformed_invoices_are_service_errors_naming_the_field(
@@ -197,6 +203,25 @@ def test_malformed_invoices_are_service_errors_naming_the_field(
         rec.invoice_from_wire(_invoice_wire(**changes), CURRENCIES)
     assert caught.value.field == field
     assert "invoice 1006" in str(caught.value)
+
+
+def test_a_line_whose_item_id_is_blank_is_a_service_error_naming_the_line() -> None:
+    wire = _invoice_wire()
+    wire["item"]["items"][0]["item"] = {"id": "   ", "refName": "WIDGET"}
+    with pytest.raises(ServiceError) as caught:
+        rec.invoice_from_wire(wire, CURRENCIES)
+    assert caught.value.field == "item"
+    assert "invoice 1006 line 1" in str(caught.value)
+
+
+def test_float_amounts_read_as_the_decimal_the_json_spelt() -> None:
+    wire = _invoice_wire()
+    line = wire["item"]["items"][0]
+    line.update(quantity=3.0, rate=0.1, amount=0.3)
+    wire.update(total=100.3, amountRemaining=100.3)
+    invoice = rec.invoice_from_wire(wire, CURRENCIES)
+    first = invoice.lines[0]
+    assert (str(first.quantity), str(first.unit_price), str(first.amount)) == ("3", "0.1", "0.30")
 
 
 def test_a_record_that_is_not_an_object_is_a_service_error() -> None:

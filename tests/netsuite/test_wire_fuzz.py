@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from erpsync.errors import ErpSyncError
 from erpsync.netsuite import records as rec
-from erpsync.netsuite.client import _row
+from erpsync.netsuite.answers import row_of
 from erpsync.netsuite.errors import decode_error
 from erpsync.transport.bodies import pdf_bytes
 
@@ -178,7 +178,7 @@ def test_record_decoders_raise_only_erpsync_errors(case: tuple[str, Any]) -> Non
 @settings(max_examples=200, deadline=None)
 @given(_JSON)
 def test_suiteql_rows_and_records_of_any_shape(data: Any) -> None:
-    for decode in (_row, rec.item_from_row, rec.deleted_from_row):
+    for decode in (row_of, rec.item_from_row, rec.deleted_from_row):
         with contextlib.suppress(ErpSyncError):
             decode(data)
 

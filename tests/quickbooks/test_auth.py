@@ -25,7 +25,6 @@ from erpsync.errors import (
     RateLimitError,
     ServiceError,
 )
-from erpsync.quickbooks import auth as auth_module
 from erpsync.quickbooks.auth import (
     AUTHORIZE_URL,
     REVOKE_URL,
@@ -98,13 +97,6 @@ class TokenEndpoint:
     @property
     def count(self) -> int:
         return len(self.requests)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_warning_memory() -> Iterator[None]:
-    auth_module._HARD_EXPIRY_WARNED.clear()
-    yield
-    auth_module._HARD_EXPIRY_WARNED.clear()
 
 
 @pytest.fixture

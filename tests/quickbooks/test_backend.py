@@ -520,11 +520,7 @@ def test_writes_never_duplicate_even_when_requestid_replay_fails(fake, connect):
     """A reported QuickBooks failure mode: the requestid is not honoured. The DocNumber
     layout still leaves one invoice: the repeat is refused with 6140 and claimed."""
 
-    class Forgetful(dict):
-        def __setitem__(self, key, value):  # never remembers an answer
-            return None
-
-    fake._api._replies = Forgetful()
+    fake.requestid_memory = 0  # requestid is not honoured
     qb = connect(fake)
     fake.inject("lose_response", match=lambda r: r.method == "POST" and r.path.endswith("/invoice"))
     created = qb.create_invoice(invoice())
@@ -798,11 +794,7 @@ def test_an_external_id_repeated_in_one_run_is_written_once(backend, fake):
 
 
 def _forgetful(fake: FakeQuickBooks) -> None:
-    class Forgetful(dict):
-        def __setitem__(self, key, value):  # never remembers an answer
-            return None
-
-    fake._api._replies = Forgetful()
+    fake.requestid_memory = 0  # requestid is not honoured
 
 
 @pytest.mark.parametrize("entity", ["invoice", "payment", "purchaseorder"])

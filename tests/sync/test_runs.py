@@ -42,10 +42,11 @@ def test_a_pass_is_logged_ok_and_releases_its_lock(
     runner = exclusive(store, fake_clock)
     assert runner.lock_name == "demo:ERP:t1"
     with runner.start() as run:
+        assert run.started_at() == now_of(fake_clock)  # on the store's clock
         run.finish(counts={"created": 2})
     assert run.record is not None and run.record.status == "ok"
     assert run.record.counts == {"created": 2} and run.record.tenant == "t1"
-    assert store.lock(runner.lock_name, "someone-else", 30, tenant="t1")
+    assert store.lock(runner.lock_name, "someone-else", 30)
 
 
 def test_errors_make_a_pass_partial_and_an_exception_makes_it_failed(
@@ -104,7 +105,7 @@ def test_a_pass_whose_writes_outlast_the_ttl_keeps_its_lock(
         for _ in range(10):
             fake_clock.advance(20)  # one slow write
             run.renew()
-            assert store.lock(runner.lock_name, "other", 30, tenant="t1") is None
+            assert store.lock(runner.lock_name, "other", 30) is None
         run.finish()
     assert run.record is not None and run.record.status == "ok"
 
@@ -116,12 +117,12 @@ def test_without_renewal_the_same_pass_would_lose_its_lock(
     runner = exclusive(store, fake_clock, background_renewal=False)
     with pytest.raises(LockLostError, match="lost its lock"), runner.start() as run:
         fake_clock.advance(31)
-        assert store.lock(runner.lock_name, "other", 30, tenant="t1") is not None
+        assert store.lock(runner.lock_name, "other", 30) is not None
         run.renew()
     record = store.get_run(run.id)
     assert record is not None and record.status == "failed"
     # the new holder keeps the lock: the losing pass does not unlock it
-    assert store.lock(runner.lock_name, "third", 30, tenant="t1") is None
+    assert store.lock(runner.lock_name, "third", 30) is None
 
 
 def test_a_lock_that_changed_hands_and_came_back_is_lost_by_its_fence(
@@ -130,8 +131,8 @@ def test_a_lock_that_changed_hands_and_came_back_is_lost_by_its_fence(
     runner = exclusive(store, fake_clock, background_renewal=False)
     with pytest.raises(LockLostError, match="fence"), runner.start() as run:
         fake_clock.advance(31)
-        assert store.lock(runner.lock_name, "other", 30, tenant="t1")
-        assert store.unlock(runner.lock_name, "other", tenant="t1")
+        assert store.lock(runner.lock_name, "other", 30)
+        assert store.unlock(runner.lock_name, "other")
         run.renew()
     assert isinstance(LockLostError("x"), SyncBusyError)
 
@@ -144,12 +145,12 @@ def test_the_background_thread_keeps_the_lock_through_one_long_write(tmp_path: P
         with runner.start() as run:
             deadline = time.monotonic() + 0.7
             while time.monotonic() < deadline:  # the slow write, longer than the TTL
-                assert store.lock(runner.lock_name, "other", 0.3, tenant="t1") is None
+                assert store.lock(runner.lock_name, "other", 0.3) is None
                 time.sleep(0.05)
             run.renew()  # not lost
             run.finish()
         assert run.record is not None and run.record.status == "ok"
-        assert store.lock(runner.lock_name, "other", 0.3, tenant="t1") is not None
+        assert store.lock(runner.lock_name, "other", 0.3) is not None
 
 
 def test_the_background_thread_reports_a_lost_lease_at_the_next_renewal(
@@ -159,8 +160,8 @@ def test_the_background_thread_reports_a_lost_lease_at_the_next_renewal(
     with SQLiteSyncStore(tmp_path / "real.db") as store:
         runner = ExclusiveRun(store, "demo", "ERP", tenant="t1", owner="me", ttl=0.2)
         with pytest.raises(LockLostError), runner.start() as run:
-            assert store.unlock(runner.lock_name, "me", tenant="t1")
-            assert store.lock(runner.lock_name, "other", 60, tenant="t1")
+            assert store.unlock(runner.lock_name, "me")
+            assert store.lock(runner.lock_name, "other", 60)
             taken.set()
             deadline = time.monotonic() + 0.9
             while not run.lease.lost and time.monotonic() < deadline:

@@ -291,3 +291,40 @@ def test_a_failing_fetch_invoice_is_reported_with_the_event_and_record(setup: Se
     assert INVOICE_ID in str(result.error) and "fetch_invoice" in str(result.error)
     # The event was not swallowed: a redelivery with a working fetch succeeds.
     assert setup.handler.handle(EVENT).action == "created"
+
+
+def _cloud_event(event_id: str, realm: str) -> dict[str, Any]:
+    return {
+        "specversion": "1.0", "id": event_id, "type": "qbo.invoice.created.v1",
+        "time": "2026-11-01T00:00:00Z", "intuitentityid": "42", "intuitaccountid": realm,
+        "data": {},
+    }  # fmt: skip
+
+
+def test_quickbooks_event_ids_are_remembered_per_realm(tmp_path: Path) -> None:
+    """Two companies sharing one store: the same event id from realm B is new, and each
+    realm's entry is in its own tenant (never the default one)."""
+    token = "verifier-token-123"
+    first = json.dumps([_cloud_event("evt-7", "1111")]).encode()
+    other_realm = json.dumps([_cloud_event("evt-7", "2222")]).encode()
+    with SQLiteSyncStore(tmp_path / "s.db") as store:
+        assert len(handle_quickbooks(first, _signed(first, token), token, store=store)) == 1
+        (event,) = handle_quickbooks(other_realm, _signed(other_realm, token), token, store=store)
+        assert event.realm_id == "2222"
+        assert handle_quickbooks(first, _signed(first, token), token, store=store) == []
+        assert handle_quickbooks(other_realm, _signed(other_realm, token), token, store=store) == []
+        tenants = sorted(e.tenant for e in store.iter_entries("QuickBooks", "webhook-event"))
+        assert tenants == ["1111", "2222"]
+
+
+def test_a_quickbooks_event_recorded_before_realm_scoping_is_not_replayed(
+    tmp_path: Path,
+) -> None:
+    token = "verifier-token-123"
+    body = json.dumps([_cloud_event("evt-old", "1111")]).encode()
+    with SQLiteSyncStore(tmp_path / "s.db") as store:
+        # What an earlier version wrote: the event id under the default tenant.
+        claim = store.claim("QuickBooks", "webhook-event", "evt-old", owner="old", lease_seconds=60)
+        assert claim is not None
+        store.mark_written(claim, "evt-old")
+        assert handle_quickbooks(body, _signed(body, token), token, store=store) == []

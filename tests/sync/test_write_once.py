@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from erpsync.errors import InvalidRequestError, ServiceError
+from erpsync.errors import InvalidRequestError, MappingError, ServiceError
 from erpsync.store import SQLiteSyncStore
-from erpsync.sync.ledger import Ledger, LedgerTarget, write_once
+from erpsync.sync.ledger import Ledger, LedgerTarget, document_identity, write_once
 
 TARGET = LedgerTarget("ERP", "invoice", "job-1", "ext-1")
 
@@ -179,3 +179,42 @@ def test_a_ledger_binds_store_namespace_tenant_and_owner(store: SQLiteSyncStore)
     assert written is not None and written.tenant == "t1" and written.external_id == "ext-1"
     assert store.get("ERP", "invoice", "job-1") is None  # the default tenant is another
     assert ledger.target("invoice", "k").external_id == "k"
+
+
+def test_document_identity_reads_id_and_number_and_refuses_a_record_without_id() -> None:
+    from erpsync.models import Invoice, InvoiceLine, Ref
+
+    invoice = Invoice(
+        id="7", number="1007", external_id="AR-7", customer=Ref(id="1"),
+        date=datetime(2026, 1, 1).date(),
+        lines=[InvoiceLine(description="x", amount=1, item=Ref(id="1"))],
+    )  # fmt: skip
+    assert document_identity(invoice) == ("7", "1007")
+    with pytest.raises(MappingError, match="AR-7"):
+        document_identity(invoice.model_copy(update={"id": None}))
+
+
+def test_a_write_slower_than_its_lease_keeps_its_claim(tmp_path: Path) -> None:
+    """The ERP takes 0.6 s under a 0.3 s lease (real time, no sleep over a second):
+    the claim is renewed meanwhile, so another worker cannot take it and write twice."""
+    import time
+
+    erp = Erp()
+    taken: list[Any] = []
+    with SQLiteSyncStore(tmp_path / "real.db") as real:
+
+        def slow_create() -> dict[str, Any]:
+            deadline = time.monotonic() + 0.6
+            while time.monotonic() < deadline:
+                taken.append(real.claim("ERP", "invoice", "job-1", owner="other", lease_seconds=1))
+                time.sleep(0.05)
+            return erp.create("a")
+
+        outcome = write_once(
+            real, TARGET, owner="me", lease_seconds=0.3, find=erp.find, create=slow_create,
+            identify=identify,
+        )  # fmt: skip
+        assert outcome.status == "created" and erp.creates == 1
+        assert taken and all(claim is None for claim in taken)
+        entry = real.get("ERP", "invoice", "job-1")
+        assert entry is not None and entry.state == "written" and entry.owner in ("me", None)

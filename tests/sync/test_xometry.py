@@ -224,6 +224,27 @@ def test_completed_job_without_ship_date_is_an_error_naming_it(env: Env) -> None
     assert env.invoices() == []
 
 
+def _zero_skipping(env: Env) -> XometryInvoicing:
+    policy = env.policy().model_copy(update={"zero_total": "skip"})
+    return XometryInvoicing(env.backend, policy, env.store, wait_seconds=0.0, sleep=lambda s: None)
+
+
+def test_a_zero_job_under_a_skipping_policy_is_skipped_with_its_reason(env: Env) -> None:
+    result = _zero_skipping(env).on_job_accepted(job(price="0.00"))
+    assert result.status == "skipped" and result.invoice_id is None
+    assert result.reason is not None and "zero_total='skip'" in result.reason
+    assert env.invoices() == []
+    with pytest.raises(MappingError, match="zero_total"):  # its payout is told why
+        _zero_skipping(env).on_payout(payout("10.00", "J100"))
+
+
+def test_backfill_skips_zero_jobs_under_a_skipping_policy(env: Env) -> None:
+    report = _zero_skipping(env).backfill([job("J1", price="0.00"), job("J2")])
+    assert [e.job_id for e in report.skipped] == ["J1"]
+    assert "zero_total='skip'" in (report.skipped[0].reason or "")
+    assert len(env.invoices()) == 1
+
+
 def test_canceled_job_is_not_invoiced(env: Env) -> None:
     result = env.workflow().on_job_accepted(job(status="canceled"))
     assert result.status == "skipped" and result.reason == "the job is canceled"

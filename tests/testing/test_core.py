@@ -904,3 +904,19 @@ def test_drop_repr_and_fault_plan_repr_hold_no_surprises() -> None:
     assert "pending=0" in repr(FaultPlan())
     assert repr(SystemClock()) == "SystemClock(time_scale=1.0)"
     assert "2026-11-01" in repr(FakeClock())
+
+
+def test_serve_beyond_loopback_only_when_asked_and_with_a_warning(caplog) -> None:
+    emu = Echo(clock=FakeClock())
+    with pytest.raises(ConfigurationError, match="allow_remote"):
+        emu.serve(host="0.0.0.0")
+    with caplog.at_level("WARNING", logger="erpsync.testing"):
+        url = emu.serve(host="0.0.0.0", allow_remote=True)
+    try:
+        assert url.startswith("http://127.0.0.1:")  # a wildcard bind, reached locally
+        assert requests.get(f"{url}/wide").json()["path"] == "/wide"
+        assert any("beyond loopback" in r.getMessage() for r in caplog.records)
+    finally:
+        emu.shutdown()
+    with pytest.raises(ConfigurationError, match="loopback"):
+        emu.serve(host="example.com", allow_remote=True)  # names are refused: bind an address

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+from ns_support import tba_session
 from requests_oauthlib import OAuth1Session
 
 from erpsync.errors import ConfigurationError
@@ -18,15 +19,7 @@ RECORD = "/services/rest/record/v1/customer/101"
 
 
 def session_for(fake: FakeNetSuite) -> OAuth1Session:
-    creds = fake.credentials
-    return OAuth1Session(
-        creds.consumer_key,
-        client_secret=creds.consumer_secret,
-        resource_owner_key=creds.token_id,
-        resource_owner_secret=creds.token_secret,
-        signature_method="HMAC-SHA256",
-        realm=creds.account_id,
-    )
+    return tba_session(fake)
 
 
 def test_host_and_defaults() -> None:

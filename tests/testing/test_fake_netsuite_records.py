@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from ns_support import tba_session
 from requests import Response
-from requests_oauthlib import OAuth1Session
 
 from erpsync.netsuite import wire
 from erpsync.testing.core.emulator import FakeClock
@@ -23,15 +23,7 @@ class Client:
     """A few lines of raw HTTP: what any integration would write."""
 
     def __init__(self, fake: FakeNetSuite) -> None:
-        creds = fake.credentials
-        self.session = OAuth1Session(
-            creds.consumer_key,
-            client_secret=creds.consumer_secret,
-            resource_owner_key=creds.token_id,
-            resource_owner_secret=creds.token_secret,
-            signature_method="HMAC-SHA256",
-            realm=creds.account_id,
-        )
+        self.session = tba_session(fake)
         self.base = fake.served_url
 
     def call(self, method: str, path: str, **kw: Any) -> Response:

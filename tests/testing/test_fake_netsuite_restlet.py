@@ -21,6 +21,7 @@ import jwt
 import pypdf
 import pytest
 import requests
+from ns_support import tba_session
 from requests_oauthlib import OAuth1Session
 
 from erpsync import Invoice, InvoiceLine, Ref
@@ -52,15 +53,7 @@ def served(clock: FakeClock) -> Iterator[FakeNetSuite]:
 
 
 def session(fake: FakeNetSuite) -> OAuth1Session:
-    creds = fake.credentials
-    return OAuth1Session(
-        creds.consumer_key,
-        client_secret=creds.consumer_secret,
-        resource_owner_key=creds.token_id,
-        resource_owner_secret=creds.token_secret,
-        signature_method="HMAC-SHA256",
-        realm=creds.account_id,
-    )
+    return tba_session(fake)
 
 
 def make_invoice(fake: FakeNetSuite, base: str, http: requests.Session) -> str:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from ns_support import tba_session
 from requests import Response
 from requests_oauthlib import OAuth1Session
 
@@ -33,15 +34,7 @@ def fake(clock: FakeClock) -> Iterator[FakeNetSuite]:
 
 @pytest.fixture
 def session(fake: FakeNetSuite) -> OAuth1Session:
-    creds = fake.credentials
-    return OAuth1Session(
-        creds.consumer_key,
-        client_secret=creds.consumer_secret,
-        resource_owner_key=creds.token_id,
-        resource_owner_secret=creds.token_secret,
-        signature_method="HMAC-SHA256",
-        realm=creds.account_id,
-    )
+    return tba_session(fake)
 
 
 def run(

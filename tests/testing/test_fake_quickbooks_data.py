@@ -783,6 +783,20 @@ def _requestid_memory_is_bounded(api: Api) -> None:
     assert forgotten.json()["Customer"]["DisplayName"] == "Memory 0 again"
 
 
+def test_requestid_memory_zero_executes_every_repeat_and_can_be_set_later():
+    fake = FakeQuickBooks(clock=FakeClock(), governance=None)
+    with fake:
+        api = Api(fake)
+        api.post("/customer", {"DisplayName": "Kept"}, requestid="z-1")
+        fake.requestid_memory = 0  # requestid not honoured: a reported QBO failure mode
+        again = api.post("/customer", {"DisplayName": "Kept again"}, requestid="z-1")
+        assert again.json()["Customer"]["DisplayName"] == "Kept again"  # forgotten at once
+        twice = api.post("/customer", {"DisplayName": "Kept again 2"}, requestid="z-1")
+        assert twice.json()["Customer"]["DisplayName"] == "Kept again 2"
+        with pytest.raises(ConfigurationError, match="requestid_memory"):
+            fake.requestid_memory = -1
+
+
 def test_requestid_is_at_most_50_characters(api):
     assert (
         fault(api.post("/customer", {"DisplayName": "Long Id"}, requestid="x" * 51))["element"]

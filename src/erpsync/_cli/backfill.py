@@ -244,6 +244,7 @@ def backfill_command(
         key="record",
         as_json=options.as_json,
         document={"dry_run": options.dry_run, "erp": backend.name, "tenant": backend.tenant},
+        kind=lambda row: str(row["record"]).split(" ", 1)[0],
     )
 
 

@@ -8,7 +8,7 @@ any row failed or was invalid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +46,27 @@ def summarise(
     key: str,
     as_json: bool,
     document: Mapping[str, Any] | None = None,
+    kind: Callable[[Mapping[str, object]], str] | None = None,
 ) -> int:
     """Print the counts and the problem rows (``titles``: of the counts table, of the
     problems table; ``key`` the row field naming the record), or the JSON document
-    (``document`` adds fields); return the exit code."""
+    (``document`` adds fields); return the exit code. ``kind`` names what a row is
+    (``job``, ``payout``) when a report mixes several, for the counts table."""
     counts = counts_of(rows)
     problems = [r for r in rows if r["status"] in PROBLEMS]
     code = EXIT_PARTIAL if problems else EXIT_OK
     if as_json:
         out.json({**(document or {}), "counts": counts, "report": str(path), "rows": rows})
         return code
-    out.table(titles[0], ["status", "rows"], sorted(counts.items()))
+    if kind is None:
+        out.table(titles[0], ["status", "rows"], sorted(counts.items()))
+    else:
+        by_kind: dict[tuple[str, str], int] = {}
+        for row in rows:
+            group = (kind(row), str(row["status"]))
+            by_kind[group] = by_kind.get(group, 0) + 1
+        shown = [[what, status, n] for (what, status), n in sorted(by_kind.items())]
+        out.table(titles[0], ["record", "status", "rows"], shown)
     if problems:
         out.table(
             titles[1],

@@ -1,4 +1,4 @@
-"""``erpsync sandbox quickbooks|netsuite``: an emulator on a loopback port.
+"""``erpsync sandbox quickbooks|netsuite``: an emulator on a local port.
 
 The sandbox is FakeQuickBooks or FakeNetSuite served over HTTP, so that any client (the
 ``erpsync`` commands with ``--sandbox-url``, python-quickbooks, Postman, your own code)
@@ -10,6 +10,10 @@ QuickBooks needs a token pair before any data call, so the sandbox writes the on
 pre-issued into a token file; NetSuite M2M needs a private key, so it writes the
 emulator's key (mode 0600). Both go to a fresh temporary directory unless ``--dir`` is
 given, and the printed ``export`` lines point the other commands at them.
+
+It binds 127.0.0.1 unless ``--host ADDR`` says otherwise: binding beyond loopback (a
+container's ``0.0.0.0``, a LAN address) is an explicit opt-in, warned about when it
+starts, because anyone who can reach the port can use the printed credentials.
 """
 
 from __future__ import annotations
@@ -138,6 +142,7 @@ def run_sandbox(
     out: Output,
     kind: Kind,
     *,
+    host: str = "127.0.0.1",
     port: int = 0,
     latency_ms: float = 0.0,
     limit: int | None = None,
@@ -149,21 +154,33 @@ def run_sandbox(
 ) -> int:
     """Serve until ``stop`` is set or Ctrl-C; ``ready`` is set once the URL is printed.
 
-    ``fake`` replaces the emulator (tests, or a program that prepared data first).
+    ``fake`` replaces the emulator (tests, or a program that prepared data first);
+    ``host`` is the address to bind (beyond loopback only on this explicit request).
     """
+    from erpsync.transport.urls import is_loopback
+
     stop = stop if stop is not None else threading.Event()
     emulator = fake if fake is not None else make_sandbox(kind, latency_ms=latency_ms, limit=limit)
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix=f"erpsync-sandbox-{kind}-"))
     else:
         workdir.mkdir(parents=True, exist_ok=True)
-    url = emulator.serve(port=port)
+    beyond = not is_loopback(host)
+    url = emulator.serve(host=host, port=port, allow_remote=beyond)
     try:
+        if beyond:
+            out.warn(
+                f"Bound to {host}, beyond loopback: anyone who can reach port "
+                f"{url.rsplit(':', 1)[-1]} can use this sandbox with the credentials below. "
+                "It is a test double, not a hardened server."
+            )
         lines = (_quickbooks_lines if kind == "quickbooks" else _netsuite_lines)(
             emulator, url, workdir
         )
         name = "QuickBooks Online" if kind == "quickbooks" else "NetSuite"
         out.heading(f"{name} sandbox running at {url}")
+        if beyond:
+            out.line(f"Listening on {host} (other machines use this host's address)")
         out.line(
             "These credentials are FAKE: the emulator made them up, they are the same on "
             "every run and open nothing but this local sandbox."
@@ -177,10 +194,10 @@ def run_sandbox(
         for name_, value in lines:
             out.line(f"export {name_}={value}")
         out.line("")
-        out.line("Press Ctrl-C to stop.")
-        if ready is not None:
-            ready.set()
-        try:
+        try:  # from the prompt on, Ctrl-C is the way to stop, not an interruption
+            out.line("Press Ctrl-C to stop.")
+            if ready is not None:
+                ready.set()
             while not stop.wait(0.2):
                 pass
         except KeyboardInterrupt:
@@ -195,9 +212,16 @@ NEEDS_CONFIG = False
 
 
 def add_parser(subparsers: Any) -> None:
-    text = "serve an ERP emulator on a loopback port until Ctrl-C"
+    text = "serve an ERP emulator on a local port until Ctrl-C (loopback unless --host)"
     parser = subparsers.add_parser("sandbox", help=text, description=text)
     parser.add_argument("erp_kind", choices=("quickbooks", "netsuite"), metavar="ERP")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address to bind (default 127.0.0.1; anything beyond loopback, such as 0.0.0.0 "
+        "in a container, is an explicit opt-in and prints a warning)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="MS", help="answer delay in milliseconds"
@@ -228,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     return run_sandbox(
         context(args).out,
         args.erp_kind,
+        host=args.host,
         port=args.port,
         latency_ms=args.latency,
         limit=args.limit,

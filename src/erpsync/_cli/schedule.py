@@ -1,22 +1,23 @@
 """Run a pass every INTERVAL until told to stop: ``erpsync sync --every``.
 
-The passes run in a worker thread; the main thread only waits, so Ctrl-C (SIGINT) and
-SIGTERM reach it at once and set the stop event: the pass in flight is finished, no new
-one starts, and the caller prints the summary with the true number of passes.
-``max_passes`` ends the schedule by itself (a cron-like "run 3 passes and exit").
+The schedule loop is the workflow's own (:meth:`AccountingSync.run_every`, on
+:func:`erpsync.sync.runs.repeat`: one loop, not two). It runs in a worker thread; the
+main thread only waits, so Ctrl-C (SIGINT) and SIGTERM reach it at once and set the stop
+event: the pass in flight is finished, no new one starts, and the caller prints the
+summary with the true number of passes. ``max_passes`` ends the schedule by itself (a
+cron-like "run 3 passes and exit").
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-__all__ = ["Schedule", "repeat"]
+__all__ = ["Schedule", "supervise"]
 
 
 @dataclass
@@ -34,6 +35,13 @@ class Schedule:
 
     def count(self, status: str) -> int:
         return self.statuses.count(status)
+
+    def record(self, status: str) -> None:
+        """Count one pass (``skipped``: another pass held the lock)."""
+        if status == "skipped":
+            self.skipped += 1
+        else:
+            self.statuses.append(status)
 
     @property
     def ok(self) -> bool:
@@ -58,35 +66,27 @@ def _stop_on_sigterm(stop: threading.Event, schedule: Schedule) -> Iterator[None
         signal.signal(signal.SIGTERM, previous)
 
 
-def repeat(
-    one_pass: Callable[[int], str],
+def supervise(
+    work: Callable[[], None],
     *,
-    interval: float,
     stop: threading.Event,
-    max_passes: int | None = None,
+    schedule: Schedule,
     on_stopping: Callable[[], None] = lambda: None,
 ) -> Schedule:
-    """Call ``one_pass(n)`` (n = 1, 2, ...) every ``interval`` seconds, start to start.
+    """Run ``work`` (the schedule loop itself, :meth:`AccountingSync.run_every`, which
+    records each pass in ``schedule``) in a worker thread until it returns.
 
-    ``one_pass`` returns the pass's status, or ``skipped``; it must not raise (a pass
-    that broke is a ``failed`` status: the schedule goes on). ``on_stopping`` is called
-    once when Ctrl-C or SIGTERM asks to stop while the schedule is still running.
+    ``stop`` is the loop's stop event: Ctrl-C and SIGTERM set it, so the pass in flight
+    is finished and no new one starts. ``on_stopping`` is called once when that happens
+    while the loop is still running. An exception from ``work`` is raised here.
     """
-    schedule = Schedule()
+    failure: list[BaseException] = []
 
     def loop() -> None:
-        number = 0
-        while not stop.is_set():
-            number += 1
-            started = time.monotonic()
-            status = one_pass(number)
-            if status == "skipped":
-                schedule.skipped += 1
-            else:
-                schedule.statuses.append(status)
-            if max_passes is not None and schedule.passes >= max_passes:
-                return
-            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        try:
+            work()
+        except BaseException as exc:  # handed to the main thread below
+            failure.append(exc)
 
     worker = threading.Thread(target=loop, name="erpsync-sync-every", daemon=True)
     announced = False
@@ -104,6 +104,8 @@ def repeat(
             if not announced:
                 on_stopping()
             worker.join()
+    if failure:
+        raise failure[0]
     if stop.is_set() and schedule.stopped_by == "max-passes":
         schedule.stopped_by = "stop"
     return schedule

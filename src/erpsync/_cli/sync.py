@@ -15,7 +15,6 @@ import argparse
 import json
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +28,8 @@ from erpsync._cli.exits import EXIT_OK, EXIT_PARTIAL, one_line
 from erpsync._cli.files import read_local_invoices, validation_message
 from erpsync._cli.options import erp_option, json_option, sandbox_option
 from erpsync._cli.output import Output
-from erpsync._cli.schedule import repeat
+from erpsync._cli.progress import counted
+from erpsync._cli.schedule import Schedule, supervise
 from erpsync.errors import ConfigurationError
 
 __all__ = ["add_parser", "load_payments", "parse_interval", "run", "sync_once_or_every"]
@@ -209,16 +209,25 @@ class _Pass:
     invoices: Path | None
     payments: Path | None
     on_payments: Callable[[list[Any]], None] | None
+    out: Output
+
+    def source(self) -> Any:
+        return _sync_input(self.invoices, self.payments)
 
     def run(self) -> Any:
-        work = _sync_input(self.invoices, self.payments)
-        return self.sync.run(
-            work.invoices,
-            work.payments,
-            customer_names=work.customer_names,
-            on_payments=self.on_payments,
-            pull=self.on_payments is not None,
-        )
+        """One pass, its invoices and payments counted on the progress display (stderr
+        only, and only once the pass has lasted ``progress_after`` seconds)."""
+        work = self.source()
+        total = len(work.invoices) + len(work.payments)
+        title = f"Syncing with {self.sync.backend.name}"
+        with self.out.progress(title, total=total) as bar:
+            return self.sync.run(
+                counted(work.invoices, bar),
+                counted(work.payments, bar),
+                customer_names=work.customer_names,
+                on_payments=self.on_payments,
+                pull=self.on_payments is not None,
+            )
 
 
 def sync_once_or_every(
@@ -252,7 +261,8 @@ def sync_once_or_every(
             changed_invoice_policy=changed,  # type: ignore[arg-type]
             create_missing_customers=create_customers,
         )
-        work = _Pass(sync, invoices, payments, _appender(pulled) if pulled is not None else None)
+        on_payments = _appender(pulled) if pulled is not None else None
+        work = _Pass(sync, invoices, payments, on_payments, out)
         if interval is None:
             result = work.run()
             if as_json:
@@ -264,6 +274,22 @@ def sync_once_or_every(
         return _every(out, work, backend.name, interval, max_passes, as_json, stop)
 
 
+def _print_pass(out: Output, outcome: Any, as_json: bool) -> None:
+    """One scheduled pass (a :class:`~erpsync.sync.accounts.PassOutcome`): a line, or a
+    JSON line."""
+    if outcome.result is not None:
+        doc = pass_document(outcome.result)
+    else:
+        doc = {"run_id": None, "status": outcome.status, "error": one_line(outcome.error)}
+    doc = {"pass": outcome.number, **doc, "seconds": round(outcome.seconds, 3)}
+    if as_json:
+        out.json(doc)
+        return
+    what = doc.get("error") or _counts_text(doc)
+    run = f" (run {doc['run_id']})" if doc["run_id"] is not None else ""
+    out.line(f"pass {outcome.number}{run}: {doc['status']}: {what} [{doc['seconds']:.1f} s]")
+
+
 def _every(
     out: Output,
     work: _Pass,
@@ -273,35 +299,33 @@ def _every(
     as_json: bool,
     stop: threading.Event | None,
 ) -> int:
-    """The schedule: one line (or JSON line) per pass, a summary, exit 1 unless all ok."""
-    from erpsync.sync.accounts import SyncBusyError
+    """The schedule (the workflow's run_every): one line (or JSON line) per pass, a
+    summary, exit 1 unless all ok."""
+    schedule = Schedule()
+    stop = stop if stop is not None else threading.Event()
 
-    def one_pass(number: int) -> str:
-        started = time.monotonic()
-        try:
-            doc = pass_document(work.run())
-        except SyncBusyError as exc:
-            doc = {"run_id": None, "status": "skipped", "error": one_line(exc)}
-        except Exception as exc:  # the schedule goes on; the pass is reported failed
-            doc = {"run_id": None, "status": "failed", "error": one_line(exc)}
-        doc = {"pass": number, **doc, "seconds": round(time.monotonic() - started, 3)}
-        if as_json:
-            out.json(doc)
-        else:
-            what = doc.get("error") or _counts_text(doc)
-            run = f" (run {doc['run_id']})" if doc["run_id"] is not None else ""
-            out.line(f"pass {number}{run}: {doc['status']}: {what} [{doc['seconds']:.1f} s]")
-        return str(doc["status"])
+    def on_pass(outcome: Any) -> None:
+        _print_pass(out, outcome, as_json)
+        schedule.record(outcome.status)
+
+    def loop() -> None:
+        work.sync.run_every(
+            interval,
+            source=work.source,
+            stop_event=stop,
+            on_payments=work.on_payments,
+            on_pass=on_pass,
+            max_passes=max_passes,
+        )
 
     limit = f", at most {max_passes} pass(es)" if max_passes else ""
     out.line(
         f"Syncing with {erp_name} every {interval}{limit}; Ctrl-C stops after the current pass."
     )
-    schedule = repeat(
-        one_pass,
-        interval=interval.total_seconds(),
-        stop=stop if stop is not None else threading.Event(),
-        max_passes=max_passes,
+    supervise(
+        loop,
+        stop=stop,
+        schedule=schedule,
         on_stopping=lambda: out.line("stopping after the current pass..."),
     )
     summary = {

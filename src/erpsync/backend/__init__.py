@@ -2,6 +2,7 @@
 results, the one bulk engine and the one write-at-most-once engine.
 
 * :mod:`erpsync.backend.base`: AccountingBackend, Capabilities, AmbiguousMatchError;
+* :mod:`erpsync.backend.names`: resolving a typed name to a Ref (UnknownNameError);
 * :mod:`erpsync.backend.results`: BulkResult, BulkOutcome, BulkStatus;
 * :mod:`erpsync.backend.bulk`: BulkEngine and the BatchSender a backend plugs into it;
 * :mod:`erpsync.backend.write_once`: WriteOnce (write, look up on an unknown outcome,
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from erpsync.backend.base import AccountingBackend, AmbiguousMatchError, Capabilities
 from erpsync.backend.bulk import BatchSender, BulkEngine, BulkItem, OneAtATime, bulk_workers
+from erpsync.backend.names import UnknownNameError
 from erpsync.backend.results import BulkOutcome, BulkResult, BulkStatus, WriteStatus
 from erpsync.backend.write_once import Settled, WriteOnce, outcome_unknown
 
@@ -27,6 +29,7 @@ __all__ = [
     "Capabilities",
     "OneAtATime",
     "Settled",
+    "UnknownNameError",
     "WriteOnce",
     "WriteStatus",
     "bulk_workers",

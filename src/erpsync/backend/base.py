@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from erpsync.backend.bulk import BatchSender, BulkEngine, OneAtATime, bulk_workers
+from erpsync.backend.names import ref_for
 from erpsync.backend.results import BulkOutcome, BulkResult, WriteStatus
 from erpsync.errors import (
     ConfigurationError,
@@ -34,6 +35,7 @@ from erpsync.models import (
     ItemReceipt,
     Payment,
     PurchaseOrder,
+    Ref,
     Vendor,
 )
 
@@ -207,6 +209,19 @@ class AccountingBackend(abc.ABC):
         (with ``.candidates``) if there are several."""
         return self._find_one("customer", name, self.find_customers(name))
 
+    def resolve_customer(self, name: str) -> Ref:
+        """The Ref of the one customer named ``name``, for configuration: UnknownNameError
+        (a MappingError naming the name, with the closest names) when there is none,
+        AmbiguousMatchError when there are several."""
+        found = self.find_customer(name)
+        return ref_for(
+            "customer",
+            name,
+            found.id if found else None,
+            found.name if found else None,
+            (record.name for record in self.iter_customers()),
+        )
+
     @abc.abstractmethod
     def iter_customers(self, modified_since: datetime | None = None) -> Iterator[Customer]: ...
 
@@ -226,6 +241,19 @@ class AccountingBackend(abc.ABC):
         """As :meth:`find_customer`, for vendors."""
         return self._find_one("vendor", name, self.find_vendors(name))
 
+    def resolve_vendor(self, name: str) -> Ref:
+        """The Ref of the one vendor named ``name``, for configuration: UnknownNameError
+        (a MappingError naming the name, with the closest names) when there is none,
+        AmbiguousMatchError when there are several."""
+        found = self.find_vendor(name)
+        return ref_for(
+            "vendor",
+            name,
+            found.id if found else None,
+            found.name if found else None,
+            (record.name for record in self.iter_vendors()),
+        )
+
     @abc.abstractmethod
     def iter_vendors(self, modified_since: datetime | None = None) -> Iterator[Vendor]: ...
 
@@ -244,6 +272,19 @@ class AccountingBackend(abc.ABC):
     def find_item(self, name: str) -> Item | None:
         """As :meth:`find_customer`, for items."""
         return self._find_one("item", name, self.find_items(name))
+
+    def resolve_item(self, name: str) -> Ref:
+        """The Ref of the one item named ``name``, for configuration: UnknownNameError
+        (a MappingError naming the name, with the closest names) when there is none,
+        AmbiguousMatchError when there are several."""
+        found = self.find_item(name)
+        return ref_for(
+            "item",
+            name,
+            found.id if found else None,
+            found.name if found else None,
+            (record.name for record in self.iter_items()),
+        )
 
     @abc.abstractmethod
     def iter_items(self, modified_since: datetime | None = None) -> Iterator[Item]: ...

@@ -27,7 +27,7 @@ from typing import Protocol, runtime_checkable
 
 from erpsync.errors import ConfigurationError
 
-__all__ = ["Limiter", "RateLimit"]
+__all__ = ["Limiter", "RateLimit", "rate_floor"]
 
 
 @runtime_checkable
@@ -96,6 +96,18 @@ def check_configuration(owner: str, concurrency: object, rates: Sequence[object]
     for rate in rates:
         if not isinstance(rate, RateLimit):
             raise ConfigurationError(f"{owner} rates must be RateLimit objects, not {rate!r}")
+
+
+def rate_floor(rates: Sequence[RateLimit]) -> float:
+    """The lowest rate factor a throttled limiter halves down to: the factor at which the
+    window with the smallest count admits one request per its period.
+
+    Halving stops there (for QuickBooks: 1 request a second and 50 a minute), not when
+    every window is at one (1 a minute): a factor of 1/500 turns a company's budget into
+    a trickle that takes minutes of successes to grow back from, long enough for a
+    worker's claims to outlive their lease while it waits. Both limiters use this one
+    rule."""
+    return max((1.0 / rate.count for rate in rates), default=1.0)
 
 
 class Configured:

@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from erpsync.errors import ConfigurationError
-from erpsync.limits.base import Configured, Limiter, RateLimit, check_configuration
+from erpsync.limits.base import Configured, Limiter, RateLimit, check_configuration, rate_floor
 
 __all__ = ["LocalLimiter", "RateLimit", "limiter_for"]
 
@@ -133,9 +133,8 @@ class LocalLimiter(Configured):
         # Fractional so that additive increase can be +1 per "round" of successes.
         self._concurrency_level = float(concurrency) if concurrency is not None else 0.0
         self._rate_factor = 1.0
-        # Below this factor every window is already at one request; halving further
-        # would only make recovery slower.
-        self._min_rate_factor = min((1.0 / rate.count for rate in self._rates), default=1.0)
+        # Halving stops once the tightest window is at one request (base.rate_floor).
+        self._min_rate_factor = rate_floor(self._rates)
         self._paused_until = -math.inf
 
     # -- read-only state ------------------------------------------------------------------

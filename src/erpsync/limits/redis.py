@@ -46,7 +46,7 @@ from typing import Any
 
 from erpsync.errors import ConfigurationError, ServiceError
 from erpsync.limits import _lua
-from erpsync.limits.base import Configured, RateLimit, check_configuration
+from erpsync.limits.base import Configured, RateLimit, check_configuration, rate_floor
 from erpsync.limits.local import _MIN_WAIT, _RATE_RECOVERY_STEP
 
 __all__ = ["RedisLimiter"]
@@ -144,7 +144,7 @@ class RedisLimiter(Configured):
             (rate, f"{prefix}:window:{rate.scope or '*'}:{rate.count}:{round(rate.per * 1e6)}")
             for rate in self._rates
         ]
-        self._min_rate = min((1.0 / rate.count for rate in self._rates), default=1.0)
+        self._min_rate = rate_floor(self._rates)
         self._scripts = {
             name: self._redis.register_script(text)
             for name, text in (

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
+import pydantic.main
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails
 
@@ -88,10 +89,18 @@ def _raise(title: str, errors: list[InitErrorDetails]) -> None:
         raise ValidationError.from_exception_data(title, errors)
 
 
+#: Build each model's validator when the model is first used, not when erpsync.models is
+#: imported: most programs use a few of the models, and building all of them is most of
+#: the import's cost. Only where pydantic makes that first build thread-safe (a lock
+#: around the rebuild, in recent 2.x): concurrent first uses on an older pydantic could
+#: see a half-built model, so there every model is built at import, as before.
+_BUILD_ON_FIRST_USE = hasattr(pydantic.main, "_rebuild_lock")
+
+
 class _Model(BaseModel):
     """Frozen, strict about unknown fields, and re-validating on copy."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=_BUILD_ON_FIRST_USE)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; with ``update``, a re-validated one (raises ValidationError)."""

@@ -91,11 +91,14 @@ def _fit(value: Decimal, places: int) -> Decimal | None:
 
 
 def _to_decimal(value: object, *, max_places: int) -> Decimal:
-    if isinstance(value, bool | float):
+    number: Decimal
+    if type(value) is Decimal:  # the common case, decided without the checks below
+        number = value
+    elif isinstance(value, bool | float):
         raise ValueError(
             f"a {type(value).__name__} cannot hold an exact amount; pass a Decimal, a str or an int"
         )
-    if isinstance(value, Decimal):
+    elif isinstance(value, Decimal):
         number = value
     elif isinstance(value, int):
         number = Decimal(value)

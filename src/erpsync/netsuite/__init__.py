@@ -5,9 +5,13 @@
 lazily so that importing the auth helpers does not load the whole client.
 
 Every module has one role, and quickbooks/ has the module of the same name for it:
-``auth`` (authentication), ``certificates`` (credential material; ``tokens`` there),
-``client`` (wire client), ``query`` (query building), ``errors`` (error decoding),
-``records`` (records: wire <-> models) and ``backend`` (the AccountingBackend).
+``wire`` (the service's facts), ``auth`` (authentication), ``token_endpoint`` (the OAuth
+token POST), ``token_cache`` (where each tenant's token is kept), ``credentials``
+(credential material; ``tokens`` there; ``certificates`` is its older name), ``client``
+(wire client), ``answers`` (reading its answers), ``paging`` (SuiteQL over many records),
+``query`` (query building), ``errors`` (error decoding), ``records`` (wire <-> models)
+and ``backend`` (the AccountingBackend). NetSuite's own: ``signing`` (the TBA signature)
+and ``contended_login`` (INVALID_LOGIN under load treated as throttling).
 """
 
 from __future__ import annotations

@@ -30,25 +30,19 @@ import abc
 import logging
 import os
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
 import jwt
 import requests
 from requests.auth import AuthBase
 
-from erpsync._redact import REDACTED, redact
+from erpsync._redact import REDACTED
 from erpsync.errors import (
-    AuthenticationError,
     ConfigurationError,
-    ErpSyncError,
-    RateLimitError,
-    ServiceError,
 )
 from erpsync.netsuite.credentials import (
     GeneratedCertificate,
@@ -58,26 +52,15 @@ from erpsync.netsuite.credentials import (
     load_private_key,
 )
 from erpsync.netsuite.signing import TbaSigner, new_nonce
+from erpsync.netsuite.token_cache import ClientCredentialsAccountAuth
 from erpsync.netsuite.wire import (
     ACCESS_TOKEN_SECONDS,
-    CLIENT_ASSERTION_TYPE,
     M2M_SCOPES,
     MAX_ASSERTION_SECONDS,
-    REQUEST_ID_HEADERS,
     REST_HOST_TEMPLATE,
     TOKEN_PATH,
     host_label,
 )
-from erpsync.transport import (
-    AttemptContext,
-    RetryPolicy,
-    Timeout,
-    Transport,
-    TransportOptions,
-    bearer_of,
-    parse_retry_after,
-)
-from erpsync.transport.bodies import decode_body
 from erpsync.transport.urls import check_url
 
 __all__ = [
@@ -99,22 +82,8 @@ _BACKEND: Final = "NetSuite"
 #: ``-`` (``1234567-sb1``, as seen in URLs) is accepted and normalised.
 _ACCOUNT_ID = re.compile(r"^(?:TSTDRV)?\d+(?:[_-](?:SB\d+|RP\d*))?$", re.IGNORECASE)
 
-_ASSERTION_TYPE: Final = CLIENT_ASSERTION_TYPE
 _MAX_ASSERTION_LIFETIME: Final = float(MAX_ASSERTION_SECONDS)
-#: A token this close to its expiry is not sent any more (clock skew, request latency).
-_EXPIRY_MARGIN: Final = 5.0
-#: After a failed early renewal, wait this long before asking the endpoint again.
-_RENEWAL_RETRY: Final = 10.0
 
-#: OAuth errors meaning "these credentials will not work until a person fixes them".
-_CREDENTIAL_ERRORS: Final = frozenset(
-    {"invalid_client", "invalid_grant", "unauthorized_client", "INVALID_LOGIN"}
-)
-_M2M_HINT: Final = (
-    "Check the certificate id (kid) and client id (consumer key) on the OAuth 2.0 client "
-    "credentials setup page, and that the certificate is active, not expired, and mapped "
-    "to this integration, role and entity"
-)
 
 Clock = Callable[[], float]
 
@@ -157,14 +126,6 @@ def _require_text(name: str, value: object) -> str:
 def _mask(value: str) -> str:
     """Enough of an identifier to tell two configurations apart, never the whole of it."""
     return f"{value[:6]}..." if len(value) >= 12 else REDACTED
-
-
-class _NoAuth(AuthBase):
-    """Explicitly no auth: stops a session-level ``auth`` (possibly ourselves) or a
-    ``.netrc`` entry from being applied to the token request."""
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        return r
 
 
 # -- the common interface ----------------------------------------------------------------
@@ -389,7 +350,7 @@ class ClientCredentialsAuth(NetSuiteAuth):
     def _for_account(
         self, account_id: str, base_url: str, session: requests.Session | None
     ) -> AuthBase:
-        return _ClientCredentialsAccountAuth(
+        return ClientCredentialsAccountAuth(
             self, account_id=account_id, token_url=self.token_url_for(base_url), session=session
         )
 
@@ -409,253 +370,3 @@ class ClientCredentialsAuth(NetSuiteAuth):
         }
         headers = {"typ": "JWT", "kid": self._certificate_id}
         return jwt.encode(claims, self._key, algorithm=self._algorithm, headers=headers)
-
-
-@dataclass(frozen=True)
-class _Token:
-    value: str = field(repr=False)
-    refresh_at: float
-    expires_at: float
-
-
-class _ClientCredentialsAccountAuth(AuthBase):
-    """Bearer auth for one account, with a cached, single-flight-renewed token."""
-
-    def __init__(
-        self,
-        owner: ClientCredentialsAuth,
-        *,
-        account_id: str,
-        token_url: str,
-        session: requests.Session | None,
-    ) -> None:
-        self._owner = owner
-        self.account_id = account_id
-        self.token_url = token_url
-        self._session = session
-        self._lock = threading.Lock()
-        self._token: _Token | None = None
-
-    def __repr__(self) -> str:
-        return f"<ClientCredentialsAuth for account {self.account_id} ({self._owner!r})>"
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self._current().value}"
-        return r
-
-    def renew(self, response: requests.Response) -> bool:
-        """After a 401: drop the token that failed and fetch another (once per failure).
-
-        When another thread has already replaced the failed token, its replacement is
-        used without a new token request. Errors from the token endpoint propagate,
-        since they say more than the 401 did.
-        """
-        failed = bearer_of(response.request)
-        with self._lock:
-            current = self._token
-            if current is not None and failed is not None and current.value != failed:
-                return True
-            self._token = None
-            self._token = self._fetch()
-            return True
-
-    def _current(self) -> _Token:
-        token = self._token
-        if token is not None and self._owner._clock() < token.refresh_at:
-            return token
-        with self._lock:
-            token = self._token
-            now = self._owner._clock()
-            if token is not None and now < token.refresh_at:
-                return token
-            try:
-                fresh = self._fetch()
-            except (ServiceError, RateLimitError):
-                # Renewal is early by design; a token endpoint hiccup inside that window
-                # should not fail requests the current token can still carry.
-                # Try again a little later rather than on every request, so that a
-                # slow or down endpoint does not hold every request up in this lock.
-                if token is not None and now < token.expires_at - _EXPIRY_MARGIN:
-                    _log.warning(
-                        "NetSuite token renewal failed for account %s; using the current "
-                        "token until it expires",
-                        self.account_id,
-                    )
-                    retry_at = min(now + _RENEWAL_RETRY, token.expires_at - _EXPIRY_MARGIN)
-                    self._token = replace(token, refresh_at=retry_at)
-                    return token
-                raise
-            self._token = fresh
-            return fresh
-
-    def _fetch(self) -> _Token:
-        owner = self._owner
-        started = owner._clock()
-        assertion = owner._assertion(self.token_url, started)
-        _log.debug("requesting a NetSuite access token for account %s", self.account_id)
-        response = self._post(assertion)
-        value, expires_in = self._parse(response, assertion)
-        margin = max(expires_in - owner._leeway, expires_in / 2)
-        _log.debug(
-            "obtained a NetSuite access token for account %s (expires in %ss)",
-            self.account_id,
-            int(expires_in),
-        )
-        return _Token(value=value, refresh_at=started + margin, expires_at=started + expires_in)
-
-    def _post(self, assertion: str) -> requests.Response:
-        """The token POST, through the shared Transport.
-
-        Retried only when nothing was sent (a refused connection, a failed lookup): a
-        repeated assertion may be refused as a replayed ``jti``, and a throttled or
-        failed token request is the data request's transport's to retry, with a new
-        assertion. ``_NoAuth`` keeps a session-level auth (possibly this object) off it.
-        """
-
-        def decode(response: requests.Response) -> ErpSyncError:
-            try:
-                self._parse(response, assertion)
-            except ErpSyncError as exc:
-                return exc
-            return self._error(
-                ServiceError, f"the token endpoint answered HTTP {response.status_code}"
-            )
-
-        timeout = self._owner._timeout
-        options = TransportOptions(
-            session=self._session,
-            timeout=Timeout(connect=min(10.0, timeout), read=timeout),
-            retry=RetryPolicy(max_attempts=3, checker=_NothingSent()),
-        )
-        with Transport(
-            backend=_BACKEND,
-            base_url=self.token_url,
-            decode_error=decode,
-            options=options,
-            request_id_headers=REQUEST_ID_HEADERS,
-        ) as transport:
-            return transport.request(
-                "POST",
-                self.token_url,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_assertion_type": _ASSERTION_TYPE,
-                    "client_assertion": assertion,
-                },
-                headers={"Accept": "application/json"},
-                idempotent=True,
-                record=f"account {self.account_id}",
-                auth=_NoAuth(),
-            )
-
-    def _error(self, cls: type[ErpSyncError], message: str, **kw: Any) -> ErpSyncError:
-        return cls(message, backend=_BACKEND, record=f"account {self.account_id}", **kw)
-
-    def _parse(self, response: requests.Response, assertion: str) -> tuple[str, float]:
-        status = response.status_code
-        decoded = decode_body(response, exact=False)
-        body: Any = decoded.value if decoded.kind == "json" else None
-        token = body.get("access_token") if isinstance(body, dict) else None
-        raw = redact(decoded.text, assertion, token if isinstance(token, str) else None)
-
-        if 200 <= status < 300 and isinstance(body, dict) and "error" not in body:
-            if not isinstance(token, str) or not token:
-                raise self._error(
-                    ServiceError,
-                    "the token endpoint answered without an access_token",
-                    http_status=status,
-                    raw=raw,
-                    retryable=False,
-                )
-            return token, self._expires_in(body, status, raw)
-        if status == 429:
-            raise self._error(
-                RateLimitError,
-                "the token endpoint is throttling",
-                http_status=status,
-                retry_after=_retry_after(response),
-                raw=raw,
-            )
-        if status >= 500:
-            raise self._error(
-                ServiceError,
-                f"the token endpoint failed (HTTP {status})",
-                http_status=status,
-                raw=raw,
-            )
-        code, detail = _oauth_error(body)
-        if code is None:
-            raise self._error(
-                ServiceError,
-                f"the token endpoint gave an unexpected answer (HTTP {status})",
-                http_status=status,
-                raw=raw,
-                retryable=False,
-            )
-        raise self._auth_error(code, detail, status, raw)
-
-    def _expires_in(self, body: dict[str, Any], status: int, raw: str) -> float:
-        value = body.get("expires_in")
-        if value is None:
-            return self._owner._default_expires_in
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            seconds = -1.0
-        if not seconds > 0 or isinstance(value, bool):
-            raise self._error(
-                ServiceError,
-                "the token endpoint gave an invalid expires_in",
-                http_status=status,
-                raw=raw,
-                retryable=False,
-            )
-        return seconds
-
-    def _auth_error(
-        self, code: str, detail: str | None, status: int, raw: str
-    ) -> AuthenticationError:
-        if code == "invalid_scope":
-            hint = "Enable these scopes on the integration record: " + ", ".join(self._owner.scopes)
-        else:
-            hint = _M2M_HINT
-        return AuthenticationError(
-            "NetSuite did not issue an access token",
-            backend=_BACKEND,
-            record=f"account {self.account_id}",
-            http_status=status,
-            code=code,
-            detail=detail,
-            raw=raw,
-            hint=hint,
-            reconnect_required=code in _CREDENTIAL_ERRORS or code == "invalid_scope",
-        )
-
-
-class _NothingSent:
-    """Retry a token request only when it provably never left this machine."""
-
-    def is_retryable(self, context: AttemptContext) -> bool:
-        return context.http_status is None and context.transient and not context.sent
-
-
-def _oauth_error(body: Any) -> tuple[str | None, str | None]:
-    """The error code and description, from an RFC 6749 body or NetSuite's REST shape."""
-    if not isinstance(body, dict):
-        return None, None
-    code = body.get("error")
-    if isinstance(code, str) and code:
-        description = body.get("error_description")
-        return code, description if isinstance(description, str) else None
-    details = body.get("o:errorDetails")
-    if isinstance(details, list) and details and isinstance(details[0], dict):
-        first = details[0]
-        ns_code = first.get("o:errorCode")
-        detail = first.get("detail")
-        if isinstance(ns_code, str) and ns_code:
-            return ns_code, detail if isinstance(detail, str) else None
-    return None, None
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    return parse_retry_after(response.headers.get("Retry-After"), response.headers.get("Date"))

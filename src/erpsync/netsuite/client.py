@@ -30,18 +30,20 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
-from requests.auth import AuthBase
 
-from erpsync.errors import AuthenticationError, ConfigurationError, NotFoundError, ServiceError
+from erpsync.errors import ConfigurationError, NotFoundError
 from erpsync.limits import Limiter, LocalLimiter, limiter_for
+from erpsync.netsuite.answers import INTERNAL_ID, id_from_location, json_object_of
 from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_base_url
+from erpsync.netsuite.contended_login import ContendedLoginAuth
 from erpsync.netsuite.errors import BACKEND, decode_error
-from erpsync.netsuite.query import keyset_column, keyset_page_query, suiteql_literal
+from erpsync.netsuite.paging import SuiteQLCalls
+from erpsync.netsuite.query import suiteql_literal
 from erpsync.netsuite.wire import (
     MAX_PAGE_SIZE,
     RECORD_ROOT,
@@ -52,7 +54,6 @@ from erpsync.netsuite.wire import (
     host_label,
 )
 from erpsync.transport import RetryPolicy, Timeout, Transport, TransportOptions
-from erpsync.transport.bodies import json_object
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -60,12 +61,12 @@ __all__ = [
     "SUITEQL_PATH",
     "NetSuiteClient",
     "default_restlet_url",
+    "netsuite_limiter",
     "suiteql_literal",
 ]
 
 
 _RECORD_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_INTERNAL_ID = re.compile(r"^\d+$")
 _log = logging.getLogger(__name__)
 _REQUEST_ID_HEADERS = REQUEST_ID_HEADERS
 
@@ -73,6 +74,43 @@ _REQUEST_ID_HEADERS = REQUEST_ID_HEADERS
 def default_restlet_url(account_id: str) -> str:
     """The account's RESTlet host: ``https://1234567-sb1.restlets.api.netsuite.com``."""
     return RESTLET_HOST_TEMPLATE.format(host=host_label(canonical_account_id(account_id)))
+
+
+def netsuite_limiter(account_id: str, concurrency: int = 5) -> Limiter:
+    """The process-wide limiter of one account: ``concurrency`` requests in flight, for
+    every client of the account in this process, halved on a 429 and grown back on
+    success (NetSuite's limit is one number for the whole account)."""
+    account = canonical_account_id(account_id)
+    limiter = limiter_for(
+        f"netsuite:{account}",
+        lambda: LocalLimiter(concurrency=concurrency, adaptive=True, name=f"netsuite:{account}"),
+    )
+    if limiter.max_concurrency is not None and limiter.max_concurrency != concurrency:
+        _warn_concurrency(account, concurrency, limiter.max_concurrency)
+    return limiter
+
+
+def _check_settings(auth: object, concurrency: object) -> None:
+    """Refuse an auth or a concurrency that cannot work, before any request."""
+    if not isinstance(auth, NetSuiteAuth):
+        raise ConfigurationError(
+            "auth must be a TokenBasedAuth or a ClientCredentialsAuth", backend=BACKEND
+        )
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ConfigurationError(
+            f"concurrency must be a positive integer, not {concurrency!r}", backend=BACKEND
+        )
+
+
+def _warn_concurrency(account_id: str, requested: int, admitted: int) -> None:
+    # limiter_for keeps the first configuration of an account for the process.
+    _log.warning(
+        "NetSuite account %s: concurrency=%d requested, but the account's shared "
+        "limiter admits %d at once (set by the first client of this account)",
+        account_id,
+        requested,
+        admitted,
+    )
 
 
 def _record_type(record_type: str) -> str:
@@ -90,7 +128,7 @@ def _key(record_id: str | int) -> str:
     text = record_id.strip()
     if text.lower().startswith("eid:") and len(text) > 4:
         return "eid:" + quote(text[4:], safe="")
-    if not _INTERNAL_ID.match(text):
+    if not INTERNAL_ID.match(text):
         raise ConfigurationError(
             f"{record_id!r} is not a NetSuite internal id (a number) or an 'eid:<external id>'",
             backend=BACKEND,
@@ -104,34 +142,7 @@ def _eid(external_id: str) -> str:
     return "eid:" + quote(external_id, safe="")
 
 
-def _id_from_location(response: requests.Response, what: str) -> str:
-    """The internal id in a 204's ``Location`` header (its last path segment)."""
-    location = response.headers.get("Location")
-    segment = ""
-    if location:
-        try:
-            path = urlsplit(location).path
-        except ValueError:
-            path = ""
-        segment = path.rstrip("/").rsplit("/", 1)[-1] if path else ""
-    if not _INTERNAL_ID.match(segment):
-        raise ServiceError(
-            f"answered the write of {what} without a readable Location header "
-            f"({location!r}); the record was probably written",
-            backend=BACKEND,
-            record=what,
-            http_status=response.status_code,
-            retryable=False,
-            hint="Look the record up (by its external id) before writing it again",
-        )
-    return segment
-
-
-def _json_object(response: requests.Response, what: str) -> dict[str, Any]:
-    return json_object(response, backend=BACKEND, record=what, exact=False)
-
-
-class NetSuiteClient:
+class NetSuiteClient(SuiteQLCalls):
     """REST record and SuiteQL calls for one NetSuite account.
 
     ``base_url`` defaults to the account's REST host (lower case, ``_`` becomes ``-``);
@@ -169,14 +180,7 @@ class NetSuiteClient:
             rng=rng,
         )
         session, limiter = opts.session, opts.limiter
-        if not isinstance(auth, NetSuiteAuth):
-            raise ConfigurationError(
-                "auth must be a TokenBasedAuth or a ClientCredentialsAuth", backend=BACKEND
-            )
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ConfigurationError(
-                f"concurrency must be a positive integer, not {concurrency!r}", backend=BACKEND
-            )
+        _check_settings(auth, concurrency)
         self.account_id = canonical_account_id(account_id)
         self.base_url = (base_url or default_base_url(self.account_id)).rstrip("/")
         self.restlet_url = (
@@ -186,25 +190,13 @@ class NetSuiteClient:
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         if limiter is None:
-            limiter = limiter_for(
-                f"netsuite:{self.account_id}",
-                lambda: LocalLimiter(
-                    concurrency=concurrency, adaptive=True, name=f"netsuite:{self.account_id}"
-                ),
-            )
-        if limiter.max_concurrency is not None and limiter.max_concurrency != concurrency:
-            # limiter_for keeps the first configuration of an account for the process.
-            _log.warning(
-                "NetSuite account %s: concurrency=%d requested, but the account's shared "
-                "limiter admits %d at once (set by the first client of this account)",
-                self.account_id,
-                concurrency,
-                limiter.max_concurrency,
-            )
+            limiter = netsuite_limiter(self.account_id, concurrency)
+        elif limiter.max_concurrency is not None and limiter.max_concurrency != concurrency:
+            _warn_concurrency(self.account_id, concurrency, limiter.max_concurrency)
         self.limiter = limiter
         self._rng = opts.rng if opts.rng is not None else random.Random()
         self.options = opts.merged(session=self._session, limiter=limiter, rng=self._rng)
-        self._auth = _ContendedLoginAuth(
+        self._auth = ContendedLoginAuth(
             auth.for_account(self.account_id, self.base_url, session=self._session),
             limiter=limiter,
             pause=self._pause_after_contended_login,
@@ -255,7 +247,7 @@ class NetSuiteClient:
         response = self.transport.request(
             "GET", self._path(record_type, record_id), params=params or None, record=what
         )
-        return _json_object(response, what)
+        return json_object_of(response, what)
 
     def create(
         self, record_type: str, body: Mapping[str, Any], *, record: str | None = None
@@ -269,7 +261,7 @@ class NetSuiteClient:
         response = self.transport.request(
             "POST", self._path(record_type), json=dict(body), idempotent=False, record=what
         )
-        return _id_from_location(response, what)
+        return id_from_location(response, what)
 
     def update(
         self,
@@ -322,7 +314,7 @@ class NetSuiteClient:
             idempotent=True,
             record=what,
         )
-        return _id_from_location(response, what)
+        return id_from_location(response, what)
 
     def transform(
         self,
@@ -346,83 +338,7 @@ class NetSuiteClient:
             idempotent=False,
             record=what,
         )
-        return _id_from_location(response, what)
-
-    # -- SuiteQL --------------------------------------------------------------------------
-
-    def suiteql_page(self, query: str, *, limit: int, offset: int = 0) -> dict[str, Any]:
-        """One raw SuiteQL page (the envelope with ``items``, ``hasMore``...)."""
-        if not isinstance(query, str) or not query.strip():
-            raise ConfigurationError("a SuiteQL query must be a non-empty string", backend=BACKEND)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ConfigurationError(
-                f"the SuiteQL page size must be 1 to {MAX_PAGE_SIZE}, not {limit!r}",
-                backend=BACKEND,
-            )
-        response = self.transport.request(
-            "POST",
-            SUITEQL_PATH,
-            params={"limit": str(limit), "offset": str(offset)},
-            json={"q": query},
-            headers={"Prefer": "transient"},
-            idempotent=True,
-            record="SuiteQL query",
-        )
-        page = _json_object(response, "SuiteQL query")
-        if not isinstance(page.get("items"), list):
-            raise ServiceError(
-                "answered a SuiteQL query without an items list",
-                backend=BACKEND,
-                record="SuiteQL query",
-                raw=response.text,
-                retryable=False,
-            )
-        return page
-
-    def suiteql(self, query: str, *, page_size: int = MAX_PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Rows of a query, fetched a page at a time as they are consumed.
-
-        Paging by offset needs a unique ``ORDER BY`` and stops at NetSuite's 100,000-row
-        cap; use :meth:`suiteql_keyset` for more. Values are strings as NetSuite sends
-        them (a NULL column is absent from its row).
-        """
-        offset = 0
-        while True:
-            page = self.suiteql_page(query, limit=page_size, offset=offset)
-            items = page["items"]
-            for item in items:
-                yield _row(item)
-            if not page.get("hasMore") or not items:
-                return
-            offset += page_size
-
-    def suiteql_keyset(
-        self, query: str, *, key: str = "id", page_size: int = MAX_PAGE_SIZE
-    ) -> Iterator[dict[str, Any]]:
-        """Rows of ``query`` (a SELECT without ORDER BY) in ``key`` order, past any cap.
-
-        Each page is ``SELECT * FROM (query) WHERE key > last ORDER BY key``, so the
-        query must select ``key`` as a unique column (a numeric internal id, usually).
-        """
-        column = keyset_column(key)
-        last: str | None = None
-        while True:
-            page = self.suiteql_page(keyset_page_query(query, column, last), limit=page_size)
-            items = page["items"]
-            for item in items:
-                row = _row(item)
-                value = row.get(column)
-                if value is None:
-                    raise ServiceError(
-                        f"a SuiteQL row has no {column!r} column to page by",
-                        backend=BACKEND,
-                        record="SuiteQL query",
-                        retryable=False,
-                    )
-                last = str(value)
-                yield row
-            if not page.get("hasMore") or len(items) < page_size:
-                return
+        return id_from_location(response, what)
 
     # -- RESTlets -------------------------------------------------------------------------
 
@@ -451,73 +367,3 @@ class NetSuiteClient:
             idempotent=upper == "GET",
             record=record or f"RESTlet {script_id}/{deploy_id}",
         )
-
-
-class _ContendedLoginAuth(AuthBase):
-    """The account's auth, plus NetSuite's "concurrency limit as INVALID_LOGIN" quirk.
-
-    Under token-based authentication NetSuite can report its account-wide concurrency
-    limit not as a 429 but as a 401 ``INVALID_LOGIN``, indistinguishable on the wire from
-    revoked or wrong credentials. TBA has nothing to renew, so the transport would raise
-    :class:`~erpsync.errors.AuthenticationError` at once and a bulk run at the limit would
-    lose documents to a spurious login failure. So a 401 ``INVALID_LOGIN`` is treated as
-    possible throttling: the limiter is told it was throttled and the request is sent
-    once more after a short backoff, with a fresh signature. That is safe for every
-    method, writes included: a 401 means NetSuite refused the request before doing
-    anything. It is bounded: the transport renews at most once per request, so wrong
-    credentials still fail, after one extra request.
-
-    Why not only when the account looks busy: whether this process had other requests in
-    flight can only be judged after the 401 has arrived, and by then they may all have
-    finished (a loaded machine deschedules the thread in between), so such a check
-    refuses the resend exactly when the refusal was caused by contention. It also could
-    not see contention from other processes or integrations on the same account, which
-    the unconditional resend covers.
-    """
-
-    def __init__(self, inner: AuthBase, *, limiter: Limiter, pause: Callable[[], None]) -> None:
-        self._inner = inner
-        self._limiter = limiter
-        self._pause = pause
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        signed: requests.PreparedRequest = self._inner(r)
-        return signed
-
-    def __repr__(self) -> str:
-        return repr(self._inner)
-
-    def renew(self, response: requests.Response) -> bool:
-        inner_renew = getattr(self._inner, "renew", None)
-        if inner_renew is not None and inner_renew(response):
-            return True
-        if not _is_invalid_login(response):
-            return False
-        _log.info(
-            "NetSuite answered INVALID_LOGIN, which under token-based authentication may be "
-            "its account concurrency limit; treating it as throttling and sending the "
-            "request once more"
-        )
-        self._limiter.on_throttle()
-        self._pause()
-        return True
-
-
-def _is_invalid_login(response: requests.Response) -> bool:
-    error = decode_error(response)
-    return isinstance(error, AuthenticationError) and (error.code or "").upper() in (
-        "INVALID_LOGIN",
-        "INVALID_LOGIN_ATTEMPT",
-    )
-
-
-def _row(item: Any) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise ServiceError(
-            "a SuiteQL row is not a JSON object",
-            backend=BACKEND,
-            record="SuiteQL query",
-            raw=repr(item)[:500],
-            retryable=False,
-        )
-    return {k: v for k, v in item.items() if k != "links"}

@@ -106,57 +106,11 @@ def generate_certificate(
             "valid for more than two years",
             backend=BACKEND,
         )
-    key: PrivateKey
-    if key_type == "rsa":
-        if not isinstance(key_size, int) or key_size < MIN_RSA_BITS:
-            raise ConfigurationError(
-                f"key_size must be at least {MIN_RSA_BITS} bits for NetSuite", backend=BACKEND
-            )
-        key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-        algorithm = "PS256"
-        digest: _Digest = hashes.SHA256()
-    elif key_type == "ec":
-        if curve not in _CURVES:
-            raise ConfigurationError(
-                f"curve must be one of {', '.join(_CURVES)}, not {curve!r}", backend=BACKEND
-            )
-        ec_curve, algorithm, digest = _CURVES[curve]
-        key = ec.generate_private_key(ec_curve)
-    else:
-        raise ConfigurationError(
-            f"key_type must be 'rsa' or 'ec', not {key_type!r}", backend=BACKEND
-        )
-
+    key, algorithm, digest = _new_key(key_type, key_size, curve)
     start = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     not_before = start - timedelta(minutes=1)  # tolerate a little clock skew at upload
     not_after = not_before + timedelta(days=days)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, digest)
-    )
+    certificate = _self_signed(key, digest, common_name, not_before, not_after)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -165,12 +119,79 @@ def generate_certificate(
     cert_pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
     fingerprint = certificate.fingerprint(hashes.SHA256()).hex(":").upper()
 
-    targets = [
-        (p, text, mode)
-        for p, text, mode in ((key_path, key_pem, 0o600), (cert_path, cert_pem, 0o644))
-        if p is not None
-    ]
-    resolved = [(Path(p).expanduser(), text, mode) for p, text, mode in targets]
+    _write_files(((key_path, key_pem, 0o600), (cert_path, cert_pem, 0o644)), overwrite)
+    return GeneratedCertificate(
+        private_key_pem=key_pem,
+        certificate_pem=cert_pem,
+        fingerprint=fingerprint,
+        not_after=not_after,
+        algorithm=algorithm,
+    )
+
+
+def _new_key(key_type: object, key_size: object, curve: str) -> tuple[PrivateKey, str, _Digest]:
+    """A fresh key NetSuite accepts, the JWT algorithm it signs with, and its digest."""
+    if key_type == "rsa":
+        if not isinstance(key_size, int) or key_size < MIN_RSA_BITS:
+            raise ConfigurationError(
+                f"key_size must be at least {MIN_RSA_BITS} bits for NetSuite", backend=BACKEND
+            )
+        return (
+            rsa.generate_private_key(public_exponent=65537, key_size=key_size),
+            "PS256",
+            (hashes.SHA256()),
+        )
+    if key_type == "ec":
+        if curve not in _CURVES:
+            raise ConfigurationError(
+                f"curve must be one of {', '.join(_CURVES)}, not {curve!r}", backend=BACKEND
+            )
+        ec_curve, algorithm, digest = _CURVES[curve]
+        return ec.generate_private_key(ec_curve), algorithm, digest
+    raise ConfigurationError(f"key_type must be 'rsa' or 'ec', not {key_type!r}", backend=BACKEND)
+
+
+def _self_signed(
+    key: PrivateKey,
+    digest: _Digest,
+    common_name: str,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.Certificate:
+    """A self-signed certificate for signing only (no CA, no key encipherment)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, digest)
+    )
+
+
+def _write_files(
+    targets: tuple[tuple[str | os.PathLike[str] | None, str, int], ...], overwrite: bool
+) -> None:
+    """Write the key and certificate where asked, refusing to replace existing files
+    unless ``overwrite`` (checked for all before any is written)."""
+    resolved = [(Path(p).expanduser(), text, mode) for p, text, mode in targets if p is not None]
     if not overwrite:
         for path, _, _ in resolved:
             if path.exists():
@@ -180,13 +201,6 @@ def generate_certificate(
                 )
     for path, text, mode in resolved:
         _write_atomically(path, text, mode)
-    return GeneratedCertificate(
-        private_key_pem=key_pem,
-        certificate_pem=cert_pem,
-        fingerprint=fingerprint,
-        not_after=not_after,
-        algorithm=algorithm,
-    )
 
 
 def _write_atomically(path: Path, text: str, mode: int) -> None:

@@ -96,28 +96,7 @@ def decode_error_body(
     """The error for a parsed body (``None`` when it was not JSON)."""
     parsed = _problem_document(body) or _restlet_error(body)
     if parsed is None:
-        if status == 429:
-            return RateLimitError(
-                "NetSuite is throttling (HTTP 429)",
-                backend=BACKEND,
-                http_status=status,
-                raw=raw,
-                retry_after=retry_after,
-            )
-        kind = (
-            "an empty body"
-            if not raw.strip()
-            else (
-                "an error body it does not document"
-                if isinstance(body, dict | list)
-                else "a body that is not JSON"
-            )
-        )
-        title = body.get("title") if isinstance(body, dict) else None
-        message = f"answered HTTP {status} with {kind}"
-        if isinstance(title, str) and title:
-            message += f" ({title})"
-        return _service(status, message, raw)
+        return _undocumented(status, body, raw, retry_after)
 
     code, field, detail, title = parsed
     message = title or f"HTTP {status}"
@@ -157,6 +136,32 @@ def decode_error_body(
     ):
         return DuplicateError(message, **common)
     return InvalidRequestError(message, **common)
+
+
+def _undocumented(status: int, body: Any, raw: str, retry_after: float | None) -> ErpSyncError:
+    """The error for a body that is neither a problem document nor a RESTlet error."""
+    if status == 429:
+        return RateLimitError(
+            "NetSuite is throttling (HTTP 429)",
+            backend=BACKEND,
+            http_status=status,
+            raw=raw,
+            retry_after=retry_after,
+        )
+    kind = (
+        "an empty body"
+        if not raw.strip()
+        else (
+            "an error body it does not document"
+            if isinstance(body, dict | list)
+            else "a body that is not JSON"
+        )
+    )
+    title = body.get("title") if isinstance(body, dict) else None
+    message = f"answered HTTP {status} with {kind}"
+    if isinstance(title, str) and title:
+        message += f" ({title})"
+    return _service(status, message, raw)
 
 
 _Parsed = tuple[str | None, str | None, str | None, str | None]

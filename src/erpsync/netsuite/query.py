@@ -7,6 +7,11 @@ query's meaning. :func:`suiteql_literal` is the one place that writes a literal:
 doubles the quote (SuiteQL is Oracle SQL), writes dates with ``TO_DATE`` and refuses
 anything it cannot write exactly, so a value can never change the shape of a query.
 
+SuiteQL shows and reads date-times in the account's time zone (a setting of the
+account; REST stays UTC): a datetime cursor is written in that zone
+(``suiteql_literal(moment, time_zone="America/Los_Angeles")``) and a ``TO_CHAR`` stamp
+read back from it (:func:`parse_suiteql_timestamp`). UTC unless told otherwise.
+
 A query cannot page past NetSuite's 100,000-row cap by offset, so long reads page by
 key instead: :func:`keyset_page_query` wraps a query as ``SELECT * FROM (query) WHERE
 key > last ORDER BY key``, which has no cap and no offset cost. The key column is
@@ -16,25 +21,49 @@ checked by :func:`keyset_column` before any text is built.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from erpsync.errors import ConfigurationError
 from erpsync.netsuite.errors import BACKEND
 
-__all__ = ["keyset_column", "keyset_page_query", "suiteql_literal"]
+__all__ = [
+    "account_time_zone",
+    "keyset_column",
+    "keyset_page_query",
+    "parse_suiteql_timestamp",
+    "suiteql_literal",
+]
 
 _IDENTIFIER: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _INTEGER: Final = re.compile(r"-?\d+")
 
 
-def suiteql_literal(value: object) -> str:
+def account_time_zone(name: str | tzinfo | None) -> tzinfo:
+    """The account time zone a setting names (an IANA name or a tzinfo; None is UTC)."""
+    if name is None:
+        return UTC
+    if isinstance(name, tzinfo):
+        return name
+    try:
+        return ZoneInfo(str(name).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"time_zone {name!r} is not a known IANA zone (e.g. 'America/Los_Angeles')",
+            field="time_zone",
+            backend=BACKEND,
+        ) from None
+
+
+def suiteql_literal(value: object, *, time_zone: str | tzinfo | None = None) -> str:
     """``value`` written as a SuiteQL literal: strings quoted with ``'`` doubled.
 
-    Numbers are written as numbers, dates with ``TO_DATE``, datetimes (taken as UTC) with
-    ``TO_TIMESTAMP``, ``None`` as ``NULL``. Anything else is refused rather than
-    stringified, so that a value can never change the shape of a query.
+    Numbers are written as numbers, dates with ``TO_DATE``, datetimes with
+    ``TO_TIMESTAMP`` in the account's ``time_zone`` (a naive datetime is taken as UTC),
+    ``None`` as ``NULL``. Anything else is refused rather than stringified, so that a
+    value can never change the shape of a query.
     """
     if value is None:
         return "NULL"
@@ -47,7 +76,8 @@ def suiteql_literal(value: object) -> str:
             raise ConfigurationError(f"{value} cannot be written in SuiteQL")
         return format(value, "f")
     if isinstance(value, datetime):
-        moment = value.astimezone(UTC) if value.tzinfo is not None else value
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        moment = aware.astimezone(account_time_zone(time_zone))
         stamp = moment.strftime("%Y-%m-%d %H:%M:%S")
         return f"TO_TIMESTAMP('{stamp}', 'YYYY-MM-DD HH24:MI:SS')"
     if isinstance(value, date):
@@ -57,6 +87,16 @@ def suiteql_literal(value: object) -> str:
             raise ConfigurationError("a SuiteQL string cannot contain a NUL character")
         return "'" + value.replace("'", "''") + "'"
     raise ConfigurationError(f"cannot write a {type(value).__name__} as a SuiteQL literal")
+
+
+def parse_suiteql_timestamp(text: str, *, time_zone: str | tzinfo | None = None) -> datetime | None:
+    """A ``TO_CHAR(..., 'YYYY-MM-DD HH24:MI:SS')`` value, written in the account's
+    ``time_zone``, as an aware UTC datetime; None when ``text`` is not one."""
+    try:
+        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+    except (ValueError, AttributeError):
+        return None
+    return local.replace(tzinfo=account_time_zone(time_zone)).astimezone(UTC)
 
 
 def keyset_column(key: str) -> str:

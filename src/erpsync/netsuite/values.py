@@ -14,6 +14,7 @@ pydantic ``ValidationError``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -71,8 +72,10 @@ class WireReader(SharedReader):
         """A reference's id, given either as a REST object or as a SuiteQL string."""
         value = self.data.get(field)
         if is_mapping(value):
-            found = self.ref(field)
-            return found.id if found is not None else None
+            ref_id = value.get("id")
+            if ref_id is None or ref_id == "":
+                self.fail(field, "is not a reference with an id")
+            return self.id_of(ref_id, field)
         return self.text(field)
 
     def any_ref(self, field: str) -> Ref | None:
@@ -124,9 +127,11 @@ class WireReader(SharedReader):
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=512)
 def label_key(label: str) -> str:
     """A status or type label reduced to what compares (``Paid In Full`` -> ``paidinfull``),
-    since NetSuite spells labels differently in REST, SuiteQL and the UI."""
+    since NetSuite spells labels differently in REST, SuiteQL and the UI. Cached: an
+    account has a few dozen labels, and every record read reduces one or two."""
     return _NON_WORD.sub("", label.lower())
 
 

@@ -5,10 +5,13 @@ batch, change data capture, invoice PDFs and webhooks.
 lazily so that a webhook endpoint importing ``verify_webhook`` loads nothing else.
 
 Every module has one role, and netsuite/ has the module of the same name for it:
-``auth`` (authentication), ``tokens`` (credential material; ``certificates`` there),
-``client`` (wire client), ``query`` (query building), ``errors`` (error decoding),
-``records`` (records: wire <-> models) and ``backend`` (the AccountingBackend);
-``webhooks`` is QuickBooks' own.
+``wire`` (the service's facts), ``auth`` (authentication), ``token_endpoint`` (the OAuth
+token POSTs), ``token_cache`` (where each tenant's token is kept), ``tokens`` (credential
+material and its stores; ``credentials`` there), ``client`` (wire client), ``answers``
+(reading its answers), ``paging`` (queries over many records), ``query`` (query
+building), ``errors`` (error decoding), ``records`` (wire <-> models) and ``backend``
+(the AccountingBackend). QuickBooks' own: ``connect`` (the authorization-code flow),
+``oauth_token``, ``batch``, ``webhooks`` and ``webhook_events``.
 """
 
 from __future__ import annotations

@@ -35,7 +35,8 @@ Connection failures that happened before anything was sent (DNS, refused connect
 connect timeout) are retried up to twice, since they cannot have consumed anything.
 
 Past the refresh token's hard expiry (5 years) we refuse without calling Intuit; within
-``hard_expiry_warning`` of it a WARNING is logged once per company per process.
+``hard_expiry_warning`` of it a WARNING is logged once per company (for each
+:class:`QuickBooksAuth`, of which a process usually has one).
 
 Secrets (the client secret, access and refresh tokens, authorization codes) never
 appear in a ``repr``, a log line or an exception.
@@ -43,30 +44,24 @@ appear in a ``repr``, a log line or an exception.
 
 from __future__ import annotations
 
-import contextlib
-import hmac
 import logging
-import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from typing import Literal
 
 import requests
-from requests.auth import AuthBase, HTTPBasicAuth
 
 from erpsync._redact import redact
 from erpsync.errors import (
     AuthenticationError,
     ConfigurationError,
-    ErpSyncError,
     RateLimitError,
     ServiceError,
 )
+from erpsync.quickbooks.connect import AuthorizationStates, authorization_url, parse_redirect
+from erpsync.quickbooks.token_cache import RECONNECT_HINT, QuickBooksRealmAuth, TokenCache
+from erpsync.quickbooks.token_endpoint import TokenEndpoint
 from erpsync.quickbooks.tokens import (
     FileTokenStore,
     LockingTokenStore,
@@ -77,21 +72,10 @@ from erpsync.quickbooks.tokens import (
 from erpsync.quickbooks.wire import (
     ACCOUNTING_SCOPE,
     DISCOVERY_URLS,
-    HARD_EXPIRY_HEADER,
-    REQUEST_ID_HEADERS,
 )
 from erpsync.quickbooks.wire import AUTHORIZE_URL as AUTHORIZE_URL
 from erpsync.quickbooks.wire import REVOKE_URL as REVOKE_URL
 from erpsync.quickbooks.wire import TOKEN_URL as TOKEN_URL
-from erpsync.transport import (
-    AttemptContext,
-    RetryPolicy,
-    Timeout,
-    Transport,
-    TransportOptions,
-    bearer_of,
-)
-from erpsync.transport.bodies import json_object
 from erpsync.transport.urls import check_url
 
 __all__ = [
@@ -114,30 +98,10 @@ _log = logging.getLogger("erpsync.quickbooks.auth")
 DEFAULT_SCOPES = (ACCOUNTING_SCOPE,)
 _DISCOVERY = DISCOVERY_URLS
 
-RECONNECT_HINT = (
-    "Reconnect the QuickBooks company: run the authorization flow again "
-    "(`erpsync connect quickbooks`, or QuickBooksAuth.authorization_url() + exchange_code())"
-)
-_CLIENT_HINT = (
-    "Check the client id and client secret, and that they belong to the same environment "
-    "(development keys for sandbox companies, production keys for real ones)"
-)
 _BACKEND = "QuickBooks"
-_NOT_SENT_RETRIES = 2
-_STATE_TTL = timedelta(hours=1)
-_STATE_CAPACITY = 1024
 
 Clock = Callable[[], datetime]
 Environment = Literal["production", "sandbox"]
-
-# Stores without their own lock() share one process-local lock per (store, realm), so
-# two QuickBooksAuth objects over one store still refresh one at a time.
-_LOCAL_LOCKS: dict[tuple[int, str], threading.RLock] = {}
-_LOCAL_LOCKS_GUARD = threading.Lock()
-
-# "Reconnect soon" is said once per company per process, not on every call.
-_HARD_EXPIRY_WARNED: set[str] = set()
-_HARD_EXPIRY_GUARD = threading.Lock()
 
 
 def _utcnow() -> datetime:
@@ -179,32 +143,16 @@ class QuickBooksAuth:
         retry_lost_refresh: bool = True,
         renew_min_token_age: timedelta = timedelta(seconds=60),
     ) -> None:
-        if not isinstance(client_id, str) or not client_id:
-            raise ConfigurationError("QuickBooksAuth needs a client_id")
-        if not isinstance(client_secret, str) or not client_secret:
-            raise ConfigurationError("QuickBooksAuth needs a client_secret")
-        if environment not in _DISCOVERY:
-            raise ConfigurationError(
-                f"environment must be 'production' or 'sandbox', not {environment!r}"
-            )
-        if isinstance(scopes, str) or not scopes:
-            raise ConfigurationError("scopes must be a non-empty sequence of scope names")
-        if refresh_margin < timedelta(0) or refresh_margin >= timedelta(minutes=55):
-            raise ConfigurationError("refresh_margin must be between 0 and 55 minutes")
-        for name, url in (
-            ("token_url", token_url),
-            ("revoke_url", revoke_url),
-            ("authorize_url", authorize_url),
-        ):
-            _require_https(name, url)
+        _check_app(client_id, client_secret, environment, scopes, refresh_margin)
+        urls = {"token_url": token_url, "revoke_url": revoke_url, "authorize_url": authorize_url}
         if redirect_uri is not None:
-            _require_https("redirect_uri", redirect_uri)
+            urls["redirect_uri"] = redirect_uri
+        for name, url in urls.items():
+            _require_https(name, url)
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
-        self.token_store: TokenStore = (
-            token_store if token_store is not None else MemoryTokenStore()
-        )
+        self._tokens = TokenCache(token_store if token_store is not None else MemoryTokenStore())
         self.token_url = token_url
         self.revoke_url = revoke_url
         self.authorize_url = authorize_url
@@ -218,17 +166,18 @@ class QuickBooksAuth:
         self._clock: Clock = clock or _utcnow
         self._sleep = sleep
         self._session = session or requests.Session()
-        self._guard = threading.Lock()
-        self._cache: dict[str, QuickBooksToken] = {}
-        self._unsaved: dict[str, QuickBooksToken] = {}
-        self._revoked: set[str] = set()
-        self._states: dict[str, datetime] = {}
+        self._states = AuthorizationStates()
 
     def __repr__(self) -> str:
         return (
             f"QuickBooksAuth(client_id={self.client_id!r}, environment={self.environment!r}, "
             f"token_store={self.token_store!r})"
         )
+
+    @property
+    def token_store(self) -> TokenStore:
+        """Where the companies' tokens are kept (keyed by realm id)."""
+        return self._tokens.store
 
     @property
     def discovery_url(self) -> str:
@@ -245,50 +194,20 @@ class QuickBooksAuth:
         session instead and pass it to ``exchange_code(expected_state=...)``.
         """
         redirect_uri = self._require_redirect_uri()
-        state = state or secrets.token_urlsafe(32)
-        now = self._now()
-        with self._guard:
-            self._prune_states(now)
-            self._states[state] = now
-        query = urlencode(
-            {
-                "client_id": self.client_id,
-                "response_type": "code",
-                "scope": " ".join(self.scopes),
-                "redirect_uri": redirect_uri,
-                "state": state,
-            },
-            quote_via=quote,
+        state = self._states.issue(state, self._now())
+        url = authorization_url(
+            self.authorize_url,
+            client_id=self.client_id,
+            scopes=self.scopes,
+            redirect_uri=redirect_uri,
+            state=state,
         )
-        separator = "&" if urlsplit(self.authorize_url).query else "?"
-        return f"{self.authorize_url}{separator}{query}", state
+        return url, state
 
     @staticmethod
     def parse_redirect(url: str) -> tuple[str, str, str]:
         """``(code, realm_id, state)`` from the URL Intuit redirected the user to."""
-        params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items() if v}
-        error = params.get("error")
-        if error:
-            message = (
-                "the user declined to connect the QuickBooks company"
-                if error == "access_denied"
-                else "QuickBooks authorization failed"
-            )
-            raise AuthenticationError(
-                message,
-                backend=_BACKEND,
-                code=error,
-                detail=params.get("error_description"),
-                hint="Start the authorization flow again",
-            )
-        missing = [name for name in ("code", "realmId", "state") if not params.get(name)]
-        if missing:
-            raise AuthenticationError(
-                f"the authorization redirect lacks {', '.join(missing)}",
-                backend=_BACKEND,
-                hint="Pass the full URL Intuit redirected to, query string included",
-            )
-        return params["code"], params["realmId"], params["state"]
+        return parse_redirect(url)
 
     def exchange_code(
         self,
@@ -304,26 +223,15 @@ class QuickBooksAuth:
         ``state`` must be one this object handed out (or equal ``expected_state``):
         a mismatch means the redirect may be forged (CSRF) and nothing is sent.
         """
-        self._check_state(state, expected_state)
+        self._states.check(state, expected_state, self._now())
         if not code or not realm_id:
             raise ConfigurationError("exchange_code needs the code and the realm id")
         redirect_uri = self._require_redirect_uri()
-        body = self._post_token(
-            session,
-            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
-            realm_id=realm_id,
-            extra_secrets=(code,),
-            retry_lost=False,
-            grant_hint="The authorization code expired (they live minutes) or was already "
-            "used: start the authorization flow again",
+        token = self._endpoint().exchange(
+            session, code, redirect_uri, realm_id=realm_id, now=self._now
         )
-        token = QuickBooksToken.from_response(body, now=self._now(), realm_id=realm_id)
-        with self._lock(realm_id):
-            self.token_store.save(realm_id, token)
-            with self._guard:
-                self._cache[realm_id] = token
-                self._unsaved.pop(realm_id, None)
-                self._revoked.discard(realm_id)
+        with self._tokens.lock(realm_id):
+            self._tokens.connected(realm_id, token)
         _log.info("QuickBooks company %s connected", realm_id)
         self._maybe_warn_hard_expiry(realm_id, token, self._now())
         return token
@@ -352,12 +260,11 @@ class QuickBooksAuth:
         current one is returned and the failure logged: the next call tries again.
         """
         now = self._now()
-        with self._guard:
-            token = self._cache.get(realm_id)
+        token = self._tokens.cached(realm_id)
         if token is None or not token.access_valid(now, self.refresh_margin):
-            token = self._load(realm_id)
+            token = self._tokens.load(realm_id)
         if token.access_valid(now, self.refresh_margin):
-            self._remember(realm_id, token)
+            self._tokens.remember(realm_id, token)
             self._maybe_warn_hard_expiry(realm_id, token, now)
             return token
         try:
@@ -381,9 +288,7 @@ class QuickBooksAuth:
         If another process replaced this process's token meanwhile, that newer token
         is returned instead: the aim is a token newer than the one we had, not a POST.
         """
-        with self._guard:
-            cached = self._cache.get(realm_id)
-        current = cached or self._load(realm_id)
+        current = self._tokens.cached(realm_id) or self._tokens.load(realm_id)
         return self._refresh(realm_id, session, failed_access=current.access_token)
 
     def revoke(self, realm_id: str, *, session: requests.Session | None = None) -> bool:
@@ -394,36 +299,12 @@ class QuickBooksAuth:
         A store with a ``delete(realm_id)`` method has the record removed; for other
         stores this object remembers the realm as revoked for the rest of the process.
         """
-        with self._lock(realm_id):
-            with self._guard:
-                revoked = realm_id in self._revoked
-                pending = self._unsaved.get(realm_id)
-            token = None if revoked else pending or self.token_store.load(realm_id)
+        with self._tokens.lock(realm_id):
+            token = self._tokens.current(realm_id)
             if token is None:
                 return False
-            try:
-                self._send(
-                    session,
-                    self.revoke_url,
-                    realm_id=realm_id,
-                    json_body={"token": token.refresh_token},
-                    retry_lost=True,
-                    extra_secrets=token.secret_values(),
-                )
-            except ErpSyncError as exc:
-                if exc.http_status not in (400, 404):
-                    raise
-                # Intuit no longer knows the token, which is what revoking wants.
-                _log.info("QuickBooks company %s: token already invalid at Intuit", realm_id)
-            delete = getattr(self.token_store, "delete", None)
-            if callable(delete):
-                delete(realm_id)
-            with self._guard:
-                if not callable(delete):
-                    # The store still holds the dead token; remember not to use it.
-                    self._revoked.add(realm_id)
-                self._cache.pop(realm_id, None)
-                self._unsaved.pop(realm_id, None)
+            self._endpoint().revoke(session, self.revoke_url, token, realm_id=realm_id)
+            self._tokens.forget(realm_id)
         _log.info("QuickBooks company %s disconnected (tokens revoked)", realm_id)
         return True
 
@@ -431,11 +312,7 @@ class QuickBooksAuth:
 
     def _renew(self, realm_id: str, failed_access: str, session: requests.Session | None) -> bool:
         """Called on a 401: True when there is a different token worth retrying with."""
-        with self._guard:
-            if realm_id in self._revoked:
-                return False
-            pending = self._unsaved.get(realm_id)
-        current = pending or self.token_store.load(realm_id)
+        current = self._tokens.current(realm_id)
         if current is None:
             return False
         now = self._now()
@@ -460,14 +337,14 @@ class QuickBooksAuth:
         *,
         failed_access: str | None,
     ) -> QuickBooksToken:
-        with self._lock(realm_id):
+        with self._tokens.lock(realm_id):
             now = self._now()
-            current = self._load_for_refresh(realm_id)
+            current = self._tokens.load_for_refresh(realm_id)
             if current.access_valid(now, self.refresh_margin) and (
                 failed_access is None or current.access_token != failed_access
             ):
                 # Another thread or process refreshed while we waited for the lock.
-                self._remember(realm_id, current)
+                self._tokens.remember(realm_id, current)
                 return current
             if current.hard_expired(now):
                 assert current.refresh_hard_expires_at is not None
@@ -479,25 +356,14 @@ class QuickBooksAuth:
                     hint=RECONNECT_HINT,
                 )
             _log.info("refreshing the QuickBooks token of company %s", realm_id)
-            body = self._post_token(
+            fresh = self._endpoint().refreshed(
                 session,
-                {"grant_type": "refresh_token", "refresh_token": current.refresh_token},
+                current,
                 realm_id=realm_id,
-                extra_secrets=current.secret_values(),
                 retry_lost=self.retry_lost_refresh,
-                grant_hint=RECONNECT_HINT,
+                now=self._now,
             )
-            try:
-                fresh = QuickBooksToken.from_response(body, now=self._now(), realm_id=realm_id)
-            except ErpSyncError as exc:
-                raise exc.with_context(
-                    hint="The refresh answer was unusable; the previous refresh token may "
-                    "already be spent. " + RECONNECT_HINT + " if the next call fails too"
-                ) from None
-            if fresh.refresh_hard_expires_at is None and current.refresh_hard_expires_at:
-                # A refresh does not move the hard limit; keep knowing it.
-                fresh = replace(fresh, refresh_hard_expires_at=current.refresh_hard_expires_at)
-            self._save(realm_id, fresh)
+            self._tokens.save(realm_id, fresh)
         _log.info(
             "QuickBooks company %s: token refreshed, access valid until %s%s",
             realm_id,
@@ -507,202 +373,21 @@ class QuickBooksAuth:
         self._maybe_warn_hard_expiry(realm_id, fresh, self._now())
         return fresh
 
-    def _load_for_refresh(self, realm_id: str) -> QuickBooksToken:
-        """The token to refresh from, inside the lock, retrying an earlier failed save."""
-        stored = self._load(realm_id)
-        with self._guard:
-            pending = self._unsaved.get(realm_id)
-        if pending is None:
-            return stored
-        if stored.obtained_at and pending.obtained_at and stored.obtained_at >= pending.obtained_at:
-            # Someone else stored a newer token since; ours is obsolete.
-            with self._guard:
-                self._unsaved.pop(realm_id, None)
-            return stored
-        self._save(realm_id, pending)
-        return pending
-
-    def _save(self, realm_id: str, token: QuickBooksToken) -> None:
-        try:
-            self.token_store.save(realm_id, token)
-        except BaseException:
-            with self._guard:
-                self._unsaved[realm_id] = token
-                self._cache.pop(realm_id, None)
-            _log.error(
-                "QuickBooks company %s: the refreshed token could NOT be saved in %r; it is "
-                "kept in memory and saving is retried on the next call, but if this "
-                "process stops first the company may have to be reconnected",
-                realm_id,
-                self.token_store,
-            )
-            raise
-        with self._guard:
-            self._unsaved.pop(realm_id, None)
-            self._cache[realm_id] = token
-
-    def _load(self, realm_id: str) -> QuickBooksToken:
-        with self._guard:
-            revoked = realm_id in self._revoked
-        token = None if revoked else self.token_store.load(realm_id)
-        if token is None:
-            raise AuthenticationError(
-                f"no QuickBooks token stored for company {realm_id}",
-                backend=_BACKEND,
-                reconnect_required=True,
-                hint=RECONNECT_HINT,
-            )
-        return token
-
-    def _remember(self, realm_id: str, token: QuickBooksToken) -> None:
-        with self._guard:
-            self._cache[realm_id] = token
-
-    @contextlib.contextmanager
-    def _lock(self, realm_id: str) -> Iterator[None]:
-        store_lock = getattr(self.token_store, "lock", None)
-        if callable(store_lock):
-            context: AbstractContextManager[None] = store_lock(realm_id)
-            with context:
-                yield
-            return
-        key = (id(self.token_store), realm_id)
-        with _LOCAL_LOCKS_GUARD:
-            lock = _LOCAL_LOCKS.setdefault(key, threading.RLock())
-        with lock:
-            yield
-
     def _maybe_warn_hard_expiry(self, realm_id: str, token: QuickBooksToken, now: datetime) -> None:
-        hard = token.refresh_hard_expires_at
-        if hard is None or now < hard - self.hard_expiry_warning:
-            return
-        with _HARD_EXPIRY_GUARD:
-            if realm_id in _HARD_EXPIRY_WARNED:
-                return
-            _HARD_EXPIRY_WARNED.add(realm_id)
-        _log.warning(
-            "QuickBooks company %s must be reconnected by %s: its authorization reaches "
-            "Intuit's 5-year limit then and cannot be refreshed after it. %s",
-            realm_id,
-            hard.strftime("%Y-%m-%d %H:%M %Z"),
-            RECONNECT_HINT,
-        )
+        self._tokens.warn_if_expiring(realm_id, token, now, self.hard_expiry_warning)
 
     # -- talking to the token endpoint --------------------------------------------------
 
-    def _post_token(
-        self,
-        session: requests.Session | None,
-        form: Mapping[str, str],
-        *,
-        realm_id: str,
-        extra_secrets: Sequence[str],
-        retry_lost: bool,
-        grant_hint: str,
-    ) -> dict[str, Any]:
-        response = self._send(
-            session,
-            self.token_url,
-            form=form,
-            realm_id=realm_id,
-            retry_lost=retry_lost,
-            extra_secrets=extra_secrets,
-            grant_hint=grant_hint,
-        )
-        return json_object(
-            response,
-            backend=_BACKEND,
-            record=f"company {realm_id}",
-            exact=False,
-            request_id=_request_id(response),
-        )
-
-    def _send(
-        self,
-        session: requests.Session | None,
-        url: str,
-        *,
-        realm_id: str,
-        form: Mapping[str, str] | None = None,
-        json_body: Mapping[str, str] | None = None,
-        retry_lost: bool,
-        extra_secrets: Sequence[str],
-        grant_hint: str = "",
-    ) -> requests.Response:
-        """POST with client authentication through the shared Transport; only the
-        retries the module docstring allows (:class:`_TokenEndpointRetries`)."""
-        retries = _TokenEndpointRetries(retry_lost=retry_lost, url=url)
-
-        def decode(response: requests.Response) -> ErpSyncError:
-            hint = grant_hint
-            if retries.lost:
-                hint = (
-                    "An earlier answer from Intuit was lost on the way, and the refresh token "
-                    "it would have replaced is no longer accepted. " + grant_hint
-                )
-            return self._error_from(response, realm_id, extra_secrets, hint)
-
-        options = TransportOptions(
-            session=session or self._session,
+    def _endpoint(self) -> TokenEndpoint:
+        """Intuit's token endpoint with this app's credentials and current settings."""
+        return TokenEndpoint(
+            client=(self.client_id, self._client_secret),
+            token_url=self.token_url,
+            session=self._session,
+            timeout=self.timeout,
             sleep=self._sleep,
-            timeout=Timeout(connect=min(10.0, self.timeout), read=self.timeout),
-            retry=RetryPolicy(max_attempts=4, base_delay=0.5, max_delay=2.0, checker=retries),
+            redact=self._redact,
         )
-        transport = Transport(
-            backend=_BACKEND,
-            base_url=url,
-            decode_error=decode,
-            auth=HTTPBasicAuth(self.client_id, self._client_secret),
-            options=options,
-            request_id_headers=REQUEST_ID_HEADERS,
-        )
-        return transport.request(
-            "POST",
-            url,
-            data=form,
-            json=json_body,
-            headers={"Accept": "application/json", HARD_EXPIRY_HEADER: "true"},
-            idempotent=False,
-            record=f"company {realm_id}",
-        )
-
-    def _error_from(
-        self,
-        response: requests.Response,
-        realm_id: str,
-        extra_secrets: Sequence[str],
-        grant_hint: str,
-    ) -> ErpSyncError:
-        status = response.status_code
-        raw = self._redact(response.text, extra_secrets)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        error = body.get("error") if isinstance(body, dict) else None
-        description = body.get("error_description") if isinstance(body, dict) else None
-        code = error if isinstance(error, str) else None
-        detail = self._redact(description, extra_secrets) if isinstance(description, str) else None
-        common: dict[str, Any] = {
-            "backend": _BACKEND,
-            "record": f"company {realm_id}",
-            "http_status": status,
-            "code": code,
-            "detail": detail,
-            "request_id": _request_id(response),
-            "raw": raw,
-        }
-        if code == "invalid_grant":
-            return AuthenticationError(
-                "the grant is no longer valid", reconnect_required=True, hint=grant_hint, **common
-            )
-        if code == "invalid_client" or status == 401:
-            return AuthenticationError("the app's client credentials", hint=_CLIENT_HINT, **common)
-        if status == 429:
-            return RateLimitError("token endpoint throttled the app", **common)
-        if status >= 500:
-            return ServiceError("token endpoint failed", retryable=True, **common)
-        return AuthenticationError("token endpoint refused the request", **common)
 
     # -- small helpers ------------------------------------------------------------------
 
@@ -713,8 +398,7 @@ class QuickBooksAuth:
         return now
 
     def _redact(self, text: str, extra: Sequence[str] = ()) -> str:
-        with self._guard:
-            known = [s for t in self._cache.values() for s in t.secret_values()]
+        known = self._tokens.secret_values()
         return redact(text, self._client_secret, *extra, *known)
 
     def _require_redirect_uri(self) -> str:
@@ -725,109 +409,30 @@ class QuickBooksAuth:
             )
         return self.redirect_uri
 
-    def _prune_states(self, now: datetime) -> None:
-        for key in [k for k, t in self._states.items() if now - t > _STATE_TTL]:
-            del self._states[key]
-        while len(self._states) >= _STATE_CAPACITY:
-            del self._states[next(iter(self._states))]
-
-    def _check_state(self, state: str | None, expected_state: str | None) -> None:
-        if expected_state is not None:
-            ok = bool(state) and hmac.compare_digest(
-                (state or "").encode(), expected_state.encode()
-            )
-        else:
-            with self._guard:
-                self._prune_states(self._now())
-                ok = bool(state) and self._states.pop(state or "", None) is not None
-        if not ok:
-            _log.warning(
-                "QuickBooks authorization redirect with an unknown or mismatched state: "
-                "possible CSRF attempt, the code was not exchanged"
-            )
-            raise AuthenticationError(
-                "the OAuth state of the redirect does not match one this app issued "
-                "(possible cross-site request forgery, or the flow expired)",
-                backend=_BACKEND,
-                hint="Start the authorization flow again",
-            )
-
-
-class QuickBooksRealmAuth(AuthBase):
-    """``requests`` auth for one company: adds the bearer token, renews it on a 401.
-
-    It implements the transport's ``RenewableAuth`` protocol: ``renew(response)`` is
-    called when a request came back 401 and answers whether retrying once is worth it.
-    """
-
-    def __init__(
-        self, auth: QuickBooksAuth, realm_id: str, session: requests.Session | None = None
-    ) -> None:
-        self.auth = auth
-        self.realm_id = realm_id
-        self._session = session
-
-    def __repr__(self) -> str:
-        return f"QuickBooksRealmAuth(realm_id={self.realm_id!r}, auth={self.auth!r})"
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self.auth.get_token(self.realm_id, session=self._session)
-        r.headers["Authorization"] = f"Bearer {token.access_token}"
-        return r
-
-    def renew(self, response: requests.Response) -> bool:
-        """On a 401: refresh once, unless another thread already has, and say if a retry
-        may now succeed.
-
-        False when the failed request carried no bearer token of ours, when no token is
-        stored, or when the refused token was minted moments ago (refreshing cannot
-        help). A refresh that fails raises (``invalid_grant`` raises
-        ``AuthenticationError(reconnect_required=True)``), because its error says more
-        than the 401 does.
-        """
-        failed = bearer_of(response.request)
-        if failed is None:
-            return False
-        return self.auth._renew(self.realm_id, failed, self._session)
-
 
 # -- module helpers ---------------------------------------------------------------------
 
 
-def _request_id(response: requests.Response) -> str | None:
-    for name in REQUEST_ID_HEADERS:
-        value = response.headers.get(name)
-        if value:
-            return str(value)
-    return None
-
-
-class _TokenEndpointRetries:
-    """What the token endpoint retries (one object per POST, since it counts).
-
-    Failures before anything was sent, up to twice: they cannot have spent a refresh
-    token. A lost answer (sent, no reply) once, and only when ``retry_lost``: Intuit may
-    have rotated the token, and the same old one is all we hold (module docstring).
-    Nothing else: an answer, even a 5xx or a 429, is the caller's to handle.
-    """
-
-    def __init__(self, *, retry_lost: bool, url: str) -> None:
-        self.retry_lost = retry_lost
-        self.url = url
-        self.unsent = 0
-        self.lost = 0
-
-    def is_retryable(self, context: AttemptContext) -> bool:
-        if context.http_status is not None or not context.transient:
-            return False
-        if not context.sent:
-            self.unsent += 1
-            return self.unsent <= _NOT_SENT_RETRIES
-        if self.retry_lost and not self.lost:
-            self.lost += 1
-            _log.warning("no answer from %s; trying once more with the same credentials", self.url)
-            return True
-        return False
+def _check_app(
+    client_id: object,
+    client_secret: object,
+    environment: object,
+    scopes: object,
+    refresh_margin: timedelta,
+) -> None:
+    """Refuse an app configuration that cannot work, before any request."""
+    if not isinstance(client_id, str) or not client_id:
+        raise ConfigurationError("QuickBooksAuth needs a client_id")
+    if not isinstance(client_secret, str) or not client_secret:
+        raise ConfigurationError("QuickBooksAuth needs a client_secret")
+    if environment not in _DISCOVERY:
+        raise ConfigurationError(
+            f"environment must be 'production' or 'sandbox', not {environment!r}"
+        )
+    if isinstance(scopes, str) or not scopes:
+        raise ConfigurationError("scopes must be a non-empty sequence of scope names")
+    if refresh_margin < timedelta(0) or refresh_margin >= timedelta(minutes=55):
+        raise ConfigurationError("refresh_margin must be between 0 and 55 minutes")
 
 
 def _require_https(name: str, url: str) -> None:

@@ -194,27 +194,7 @@ def _invoice_rows(
             "Memo": source.memo or "",
             "Currency": source.currency,
         }
-        rows: list[dict[str, str]] = []
-        for line in source.lines:
-            if line.amount == 0:
-                report.zero_lines_dropped += 1
-                continue
-            if line.product is None:
-                raise ConfigurationError(f"a line of invoice {source.id} has no product")
-            _check_line_money(source.id, line.amount, line.quantity, line.unit_price)
-            rate = line.unit_price
-            if rate is None and line.quantity in (None, Decimal(1)):
-                rate = line.amount
-            rows.append(
-                {
-                    **header,
-                    "Item": mapping.item_ref(line.product, line.raw).id,
-                    "Quantity": _number(line.quantity),
-                    "Rate": _number(rate),
-                    "Amount": _money(line.amount, source.currency),
-                    "Description": line.description or "",
-                }
-            )
+        rows = _line_rows(source, header, mapping, report)
     except ErpSyncError as exc:
         report.dropped.append(DroppedInvoice(label, str(exc)))
         return []
@@ -223,6 +203,34 @@ def _invoice_rows(
         return []
     report.invoices.append(external_id)
     written.add(external_id)
+    return rows
+
+
+def _line_rows(
+    source: SourceInvoice, header: dict[str, str], mapping: FieldMapping, report: ExportReport
+) -> list[dict[str, str]]:
+    """One CSV row per non-zero line (zero lines are counted as dropped)."""
+    rows: list[dict[str, str]] = []
+    for line in source.lines:
+        if line.amount == 0:
+            report.zero_lines_dropped += 1
+            continue
+        if line.product is None:
+            raise ConfigurationError(f"a line of invoice {source.id} has no product")
+        _check_line_money(source.id, line.amount, line.quantity, line.unit_price)
+        rate = line.unit_price
+        if rate is None and line.quantity in (None, Decimal(1)):
+            rate = line.amount
+        rows.append(
+            {
+                **header,
+                "Item": mapping.item_ref(line.product, line.raw).id,
+                "Quantity": _number(line.quantity),
+                "Rate": _number(rate),
+                "Amount": _money(line.amount, source.currency),
+                "Description": line.description or "",
+            }
+        )
     return rows
 
 

@@ -34,12 +34,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from erpsync.errors import ConfigurationError
 from erpsync.store import SyncStore
 
-__all__ = ["Feed", "FeedPosition", "FeedWindow", "ImportBatch"]
+__all__ = ["Feed", "FeedPosition", "FeedWindow", "ImportBatch", "Stamped", "stamp_of"]
 
 T = TypeVar("T")
 
@@ -90,6 +90,21 @@ class FeedPosition:
         if not sep:
             raise ValueError("no '|<id>' part")
         return cls.of(datetime.fromisoformat(stamp), record_id)
+
+
+class Stamped(Protocol):
+    """A record a feed can place: every erpsync document has both."""
+
+    @property
+    def updated_at(self) -> datetime | None: ...
+
+    @property
+    def id(self) -> str | None: ...
+
+
+def stamp_of(record: Stamped) -> tuple[datetime | None, str | None]:
+    """``(updated_at, id)`` of a document, where a feed places it."""
+    return record.updated_at, record.id
 
 
 def _utc(ts: datetime) -> datetime:
@@ -266,15 +281,16 @@ class Feed:
     def batch(
         self,
         fetch: Callable[[datetime | None], Iterable[T]],
-        stamp: Callable[[T], tuple[datetime | None, str | None]],
+        stamp: Callable[[T], tuple[datetime | None, str | None]] = stamp_of,  # type: ignore[assignment]
         *,
         keep: Callable[[T], bool] | None = None,
         on_commit: Callable[[list[T]], None] | None = None,
     ) -> ImportBatch[T]:
         """Read the records new since the committed position and hand them over with
-        their commit. ``fetch(since)`` reads the ERP, ``stamp`` gives a record's
-        ``(updated_at, id)``, ``keep`` filters what is delivered (records left out still
-        move the feed), ``on_commit`` runs with the delivered records after the commit."""
+        their commit. ``fetch(since)`` reads the ERP; ``stamp`` gives a record's
+        ``(updated_at, id)`` (default: its attributes of those names); ``keep`` filters
+        what is delivered (records left out still move the feed); ``on_commit`` runs
+        with the delivered records after the commit."""
         window = self.open()
         records = [
             record

@@ -14,7 +14,9 @@ in ``erpsync.sync`` that sequences the ledger around an ERP write:
    after sending), the record is looked up by its external id first: the ERP may have
    committed it before the answer was lost.
 3. Otherwise the record is created, under its external id, so even a create retried by
-   the transport after a lost response lands on the same record.
+   the transport after a lost response lands on the same record. While steps 2 and 3
+   run, the claim's lease is renewed every third of ``lease_seconds``, so a write
+   slower than its lease (a throttled ERP) keeps its claim.
 4. ``mark_written``. If recording fails after the ERP accepted the write, the claim is
    marked failed (best effort) and the error raised: the next call takes the claim
    again, finds the record by external id in step 2 and records it. If even that
@@ -39,13 +41,14 @@ invoices are already paid).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from erpsync.backend import AccountingBackend
-from erpsync.errors import ConfigurationError, ErpSyncError
+from erpsync.errors import ConfigurationError, ErpSyncError, MappingError
 from erpsync.store import DEFAULT_TENANT, Claim, LedgerEntry, SyncStore
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "LedgerTarget",
     "WriteOutcome",
     "WriteStatus",
+    "document_identity",
     "resolve_tenant",
     "write_once",
 ]
@@ -147,10 +151,11 @@ def write_once(
             tenant=target.tenant,
         )
         if claim is not None:
-            return _write_claimed(
-                store, claim, target, find, create, identify, content_hash, update, precheck,
-                lookup_first,
-            )  # fmt: skip
+            with _LeaseKeeper(store, claim, lease_seconds):
+                return _write_claimed(
+                    store, claim, target, find, create, identify, content_hash, update,
+                    precheck, lookup_first,
+                )  # fmt: skip
         entry = store.get(
             target.backend, target.record_type, target.source_key, tenant=target.tenant
         )
@@ -166,6 +171,39 @@ def write_once(
         sleep(poll_interval)
 
 
+class _LeaseKeeper:
+    """Renews a claim every third of its lease while the ERP write runs, so a write
+    slower than ``lease_seconds`` (a throttled ERP, a long retry) keeps its claim
+    instead of letting another worker take it over and write a duplicate.
+
+    A renewal that fails (the claim was lost, the store is down) stops the keeper
+    quietly: the fenced ``mark_written`` then tells the writer what happened."""
+
+    def __init__(self, store: SyncStore, claim: Claim, lease_seconds: float) -> None:
+        self._store = store
+        self._claim = claim
+        self._interval = lease_seconds / 3
+        self._lease_seconds = lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name=f"lease:{claim.key}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _keep(self) -> None:
+        claim = self._claim
+        while not self._stop.wait(self._interval):
+            try:
+                claim = self._store.renew(claim, self._lease_seconds)
+            except Exception:  # lost or unreachable: mark_written's fence decides
+                return
+
+
 def _write_claimed(
     store: SyncStore,
     claim: Claim,
@@ -178,18 +216,9 @@ def _write_claimed(
     precheck: Callable[[], None] | None,
     lookup_first: bool,
 ) -> WriteOutcome[T]:
-    if (
-        claim.previous_state == "written"  # only upserts reclaim a written record
-        and claim.remote_id is not None
-        and content_hash is not None
-        and claim.content_hash == content_hash
-    ):
-        store.release(claim)
-        entry = store.get(
-            target.backend, target.record_type, target.source_key, tenant=target.tenant
-        )
-        number = entry.number if entry is not None else None
-        return WriteOutcome("unchanged", claim.remote_id, number, entry=entry)
+    unchanged: WriteOutcome[T] | None = _unchanged(store, claim, target, content_hash)
+    if unchanged is not None:
+        return unchanged
     status: WriteStatus = "created"
     record: T | None = None
     try:
@@ -219,6 +248,36 @@ def _write_claimed(
     except BaseException as exc:
         _mark_failed_quietly(store, claim, exc)
         raise
+    entry = _record(store, claim, target, remote_id, number, content_hash)
+    return WriteOutcome(status, remote_id, number, record=record, entry=entry)
+
+
+def _unchanged(
+    store: SyncStore, claim: Claim, target: LedgerTarget, content_hash: str | None
+) -> WriteOutcome[T] | None:
+    """An upsert of content already written: the claim is given back, nothing is sent."""
+    if not (
+        claim.previous_state == "written"  # only upserts reclaim a written record
+        and claim.remote_id is not None
+        and content_hash is not None
+        and claim.content_hash == content_hash
+    ):
+        return None
+    store.release(claim)
+    entry = store.get(target.backend, target.record_type, target.source_key, tenant=target.tenant)
+    number = entry.number if entry is not None else None
+    return WriteOutcome("unchanged", claim.remote_id, number, entry=entry)
+
+
+def _record(
+    store: SyncStore,
+    claim: Claim,
+    target: LedgerTarget,
+    remote_id: str,
+    number: str | None,
+    content_hash: str | None,
+) -> LedgerEntry:
+    """Step 4: record the ERP's write; a failure here says the ERP record exists."""
     try:
         entry = store.mark_written(
             claim, remote_id, content_hash, number, external_id=target.external_id
@@ -237,7 +296,7 @@ def _write_claimed(
                 hint=f"The ERP record {remote_id} exists; retrying records it without a duplicate",
             )
         raise
-    return WriteOutcome(status, remote_id, number, record=record, entry=entry)
+    return entry
 
 
 def _mark_failed_quietly(
@@ -255,14 +314,32 @@ def _release_quietly(store: SyncStore, claim: Claim) -> None:
         store.release(claim)
 
 
+def document_identity(record: Any) -> tuple[str, str | None]:
+    """``(ERP id, document number)`` of a written erpsync document (an Invoice, a
+    Payment, a Customer...), the ledger's default ``identify``; a record the ERP
+    returned without an id is a MappingError naming its external id."""
+    remote_id = getattr(record, "id", None)
+    if not isinstance(remote_id, str) or not remote_id:
+        kind = type(record).__name__.lower()
+        external_id = getattr(record, "external_id", None)
+        raise MappingError(
+            f"the ERP returned the {kind} without an id",
+            record=f"{kind} {external_id}" if external_id else None,
+        )
+    number = getattr(record, "number", None)
+    return remote_id, number if isinstance(number, str) else None
+
+
 class Ledger:
-    """:func:`write_once` bound to one workflow's store, ledger namespace, tenant and
-    owner, so a workflow names only what differs per record.
+    """:func:`write_once` bound to one workflow's store, ledger namespace, tenant, owner
+    and waiting rules, so a workflow names only what differs per record.
 
     Every workflow used to carry its own many-argument ``_write`` wrapper around
     :func:`write_once`; this is that wrapper, once. ``backend`` is the ledger
-    namespace (usually the ERP backend's name; Xometry and purchasing use their own),
-    ``identify`` gives a written record's ``(remote id, document number)``.
+    namespace (usually the ERP backend's name; Xometry and purchasing name their own),
+    ``identify`` gives a written record's ``(remote id, document number)`` (default:
+    :func:`document_identity`). ``wait_seconds``, ``poll_interval``, ``sleep`` and
+    ``monotonic`` say how long a write waits for another owner's claim.
     """
 
     def __init__(
@@ -273,7 +350,11 @@ class Ledger:
         tenant: str,
         owner: str,
         lease_seconds: float,
-        identify: Callable[[Any], tuple[str, str | None]],
+        identify: Callable[[Any], tuple[str, str | None]] = document_identity,
+        wait_seconds: float = 0.0,
+        poll_interval: float = 0.25,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not lease_seconds > 0:
             raise ConfigurationError(f"lease_seconds must be positive, not {lease_seconds!r}")
@@ -282,7 +363,11 @@ class Ledger:
         self.tenant = tenant
         self.owner = owner
         self.lease_seconds = float(lease_seconds)
+        self.wait_seconds = wait_seconds
+        self.poll_interval = poll_interval
         self._identify = identify
+        self._sleep = sleep
+        self._monotonic = monotonic
 
     def target(
         self, record_type: str, source_key: str, external_id: str | None = None
@@ -302,9 +387,12 @@ class Ledger:
         return self.store.get(self.backend, record_type, source_key, tenant=self.tenant)
 
     def written(self, record_type: str, source_key: str) -> LedgerEntry | None:
-        """The entry when the record was written (state ``written``), else None."""
+        """The entry when the record was written (state ``written``, remote id known),
+        else None."""
         entry = self.get(record_type, source_key)
-        return entry if entry is not None and entry.state == "written" else None
+        if entry is None or entry.state != "written" or entry.remote_id is None:
+            return None
+        return entry
 
     def write(
         self,
@@ -314,15 +402,14 @@ class Ledger:
         find: Callable[[], T | None],
         create: Callable[[], T],
         external_id: str | None = None,
+        identify: Callable[[T], tuple[str, str | None]] | None = None,
         update: Callable[[str], T] | None = None,
         content_hash: str | None = None,
         precheck: Callable[[], None] | None = None,
         lookup_first: bool = False,
-        wait_seconds: float = 0.0,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> WriteOutcome[T]:
-        """:func:`write_once` of one record (its arguments, keyed by ``record_type`` and
-        ``source_key`` in this ledger)."""
+        """:func:`write_once` of one record (its arguments), keyed by ``record_type``
+        and ``source_key`` in this ledger; ``identify`` overrides the ledger's."""
         return write_once(
             self.store,
             self.target(record_type, source_key, external_id),
@@ -330,11 +417,13 @@ class Ledger:
             lease_seconds=self.lease_seconds,
             find=find,
             create=create,
-            identify=self._identify,
+            identify=identify or self._identify,
             update=update,
             content_hash=content_hash,
             precheck=precheck,
             lookup_first=lookup_first,
-            wait_seconds=wait_seconds,
-            sleep=sleep,
+            wait_seconds=self.wait_seconds,
+            poll_interval=self.poll_interval,
+            sleep=self._sleep,
+            monotonic=self._monotonic,
         )

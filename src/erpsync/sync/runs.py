@@ -17,6 +17,9 @@ things, kept here once:
   detected by its fencing number (:attr:`~erpsync.store.LockLease.fence`) and the pass
   stops with :class:`LockLostError` at its next renewal instead of overlapping the new
   holder.
+* **The schedule.** :func:`repeat` runs passes every interval, start to start, until a
+  stop event is set or a number of passes has run; it is the only schedule loop
+  (``AccountingSync.run_every`` and ``erpsync sync --every`` both run on it).
 * **The run log.** A pass opens a run (``running``), and closes it ``ok``, ``partial``
   (some records failed or need a manual action) or ``failed`` (the pass itself broke;
   the exception still propagates). A run still ``running`` when the lock is taken
@@ -27,10 +30,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from erpsync.errors import ConfigurationError, ConflictError, ErpSyncError
 from erpsync.store import LockLease, RunError, RunRecord, RunStatus, SyncStore
@@ -43,6 +47,7 @@ __all__ = [
     "RunLease",
     "RunLog",
     "SyncBusyError",
+    "repeat",
 ]
 
 _log = logging.getLogger(__name__)
@@ -269,7 +274,10 @@ class ExclusiveRun:
     ``owner`` names this process in the lock; ``ttl`` is the lease in seconds;
     ``background_renewal`` keeps it alive through a long write (off: only the
     ``renew()`` calls between records do). ``lock_name`` defaults to
-    ``"<kind>:<backend>:<tenant>"``.
+    ``"<kind>:<backend>:<tenant>"``: the tenant is in the name, and the lock itself is
+    taken in the store's default tenant scope, where every earlier version of the
+    workflows took it, so a store shared with processes of an earlier version still
+    keeps their passes and these apart.
     """
 
     def __init__(
@@ -308,7 +316,7 @@ class ExclusiveRun:
         if not self._thread_lock.acquire(blocking=False):
             raise self._busy("in this process")
         try:
-            lease = self.store.lock(self.lock_name, self.owner, self.ttl, tenant=self.tenant)
+            lease = self.store.lock(self.lock_name, self.owner, self.ttl)
             if lease is None:
                 raise self._busy("elsewhere")
             held = RunLease(self.store, lease, ttl=self.ttl, clock=self._clock, what=self.what)
@@ -319,7 +327,7 @@ class ExclusiveRun:
             finally:
                 held.stop()
                 if not held.lost:
-                    self.store.unlock(self.lock_name, self.owner, tenant=self.tenant)
+                    self.store.unlock(self.lock_name, self.owner)
         finally:
             self._thread_lock.release()
 
@@ -350,3 +358,47 @@ class ExclusiveRun:
             record=self.lock_name,
             hint="wait for it to finish; a dead holder's lock expires after its TTL",
         )
+
+
+class _Pass(Protocol):
+    @property
+    def ran(self) -> bool: ...
+
+
+P = TypeVar("P", bound=_Pass)
+
+
+def repeat(
+    one_pass: Callable[[int], P],
+    interval: timedelta | float,
+    *,
+    stop: threading.Event,
+    on_pass: Callable[[P], None] | None = None,
+    max_passes: int | None = None,
+) -> int:
+    """Call ``one_pass(n)`` (n = 1, 2, ...) every ``interval`` (start to start) until
+    ``stop`` is set or ``max_passes`` passes ran; return how many ran.
+
+    ``one_pass`` returns an outcome whose ``ran`` says whether the pass counts (a pass
+    skipped because another one held the lock does not); it should not raise, since an
+    exception ends the schedule, as one from ``on_pass`` (which sees each outcome)
+    does. Setting ``stop`` ends a wait between passes at once; the pass in flight is
+    finished first. The interval is measured on the monotonic clock.
+    """
+    seconds = interval.total_seconds() if isinstance(interval, timedelta) else float(interval)
+    if not seconds >= 0:
+        raise ConfigurationError(f"a schedule needs a non-negative interval, not {interval!r}")
+    if max_passes is not None and max_passes < 1:
+        raise ConfigurationError(f"max_passes must be at least 1, not {max_passes}")
+    number = passes = 0
+    while not stop.is_set():
+        number += 1
+        started = time.monotonic()
+        outcome = one_pass(number)
+        passes += bool(outcome.ran)
+        if on_pass is not None:
+            on_pass(outcome)
+        if max_passes is not None and passes >= max_passes:
+            break
+        stop.wait(max(0.0, seconds - (time.monotonic() - started)))
+    return passes

@@ -31,16 +31,10 @@ dropped persistently through the store; the events are returned for the caller t
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import ValidationError
 
 from erpsync.backend import AccountingBackend
 from erpsync.errors import (
@@ -51,14 +45,16 @@ from erpsync.errors import (
     MappingError,
 )
 from erpsync.mapping.fields import FieldMapping
-from erpsync.models import (
-    Invoice,
-    InvoiceLine,
-    currency_exponent,
-    encode_external_id,
+from erpsync.models import Invoice
+from erpsync.store import DEFAULT_TENANT, SyncStore, content_hash, make_owner
+from erpsync.sync._webhooks_source import (
+    SourceInvoice,
+    SourceLine,
+    event_body,
+    invoice_from_source,
+    text_of,
 )
-from erpsync.store import SyncStore, content_hash, make_owner
-from erpsync.sync._common import LedgerTarget, resolve_tenant, write_once
+from erpsync.sync.ledger import Ledger, resolve_tenant
 
 if TYPE_CHECKING:
     from erpsync.quickbooks.webhooks import EventDeduplicator, WebhookEvent
@@ -76,152 +72,10 @@ _log = logging.getLogger("erpsync.sync.webhooks")
 
 _EVENT = "webhook-event"
 _INVOICE = "invoice"
-_CENTS = re.compile(r"^\s*([A-Za-z]{3})\s*\(cents\)\s*$")
-_DATE_KEYS = ("date", "issued_at", "invoice_date", "end_timestamp", "finalized_at")
+#: The ledger namespace of QuickBooks' own webhook events (scoped by their realm).
+_QUICKBOOKS = "QuickBooks"
 
 HandleAction = Literal["created", "updated", "unchanged", "duplicate", "ignored", "failed"]
-
-
-# -- source documents ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceLine:
-    """One line of a source invoice; ``product`` is the product record (with its custom
-    fields) or None when the line has none."""
-
-    description: str | None
-    amount: Decimal
-    quantity: Decimal | None
-    unit_price: Decimal | None
-    product: Mapping[str, Any] | None
-    raw: Mapping[str, Any] = field(repr=False)
-
-
-@dataclass(frozen=True)
-class SourceInvoice:
-    """A billing platform's invoice, read once into typed values.
-
-    ``customer`` is the customer record :class:`FieldMapping` reads the ERP customer id
-    from; ``total`` is the invoice's stated total (the sum of the lines when absent).
-    """
-
-    id: str
-    customer: Mapping[str, Any]
-    date: date
-    currency: str
-    lines: tuple[SourceLine, ...]
-    total: Decimal
-    memo: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_mapping(
-        cls,
-        data: Mapping[str, Any],
-        *,
-        products: Mapping[str, Mapping[str, Any]] | None = None,
-        customers: Mapping[str, Mapping[str, Any]] | None = None,
-        minor_units: bool = False,
-    ) -> SourceInvoice:
-        """Read an invoice mapping (platform JSON, or an export row joined with lines).
-
-        Keys read: ``id``; the customer as ``customer`` (a record) or ``customer_id``
-        (looked up in ``customers``, else the invoice's own fields, where an export
-        query puts the extracted custom fields); the date from the first of ``date``,
-        ``issued_at``, ``invoice_date``, ``end_timestamp``, ``finalized_at``;
-        ``currency`` or ``credit_type.name`` (``"USD (cents)"`` means amounts in cents);
-        ``total``; ``memo``; lines from ``line_items`` (or ``lines``), each with
-        ``description`` or ``name``, ``amount`` or ``total``, ``quantity``,
-        ``unit_price``, and ``product`` (a record) or ``product_id`` (looked up in
-        ``products``). ``minor_units`` says amounts are in the currency's minor unit.
-        Anything missing or malformed raises :class:`MappingError` naming the invoice.
-        """
-        if not isinstance(data, Mapping):
-            raise MappingError(f"a source invoice must be a mapping, not {type(data).__name__}")
-        invoice_id = _text(data.get("id"))
-        if invoice_id is None:
-            raise MappingError("the source invoice has no id")
-        where = f"source invoice {invoice_id!r}"
-        currency, cents = _currency(data, where)
-        scale = Decimal(10) ** currency_exponent(currency) if (minor_units or cents) else None
-        raw_lines = data.get("line_items", data.get("lines"))
-        if not isinstance(raw_lines, list | tuple):
-            raise MappingError("the source invoice has no line_items list", record=where)
-        lines = tuple(
-            _line(line, index, products or {}, scale, where) for index, line in enumerate(raw_lines)
-        )
-        stated = data.get("total")
-        total = (
-            _decimal(stated, "total", where, scale)
-            if stated is not None
-            else sum((line.amount for line in lines), Decimal(0))
-        )
-        return cls(
-            id=invoice_id,
-            customer=_customer(data, customers or {}, where),
-            date=_date(data, where),
-            currency=currency,
-            lines=lines,
-            total=total,
-            memo=_text(data.get("memo")),
-            raw=data,
-        )
-
-
-def invoice_from_source(
-    source: SourceInvoice,
-    mapping: FieldMapping,
-    *,
-    external_id_prefix: str = "",
-) -> Invoice | None:
-    """The ERP invoice for a source invoice, or None when nothing is billable (a zero
-    total, or only zero lines).
-
-    Zero-amount lines are dropped (the seed's "non-zero line items"); each remaining
-    line's item comes from its product's custom field, the customer from the customer's.
-    The external id is ``encode_external_id(external_id_prefix + source.id)``.
-    """
-    where = f"source invoice {source.id!r}"
-    if source.total == 0:
-        return None
-    customer = mapping.customer_ref(source.customer)
-    lines: list[InvoiceLine] = []
-    for index, line in enumerate(source.lines):
-        if line.amount == 0:
-            continue
-        if line.product is None:
-            raise MappingError(
-                f"line {index} has no product, so no ERP item", record=where, field="line_items"
-            )
-        item = mapping.item_ref(line.product, line.raw)
-        try:
-            lines.append(
-                InvoiceLine(
-                    description=line.description,
-                    amount=line.amount,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    item=item,
-                )
-            )
-        except ValidationError as exc:
-            raise MappingError(
-                f"line {index} is not a valid invoice line: {exc}", record=where
-            ) from None
-    if not lines:
-        return None
-    try:
-        return Invoice(
-            external_id=encode_external_id(external_id_prefix + source.id),
-            customer=customer,
-            date=source.date,
-            currency=source.currency,
-            lines=lines,
-            memo=source.memo,
-        )
-    except ValidationError as exc:
-        raise MappingError(f"not a valid invoice: {exc}", record=where) from None
 
 
 # -- the handler --------------------------------------------------------------------------
@@ -307,8 +161,8 @@ class InvoiceUpsertHandler:
     def handle(self, event: Mapping[str, Any] | bytes | str) -> HandleResult:
         """Handle one delivery. Raises :class:`InvalidRequestError` for a body that is
         not an event (answer 400); every other outcome is in the result."""
-        data = _event(event)
-        event_id, event_type = _text(data.get("id")), _text(data.get("type"))
+        data = event_body(event)
+        event_id, event_type = text_of(data.get("id")), text_of(data.get("type"))
         if event_id is None or event_type is None:
             raise InvalidRequestError("the webhook event has no id or no type", raw=str(data))
         if event_type not in self.event_types:
@@ -317,7 +171,7 @@ class InvoiceUpsertHandler:
             )
         properties = data.get("properties")
         invoice_id = (
-            _text(properties.get("invoice_id")) if isinstance(properties, Mapping) else None
+            text_of(properties.get("invoice_id")) if isinstance(properties, Mapping) else None
         )
         if invoice_id is None:
             raise InvalidRequestError(
@@ -371,6 +225,12 @@ class InvoiceUpsertHandler:
 
     # -- the write ------------------------------------------------------------------------
 
+    def _ledger(self) -> Ledger:
+        return Ledger(
+            self.store, self.backend.name, tenant=self.tenant, owner=self.owner,
+            lease_seconds=self.lease_seconds,
+        )  # fmt: skip
+
     def _upsert(self, invoice_id: str) -> tuple[HandleAction, Invoice | None]:
         try:
             fetched = self.fetch_invoice(invoice_id)
@@ -397,17 +257,14 @@ class InvoiceUpsertHandler:
         key = invoice.external_id
         if key is None:
             raise MappingError(f"the transform gave source invoice {invoice_id!r} no external_id")
-        outcome = write_once(
-            self.store,
-            LedgerTarget(self.backend.name, _INVOICE, key, key, self.tenant),
-            owner=self.owner,
-            lease_seconds=self.lease_seconds,
+        outcome = self._ledger().write(
+            _INVOICE,
+            key,
             find=lambda: self.backend.find_invoice(key),
             create=lambda: self.backend.create_invoice(invoice),
             update=lambda remote_id: self.backend.update_invoice(
                 invoice.model_copy(update={"id": remote_id})
             ),
-            identify=_identity,
             content_hash=content_hash(invoice),
         )
         if outcome.status == "in_progress":
@@ -417,12 +274,6 @@ class InvoiceUpsertHandler:
         if outcome.record is None:  # unchanged: nothing was sent
             return "unchanged", invoice.model_copy(update={"id": outcome.remote_id})
         return ("created" if outcome.status == "created" else "updated"), outcome.record
-
-
-def _identity(record: Invoice) -> tuple[str, str | None]:
-    if record.id is None:
-        raise MappingError(f"the ERP returned invoice {record.external_id} without an id")
-    return record.id, record.number
 
 
 def handle_quickbooks(
@@ -436,151 +287,36 @@ def handle_quickbooks(
     """Verify, parse and deduplicate one QuickBooks webhook delivery.
 
     A bad signature raises :class:`~erpsync.errors.WebhookSignatureError` before anything
-    is parsed or recorded. With ``store``, event ids are remembered in its ledger, so a
-    redelivery after a restart is still dropped (``dedupe`` may add an in-memory front).
-    Returns the new events, for the caller to queue.
+    is parsed or recorded. With ``store``, event ids are remembered in its ledger under
+    the event's company (its ``realmId``, the tenant), so a redelivery after a restart
+    is still dropped while the same event id from another company is not; ``dedupe``
+    adds an in-memory front (by default, repeats within the delivery). Returns the new
+    events, for the caller to queue.
     """
     # Imported here: only QuickBooks users pay for loading the QuickBooks package.
     from erpsync.quickbooks.webhooks import EventDeduplicator, handle_webhook
 
-    if dedupe is None:
-        dedupe = EventDeduplicator(is_new=_store_is_new(store) if store is not None else None)
-    return handle_webhook(body, headers, verifier_token, dedupe)
-
-
-def _store_is_new(store: SyncStore) -> Callable[[str], bool]:
+    events = handle_webhook(body, headers, verifier_token, dedupe or EventDeduplicator())
+    if store is None:
+        return events
     owner = make_owner("qbo-webhooks")
+    return [event for event in events if _first_delivery(store, event, owner)]
 
-    def is_new(event_id: str) -> bool:
-        claim = store.claim("QuickBooks", _EVENT, event_id, owner=owner, lease_seconds=60.0)
-        if claim is None:
+
+def _first_delivery(store: SyncStore, event: WebhookEvent, owner: str) -> bool:
+    """Record the event in its company's ledger; False when it was recorded before.
+
+    An event recorded by an earlier version (under the default tenant, which ignored the
+    realm) still counts as delivered, so upgrading does not replay old events."""
+    tenant = event.realm_id or DEFAULT_TENANT
+    if tenant != DEFAULT_TENANT:
+        legacy = store.get(_QUICKBOOKS, _EVENT, event.event_id)
+        if legacy is not None and legacy.state == "written":
             return False
-        store.mark_written(claim, event_id)
-        return True
-
-    return is_new
-
-
-# -- reading helpers ----------------------------------------------------------------------
-
-
-def _event(event: Mapping[str, Any] | bytes | str) -> Mapping[str, Any]:
-    if isinstance(event, bytes | str):
-        try:
-            data = json.loads(event)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRequestError(
-                "the webhook body is not JSON", raw=event[:500] if isinstance(event, str) else None
-            ) from None
-    else:
-        data = event
-    if not isinstance(data, Mapping):
-        raise InvalidRequestError("the webhook body is not a JSON object")
-    return data
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
-
-
-def _decimal(value: object, name: str, where: str, scale: Decimal | None) -> Decimal:
-    number: Decimal | None = None
-    if isinstance(value, float):
-        number = Decimal(repr(value))  # JSON numbers: the shortest repr is what was sent
-    elif isinstance(value, Decimal | int | str) and not isinstance(value, bool):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            number = None
-    if number is None or not number.is_finite():
-        raise MappingError(f"{name} is not a number: {value!r}", record=where, field=name)
-    return number / scale if scale is not None else number
-
-
-def _currency(data: Mapping[str, Any], where: str) -> tuple[str, bool]:
-    given = _text(data.get("currency"))
-    if given is not None:
-        return given.upper(), False
-    credit = data.get("credit_type")
-    name = _text(credit.get("name")) if isinstance(credit, Mapping) else None
-    if name is not None:
-        cents = _CENTS.match(name)
-        if cents:
-            return cents.group(1).upper(), True
-        if re.fullmatch(r"[A-Za-z]{3}", name):
-            return name.upper(), False
-        raise MappingError(
-            f"credit type {name!r} is not a currency", record=where, field="credit_type"
-        )
-    return "USD", False
-
-
-def _date(data: Mapping[str, Any], where: str) -> date:
-    for key in _DATE_KEYS:
-        value = data.get(key)
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str) and value.strip():
-            text = value.strip().replace("Z", "+00:00")
-            try:
-                return (
-                    datetime.fromisoformat(text).date() if "T" in text else date.fromisoformat(text)
-                )
-            except ValueError:
-                raise MappingError(
-                    f"{key} is not an ISO date: {value!r}", record=where, field=key
-                ) from None
-    raise MappingError(f"the invoice has no date (one of {', '.join(_DATE_KEYS)})", record=where)
-
-
-def _customer(
-    data: Mapping[str, Any], customers: Mapping[str, Mapping[str, Any]], where: str
-) -> Mapping[str, Any]:
-    record = data.get("customer")
-    if isinstance(record, Mapping):
-        return record
-    customer_id = _text(data.get("customer_id"))
-    if customer_id is not None and customer_id in customers:
-        return customers[customer_id]
-    if customer_id is None:
-        raise MappingError("the invoice has no customer or customer_id", record=where)
-    # An export row: the query extracted the customer's custom fields onto the invoice.
-    flat = {k: v for k, v in data.items() if k not in ("line_items", "lines", "customer")}
-    return {**flat, "id": customer_id, "name": data.get("customer_name")}
-
-
-def _line(
-    line: object,
-    index: int,
-    products: Mapping[str, Mapping[str, Any]],
-    scale: Decimal | None,
-    where: str,
-) -> SourceLine:
-    at = f"{where} line {index}"
-    if not isinstance(line, Mapping):
-        raise MappingError(f"line {index} is not an object", record=where)
-    amount_raw = line.get("amount", line.get("total"))
-    if amount_raw is None:
-        raise MappingError("the line has no amount or total", record=at)
-    amount = _decimal(amount_raw, "amount", at, scale)
-    quantity = (
-        _decimal(line["quantity"], "quantity", at, None)
-        if line.get("quantity") is not None
-        else None
+    claim = store.claim(
+        _QUICKBOOKS, _EVENT, event.event_id, owner=owner, lease_seconds=60.0, tenant=tenant
     )
-    price = line.get("unit_price")
-    unit_price = _decimal(price, "unit_price", at, scale) if price is not None else None
-    product = line.get("product")
-    if not isinstance(product, Mapping):
-        product_id = _text(line.get("product_id"))
-        product = products.get(product_id) if product_id is not None else None
-        if product is None and product_id is not None:
-            raise MappingError(f"product {product_id!r} is not among the products given", record=at)
-    description = _text(line.get("description")) or _text(line.get("name"))
-    return SourceLine(description, amount, quantity, unit_price, product, line)
+    if claim is None:
+        return False
+    store.mark_written(claim, event.event_id)
+    return True

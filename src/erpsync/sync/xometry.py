@@ -17,7 +17,7 @@ The workflow behind a marketplace's accounting integration (seeds 000 and 001), 
   own rule: "We do not want to delete records from your ... system"); ``apply=True``
   only corrects the price of an unpaid invoice.
 
-Exactly once. Every write goes through :func:`erpsync.sync._common.write_once`: a ledger
+Exactly once. Every write goes through the one ledger writer (:mod:`erpsync.sync.ledger`): a ledger
 claim in the :class:`~erpsync.store.SyncStore` (one writer per job, across threads and
 processes), a look-up by external id when an earlier attempt may have reached the ERP,
 an idempotent create under the external id (``xometry-job-<id>``,
@@ -44,14 +44,10 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Literal, TypeAlias, TypeVar
-
-from pydantic import ValidationError
+from typing import Literal
 
 from erpsync.backend import AccountingBackend
-from erpsync.errors import ConfigurationError, ErpSyncError, MappingError, NotFoundError
+from erpsync.errors import ConfigurationError, ErpSyncError, MappingError
 from erpsync.mapping.xometry import (
     InvoicePolicy,
     JobStatus,
@@ -62,15 +58,34 @@ from erpsync.mapping.xometry import (
     payment_external_id,
     payment_for_payout,
 )
-from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, Payment, Ref
-from erpsync.store import RunError, SyncStore, content_hash, make_owner
-from erpsync.sync._common import (
-    LedgerTarget,
-    WriteOutcome,
-    WriteStatus,
-    resolve_tenant,
-    write_once,
+from erpsync.models import Payment, Ref
+from erpsync.store import SyncStore, content_hash, make_owner
+from erpsync.sync._xometry_documents import (
+    apply_price,
+    customer_ref,
+    drift_of,
+    inhouse_invoice,
+    invoice_pdf,
+    not_eligible,
+    preview,
 )
+from erpsync.sync._xometry_results import (
+    BACKFILL_RUN_KIND,
+    INHOUSE_RECORD,
+    INVOICE_RECORD,
+    PAYMENT_RECORD,
+    BackfillEntry,
+    BackfillReport,
+    Drift,
+    InhouseInvoiceResult,
+    JobInvoiceResult,
+    LineSpec,
+    PayoutPaymentResult,
+    backfill_outcome,
+    create_status,
+)
+from erpsync.sync.ledger import Ledger, resolve_tenant
+from erpsync.sync.runs import RunLog
 
 __all__ = [
     "INHOUSE_RECORD",
@@ -85,148 +100,6 @@ __all__ = [
     "PayoutPaymentResult",
     "XometryInvoicing",
 ]
-
-_R = TypeVar("_R", Invoice, Payment)
-
-#: Ledger record types.
-INVOICE_RECORD = "xometry_invoice"
-PAYMENT_RECORD = "xometry_payment"
-INHOUSE_RECORD = "inhouse_invoice"
-
-#: ``created`` now; ``existed`` (an earlier call or attempt wrote it); ``skipped`` (the
-#: event is not the policy's trigger, or the job is canceled); ``in_progress`` (another
-#: worker holds the job's claim and did not finish within the wait).
-OutcomeStatus: TypeAlias = Literal["created", "existed", "skipped", "in_progress"]
-BackfillOutcome: TypeAlias = Literal[
-    "created", "existed", "skipped", "would_create", "failed", "in_progress"
-]
-DriftKind: TypeAlias = Literal["canceled", "repriced", "missing"]
-
-#: A line for :meth:`XometryInvoicing.create_inhouse_invoice`: a model line, or
-#: ``(description, amount)`` / ``(description, amount, item)``.
-LineSpec: TypeAlias = (
-    InvoiceLine | tuple[str, Decimal | str | int] | tuple[str, Decimal | str | int, Ref | None]
-)
-
-
-# -- results ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JobInvoiceResult:
-    """What happened to one job's invoice. ``invoice`` is present when this call saw the
-    ERP record (created or looked up), absent when the ledger alone answered."""
-
-    job_id: str
-    status: OutcomeStatus
-    external_id: str
-    invoice_id: str | None = None
-    number: str | None = None
-    invoice: Invoice | None = None
-    reason: str | None = None
-
-    @property
-    def created(self) -> bool:
-        return self.status == "created"
-
-
-@dataclass(frozen=True)
-class PayoutPaymentResult:
-    """What happened to one payout's payment."""
-
-    payout_id: str
-    status: Literal["created", "existed", "in_progress"]
-    external_id: str
-    payment_id: str | None = None
-    payment: Payment | None = None
-    invoice_ids: tuple[str, ...] = ()
-
-    @property
-    def created(self) -> bool:
-        return self.status == "created"
-
-
-@dataclass(frozen=True)
-class BackfillEntry:
-    """One job of a backfill. ``invoice`` is the invoice that would be created (dry run)
-    or the ERP's record; ``error`` why it failed."""
-
-    job_id: str
-    outcome: BackfillOutcome
-    invoice_id: str | None = None
-    number: str | None = None
-    reason: str | None = None
-    invoice: Invoice | None = None
-    error: ErpSyncError | None = None
-
-
-@dataclass(frozen=True)
-class BackfillReport:
-    """Every job of a backfill, in input order; ``run_id`` is the run-log id (None for a
-    dry run, which writes nothing, not even the run log)."""
-
-    dry_run: bool
-    entries: tuple[BackfillEntry, ...]
-    run_id: int | None = None
-
-    def _with(self, outcome: BackfillOutcome) -> list[BackfillEntry]:
-        return [entry for entry in self.entries if entry.outcome == outcome]
-
-    @property
-    def created(self) -> list[BackfillEntry]:
-        return self._with("created")
-
-    @property
-    def existed(self) -> list[BackfillEntry]:
-        return self._with("existed")
-
-    @property
-    def skipped(self) -> list[BackfillEntry]:
-        return self._with("skipped")
-
-    @property
-    def would_create(self) -> list[BackfillEntry]:
-        return self._with("would_create")
-
-    @property
-    def failed(self) -> list[BackfillEntry]:
-        return self._with("failed")
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for entry in self.entries:
-            counts[entry.outcome] = counts.get(entry.outcome, 0) + 1
-        return counts
-
-
-@dataclass(frozen=True)
-class InhouseInvoiceResult:
-    """A manual invoice: the ERP's record, its number and its PDF (None, with
-    ``pdf_note`` saying why, when the backend could not render it)."""
-
-    invoice: Invoice
-    number: str | None
-    pdf: bytes | None = field(default=None, repr=False)
-    pdf_note: str | None = None
-    status: Literal["created", "existed"] = "created"
-
-
-@dataclass(frozen=True)
-class Drift:
-    """A job whose invoice no longer matches it. ``old_price`` is what the invoice
-    charges (its lines, before tax), ``new_price`` the job's price now. ``applied`` says
-    whether ``drift_report(apply=True)`` corrected the ERP; ``note`` what a person must
-    do otherwise."""
-
-    job_id: str
-    kind: DriftKind
-    invoice_id: str
-    number: str | None
-    old_price: Decimal | None
-    new_price: Decimal | None
-    applied: bool = False
-    note: str | None = None
 
 
 # -- the workflow -------------------------------------------------------------------------
@@ -312,24 +185,25 @@ class XometryInvoicing:
             return JobInvoiceResult(
                 job.job_id, "skipped", external_id, reason="the job is canceled"
             )
+        if reason := self.policy.skip_reason(job):
+            return JobInvoiceResult(job.job_id, "skipped", external_id, reason=reason)
         return self._invoice_job(job)
 
     def _invoice_job(self, job: XometryJob, *, lookup_first: bool = False) -> JobInvoiceResult:
         invoice = invoice_for_job(job, self.policy)  # mapping errors before any claim
         assert invoice.external_id is not None
-        outcome = self._write(
+        outcome = self._ledger().write(
             INVOICE_RECORD,
             job.job_id,
-            invoice.external_id,
+            external_id=invoice.external_id,
             find=lambda: self.backend.find_invoice(invoice.external_id or ""),
             create=lambda: self.backend.create_invoice(invoice),
-            identify=_invoice_identity,
-            digest=content_hash(invoice),
+            content_hash=content_hash(invoice),
             lookup_first=lookup_first,
         )
         return JobInvoiceResult(
             job.job_id,
-            _create_status(outcome.status),
+            create_status(outcome.status),
             invoice.external_id,
             invoice_id=outcome.remote_id,
             number=outcome.number,
@@ -348,10 +222,8 @@ class XometryInvoicing:
         the payout amount differs from what the invoices owe (both figures).
         """
         external_id = payment_external_id(payout.payout_id)
-        done = self.store.get(
-            self.ledger_name, PAYMENT_RECORD, payout.payout_id, tenant=self.tenant
-        )
-        if done is not None and done.state == "written" and done.remote_id is not None:
+        done = self._ledger().written(PAYMENT_RECORD, payout.payout_id)
+        if done is not None and done.remote_id is not None:
             return PayoutPaymentResult(
                 payout.payout_id, "existed", external_id, payment_id=done.remote_id
             )
@@ -361,20 +233,19 @@ class XometryInvoicing:
             invoices = {job: self.backend.get_invoice(rid) for job, rid in invoice_ids.items()}
             return self.backend.create_payment(payment_for_payout(payout, invoices))
 
-        outcome = self._write(
+        outcome = self._ledger().write(
             PAYMENT_RECORD,
             payout.payout_id,
-            external_id,
+            external_id=external_id,
             find=lambda: self.backend.find_payment(external_id),
             create=create,
-            identify=_payment_identity,
-            digest=content_hash(payout),
+            content_hash=content_hash(payout),
         )
         if outcome.status == "in_progress":
             return PayoutPaymentResult(payout.payout_id, "in_progress", external_id)
         return PayoutPaymentResult(
             payout.payout_id,
-            _create_status(outcome.status),
+            create_status(outcome.status),
             external_id,
             payment_id=outcome.remote_id,
             payment=outcome.record,
@@ -385,8 +256,8 @@ class XometryInvoicing:
         found: dict[str, str] = {}
         missing: list[str] = []
         for job in payout.job_ids:
-            entry = self.store.get(self.ledger_name, INVOICE_RECORD, job, tenant=self.tenant)
-            if entry is None or entry.state != "written" or entry.remote_id is None:
+            entry = self._ledger().written(INVOICE_RECORD, job)
+            if entry is None or entry.remote_id is None:
                 missing.append(job)
             else:
                 found[job] = entry.remote_id
@@ -394,7 +265,9 @@ class XometryInvoicing:
             raise MappingError(
                 f"no invoice was created for job(s) {', '.join(missing)}",
                 record=f"Xometry payout {payout.payout_id}",
-                hint="invoice those jobs (backfill) before recording the payout",
+                hint="invoice those jobs (backfill) before recording the payout; a $0 job "
+                "the policy skips (zero_total='skip') has no invoice: leave it out of the "
+                "payout's jobs, or choose zero_total='invoice'",
             )
         return found
 
@@ -411,25 +284,23 @@ class XometryInvoicing:
         the invoices that would be created.
         """
         entries: list[BackfillEntry] = []
-        run_id = (
-            None
-            if dry_run
-            else self.store.start_run("xometry_backfill", self.ledger_name, tenant=self.tenant)
-        )
+        log = RunLog(self.store, BACKFILL_RUN_KIND, self.ledger_name, tenant=self.tenant)
+        run_id = None if dry_run else log.start()
         try:
             for job in jobs:
                 entries.append(self._backfill_one(job, dry_run))
         finally:
             if run_id is not None:
-                self._finish_run(run_id, entries)
+                counts, errors, status = backfill_outcome(entries)
+                log.finish(run_id, counts=counts, errors=errors, status=status)
         return BackfillReport(dry_run, tuple(entries), run_id)
 
     def _backfill_one(self, job: XometryJob, dry_run: bool) -> BackfillEntry:
-        reason = self._not_eligible(job)
+        reason = not_eligible(self.policy, job)
         if reason is not None:
             return BackfillEntry(job.job_id, "skipped", reason=reason)
-        entry = self.store.get(self.ledger_name, INVOICE_RECORD, job.job_id, tenant=self.tenant)
-        if entry is not None and entry.state == "written":
+        entry = self._ledger().written(INVOICE_RECORD, job.job_id)
+        if entry is not None:
             return BackfillEntry(
                 job.job_id,
                 "skipped",
@@ -439,7 +310,7 @@ class XometryInvoicing:
             )
         try:
             if dry_run:
-                return self._preview(job)
+                return preview(self.backend, self.policy, job)
             result = self._invoice_job(job, lookup_first=True)
         except ErpSyncError as exc:
             return BackfillEntry(job.job_id, "failed", reason=str(exc), error=exc)
@@ -451,44 +322,6 @@ class XometryInvoicing:
             invoice=result.invoice,
             reason=result.reason,
         )
-
-    def _preview(self, job: XometryJob) -> BackfillEntry:
-        invoice = invoice_for_job(job, self.policy)
-        existing = self.backend.find_invoice(invoice.external_id or "")
-        if existing is not None:
-            return BackfillEntry(
-                job.job_id,
-                "skipped",
-                invoice_id=existing.id,
-                number=existing.number,
-                invoice=existing,
-                reason="already in the ERP (not yet in the ledger; a real run adopts it)",
-            )
-        return BackfillEntry(job.job_id, "would_create", invoice=invoice)
-
-    def _not_eligible(self, job: XometryJob) -> str | None:
-        if job.status is JobStatus.CANCELED:
-            return "the job is canceled"
-        if job.status is JobStatus.UNKNOWN:
-            return f"unknown job status {job.raw_status!r}"
-        if self.policy.trigger == "completed" and job.status is not JobStatus.COMPLETED:
-            return "the job is not completed yet (invoices are created on completion)"
-        return None
-
-    def _finish_run(self, run_id: int, entries: Sequence[BackfillEntry]) -> None:
-        counts: dict[str, int] = {}
-        for entry in entries:
-            counts[entry.outcome] = counts.get(entry.outcome, 0) + 1
-        errors = [
-            RunError.from_exception(f"Xometry job {e.job_id}", e.error)
-            for e in entries
-            if e.error is not None
-        ]
-        failed = counts.get("failed", 0)
-        status: Literal["ok", "partial", "failed"] = (
-            "ok" if not failed else "failed" if failed == len(entries) else "partial"
-        )
-        self.store.finish_run(run_id, status=status, counts=counts, errors=errors)
 
     # -- in-house invoices -----------------------------------------------------------------
 
@@ -513,9 +346,11 @@ class XometryInvoicing:
         exactly once (ledger + ERP external id); without one every call creates a new
         invoice, as a person clicking "Create" twice would.
         """
-        customer_ref = self._customer_ref(customer)
-        invoice = self._inhouse_invoice(
-            customer_ref,
+        customer_ref_ = customer_ref(self.backend, customer)
+        invoice = inhouse_invoice(
+            self.policy,
+            self._today,
+            customer_ref_,
             lines,
             date=date,
             memo=memo,
@@ -527,14 +362,12 @@ class XometryInvoicing:
         if external_id is None:
             written = self.backend.create_invoice(invoice)
         else:
-            outcome = self._write(
+            outcome = self._ledger().write(
                 INHOUSE_RECORD,
-                external_id,
                 external_id,
                 find=lambda: self.backend.find_invoice(external_id),
                 create=lambda: self.backend.create_invoice(invoice),
-                identify=_invoice_identity,
-                digest=content_hash(invoice),
+                content_hash=content_hash(invoice),
             )
             if outcome.status == "in_progress" or outcome.remote_id is None:
                 raise ErpSyncError(
@@ -545,66 +378,8 @@ class XometryInvoicing:
             status = "existed" if outcome.status == "existed" else "created"
             written = outcome.record or self.backend.get_invoice(outcome.remote_id)
         assert written.id is not None
-        pdf, note = self._pdf(written.id)
+        pdf, note = invoice_pdf(self.backend, written.id)
         return InhouseInvoiceResult(written, written.number, pdf, note, status)
-
-    def _customer_ref(self, customer: Ref | str) -> Ref:
-        if isinstance(customer, Ref):
-            return customer
-        if not isinstance(customer, str) or not customer.strip():
-            raise ConfigurationError("customer must be a Ref (ERP id) or a customer name")
-        found = self.backend.find_customer(customer)  # AmbiguousMatchError propagates
-        if found is None or found.id is None:
-            raise MappingError(
-                "no customer has this name",
-                backend=self.backend.name,
-                record=f"customer {customer!r}",
-                hint="check the spelling, or pass Ref(id=...) with the ERP customer id",
-            )
-        return Ref(id=found.id, name=found.name)
-
-    def _inhouse_invoice(
-        self,
-        customer: Ref,
-        lines: Sequence[LineSpec],
-        *,
-        date: _dt.date | None,
-        memo: str | None,
-        external_id: str | None,
-        item: Ref | None,
-        currency: str | None,
-    ) -> Invoice:
-        default_item = item if item is not None else self.policy.item
-        if isinstance(lines, str | bytes) or not lines:
-            raise ConfigurationError("an in-house invoice needs at least one line")
-        try:
-            built = [_line(spec, default_item) for spec in lines]
-            return Invoice(
-                external_id=external_id,
-                customer=customer,
-                date=date or self._today(),
-                currency=currency or self.policy.currency,
-                lines=built,
-                memo=memo,
-            )
-        except ValidationError as exc:
-            raise ConfigurationError(
-                f"the in-house invoice is not valid: {_first_error(exc)}"
-            ) from exc
-
-    def _pdf(self, invoice_id: str) -> tuple[bytes | None, str | None]:
-        if not self.backend.capabilities.invoice_pdf:
-            return None, (
-                f"{self.backend.name} cannot render invoice PDFs with this configuration "
-                "(NetSuite needs a PDF RESTlet: NetSuiteBackend(pdf_restlet=...))"
-            )
-        try:
-            return self.backend.invoice_pdf(invoice_id), None
-        except ErpSyncError as exc:
-            return None, (
-                f"the invoice was created but its PDF is not available yet: {exc}; "
-                f"fetch it later with backend.invoice_pdf({invoice_id!r})"
-            )
 
     # -- drift -----------------------------------------------------------------------------
 
@@ -619,197 +394,20 @@ class XometryInvoicing:
         """
         drifts: list[Drift] = []
         for job in jobs:
-            drift = self._drift(job)
+            entry = self._ledger().written(INVOICE_RECORD, job.job_id)
+            drift = drift_of(self.backend, entry, job) if entry is not None else None
             if drift is None:
                 continue
             if apply and drift.kind == "repriced":
-                drift = self._apply_price(job, drift)
+                drift = apply_price(self.backend, job, drift)
             drifts.append(drift)
         return drifts
 
-    def _drift(self, job: XometryJob) -> Drift | None:
-        entry = self.store.get(self.ledger_name, INVOICE_RECORD, job.job_id, tenant=self.tenant)
-        if entry is None or entry.state != "written" or entry.remote_id is None:
-            return None
-        canceled = job.status is JobStatus.CANCELED
-        try:
-            invoice = self.backend.get_invoice(entry.remote_id)
-        except NotFoundError:
-            if canceled:
-                return None  # the invoice was removed by hand: rectified
-            return Drift(
-                job.job_id,
-                "missing",
-                entry.remote_id,
-                entry.number,
-                None,
-                job.price,
-                note="the invoice recorded for this job no longer exists in the ERP",
-            )
-        old = _line_total(invoice)
-        if canceled:
-            if invoice.status is InvoiceStatus.VOIDED:
-                return None
-            return Drift(
-                job.job_id,
-                "canceled",
-                entry.remote_id,
-                invoice.number or entry.number,
-                old,
-                None,
-                note="the job was canceled: void or delete the invoice in the ERP "
-                "(erpsync never deletes records)",
-            )
-        if old == job.price:
-            return None
-        return Drift(
-            job.job_id,
-            "repriced",
-            entry.remote_id,
-            invoice.number or entry.number,
-            old,
-            job.price,
-            note="update the invoice's price in the ERP",
-        )
-
-    def _apply_price(self, job: XometryJob, drift: Drift) -> Drift:
-        invoice = self.backend.get_invoice(drift.invoice_id)
-        paid = invoice.balance is not None and invoice.balance != invoice.total
-        if invoice.status is not InvoiceStatus.OPEN or paid:
-            return _noted(drift, "not updated: the invoice is not open and unpaid")
-        if len(invoice.lines) != 1:
-            return _noted(drift, "not updated: the invoice no longer has a single line")
-        line = invoice.lines[0]
-        try:
-            updated = invoice.model_copy(
-                update={
-                    "lines": [
-                        line.model_copy(
-                            update={
-                                "amount": job.price,
-                                "quantity": Decimal(1),
-                                "unit_price": job.price,
-                            }
-                        )
-                    ],
-                    "tax": Decimal(0),  # the ERP recomputes tax from the line's code
-                    "balance": None,
-                }
-            )
-        except ValidationError as exc:
-            return _noted(drift, f"not updated: {_first_error(exc)}")
-        try:
-            self.backend.update_invoice(updated)
-        except ErpSyncError as exc:
-            return _noted(drift, f"not updated: {exc}")
-        return Drift(
-            drift.job_id,
-            drift.kind,
-            drift.invoice_id,
-            drift.number,
-            drift.old_price,
-            drift.new_price,
-            applied=True,
-            note="the invoice's price was updated",
-        )
-
     # -- plumbing --------------------------------------------------------------------------
 
-    def _write(
-        self,
-        record_type: str,
-        source_key: str,
-        external_id: str,
-        *,
-        find: Callable[[], _R | None],
-        create: Callable[[], _R],
-        identify: Callable[[_R], tuple[str, str | None]],
-        digest: str,
-        lookup_first: bool = False,
-    ) -> WriteOutcome[_R]:
-        return write_once(
-            self.store,
-            LedgerTarget(self.ledger_name, record_type, source_key, external_id, self.tenant),
-            owner=self.owner,
-            lease_seconds=self.lease_seconds,
-            find=find,
-            create=create,
-            identify=identify,
-            content_hash=digest,
-            lookup_first=lookup_first,
-            wait_seconds=self.wait_seconds,
-            poll_interval=self.poll_interval,
-            sleep=self._sleep,
-            monotonic=self._monotonic,
-        )
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _create_status(status: WriteStatus) -> Literal["created", "existed", "in_progress"]:
-    """A create-only :func:`write_once` (no ``update``) never updates anything."""
-    if status == "created" or status == "existed" or status == "in_progress":
-        return status
-    raise AssertionError(f"a create-only write reported {status!r}")
-
-
-def _invoice_identity(record: Invoice) -> tuple[str, str | None]:
-    if record.id is None:
-        raise ErpSyncError("the ERP returned the invoice without an id")
-    return record.id, record.number
-
-
-def _payment_identity(record: Payment) -> tuple[str, str | None]:
-    if record.id is None:
-        raise ErpSyncError("the ERP returned the payment without an id")
-    return record.id, None
-
-
-def _line(spec: LineSpec, default_item: Ref | None) -> InvoiceLine:
-    if isinstance(spec, InvoiceLine):
-        return (
-            spec
-            if spec.item is not None or default_item is None
-            else spec.model_copy(update={"item": default_item})
-        )
-    if isinstance(spec, tuple) and len(spec) in (2, 3):
-        item = spec[2] if len(spec) == 3 else None
-        if item is not None and not isinstance(item, Ref):
-            raise ConfigurationError(f"a line's item must be a Ref, not {item!r}")
-        return InvoiceLine(
-            description=spec[0], amount=spec[1], item=item if item is not None else default_item
-        )
-    raise ConfigurationError(
-        f"a line is an InvoiceLine or a (description, amount[, item]) tuple, not {spec!r}"
-    )
-
-
-def _line_total(invoice: Invoice) -> Decimal:
-    total = Decimal(0)
-    for line in invoice.lines:
-        total += line.amount or Decimal(0)
-    return total
-
-
-def _noted(drift: Drift, note: str) -> Drift:
-    return Drift(
-        drift.job_id,
-        drift.kind,
-        drift.invoice_id,
-        drift.number,
-        drift.old_price,
-        drift.new_price,
-        applied=False,
-        note=note,
-    )
-
-
-def _first_error(exc: ValidationError) -> str:
-    errors = exc.errors()
-    if not errors:
-        return str(exc)
-    first = errors[0]
-    where = ".".join(str(part) for part in first.get("loc", ()))
-    message = str(first.get("msg", ""))
-    return f"{where}: {message}" if where else message
+    def _ledger(self) -> Ledger:
+        return Ledger(
+            self.store, self.ledger_name, tenant=self.tenant, owner=self.owner,
+            lease_seconds=self.lease_seconds, wait_seconds=self.wait_seconds,
+            poll_interval=self.poll_interval, sleep=self._sleep, monotonic=self._monotonic,
+        )  # fmt: skip

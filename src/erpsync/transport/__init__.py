@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
-from erpsync.transport.options import Timeout, TransportOptions
+from erpsync._logging import RedactingFilter
+from erpsync.transport.auth import RenewableAuth, bearer_of
+from erpsync.transport.options import Timeout, TransportOptions, new_idempotency_key
 from erpsync.transport.retry import (
     AllOf,
     AnyOf,
@@ -32,14 +34,7 @@ from erpsync.transport.retry import (
     parse_retry_after,
     standard_retry_checker,
 )
-from erpsync.transport.transport import (
-    ErrorDecoder,
-    RedactingFilter,
-    RenewableAuth,
-    Transport,
-    bearer_of,
-    new_idempotency_key,
-)
+from erpsync.transport.transport import ErrorDecoder, Transport
 from erpsync.transport.urls import check_url, is_loopback
 
 __all__ = [

@@ -10,9 +10,11 @@ which is never followed (:func:`redirected`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import SplitResult
 
 import requests
 import requests.auth
@@ -20,7 +22,7 @@ from requests.cookies import extract_cookies_to_jar
 from requests.hooks import dispatch_hook
 
 from erpsync._redact import redact, truncate
-from erpsync.errors import ErpSyncError, ServiceError
+from erpsync.errors import ConfigurationError, ErpSyncError, RateLimitError, ServiceError
 from erpsync.transport.bodies import body_text
 from erpsync.transport.failures import classify
 from erpsync.transport.options import Timeout
@@ -29,9 +31,12 @@ from erpsync.transport.retry import AttemptContext
 __all__ = [
     "AttemptFailed",
     "Call",
+    "EnvironmentSettings",
     "ErrorDecoder",
     "decode_failure",
+    "final_error",
     "network_failure",
+    "prepare",
     "redirected",
     "send_once",
 ]
@@ -191,3 +196,69 @@ def send_once(
     if not kwargs.get("stream"):
         _ = hooked.content
     return hooked
+
+
+def prepare(session: requests.Session, call: Call) -> requests.PreparedRequest:
+    """The request of one attempt, prepared (and signed by its auth) outside any slot.
+
+    An error tree exception the auth raises while preparing (a token endpoint that
+    failed) means nothing reached the ERP, so what that error calls transient is retried
+    for any method; anything else is a configuration problem, not retried.
+    """
+    try:
+        return session.prepare_request(
+            requests.Request(
+                call.method,
+                call.url,
+                params=call.params,
+                json=call.json,
+                data=call.data,
+                headers=call.headers,
+                auth=call.auth,
+            )
+        )
+    except ErpSyncError as exc:
+        transient = isinstance(exc, RateLimitError) or (
+            isinstance(exc, ServiceError) and exc.retryable
+        )
+        retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
+        raise AttemptFailed(exc, sent=False, transient=transient, retry_after=retry_after) from exc
+    except Exception as exc:
+        message = f"could not prepare the request ({type(exc).__name__}: {exc})"
+        raise AttemptFailed(ConfigurationError(message), final=True) from None
+
+
+def final_error(failed: AttemptFailed, backend: str, call: Call) -> ErpSyncError:
+    """The error a request raises after its last failed attempt, with its context.
+
+    The real cause (if any) stays chained; the internal carrier is hidden.
+    """
+    error = failed.error.with_context(backend=backend, record=call.record, attempts=call.sends)
+    if call.budget_exhausted:
+        error.with_context(hint="Retries stopped early: the retry budget for this tenant is spent")
+    cause = failed.__cause__
+    if cause is not None and cause is not error:
+        error.__cause__ = cause
+    error.__suppress_context__ = True
+    return error
+
+
+class EnvironmentSettings:
+    """Proxies and CA bundle from the environment, per ``scheme://host``, as
+    ``Session.request`` would apply them. requests reads the environment on every call
+    (~0.5 ms); a transport lives for one backend object, so it reads it once per host."""
+
+    def __init__(self, session: requests.Session) -> None:
+        self._session = session
+        self._cache: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def for_url(self, url: str, parts: SplitResult) -> dict[str, Any]:
+        key = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None:
+            cached = dict(self._session.merge_environment_settings(url, {}, None, None, None))
+            with self._lock:
+                self._cache[key] = cached
+        return cached

@@ -67,7 +67,7 @@ def classify(
     """What ``exc`` (raised sending to ``host``) means: a message, and whether the
     request provably never left, was a timeout, or cannot pass by waiting.
 
-    One branch per failure kind ``requests`` reports; long for that reason only.
+    One branch per failure kind ``requests`` reports.
     ``connect`` and ``read`` are the timeouts in force, for the message.
     """
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -94,31 +94,7 @@ def classify(
             f"could not reach {host} through the configured proxy", unsent=True, timeout=False
         )
     if isinstance(exc, requests.exceptions.ConnectionError):
-        causes = _causes(exc)
-        if any(isinstance(c, urllib3.exceptions.NameResolutionError) for c in causes):
-            return NetworkFailure(
-                f"could not resolve the host name {host}", unsent=True, timeout=False
-            )
-        if any(
-            isinstance(c, urllib3.exceptions.NewConnectionError | ConnectionRefusedError)
-            for c in causes
-        ):
-            return NetworkFailure(
-                f"could not connect to {host} (connection refused or unreachable)",
-                unsent=True,
-                timeout=False,
-            )
-        if any(isinstance(c, TimeoutError | urllib3.exceptions.TimeoutError) for c in causes):
-            return NetworkFailure(
-                f"the connection to {host} timed out before an answer arrived",
-                unsent=False,
-                timeout=True,
-            )
-        return NetworkFailure(
-            f"the connection to {host} broke before an answer arrived (reset or closed)",
-            unsent=False,
-            timeout=False,
-        )
+        return _connection_failure(exc, host)
     if isinstance(
         exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
     ):
@@ -129,4 +105,32 @@ def classify(
         )
     return NetworkFailure(
         f"the request to {host} failed ({type(exc).__name__})", unsent=False, timeout=False
+    )
+
+
+def _connection_failure(exc: requests.exceptions.ConnectionError, host: str) -> NetworkFailure:
+    """A ``ConnectionError``, told apart by its causes: refused or unresolved (never
+    sent), or timed out or broken after sending (outcome unknown)."""
+    causes = _causes(exc)
+    if any(isinstance(c, urllib3.exceptions.NameResolutionError) for c in causes):
+        return NetworkFailure(f"could not resolve the host name {host}", unsent=True, timeout=False)
+    if any(
+        isinstance(c, urllib3.exceptions.NewConnectionError | ConnectionRefusedError)
+        for c in causes
+    ):
+        return NetworkFailure(
+            f"could not connect to {host} (connection refused or unreachable)",
+            unsent=True,
+            timeout=False,
+        )
+    if any(isinstance(c, TimeoutError | urllib3.exceptions.TimeoutError) for c in causes):
+        return NetworkFailure(
+            f"the connection to {host} timed out before an answer arrived",
+            unsent=False,
+            timeout=True,
+        )
+    return NetworkFailure(
+        f"the connection to {host} broke before an answer arrived (reset or closed)",
+        unsent=False,
+        timeout=False,
     )

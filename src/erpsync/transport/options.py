@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -30,7 +31,18 @@ if TYPE_CHECKING:
     from erpsync.limits import Limiter
     from erpsync.transport.retry import RetryPolicy
 
-__all__ = ["Timeout", "TransportOptions"]
+__all__ = ["Timeout", "TransportOptions", "new_idempotency_key"]
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one logical write: 32 hex characters.
+
+    It fits QuickBooks' ``requestid`` (at most 50 characters, 36 inside a batch) and
+    NetSuite's external ids (letters and digits only). Make it once per write, before
+    the first attempt, and reuse it on every retry (stripe-python's idempotency keys,
+    which its request options carry).
+    """
+    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True)

@@ -31,22 +31,20 @@ hammered by every thread at once (botocore's retry quota).
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from types import EllipsisType, TracebackType
-from typing import Any, NoReturn, Protocol, Self, runtime_checkable
-from urllib.parse import SplitResult, urlsplit
+from typing import Any, NoReturn, Self
+from urllib.parse import urlsplit
 
 import requests
 import requests.auth
 from tenacity import RetryCallState, Retrying
 
-from erpsync._logging import RedactingFilter, install_third_party_redaction
+from erpsync._logging import install_third_party_redaction
 from erpsync._redact import redact
 from erpsync.errors import (
     AuthenticationError,
@@ -59,36 +57,27 @@ from erpsync.limits import Limiter
 from erpsync.transport.attempt import (
     AttemptFailed,
     Call,
+    EnvironmentSettings,
     ErrorDecoder,
     decode_failure,
+    final_error,
     network_failure,
+    prepare,
     redirected,
     send_once,
 )
+from erpsync.transport.auth import RenewableAuth
 from erpsync.transport.failures import LOCAL_REQUEST_ERRORS
+from erpsync.transport.logs import default_user_agent, level_for, log_exchange
 from erpsync.transport.options import Timeout, TransportOptions
 from erpsync.transport.retry import (
-    RetryBudget,
     RetryPolicy,
     default_budget,
     parse_retry_after,
 )
 from erpsync.transport.urls import check_url, is_absolute
 
-__all__ = [
-    "ErrorDecoder",
-    "RedactingFilter",
-    "RenewableAuth",
-    "RetryBudget",
-    "RetryPolicy",
-    "Timeout",
-    "Transport",
-    "bearer_of",
-    "new_idempotency_key",
-    "parse_retry_after",
-]
-
-logger = logging.getLogger("erpsync.http")
+__all__ = ["ErrorDecoder", "Transport"]
 
 # oauthlib, requests-oauthlib and urllib3 print credentials at DEBUG level; every request
 # erpsync makes goes through them, so their log lines are redacted (see erpsync._logging).
@@ -96,46 +85,6 @@ install_third_party_redaction()
 
 #: Methods that HTTP defines as idempotent (RFC 9110 9.2.2), hence retried by default.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-def new_idempotency_key() -> str:
-    """A fresh key for one logical write: 32 hex characters.
-
-    It fits QuickBooks' ``requestid`` (at most 50 characters, 36 inside a batch) and
-    NetSuite's external ids (letters and digits only). Make it once per write, before
-    the first attempt, and reuse it on every retry.
-    """
-    return uuid.uuid4().hex
-
-
-@runtime_checkable
-class RenewableAuth(Protocol):
-    """A ``requests`` auth that can get fresh credentials after a 401.
-
-    ``renew`` gets the 401 response and returns True when it obtained new credentials
-    (refreshed an OAuth 2 access token, signed a new JWT assertion); the transport then
-    sends the request once more, outside the retry budget. It may raise an
-    :class:`AuthenticationError` (for example ``reconnect_required``), which is passed on.
-    """
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest: ...
-
-    def renew(self, response: requests.Response) -> bool: ...
-
-
-def bearer_of(request: requests.PreparedRequest | requests.Request | None) -> str | None:
-    """The bearer token a request carried, for a :class:`RenewableAuth` deciding whether
-    the token refused in a 401 is still the current one (another thread may have
-    renewed it meanwhile). None when it carried no bearer token."""
-    if request is None or not request.headers:
-        return None
-    header = request.headers.get("Authorization")
-    if isinstance(header, bytes):
-        header = header.decode("latin-1")
-    if not isinstance(header, str):
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
 
 
 class Transport:
@@ -192,27 +141,21 @@ class Transport:
         self._decode_error = decode_error
         self._auth = auth
         self._limiter = limiter
+        # No policy goes without a budget (default_budget: one per tenant's limiter).
         policy = retry if retry is not None else RetryPolicy()
         if policy.budget is None:
-            # No policy goes without a budget: without one a dead service is retried
-            # max_attempts times by every thread at once. The tenant's limiter marks the
-            # tenant, so transports sharing a limiter share its budget.
             policy = replace(policy, budget=default_budget(limiter))
         self._retry = policy
         self._timeout = timeout
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
-        # Proxy and CA settings from the environment, per scheme://host. requests reads
-        # the environment on every call (~0.5 ms); a transport lives for one backend
-        # object, so it reads it once per host.
-        self._environment: dict[str, dict[str, Any]] = {}
-        self._environment_lock = threading.Lock()
+        self._environment = EnvironmentSettings(self._session)
         self._clock = clock
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self._rng_lock = threading.Lock()
         self._request_id_headers = tuple(request_id_headers)
-        self._user_agent = user_agent if user_agent is not None else _default_user_agent()
+        self._user_agent = user_agent if user_agent is not None else default_user_agent()
         # Libraries imported after erpsync.http (an auth module's) get the filter too.
         install_third_party_redaction()
 
@@ -306,19 +249,7 @@ class Transport:
         try:
             response: requests.Response = retrying(self._attempt, call)
         except AttemptFailed as failed:
-            error = failed.error.with_context(
-                backend=self.backend, record=call.record, attempts=call.sends
-            )
-            if call.budget_exhausted:
-                error.with_context(
-                    hint="Retries stopped early: the retry budget for this tenant is spent"
-                )
-            cause = failed.__cause__
-            if cause is not None and cause is not error:
-                error.__cause__ = cause
-            # Hide the internal carrier; the real cause (if any) stays chained.
-            error.__suppress_context__ = True
-            raise error  # noqa: B904 - cause set explicitly above
+            raise final_error(failed, self.backend, call)  # noqa: B904 - cause set there
         return response
 
     # -- one attempt ----------------------------------------------------------------------
@@ -358,53 +289,17 @@ class Transport:
 
     def _send(self, call: Call) -> requests.Response:
         """Send once inside a limiter slot; log it; network failures become AttemptFailed."""
-        try:
-            prepared = self._session.prepare_request(
-                requests.Request(
-                    call.method,
-                    call.url,
-                    params=call.params,
-                    json=call.json,
-                    data=call.data,
-                    headers=call.headers,
-                    auth=call.auth,
-                )
-            )
-        except ErpSyncError as exc:
-            # Raised by the auth while preparing (e.g. a token endpoint that failed):
-            # nothing reached the ERP, so what the error itself calls transient is safe
-            # to retry for any method.
-            transient = isinstance(exc, RateLimitError) or (
-                isinstance(exc, ServiceError) and exc.retryable
-            )
-            retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
-            raise AttemptFailed(
-                exc, sent=False, transient=transient, retry_after=retry_after
-            ) from exc
-        except Exception as exc:
-            message = f"could not prepare the request ({type(exc).__name__}: {exc})"
-            raise AttemptFailed(ConfigurationError(message), final=True) from None
+        prepared = prepare(self._session, call)
         call.sends += 1
         sent = urlsplit(prepared.url or call.url)
         call.log_path = redact(sent.path + (f"?{sent.query}" if sent.query else ""))
         # Everything that costs CPU happens before the slot: a slot is a share of the
         # service's concurrency and should be held only while the request is out.
-        settings = self._environment_settings(prepared.url or call.url, sent)
+        settings = self._environment.for_url(prepared.url or call.url, sent)
         if self._limiter is None:
             return self._transmit(call, prepared, settings)
         with self._limiter.slot(call.scope):
             return self._transmit(call, prepared, settings)
-
-    def _environment_settings(self, url: str, parts: SplitResult) -> dict[str, Any]:
-        """Proxies and CA bundle from the environment, as Session.request would apply."""
-        key = f"{parts.scheme}://{parts.netloc}"
-        with self._environment_lock:
-            cached = self._environment.get(key)
-        if cached is None:
-            cached = dict(self._session.merge_environment_settings(url, {}, None, None, None))
-            with self._environment_lock:
-                self._environment[key] = cached
-        return cached
 
     def _transmit(
         self, call: Call, prepared: requests.PreparedRequest, settings: dict[str, Any]
@@ -428,13 +323,7 @@ class Transport:
             self._log(call, type(exc).__name__, started, None, logging.WARNING)
             raise network_failure(call, exc) from exc
         status = response.status_code
-        if status < 400:
-            level = logging.DEBUG
-        elif status < 500 and status != 429:
-            level = logging.INFO
-        else:
-            level = logging.WARNING
-        self._log(call, str(status), started, self._request_id(response), level)
+        self._log(call, str(status), started, self._request_id(response), level_for(status))
         return response
 
     def _fail_on_status(self, call: Call, response: requests.Response) -> NoReturn:
@@ -511,34 +400,4 @@ class Transport:
         self, call: Call, outcome: str, started: float, request_id: str | None, level: int
     ) -> None:
         duration_ms = (self._clock() - started) * 1000.0
-        logger.log(
-            level,
-            "%s %s %s -> %s in %.0f ms (attempt %d, request id %s)",
-            self.backend,
-            call.method,
-            call.log_path,
-            outcome,
-            duration_ms,
-            call.sends,
-            request_id or "-",
-            extra={
-                "erpsync_backend": self.backend,
-                "erpsync_method": call.method,
-                "erpsync_path": call.log_path,
-                "erpsync_status": outcome,
-                "erpsync_duration_ms": duration_ms,
-                "erpsync_attempt": call.sends,
-                "erpsync_request_id": request_id,
-            },
-        )
-
-
-@functools.cache
-def _default_user_agent() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        own = version("erpsync")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        own = "0"
-    return f"erpsync/{own} {requests.utils.default_user_agent()}"
+        log_exchange(self.backend, call, outcome, duration_ms, request_id, level)

@@ -30,8 +30,8 @@ from typing import Any
 
 import pytest
 
-from erpsync.backend import AccountingBackend, BulkResult
-from erpsync.errors import ErpSyncError, UnsupportedOperationError
+from erpsync.backend import AccountingBackend, BulkResult, UnknownNameError
+from erpsync.errors import ErpSyncError, MappingError, UnsupportedOperationError
 from erpsync.models import (
     Customer,
     Invoice,
@@ -103,6 +103,19 @@ class BackendContract:
         assert found.id == customer.id
         assert backend.find_customer(f"no such customer {_tag()}") is None
         assert customer.id in {c.id for c in backend.iter_customers()}
+
+    def test_resolve_names_to_refs(
+        self, backend: AccountingBackend, customer: Customer, item: Item
+    ) -> None:
+        assert backend.resolve_customer(customer.name) == Ref(id=customer.id, name=customer.name)
+        assert backend.resolve_item(item.name).id == item.id
+        misspelt = customer.name[:-1]
+        with pytest.raises(UnknownNameError) as caught:
+            backend.resolve_customer(misspelt)
+        assert caught.value.field == "name"
+        assert repr(misspelt) in str(caught.value)
+        assert customer.name in caught.value.closest
+        assert isinstance(caught.value, MappingError)
 
     def test_items_create_get_find_iter(self, backend: AccountingBackend, item: Item) -> None:
         assert item.id

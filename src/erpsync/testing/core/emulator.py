@@ -38,8 +38,6 @@ import collections
 import logging
 import random
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from email.utils import formatdate
 from types import MappingProxyType, TracebackType
 from typing import ClassVar
@@ -56,7 +54,7 @@ from erpsync.testing.core.faults import (
     RequestMatcher,
     non_negative,
 )
-from erpsync.testing.core.governance import Governance, Window, _Gate
+from erpsync.testing.core.governance import EmulatorStats, Governance, Window, _Gate
 from erpsync.testing.core.intercept import _INTERCEPTOR, _Route, intercepting
 from erpsync.testing.core.server import _Server, bind_address, local_url, start_server, stop_server
 from erpsync.testing.core.wire import WireRequest, WireResponse
@@ -79,29 +77,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("erpsync.testing")
-
-
-# ---------------------------------------------------------------------------------------
-# Counters
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EmulatorStats:
-    """A snapshot of what an emulator has seen since construction or ``reset_runtime()``.
-
-    ``max_concurrent`` is the peak of governed requests in flight (measured even when
-    governance is disabled), the number a benchmark compares with the service's limit.
-    """
-
-    requests: int = 0
-    dispatched: int = 0
-    throttled: int = 0
-    faults: int = 0
-    faults_by_kind: Mapping[str, int] = field(default_factory=dict)
-    errors: int = 0
-    in_flight: int = 0
-    max_concurrent: int = 0
 
 
 # ---------------------------------------------------------------------------------------

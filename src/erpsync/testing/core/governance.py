@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import collections
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from erpsync.errors import ConfigurationError
 from erpsync.testing.core.faults import non_negative
 
-__all__ = ["Governance", "Window"]
+__all__ = ["EmulatorStats", "Governance", "Window"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,24 @@ class Governance:
                 raise ConfigurationError(f"Governance.windows holds Window objects, not {window!r}")
         if non_negative("Governance.time_scale", self.time_scale) <= 0:
             raise ConfigurationError("Governance.time_scale must be > 0")
+
+
+@dataclass(frozen=True)
+class EmulatorStats:
+    """A snapshot of what an emulator has seen since construction or ``reset_runtime()``.
+
+    ``max_concurrent`` is the peak of governed requests in flight (measured even when
+    governance is disabled), the number a benchmark compares with the service's limit.
+    """
+
+    requests: int = 0
+    dispatched: int = 0
+    throttled: int = 0
+    faults: int = 0
+    faults_by_kind: Mapping[str, int] = field(default_factory=dict)
+    errors: int = 0
+    in_flight: int = 0
+    max_concurrent: int = 0
 
 
 class _Gate:

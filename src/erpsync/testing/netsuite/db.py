@@ -9,7 +9,8 @@ Two connections share the database. The *record* connection reads and writes pla
 ISO dates. The *query* connection is read-only (an authorizer refuses anything but
 reading) and converts DATE / DATETIME columns on the way out to NetSuite's default
 ``M/D/YYYY`` display format, as real SuiteQL does (a datetime such as
-``lastmodifieddate`` comes back as its date only; ``TO_CHAR`` gets the time). The
+``lastmodifieddate`` comes back as its date only, in the account's time zone;
+``TO_CHAR`` gets the time). Date-times are stored in UTC (REST shows them with ``Z``). The
 converter keys on the declared column type, so it applies to columns selected directly
 or through an alias and not to computed expressions, which is how NetSuite behaves.
 """
@@ -195,9 +196,8 @@ _VIEWS = {
 _counter = itertools.count(1)
 
 
-def _display_date(raw: bytes) -> str:
+def display_date(text: str) -> str:
     """``2026-11-03`` or ``2026-11-03 10:15:00`` -> ``11/3/2026`` (NetSuite's default)."""
-    text = raw.decode("utf-8")
     try:
         year, month, day = text[:10].split("-")
         return f"{int(month)}/{int(day)}/{int(year)}"
@@ -205,8 +205,20 @@ def _display_date(raw: bytes) -> str:
         return text
 
 
-sqlite3.register_converter(DATE, _display_date)
-sqlite3.register_converter(DATETIME, _display_date)
+class Stamp(str):
+    """A DATETIME column's value on the query connection: shown as its UTC date, and
+    carrying the stored instant so SuiteQL can show the date in the account's zone."""
+
+    stored: str
+
+    def __new__(cls, stored: str) -> Stamp:
+        made = super().__new__(cls, display_date(stored))
+        made.stored = stored
+        return made
+
+
+sqlite3.register_converter(DATE, lambda raw: display_date(raw.decode("utf-8")))
+sqlite3.register_converter(DATETIME, lambda raw: Stamp(raw.decode("utf-8")))
 
 _ALLOWED_ACTIONS = frozenset(
     {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}

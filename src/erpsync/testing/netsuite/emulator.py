@@ -14,58 +14,25 @@ does, awkward parts included (``/work/shared/WIRE.md`` lists the facts)::
     url = fake.serve()                       # or over loopback HTTP; fake.shutdown()
     fake.records("purchaseOrder")            # wire-format state, for assertions
 
-What it covers:
-
-* Token-based authentication (OAuth 1.0a HMAC-SHA256, checked with oauthlib's server
-  functions; realm, nonce, timestamp and replay rules) and OAuth 2.0 client credentials
-  (JWT assertions checked against registered certificates, 60-minute bearer tokens).
-  Every failure is NetSuite's opaque ``INVALID_LOGIN``; the reason is in
-  :attr:`FakeNetSuite.login_audit_trail`.
-* The REST record service for customer, vendor, the inventory / non-inventory / service
-  item types, invoice, customerPayment, purchaseOrder and itemReceipt (by transform):
-  204 + ``Location`` writes, ``eid:`` addressing and ``PUT`` upserts, sublists merged or
-  replaced, ``expandSubResources``, ``fields``, async jobs with idempotency keys, and the
-  ``o:errorDetails`` error bodies. Read-only: currency and subsidiary.
-* SuiteQL over SQLite tables named and shaped as NetSuite's (see :mod:`.suiteql`),
-  including ``deletedrecord`` (NetSuite's columns, no ``externalid``) and invoice lines
-  as postings in ``transactionline`` (negative item lines, main, tax and COGS lines:
-  :mod:`.postings`).
-* The metadata catalog (record types, JSON schema, OpenAPI) and ``governanceLimits``.
-* The invoice-PDF RESTlet integrations deploy (NetSuite has no REST PDF endpoint) on
-  ``https://1234567-sb1.restlets.api.netsuite.com/app/site/hosting/restlet.nl`` (or the
-  served URL), authenticated as REST is: ``GET ?script=..&deploy=..&id=<invoice id>``
-  answers ``{"id", "fileName", "contentType": "application/pdf", "base64"}``. Deployed
-  by default as ``customscript_erpsync_invoice_pdf`` / ``customdeploy_erpsync_invoice_pdf``
-  (``pdf_restlet=`` or :meth:`FakeNetSuite.deploy_pdf_restlet` to change);
-  :data:`PDF_RESTLET_SOURCE` is the SuiteScript to deploy in a real account.
-* The account-wide concurrency limit (5 by default, a Standard account) with NetSuite's
-  429 ``CONCURRENCY_LIMIT_EXCEEDED``. The token endpoint is not governed: NetSuite
-  counts web-services requests (REST, SOAP, RESTlets) against the limit, and an OAuth
-  token request is none of them. Under TBA NetSuite can instead report the limit as an
-  invalid login; ``tba_concurrency_error="invalid_login"`` reproduces that quirk (see
-  :class:`FakeNetSuite`).
+It covers token-based authentication (OAuth 1.0a HMAC-SHA256) and OAuth 2.0 client
+credentials (JWT assertions against registered certificates), every failure NetSuite's
+opaque ``INVALID_LOGIN`` with the reason in :attr:`FakeNetSuite.login_audit_trail`; the
+REST record service (customers, vendors, items, invoices, customer payments, purchase
+orders, item receipts by transform; ``eid:`` addressing and upserts, async jobs with
+idempotency keys); SuiteQL over SQLite tables shaped as NetSuite's (:mod:`.suiteql`:
+``transactionline`` postings, ``deletedrecord``, dates in the account's time zone,
+``FakeNetSuite(time_zone=...)``); the metadata catalog and ``governanceLimits``; the
+invoice-PDF RESTlet integrations deploy; and the account-wide concurrency limit with
+NetSuite's 429 (or, under TBA, the invalid login it can answer instead). Record
+controls change records without a signed request (:mod:`.control`). What is and is
+not emulated, per record type: docs/emulators-netsuite.md.
 
 TBA checks ``oauth_timestamp`` against the emulator clock, so a ``FakeClock`` for TBA
-clients must start near the real time (``FakeClock(time.time())``); bearer tokens and
-every other check follow whatever clock is given. Async job ``Location`` headers are
-relative (``/services/rest/async/v1/job/7``), as in Oracle's documentation.
-
-Record controls (no signed request needed): ``fake.update_record(type, id, fields)``,
-``fake.close_purchase_order(id)``, ``fake.delete_record(type, id)``,
-``fake.create_record(type, body)``; see :mod:`.control` and docs/emulators-netsuite.md.
-
-Known differences: timestamps are UTC (a real account shows SuiteQL dates in its own
-time zone); the REST ``q`` filter is not evaluated (use SuiteQL); vendor bills, sales
-orders and credit memos are not emulated, nor RESTlets other than the invoice-PDF one;
-the metadata catalog describes the emulated fields only. The exact wording of some
-error details (duplicate external id, over-application, the SuiteQL row cap) could not
-be confirmed; they use NetSuite's codes and shape.
+clients must start near the real time (``FakeClock(time.time())``).
 """
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -81,6 +48,7 @@ from erpsync.testing.core.emulator import (
     clock_datetime,
 )
 from erpsync.testing.core.wire import WireRequest, WireResponse
+from erpsync.testing.netsuite import refusals
 from erpsync.testing.netsuite.async_jobs import AsyncJobs
 from erpsync.testing.netsuite.auth import Authenticator, LoginAttempt
 from erpsync.testing.netsuite.control import RecordControls
@@ -91,10 +59,7 @@ from erpsync.testing.netsuite.credentials import (
 )
 from erpsync.testing.netsuite.db import Database
 from erpsync.testing.netsuite.errors import (
-    CONCURRENCY_DETAIL,
     NetSuiteFault,
-    error_body,
-    invalid_login,
     not_found,
 )
 from erpsync.testing.netsuite.m2m import issue_token
@@ -107,11 +72,18 @@ from erpsync.testing.netsuite.restlet import (
     RestletError,
     Restlets,
     invalid_login_attempt,
-    request_limit_exceeded,
     restlet_host,
+    script_ids,
 )
 from erpsync.testing.netsuite.routes import route
 from erpsync.testing.netsuite.seed import seed_company, seed_lists
+from erpsync.testing.netsuite.settings import (
+    ACCOUNT_ID,
+    NETSUITE_GOVERNANCE,
+    TbaConcurrencyError,
+    netsuite_host,
+)
+from erpsync.testing.netsuite.sqlfunctions import account_zone
 from erpsync.testing.netsuite.suiteql import SuiteQL
 
 if TYPE_CHECKING:
@@ -129,22 +101,6 @@ __all__ = [
     "netsuite_host",
     "restlet_host",
 ]
-
-#: How a TBA request over the concurrency limit is refused: NetSuite's documented 429
-#: ``CONCURRENCY_LIMIT_EXCEEDED``, or the 401 ``INVALID_LOGIN`` it can answer instead.
-TbaConcurrencyError = Literal["429", "invalid_login"]
-
-#: A Standard (or developer) account: five concurrent requests across SOAP, REST and
-#: RESTlets.
-NETSUITE_GOVERNANCE = Governance(concurrency=wire.DEFAULT_CONCURRENCY)
-
-_ACCOUNT_ID = re.compile(r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)?$")
-
-
-def netsuite_host(account_id: str) -> str:
-    """``1234567_SB1`` -> ``1234567-sb1.suitetalk.api.netsuite.com``."""
-    url = wire.REST_HOST_TEMPLATE.format(host=wire.host_label(account_id))
-    return url.removeprefix("https://")
 
 
 class FakeNetSuite(RecordControls, Emulator):
@@ -167,6 +123,8 @@ class FakeNetSuite(RecordControls, Emulator):
     request over the concurrency limit (or an injected ``"throttle"``) as NetSuite
     sometimes does, with the 401 ``INVALID_LOGIN`` body of wrong credentials (a RESTlet:
     ``INVALID_LOGIN_ATTEMPT``) instead of the 429 (bearer-token requests keep the 429);
+    ``time_zone="America/Los_Angeles"`` for the account's time zone, in which SuiteQL
+    shows and reads date-times (default UTC; ``fake.time_zone`` changes it);
     ``fake.reset()`` returns to the constructed state; ``fake.login_audit_trail`` says
     why a login failed. TBA timestamps are checked against the emulator clock, so a
     :class:`FakeClock` for TBA clients starts near the real time.
@@ -186,8 +144,9 @@ class FakeNetSuite(RecordControls, Emulator):
         seed_data: bool = True,
         pdf_restlet: tuple[str, str] | None = (DEFAULT_PDF_SCRIPT, DEFAULT_PDF_DEPLOY),
         tba_concurrency_error: TbaConcurrencyError = "429",
+        time_zone: str = "UTC",
     ) -> None:
-        if not isinstance(account_id, str) or not _ACCOUNT_ID.match(account_id):
+        if not isinstance(account_id, str) or not ACCOUNT_ID.match(account_id):
             raise ConfigurationError(
                 f"A NetSuite account id looks like 1234567 or 1234567_SB1, not {account_id!r}."
             )
@@ -198,7 +157,7 @@ class FakeNetSuite(RecordControls, Emulator):
         #: How a TBA request over the concurrency limit is refused (see the class doc).
         self.tba_concurrency_error: TbaConcurrencyError = tba_concurrency_error
         self._initial_pdf_restlet = (
-            None if pdf_restlet is None else _script_ids(pdf_restlet, "pdf_restlet")
+            None if pdf_restlet is None else script_ids(pdf_restlet, "pdf_restlet")
         )
         super().__init__(
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
@@ -211,6 +170,8 @@ class FakeNetSuite(RecordControls, Emulator):
         self.restlet_url = f"https://{restlet_host(self.account_id)}"
         vars(self)["intercept_prefixes"] = (self.base_url, self.restlet_url)
         self.seed_data = seed_data
+        account_zone(time_zone)  # checked before anything is built
+        self._time_zone = time_zone.strip()
         self._lock = threading.RLock()
         self._credentials = make_credentials(self.account_id, seed)
         self._db: Database | None = None
@@ -222,7 +183,7 @@ class FakeNetSuite(RecordControls, Emulator):
                 self._db.close()
             self._db = Database()
             self.account = Account(self._db, self._now)
-            self.suiteql = SuiteQL(self._db, self._now)
+            self.suiteql = SuiteQL(self._db, self._now, self._time_zone)
             self.jobs = AsyncJobs()
             self.restlets = Restlets()
             if self._initial_pdf_restlet is not None:
@@ -255,6 +216,19 @@ class FakeNetSuite(RecordControls, Emulator):
     def login_audit_trail(self) -> list[LoginAttempt]:
         """Every login attempt with its real reason, as Setup > Login Audit Trail shows."""
         return list(self.auth.audit)
+
+    @property
+    def time_zone(self) -> str:
+        """The account's time zone (an IANA name): SuiteQL shows and reads date-times in
+        it (REST stays UTC). Set it to move the account, as an administrator would."""
+        return self._time_zone
+
+    @time_zone.setter
+    def time_zone(self, name: str) -> None:
+        zone = account_zone(name)
+        with self._lock:
+            self._time_zone = name.strip()
+            self.suiteql.functions.zone = zone
 
     @property
     def suiteql_row_cap(self) -> int:
@@ -318,7 +292,7 @@ class FakeNetSuite(RecordControls, Emulator):
         ``GET .../app/site/hosting/restlet.nl?script=..&deploy=..&id=<invoice id>`` (or
         a POST of ``{"id": ...}``) with ``{"id", "fileName", "contentType", "base64"}``.
         """
-        ids = _script_ids((script, deploy), "deploy_pdf_restlet")
+        ids = script_ids((script, deploy), "deploy_pdf_restlet")
         with self._lock:
             return self.restlets.deploy(*ids)
 
@@ -417,57 +391,17 @@ class FakeNetSuite(RecordControls, Emulator):
             return error.response()
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
-        as_login = self.tba_concurrency_error == "invalid_login" and _is_tba(request)
-        if request.path == wire.RESTLET_PATH:
-            return (invalid_login_attempt() if as_login else request_limit_exceeded()).response()
-        if as_login:
-            return invalid_login().response()
-        return WireResponse.json(
-            429, error_body(429, wire.CONCURRENCY_LIMIT_EXCEEDED, CONCURRENCY_DETAIL)
-        )
+        return refusals.throttled(request, self.tba_concurrency_error == "invalid_login")
 
     def _server_error(self, request: WireRequest, status: int) -> WireResponse:
-        if status == 503:
-            body = error_body(
-                503,
-                wire.SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable. Try again later.",
-            )
-        else:
+        error_id = ""
+        if status != 503:
             with self._lock:
                 error_id = f"{self.rng.getrandbits(48):012x}"
-            body = error_body(
-                status, "UNEXPECTED_ERROR", f"An unexpected error occurred. Error ID: {error_id}"
-            )
-        if request.path == wire.RESTLET_PATH:
-            detail = body["o:errorDetails"][0]
-            return RestletError(status, detail["o:errorCode"], detail["detail"]).response()
-        return WireResponse(
-            status,
-            json.dumps(body).encode("utf-8"),
-            {"Content-Type": "application/json;charset=UTF-8"},
-        )
+        return refusals.server_error(request, status, error_id)
 
     def _governed(self, request: WireRequest) -> bool:
         return request.path != wire.TOKEN_PATH
 
     def __repr__(self) -> str:
         return f"FakeNetSuite({self.account_id!r}, served_url={self.served_url!r})"
-
-
-def _is_tba(request: WireRequest) -> bool:
-    """Whether the request is signed with token-based authentication (OAuth 1.0a)."""
-    return request.headers.get("Authorization", "").lstrip().lower().startswith("oauth ")
-
-
-def _script_ids(value: object, what: str) -> tuple[str, str]:
-    if (
-        not isinstance(value, tuple)
-        or len(value) != 2
-        or not all(isinstance(part, str) and part.strip() for part in value)
-    ):
-        raise ConfigurationError(
-            f"{what} takes a (script id, deploy id) pair of non-empty strings, such as "
-            f"({DEFAULT_PDF_SCRIPT!r}, {DEFAULT_PDF_DEPLOY!r}), not {value!r}"
-        )
-    return value[0].strip(), value[1].strip()

@@ -95,6 +95,20 @@ def save_payment(
     )
     if rid is None:
         cols["status"] = "B"
+    return _store_payment(acct, rt, rid, cols, parsed, payment, applications)
+
+
+def _store_payment(
+    acct: Account,
+    rt: RecordType,
+    rid: int | None,
+    cols: dict[str, Any],
+    parsed: Parsed,
+    payment: Decimal,
+    applications: dict[int, Decimal],
+) -> int:
+    """Write the payment and re-point its links; every invoice it touched (before or
+    now) gets its amount remaining and status again."""
     stamp = acct.now()
     with acct.db.write() as conn:
         rid = store(acct, rt, rid, cols, parsed.custom, [], payment)

@@ -53,7 +53,29 @@ def receive(acct: Account, po_id: int, body: dict[str, Any]) -> int:
     wanted = _wanted_receipts(acct, receipt_type, body.get("item"), order_lines)
     if not wanted:
         raise user_error(NO_LINES, "item")
-    receipt_lines, total = [], Decimal(0)
+    receipt_lines, total = _receipt_lines(wanted, order_lines)
+    cols.update(
+        {
+            "entity": po["entity"],
+            "currency": po["currency"],
+            "foreigntotal": float(total),
+            "status": None,
+        }
+    )
+    cols.setdefault("trandate", acct.today())
+    if cols.get("tranid") is None:
+        cols["tranid"] = acct.next_number(PREFIXES[RECEIPT])
+    rid = store(acct, receipt_type, None, cols, parsed.custom, receipt_lines, total, po_id)
+    _link(acct, po_id, rid, receipt_lines, wanted)
+    return rid
+
+
+def _receipt_lines(
+    wanted: dict[int, Any], order_lines: dict[int, Any]
+) -> tuple[list[dict[str, Any]], Decimal]:
+    """The receipt's lines, at the order lines' rates, and their total."""
+    receipt_lines: list[dict[str, Any]] = []
+    total = Decimal(0)
     for position, (order_line, (quantity, memo, custom)) in enumerate(wanted.items(), start=1):
         source = order_lines[order_line]
         amount = (quantity * number(source["rate"])).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -71,18 +93,17 @@ def receive(acct: Account, po_id: int, body: dict[str, Any]) -> int:
                 **custom,
             }
         )
-    cols.update(
-        {
-            "entity": po["entity"],
-            "currency": po["currency"],
-            "foreigntotal": float(total),
-            "status": None,
-        }
-    )
-    cols.setdefault("trandate", acct.today())
-    if cols.get("tranid") is None:
-        cols["tranid"] = acct.next_number(PREFIXES[RECEIPT])
-    rid = store(acct, receipt_type, None, cols, parsed.custom, receipt_lines, total, po_id)
+    return receipt_lines, total
+
+
+def _link(
+    acct: Account,
+    po_id: int,
+    rid: int,
+    receipt_lines: list[dict[str, Any]],
+    wanted: dict[int, Any],
+) -> None:
+    """Link each receipt line to its order line and count what the order has received."""
     with acct.db.write() as conn:
         for line, order_line in zip(receipt_lines, wanted):
             acct.insert(
@@ -105,7 +126,6 @@ def receive(acct: Account, po_id: int, body: dict[str, Any]) -> int:
                 (float(quantity), po_id, order_line),
             )
         refresh_po(acct, conn, po_id)
-    return rid
 
 
 def _wanted_receipts(

@@ -22,9 +22,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from erpsync.netsuite import wire
 from erpsync.testing.netsuite import transactions as tx
 from erpsync.testing.netsuite.db import Database
+from erpsync.testing.netsuite.entities import entity_values, item_values
 from erpsync.testing.netsuite.errors import (
     NetSuiteFault,
     invalid_content,
@@ -34,22 +34,16 @@ from erpsync.testing.netsuite.errors import (
     user_error,
 )
 from erpsync.testing.netsuite.fields import (
-    LABEL,
     REF,
     SELECT,
     Field,
     custom_value,
     parse_scalar,
     ref_key,
-    render_custom,
-    render_scalar,
     stored_datetime,
 )
+from erpsync.testing.netsuite.render import Rendering
 from erpsync.testing.netsuite.types import (
-    APPROVAL_LABELS,
-    BY_ITEM_KIND,
-    BY_TRAN_TYPE,
-    ITEM_TYPE_LABELS,
     RecordType,
 )
 
@@ -98,18 +92,6 @@ def _atomic(operation: _Op) -> _Op:
     return cast(_Op, run)
 
 
-#: The accounts an item of a type posts to unless given: (column, account type).
-_ITEM_ACCOUNTS = {
-    "InvtPart": (
-        ("cogsaccount", "COGS"),
-        ("assetaccount", "OthCurrAsset"),
-        ("incomeaccount", "Income"),
-    ),
-    "NonInvtPart": (("incomeaccount", "Income"),),
-    "Service": (("incomeaccount", "Income"),),
-}
-
-
 class Parsed:
     """A request body split into columns, custom-field columns and raw sublists."""
 
@@ -119,8 +101,8 @@ class Parsed:
         self.sublists: dict[str, Any] = {}
 
 
-class Account:
-    """All records of one emulated account."""
+class Account(Rendering):
+    """All records of one emulated account (rendering as REST JSON: :mod:`.render`)."""
 
     def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self.db = db
@@ -403,214 +385,5 @@ class Account:
             current = dict(row) if row is not None else {}
         merged = {**current, **given}
         if rt.family == "item":
-            return self._item_values(rt, given, merged, rid)
-        return self._entity_values(rt, given, merged, rid)
-
-    def _entity_values(
-        self, rt: RecordType, given: dict[str, Any], merged: dict[str, Any], rid: int | None
-    ) -> dict[str, Any]:
-        values = dict(given)
-        person = merged.get("isperson") == "T"
-        if person:
-            if not merged.get("firstname") or not merged.get("lastname"):
-                raise user_error("Please enter value(s) for: First Name, Last Name", "firstName")
-            display = f"{merged['firstname']} {merged['lastname']}"
-        else:
-            if not merged.get("companyname"):
-                raise user_error("Please enter value(s) for: Company Name", "companyName")
-            display = str(merged["companyname"])
-        values["altname"] = display
-        if not merged.get("entityid"):
-            values["entityid"] = display
-        entity_id = values.get("entityid", merged.get("entityid"))
-        clash = self.db.one(
-            f'SELECT id FROM "{rt.table}" WHERE entityid = ? AND id IS NOT ?', (entity_id, rid)
-        )
-        if clash is not None:
-            raise user_error(
-                f"A {rt.name} record with this ID already exists. You must enter a unique "
-                f"{rt.name} ID for each record you create.",
-                "entityId",
-            )
-        if merged.get("subsidiary") is None:
-            if self.require_subsidiary:
-                raise user_error("Please enter value(s) for: Primary Subsidiary", "subsidiary")
-        elif merged.get("currency") is None:
-            sub = self.db.one(
-                "SELECT currency FROM subsidiary WHERE id = ?", (merged["subsidiary"],)
-            )
-            values["currency"] = sub["currency"] if sub is not None else None
-        if rid is None:
-            values.setdefault("isinactive", "F")
-            values.setdefault("isperson", "F")
-        return values
-
-    def _item_values(
-        self, rt: RecordType, given: dict[str, Any], merged: dict[str, Any], rid: int | None
-    ) -> dict[str, Any]:
-        values = dict(given)
-        if not merged.get("itemid"):
-            raise user_error("Please enter value(s) for: Item Name/Number", "itemId")
-        clash = self.db.one(
-            "SELECT id FROM item WHERE itemid = ? AND id IS NOT ?", (merged["itemid"], rid)
-        )
-        if clash is not None:
-            raise user_error(
-                f"The item name {merged['itemid']} is already used by another item.", "itemId"
-            )
-        values["fullname"] = merged["itemid"]
-        assert rt.item_kind is not None
-        values["itemtype"], values["subtype"] = rt.item_kind
-        if rid is None:
-            values.setdefault("isinactive", "F")
-            for column, accttype in _ITEM_ACCOUNTS.get(values["itemtype"], ()):
-                if values.get(column) is None:
-                    found = self.db.one(
-                        "SELECT id FROM account WHERE accttype = ? ORDER BY id", (accttype,)
-                    )
-                    values[column] = None if found is None else found["id"]
-        return values
-
-    # -- rendering ----------------------------------------------------------------------------
-
-    def record_type_of(self, table: str, rid: int) -> RecordType | None:
-        if table == "transaction":
-            row = self.db.one('SELECT type FROM "transaction" WHERE id = ?', (rid,))
-            return BY_TRAN_TYPE.get(row["type"]) if row is not None else None
-        if table == "item":
-            row = self.db.one("SELECT itemtype, subtype FROM item WHERE id = ?", (rid,))
-            return BY_ITEM_KIND.get((row["itemtype"], row["subtype"])) if row else None
-        from erpsync.testing.netsuite.types import lookup
-
-        return lookup(table)
-
-    def ref_name(self, table: str, rid: int) -> str | None:
-        if table in ("customer", "vendor"):
-            row = self.db.one(f'SELECT entityid FROM "{table}" WHERE id = ?', (rid,))
-            return None if row is None else str(row["entityid"])
-        if table in ("item", "salestaxitem"):
-            row = self.db.one(f'SELECT itemid FROM "{table}" WHERE id = ?', (rid,))
-            return None if row is None else str(row["itemid"])
-        if table == "account":
-            row = self.db.one("SELECT fullname FROM account WHERE id = ?", (rid,))
-            return None if row is None else str(row["fullname"])
-        if table in ("currency", "subsidiary"):
-            row = self.db.one(f'SELECT name FROM "{table}" WHERE id = ?', (rid,))
-            return None if row is None else str(row["name"])
-        if table == "transaction":
-            row = self.db.one('SELECT type, tranid FROM "transaction" WHERE id = ?', (rid,))
-            if row is None:
-                return None
-            rt = BY_TRAN_TYPE.get(row["type"])
-            return f"{rt.label if rt else row['type']} #{row['tranid']}"
-        return None
-
-    def ref_json(self, table: str, rid: int, base: str) -> dict[str, Any]:
-        rt = self.record_type_of(table, rid)
-        out: dict[str, Any] = {"links": []}
-        if rt is not None:
-            out["links"] = [
-                {"rel": "self", "href": f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}"}
-            ]
-        out["id"] = str(rid)
-        name = self.ref_name(table, rid)
-        if name is not None:
-            out["refName"] = name
-        return out
-
-    def render_value(self, spec: Field, stored: Any, base: str, rt: RecordType) -> Any:
-        if stored is None:
-            return None
-        if spec.kind == REF:
-            return self.ref_json(spec.target or "", int(stored), base)
-        if spec.kind in (SELECT, LABEL):
-            label = _select_label(spec, str(stored), rt)
-            return {"id": label if spec.kind == LABEL else str(stored), "refName": label}
-        return render_scalar(spec, stored)
-
-    def render(
-        self,
-        rt: RecordType,
-        rid: int,
-        base: str,
-        expand: bool = False,
-        fields: frozenset[str] | None = None,
-    ) -> dict[str, Any]:
-        row = self.row(rt, rid)
-        if row is None:
-            raise not_found()
-        href = f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}"
-        out: dict[str, Any] = {"id": str(rid)}
-        for spec in rt.fields:
-            stored = (
-                row[spec.column]
-                if spec.column is not None
-                else tx.computed(self, rt, row, spec.rest)
-            )
-            value = self.render_value(spec, stored, base, rt)
-            if value is not None:
-                out[spec.rest] = value
-        prefix = rt.custom_prefix or "\0"
-        for column in row.keys():  # noqa: SIM118 (iterating a Row yields values)
-            if column.startswith(prefix) and row[column] is not None:
-                out[column] = render_custom(row[column])
-        for name in rt.sublists:
-            if expand:
-                out[name] = self.render_sublist(rt, rid, name, base)
-            else:
-                out[name] = {"links": [{"rel": "self", "href": f"{href}/{name}"}]}
-        if fields is not None:
-            out = {k: v for k, v in out.items() if k in fields or k == "id"}
-        return {"links": [{"rel": "self", "href": href}], **dict(sorted(out.items()))}
-
-    def render_sublist(self, rt: RecordType, rid: int, name: str, base: str) -> dict[str, Any]:
-        href = f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}/{name}"
-        lines = [
-            self._render_line(rt, name, line, base, href) for line in tx.lines(self, rt, rid, name)
-        ]
-        return {
-            "links": [{"rel": "self", "href": href}],
-            "count": len(lines),
-            "hasMore": False,
-            "items": lines,
-            "offset": 0,
-            "totalResults": len(lines),
-        }
-
-    def render_line(
-        self, rt: RecordType, rid: int, name: str, line_key: str, base: str
-    ) -> dict[str, Any]:
-        href = f"{base}{wire.RECORD_ROOT}/{rt.name.lower()}/{rid}/{name}"
-        for line in tx.lines(self, rt, rid, name):
-            if str(_line_key(line)) == line_key:
-                return self._render_line(rt, name, line, base, href)
-        raise not_found()
-
-    def _render_line(
-        self, rt: RecordType, name: str, line: dict[str, Any], base: str, href: str
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for spec in rt.sublists[name]:
-            value = self.render_value(spec, line.get(spec.rest), base, rt)
-            if value is not None:
-                out[spec.rest] = value
-        for key, value in line.items():
-            if key.startswith("custcol") and value is not None:
-                out[key] = render_custom(value)
-        key = _line_key(line)
-        return {"links": [{"rel": "self", "href": f"{href}/{key}"}], **dict(sorted(out.items()))}
-
-
-def _select_label(spec: Field, value: str, rt: RecordType) -> str:
-    if spec.column == "status" and rt.tran_type is not None:
-        return wire.STATUS_LABELS.get(rt.tran_type, {}).get(value, value)
-    if spec.rest == "approvalStatus":
-        return APPROVAL_LABELS.get(value, value)
-    if spec.rest == "itemType":
-        return ITEM_TYPE_LABELS.get(value, value)
-    return value
-
-
-def _line_key(line: dict[str, Any]) -> Any:
-    """A sublist line's key in URLs: ``line`` for item lines, ``doc`` for ``apply``."""
-    return line["line"] if "line" in line else line.get("doc")
+            return item_values(self.db, rt, given, merged, rid)
+        return entity_values(self.db, rt, given, merged, rid, self.require_subsidiary)

@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from erpsync.errors import ConfigurationError
 from erpsync.netsuite import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.netsuite.errors import NetSuiteFault
@@ -288,3 +289,17 @@ def _currency(account: Account, invoice: dict[str, Any], base: str) -> str:
     except NetSuiteFault:
         return str(ref.get("refName") or "")
     return str(record.get("symbol") or ref.get("refName") or "")
+
+
+def script_ids(value: object, what: str) -> tuple[str, str]:
+    """A ``(script id, deploy id)`` pair of non-empty strings, stripped."""
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or not all(isinstance(part, str) and part.strip() for part in value)
+    ):
+        raise ConfigurationError(
+            f"{what} takes a (script id, deploy id) pair of non-empty strings, such as "
+            f"({DEFAULT_PDF_SCRIPT!r}, {DEFAULT_PDF_DEPLOY!r}), not {value!r}"
+        )
+    return value[0].strip(), value[1].strip()

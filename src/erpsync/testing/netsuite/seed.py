@@ -7,6 +7,9 @@ US NetSuite account's defaults (1 USA, 2 British pound, 3 Canadian Dollar, 4 Eur
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+
 from erpsync.netsuite import wire
 from erpsync.testing.netsuite.records import Account
 from erpsync.testing.netsuite.types import BY_TRAN_TYPE, lookup
@@ -69,36 +72,67 @@ def seed_lists(account: Account) -> None:
                     "lastmodifieddate": stamp,
                 },
             )
-        for cid, name, symbol, display, base, rate in _CURRENCIES:
-            account.insert(
-                conn,
-                "currency",
-                {
-                    "id": cid,
-                    "name": name,
-                    "symbol": symbol,
-                    "displaysymbol": display,
-                    "isbasecurrency": base,
-                    "isinactive": "F",
-                    "exchangerate": rate,
-                    "currencyprecision": 2,
-                    "lastmodifieddate": stamp,
-                },
-            )
+        _currencies(account, conn, stamp)
+
+
+def _currencies(account: Account, conn: sqlite3.Connection, stamp: str) -> None:
+    """The currencies and the subsidiary whose base currency is the first of them."""
+    for cid, name, symbol, display, base, rate in _CURRENCIES:
         account.insert(
             conn,
-            "subsidiary",
+            "currency",
             {
-                "id": 1,
-                "name": "Honeycomb Mfg.",
-                "fullname": "Honeycomb Mfg.",
-                "currency": 1,
-                "country": "US",
+                "id": cid,
+                "name": name,
+                "symbol": symbol,
+                "displaysymbol": display,
+                "isbasecurrency": base,
                 "isinactive": "F",
-                "iselimination": "F",
+                "exchangerate": rate,
+                "currencyprecision": 2,
                 "lastmodifieddate": stamp,
             },
         )
+    account.insert(
+        conn,
+        "subsidiary",
+        {
+            "id": 1,
+            "name": "Honeycomb Mfg.",
+            "fullname": "Honeycomb Mfg.",
+            "currency": 1,
+            "country": "US",
+            "isinactive": "F",
+            "iselimination": "F",
+            "lastmodifieddate": stamp,
+        },
+    )
+
+
+def _items(make: Callable[[str, dict[str, object]], int]) -> tuple[int, int, int]:
+    """The sample items; the ids of the widget, the shop supplies and the bracket kit."""
+    widget = make(
+        "inventoryItem",
+        {
+            "itemId": "WIDGET-100",
+            "displayName": "Widget 100",
+            "cost": 4.5,
+            "externalId": "item-widget",
+        },
+    )
+    make(
+        "serviceSaleItem",
+        {"itemId": "MACHINING", "displayName": "CNC machining", "externalId": "item-machining"},
+    )
+    supplies = make(
+        "nonInventoryPurchaseItem",
+        {"itemId": "SHOP-SUPPLIES", "displayName": "Shop supplies", "externalId": "item-supplies"},
+    )
+    brackets = make(
+        "nonInventoryResaleItem",
+        {"itemId": "BRACKET-KIT", "displayName": "Bracket kit", "externalId": "item-brackets"},
+    )
+    return widget, supplies, brackets
 
 
 def seed_company(account: Account) -> None:
@@ -133,27 +167,7 @@ def seed_company(account: Account) -> None:
             ("vend-metal", "Metal Supply Inc.", "sales@metalsupply.example"),
         )
     ]
-    widget = make(
-        "inventoryItem",
-        {
-            "itemId": "WIDGET-100",
-            "displayName": "Widget 100",
-            "cost": 4.5,
-            "externalId": "item-widget",
-        },
-    )
-    make(
-        "serviceSaleItem",
-        {"itemId": "MACHINING", "displayName": "CNC machining", "externalId": "item-machining"},
-    )
-    supplies = make(
-        "nonInventoryPurchaseItem",
-        {"itemId": "SHOP-SUPPLIES", "displayName": "Shop supplies", "externalId": "item-supplies"},
-    )
-    brackets = make(
-        "nonInventoryResaleItem",
-        {"itemId": "BRACKET-KIT", "displayName": "Bracket kit", "externalId": "item-brackets"},
-    )
+    widget, supplies, brackets = _items(make)
 
     def order(vendor: int, ext: str, lines: list[tuple[int, int, float]]) -> int:
         return make(

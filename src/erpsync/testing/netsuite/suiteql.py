@@ -11,8 +11,9 @@ query NetSuite does not understand gets.
 
 As in NetSuite: only SELECT is allowed; every value comes back as a string; a NULL
 column is left out of its row; column names are lower case; dates use the account's
-``M/D/YYYY`` format (``TO_CHAR`` for more); ``limit`` is at most 1000; and a query cannot
-page past its 100,000th row (``row_cap``; narrow the query, e.g. ``id > :last``).
+``M/D/YYYY`` format (``TO_CHAR`` for more) and date-times are shown and read in the
+account's time zone (:mod:`.sqlfunctions`); ``limit`` is at most 1000; and a query
+cannot page past its 100,000th row (``row_cap``; narrow the query, e.g. ``id > :last``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from erpsync.netsuite import wire
-from erpsync.testing.netsuite.db import Database
+from erpsync.testing.netsuite.db import Database, Stamp
 from erpsync.testing.netsuite.errors import NetSuiteFault
 from erpsync.testing.netsuite.paging import page_links
+from erpsync.testing.netsuite.sqlfunctions import OracleFunctions, format_value
 from erpsync.testing.netsuite.types import BY_TRAN_TYPE
 
 _TOKEN = re.compile(
@@ -42,23 +43,6 @@ _TOKEN = re.compile(
 )
 _NO_COLUMN = re.compile(r"^no such column: (\S+)$")
 _US_DATE = re.compile(r"^'(\d{1,2})/(\d{1,2})/(\d{4})'$")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?$")
-_ORACLE_FORMAT = (
-    ("YYYY", "%Y"),
-    ("HH24", "%H"),
-    ("HH12", "%I"),
-    ("MONTH", "%B"),
-    ("MON", "%b"),
-    ("MM", "%m"),
-    ("DD", "%d"),
-    ("DY", "%a"),
-    ("HH", "%I"),
-    ("MI", "%M"),
-    ("SS", "%S"),
-    ("YY", "%y"),
-    ("AM", "%p"),
-    ("PM", "%p"),
-)
 _REF_TABLES = {
     "entity": ("customer", "vendor"),
     "customer": ("customer",),
@@ -190,111 +174,19 @@ def _fetch_first(tokens: list[tuple[str, str]], i: int) -> tuple[str, int] | Non
     return None
 
 
-# -- SQL functions ----------------------------------------------------------------------------
-
-
-def _strftime_format(oracle: str) -> str:
-    out, i = [], 0
-    upper = oracle.upper()
-    while i < len(oracle):
-        for token, replacement in _ORACLE_FORMAT:
-            if upper.startswith(token, i):
-                out.append(replacement)
-                i += len(token)
-                break
-        else:
-            out.append(oracle[i].replace("%", "%%"))
-            i += 1
-    return "".join(out)
-
-
-def _parse_stored(value: Any) -> datetime | None:
-    if isinstance(value, str) and _ISO.match(value):
-        return datetime.fromisoformat(value)
-    return None
-
-
-def _to_date(value: Any, fmt: Any = None) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    moment = _parse_stored(text)
-    if moment is None:
-        try:
-            moment = datetime.strptime(text, _strftime_format(str(fmt or "MM/DD/YYYY")))
-        except ValueError as exc:
-            raise ValueError(f"TO_DATE could not read {text!r} as {fmt!r}") from exc
-    if moment.hour == moment.minute == moment.second == 0:
-        return moment.strftime("%Y-%m-%d")
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _to_char(value: Any, fmt: Any = None) -> str | None:
-    if value is None:
-        return None
-    moment = _parse_stored(value)
-    if moment is not None:
-        return moment.strftime(_strftime_format(str(fmt or "MM/DD/YYYY")))
-    return format_value(value)
-
-
-def _to_number(value: Any, fmt: Any = None) -> float | None:
-    return None if value is None else float(str(value).replace(",", ""))
-
-
-def _trunc(value: Any, fmt: Any = None) -> Any:
-    if isinstance(value, str) and _parse_stored(value) is not None:
-        return value[:10]
-    if isinstance(value, int | float):
-        return int(value)
-    return value
-
-
-def _decode(*args: Any) -> Any:
-    if not args:
-        return None
-    subject, rest = args[0], list(args[1:])
-    while len(rest) >= 2:
-        if rest[0] == subject:
-            return rest[1]
-        rest = rest[2:]
-    return rest[0] if rest else None
-
-
-def format_value(value: Any) -> str:
-    """How SuiteQL writes a value: always a string, numbers without a trailing ``.0``."""
-    if isinstance(value, bool):
-        return "T" if value else "F"
-    if isinstance(value, float):
-        as_decimal = Decimal(repr(value))
-        if as_decimal == as_decimal.to_integral_value():
-            return str(int(as_decimal))
-        return format(as_decimal.normalize(), "f")
-    return str(value)
-
-
 class SuiteQL:
     """Runs queries on the account's query connection."""
 
-    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, now: Callable[[], datetime], time_zone: str = "UTC") -> None:
         self.db = db
-        self._now = now
         self.row_cap = wire.SUITEQL_ROW_CAP
         #: NetSuite pages by offsets that are multiples of the limit.
         self.offset_multiple_of_limit = True
         self._names: dict[str, dict[int, str]] = {}
-        conn = db.query_connection
-        conn.create_function("to_date", -1, _to_date)
-        conn.create_function("to_timestamp", -1, _to_date)
-        conn.create_function("to_char", -1, _to_char)
-        conn.create_function("to_number", -1, _to_number)
-        conn.create_function("trunc", -1, _trunc)
-        conn.create_function("decode", -1, _decode)
-        conn.create_function("nvl", 2, lambda a, b: b if a is None else a)
-        conn.create_function("nvl2", 3, lambda a, b, c: c if a is None else b)
-        conn.create_function("ns_sysdate", 0, lambda: self._now().strftime("%Y-%m-%d %H:%M:%S"))
-        conn.create_function("ns_current_date", 0, lambda: self._now().strftime("%Y-%m-%d"))
-        conn.create_function("ns_df", 3, self._display)
+        #: The SQL functions, in the account's time zone (``functions.zone``).
+        self.functions = OracleFunctions(now, time_zone)
+        self.functions.register(db.query_connection)
+        db.query_connection.create_function("ns_df", 3, self._display)
 
     def _display(self, column: str, value: Any, tran_type: Any) -> Any:
         if value is None:
@@ -383,7 +275,9 @@ class SuiteQL:
         for row in rows:
             item: dict[str, Any] = {"links": []}
             for name, value in zip(names, row):
-                if value is not None:
+                if isinstance(value, Stamp):
+                    item[name] = self.functions.display_date(value.stored)
+                elif value is not None:
                     item[name] = format_value(value)
             items.append(item)
         return _envelope(items, total, limit, offset, base)

@@ -1,7 +1,9 @@
 """FakeQuickBooks: an offline QuickBooks Online, in moto's layout.
 
-Routes in api.py, state in company.py, auth in oauth.py, entity rules, query, seed and
-errors beside them.
+Routes in routes.py and api.py (one data API per company), state in company.py and
+realms.py, auth in oauth.py and openid.py, the entity catalogue and its rules
+(catalogue, generic, rules, parties, sales, books, taxes, exchange, recurring), query,
+seed and errors beside them.
 
 The public names live here; the modules beside this one are its parts.
 """
@@ -13,6 +15,7 @@ from erpsync.testing.quickbooks.emulator import (
     AuthorizationGrant,
     FakeQuickBooks,
     QuickBooksCredentials,
+    Realm,
     RecordedRequest,
     Subscription,
     WebhookDelivery,
@@ -25,6 +28,7 @@ __all__ = [
     "AuthorizationGrant",
     "FakeQuickBooks",
     "QuickBooksCredentials",
+    "Realm",
     "RecordedRequest",
     "Subscription",
     "WebhookDelivery",

@@ -29,7 +29,7 @@ from typing import Any
 
 from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
-from erpsync.testing.quickbooks import taxes
+from erpsync.testing.quickbooks import exchange, recurring, taxes
 from erpsync.testing.quickbooks.catalogue import ENTITIES, PATHS
 from erpsync.testing.quickbooks.clock import iso, iso_ms, parse_instant
 from erpsync.testing.quickbooks.company import Company
@@ -92,6 +92,14 @@ class DataApi:
             self.company = company
             self._replies.clear()
 
+    def remember(self, replay_memory: int) -> None:
+        """Keep at most ``replay_memory`` answers for requestid replay from now on
+        (0: requestid is not honoured at all)."""
+        with self._lock:
+            self.replay_memory = replay_memory
+            while len(self._replies) > replay_memory:
+                self._replies.popitem(last=False)
+
     def handle(self, request: WireRequest, segments: list[str]) -> WireResponse:
         """Answer ``segments`` (the path after ``/v3/company/{realmId}``)."""
         with self._lock:
@@ -110,6 +118,7 @@ class DataApi:
                         stored.status, stored.body, {"Content-Type": stored.content_type}
                     )
             try:
+                recurring.run_due(self.company)  # the clock may have passed a NextDate
                 response = self._route(request, segments)
             except QboFault as fault:
                 response = self._fault(fault)
@@ -139,6 +148,8 @@ class DataApi:
             if method == "POST":
                 body = self._json(request)
                 return self._entity("Preferences", self.company.update("Preferences", body))
+        if head == "exchangerate" and len(segments) == 1 and method in ("GET", "POST"):
+            return self._exchange_rate(request)
         taxcode = [x.lower() for x in segments[1:]] == ["taxcode"]
         if head == "taxservice" and taxcode and method == "POST":
             return self._ok(taxes.tax_service(self.company, self._json(request)))
@@ -189,6 +200,13 @@ class DataApi:
             return self._entity(entity, self.company.update(entity, body, options))
         return self._entity(entity, self.company.create(entity, body, options))
 
+    def _exchange_rate(self, request: WireRequest) -> WireResponse:
+        if request.method == "POST":
+            return self._entity("ExchangeRate", exchange.update(self.company, self._json(request)))
+        params = {k.lower(): v[0] for k, v in request.query.items() if v}
+        rate = exchange.read(self.company, params.get("sourcecurrencycode"), params.get("asofdate"))
+        return self._entity("ExchangeRate", rate)
+
     def _read(self, entity: str, record_id: str) -> dict[str, Any]:
         if entity == "CompanyInfo" and record_id == self.company.realm_id:
             return copy.deepcopy(self.company.company_info())
@@ -215,7 +233,10 @@ class DataApi:
 
     def _query(self, text: str) -> dict[str, Any]:
         query = parse_query(text, QUERYABLE)
-        return copy.deepcopy(run_query(query, self.company.stored(query.entity)))
+        answer = copy.deepcopy(run_query(query, self.company.stored(query.entity)))
+        if query.entity == "ExchangeRate" and "ExchangeRate" in answer:
+            answer["ExchangeRate"] = [exchange.answer(r) for r in answer["ExchangeRate"]]
+        return answer
 
     def _batch(self, request: WireRequest) -> dict[str, Any]:
         body = self._json(request)

@@ -21,10 +21,10 @@ from erpsync.testing.quickbooks.catalogue import ENTITIES
 from erpsync.testing.quickbooks.errors import (
     business_validation,
     invalid_value,
-    malformed_request,
     object_not_found,
     required_missing,
 )
+from erpsync.testing.quickbooks.recurring import recurring
 from erpsync.testing.quickbooks.values import money, number, ref_value, to_decimal
 
 if TYPE_CHECKING:
@@ -323,7 +323,7 @@ def credit_card_payment(
     return record
 
 
-# -- time, attachments, recurring ----------------------------------------------------------
+# -- time, attachments, company info ----------------------------------------------------------
 
 
 def time_activity(
@@ -358,17 +358,6 @@ def attachable(
         if kind is None or company.get(kind, str(entity_ref.get("value", ""))) is None:
             raise object_not_found("AttachableRef.EntityRef")
         entity_ref["type"] = kind
-    return record
-
-
-def recurring(
-    company: Company, record: dict[str, Any], previous: Any, total: Any
-) -> dict[str, Any]:
-    held = [name for name in record if name in ENTITIES]
-    if len(held) != 1 or not isinstance(record[held[0]], dict):
-        raise malformed_request("A RecurringTransaction holds exactly one transaction.")
-    if not isinstance(record[held[0]].get("RecurringInfo"), dict):
-        raise required_missing(f"{held[0]}.RecurringInfo")
     return record
 
 

@@ -178,7 +178,11 @@ ENTITIES: dict[str, EntitySpec] = {
             filterable=_BASE | {"Code", "Active"},
             rule="company_currency",
         ),
-        EntitySpec("ExchangeRate", operations=_READ, filterable=_BASE | {"SourceCurrencyCode"}),
+        EntitySpec(
+            "ExchangeRate",
+            operations=_READ,  # and POST /exchangerate, answered by exchange.py
+            filterable=_BASE | {"SourceCurrencyCode", "TargetCurrencyCode", "AsOfDate"},
+        ),
         _txn(
             "Invoice",
             party=_CUSTOMER,

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from erpsync.errors import ConfigurationError
 from erpsync.testing.core.faults import RequestMatcher
 from erpsync.testing.core.wire import WireRequest
+from erpsync.testing.quickbooks import recurring
 from erpsync.testing.quickbooks.api import DataApi
 from erpsync.testing.quickbooks.catalogue import ENTITIES
 from erpsync.testing.quickbooks.company import Company
@@ -90,7 +91,9 @@ def records(fake: FakeQuickBooks, entity: str, realm_id: str | None) -> list[dic
             f"unknown QuickBooks entity {entity!r}; expected one of {', '.join(ENTITIES)}"
         )
     with fake._lock:
-        rows = find(fake, realm_id).company.all(entity)
+        company = find(fake, realm_id).company
+        recurring.run_due(company)
+        rows = company.all(entity)
     return sorted(rows, key=id_order)
 
 

@@ -13,28 +13,17 @@ three error shapes, the query language's limits, throttling as XML)::
     fake.records("Customer")                     # wire-format state, for assertions
     url = fake.serve()                           # or over loopback HTTP; fake.shutdown()
 
-What it covers: OAuth 2.0 (discovery documents, consent redirect and
-:meth:`FakeQuickBooks.authorize` for tests without a browser, code and refresh grants,
-refresh tokens as documented or strictly single use, OpenID ``id_token``, revoke, expiry
-by the emulator clock); the data API for every entity of the catalogue
-(:mod:`.catalogue`: customers to journal entries), with SyncTokens, sparse and full
-updates, delete/void, the name and number uniqueness rules, computed totals and
-payment application; queries, batch, change data capture, invoice PDFs and e-mail
-sending; ``requestid`` replay; webhooks (queued, delivered by ``fake.webhooks.flush()``);
-the real governance limits, counted per company; the three error shapes; several
-companies (realm ids) per emulator, each with its own books, preferences, tokens and
-limits (:meth:`FakeQuickBooks.add_company`). Every answer has an ``intuit_tid``.
-
-Not covered: XML request/response bodies (``Accept: application/xml``), attachment
-uploads, reports, sales tax calculation, and sub-customers/jobs. Exact wording of a few
-faults could not be confirmed from public reports (batch size, MAXRESULTS, CDC
-lookback, over-application); they use the real shape and codes.
+It covers OAuth 2.0 (discovery, consent and :meth:`FakeQuickBooks.authorize`, code and
+refresh grants, rolling or single-use refresh tokens, OpenID, revoke), the data API of
+every entity of :mod:`.catalogue` with its rules, queries, batch, CDC, PDFs, e-mail
+sending, ``requestid`` replay, webhooks, the governance limits and the three error
+shapes; several companies per emulator (:meth:`FakeQuickBooks.add_company`). What is
+and is not emulated, per entity: docs/emulators.md.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 import random
 import threading
 from datetime import UTC, datetime
@@ -52,9 +41,9 @@ from erpsync.testing.core.emulator import (
 from erpsync.testing.core.faults import RequestMatcher
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks import companies
-from erpsync.testing.quickbooks.api import REPLAY_MEMORY, DataApi
+from erpsync.testing.quickbooks.api import REPLAY_MEMORY
 from erpsync.testing.quickbooks.company import Company
-from erpsync.testing.quickbooks.errors import THROTTLE_XML, system_failure
+from erpsync.testing.quickbooks.errors import system_failure
 from erpsync.testing.quickbooks.oauth import ACCOUNTING_SCOPE, OAuthServer
 from erpsync.testing.quickbooks.realms import (
     AuthorizationGrant,
@@ -83,6 +72,7 @@ __all__ = [
     "AuthorizationGrant",
     "FakeQuickBooks",
     "QuickBooksCredentials",
+    "Realm",
     "RecordedRequest",
     "Subscription",
     "WebhookDelivery",
@@ -90,7 +80,6 @@ __all__ = [
     "sign",
 ]
 
-_log = logging.getLogger("erpsync.testing")
 _REDIRECT_URI = "http://localhost:8000/callback"
 
 
@@ -151,13 +140,12 @@ class FakeQuickBooks(Emulator):
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
         )
         self.realm_id = check_realm_id(realm_id)
-        self.requestid_memory = check_memory(requestid_memory)
+        self._requestid_memory = check_memory(requestid_memory)
         self.refresh_grace_seconds = check_grace(refresh_tokens, refresh_grace_seconds)
         self.refresh_tokens: RefreshTokens = refresh_tokens
         self.seed_data = seed_data
         self._refuse_duplicates = bool(refuse_duplicate_doc_numbers)
         self._lock = threading.RLock()
-        self._throttle_explained = False
         self._router = Router(self, seed)
         #: The data API requests served, oldest first (the last ``REQUEST_LOG_SIZE``).
         self.requests: list[RecordedRequest] = self._router.requests
@@ -226,9 +214,15 @@ class FakeQuickBooks(Emulator):
         return self._realms[self.realm_id].company
 
     @property
-    def _api(self) -> DataApi:
-        # The first company's data API; tests outside erpsync.testing still reach it.
-        return self._realms[self.realm_id].api
+    def requestid_memory(self) -> int:
+        """How many requestid answers each company keeps for replay (0: none)."""
+        return self._requestid_memory
+
+    @requestid_memory.setter
+    def requestid_memory(self, value: int) -> None:
+        self._requestid_memory = check_memory(value)
+        for realm in self._realms.values():
+            realm.api.remember(self._requestid_memory)
 
     @property
     def refuse_duplicate_doc_numbers(self) -> bool:
@@ -387,20 +381,7 @@ class FakeQuickBooks(Emulator):
         return self._router.stamp(response)
 
     def _throttled(self, request: WireRequest, reason: str) -> WireResponse:
-        if not self._throttle_explained:
-            self._throttle_explained = True
-            _log.warning(
-                "FakeQuickBooks answered 429 (%s): it enforces QuickBooks Online's limits "
-                "per company (%d requests a second, %d a minute, %d in flight), as Intuit "
-                "does. Clients should back off and retry; pass FakeQuickBooks(governance="
-                "None) to turn the limits off. (Said once per emulator.)",
-                reason,
-                wire.REQUESTS_PER_SECOND,
-                wire.REQUESTS_PER_MINUTE,
-                wire.MAX_CONCURRENT_REQUESTS,
-            )
-        response = WireResponse.text(429, THROTTLE_XML, content_type="application/xml")
-        return self._router.stamp(response)
+        return self._router.throttled(reason)
 
     def _server_error(self, request: WireRequest, status: int) -> WireResponse:
         fault = system_failure()

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from erpsync.quickbooks import wire
-from erpsync.testing.quickbooks import books, parties, rules, sales
+from erpsync.testing.quickbooks import books, exchange, parties, rules, sales
 from erpsync.testing.quickbooks.catalogue import ENTITIES, EntitySpec
 from erpsync.testing.quickbooks.clock import local_date
 from erpsync.testing.quickbooks.errors import (
@@ -153,6 +153,8 @@ def after_write(
         sales.apply_payment(company, stored, previous)
     elif entity == "BillPayment":
         books.apply_bill_payment(company, stored, previous)
+    elif entity == "Preferences" and rules.multicurrency(company):
+        exchange.seed_rates(company)  # turning multicurrency on brings today's rates
 
 
 def after_delete(company: Company, entity: str, previous: dict[str, Any]) -> None:

@@ -46,22 +46,12 @@ HARD_EXPIRY_SECONDS = int(wire.REFRESH_TOKEN_HARD_LIFETIME.total_seconds())
 CODE_SECONDS = 600
 _ROTATION_AGE = wire.REFRESH_TOKEN_ROTATION_AGE.total_seconds()
 
-# The real endpoints (what the discovery documents say when the real hosts are intercepted).
-AUTHORIZE_URL = wire.AUTHORIZE_URL
-TOKEN_URL = wire.TOKEN_URL
-REVOKE_URL = wire.REVOKE_URL
-ISSUER = wire.OPENID_ISSUER
-JWKS_URL = wire.JWKS_URL
-USERINFO_URLS = {
-    False: wire.USERINFO_URLS["production"],
-    True: wire.USERINFO_URLS["sandbox"],
-}
 
-AUTHORIZE_PATH = "/connect/oauth2"
-TOKEN_PATH = "/oauth2/v1/tokens/bearer"
-REVOKE_PATH = "/v2/oauth2/tokens/revoke"
-USERINFO_PATH = "/v1/openid_connect/userinfo"
-JWKS_PATH = "/op/v1/jwks"
+AUTHORIZE_PATH = openid.AUTHORIZE_PATH
+TOKEN_PATH = openid.TOKEN_PATH
+REVOKE_PATH = openid.REVOKE_PATH
+USERINFO_PATH = openid.USERINFO_PATH
+JWKS_PATH = openid.JWKS_PATH
 DISCOVERY_PATHS = {
     "/.well-known/openid_configuration": False,
     "/.well-known/openid_sandbox_configuration": True,
@@ -234,34 +224,7 @@ class OAuthServer:
 
     def discovery(self, request: WireRequest, sandbox: bool, served: bool) -> WireResponse:
         """The OpenID discovery document; endpoints point at the emulator when served."""
-        if served:
-            base = request.base
-            endpoints = {
-                "authorization_endpoint": base + AUTHORIZE_PATH,
-                "token_endpoint": base + TOKEN_PATH,
-                "userinfo_endpoint": base + USERINFO_PATH,
-                "revocation_endpoint": base + REVOKE_PATH,
-                "jwks_uri": base + JWKS_PATH,
-            }
-        else:
-            endpoints = {
-                "authorization_endpoint": AUTHORIZE_URL,
-                "token_endpoint": TOKEN_URL,
-                "userinfo_endpoint": USERINFO_URLS[sandbox],
-                "revocation_endpoint": REVOKE_URL,
-                "jwks_uri": JWKS_URL,
-            }
-        document = {
-            "issuer": ISSUER,
-            **endpoints,
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "email", "profile", "address", "phone"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
-        }
-        return WireResponse.json(200, document)
+        return WireResponse.json(200, openid.discovery(request.base, sandbox, served))
 
     def jwks(self) -> WireResponse:
         return WireResponse.json(200, openid.jwks())
@@ -343,16 +306,7 @@ class OAuthServer:
         token = self.userinfo_subject(request)
         if token is None:
             return _json(401, {"error": "invalid_token"})
-        return WireResponse.json(
-            200,
-            {
-                "sub": "fake-user-" + token.connection.realm_id,
-                "email": "sandbox.user@example.com",
-                "emailVerified": True,
-                "givenName": "Sandbox",
-                "familyName": "User",
-            },
-        )
+        return WireResponse.json(200, openid.userinfo(token.connection.realm_id))
 
     # -- internals -------------------------------------------------------------------------
 

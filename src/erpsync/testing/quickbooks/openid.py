@@ -24,7 +24,14 @@ from jwt.algorithms import RSAAlgorithm
 
 from erpsync.quickbooks import wire
 
-__all__ = ["KEY_ID", "id_token", "jwks"]
+__all__ = ["KEY_ID", "discovery", "id_token", "jwks", "userinfo"]
+
+#: Paths of the OAuth endpoints on the emulator (the same as on Intuit's hosts).
+AUTHORIZE_PATH = "/connect/oauth2"
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+REVOKE_PATH = "/v2/oauth2/tokens/revoke"
+USERINFO_PATH = "/v1/openid_connect/userinfo"
+JWKS_PATH = "/op/v1/jwks"
 
 KEY_ID = "erpsync-fake-qbo-1"
 _ID_TOKEN_SECONDS = 3600
@@ -60,3 +67,44 @@ def id_token(client_id: str, realm_id: str, subject: str) -> str:
         "exp": now + _ID_TOKEN_SECONDS,
     }
     return jwt.encode(claims, _signing_key(), algorithm="RS256", headers={"kid": KEY_ID})
+
+
+def discovery(base: str, sandbox: bool, served: bool) -> dict[str, Any]:
+    """The discovery document: Intuit's endpoints, or the served emulator's (``base``)."""
+    if served:
+        endpoints = {
+            "authorization_endpoint": base + AUTHORIZE_PATH,
+            "token_endpoint": base + TOKEN_PATH,
+            "userinfo_endpoint": base + USERINFO_PATH,
+            "revocation_endpoint": base + REVOKE_PATH,
+            "jwks_uri": base + JWKS_PATH,
+        }
+    else:
+        endpoints = {
+            "authorization_endpoint": wire.AUTHORIZE_URL,
+            "token_endpoint": wire.TOKEN_URL,
+            "userinfo_endpoint": wire.USERINFO_URLS["sandbox" if sandbox else "production"],
+            "revocation_endpoint": wire.REVOKE_URL,
+            "jwks_uri": wire.JWKS_URL,
+        }
+    return {
+        "issuer": wire.OPENID_ISSUER,
+        **endpoints,
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": ["openid", "email", "profile", "address", "phone"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
+    }
+
+
+def userinfo(realm_id: str) -> dict[str, Any]:
+    """The claims ``userinfo`` answers for the user who connected ``realm_id``."""
+    return {
+        "sub": "fake-user-" + realm_id,
+        "email": "sandbox.user@example.com",
+        "emailVerified": True,
+        "givenName": "Sandbox",
+        "familyName": "User",
+    }

@@ -9,6 +9,7 @@ realm's own :class:`~.api.DataApi` answers.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
 from erpsync.testing.quickbooks.control import CONTROL_PREFIX, control
-from erpsync.testing.quickbooks.errors import authorization_failed
+from erpsync.testing.quickbooks.errors import THROTTLE_XML, authorization_failed
 from erpsync.testing.quickbooks.oauth import (
     AUTHORIZE_PATH,
     DISCOVERY_PATHS,
@@ -36,6 +37,7 @@ __all__ = ["REQUEST_LOG_SIZE", "Router", "realm_of"]
 REQUEST_LOG_SIZE = 10_000
 
 _DATA_PREFIX = wire.DATA_PREFIX
+_log = logging.getLogger("erpsync.testing")
 
 
 def realm_of(path: str) -> str | None:
@@ -53,6 +55,7 @@ class Router:
         self._seed = seed
         self._tid_lock = threading.Lock()
         self._tid_rng = random.Random(seed)
+        self._throttle_explained = False
         self._hosts = {prefix.split("://", 1)[1] for prefix in fake.intercept_prefixes}
         #: The data API requests served, oldest first (the last ``REQUEST_LOG_SIZE``).
         self.requests: list[RecordedRequest] = []
@@ -119,6 +122,22 @@ class Router:
                 intuit_tid=tid,
             )
         )
+
+    def throttled(self, reason: str) -> WireResponse:
+        """The 429 (XML, as Intuit sends it), explained once in the log."""
+        if not self._throttle_explained:
+            self._throttle_explained = True
+            _log.warning(
+                "FakeQuickBooks answered 429 (%s): it enforces QuickBooks Online's limits "
+                "per company (%d requests a second, %d a minute, %d in flight), as Intuit "
+                "does. Clients should back off and retry; pass FakeQuickBooks(governance="
+                "None) to turn the limits off. (Said once per emulator.)",
+                reason,
+                wire.REQUESTS_PER_SECOND,
+                wire.REQUESTS_PER_MINUTE,
+                wire.MAX_CONCURRENT_REQUESTS,
+            )
+        return self.stamp(WireResponse.text(429, THROTTLE_XML, content_type="application/xml"))
 
     def new_tid(self) -> str:
         with self._tid_lock:

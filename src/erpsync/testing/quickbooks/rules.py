@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from erpsync.quickbooks import wire
+from erpsync.testing.quickbooks.clock import local_date
 from erpsync.testing.quickbooks.errors import (
     amount_mismatch,
     business_validation,
@@ -246,9 +247,15 @@ def transaction_currency(
             f"currency ({party_currency}).",
             "CurrencyRef",
         )
-    rate = to_decimal(record.get("ExchangeRate") or 1, "ExchangeRate")
     if currency == home:
         rate = Decimal(1)
+    elif record.get("ExchangeRate") not in (None, "", 0):
+        rate = to_decimal(record["ExchangeRate"], "ExchangeRate")
+    else:  # QuickBooks takes the rate of the transaction's date
+        from erpsync.testing.quickbooks.exchange import rate_for
+
+        day = str(record.get("TxnDate") or local_date(company.now()))
+        rate = rate_for(company, currency, day) or Decimal(1)
     record["CurrencyRef"] = currency_ref(currency)
     record["ExchangeRate"] = number(rate)
     return currency, rate

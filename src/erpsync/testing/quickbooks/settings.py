@@ -63,7 +63,7 @@ def check_memory(requestid_memory: object) -> int:
     if (
         isinstance(requestid_memory, bool)
         or not isinstance(requestid_memory, int)
-        or requestid_memory < 1
+        or requestid_memory < 0
     ):
-        raise ConfigurationError(f"requestid_memory must be an int >= 1, not {requestid_memory!r}")
+        raise ConfigurationError(f"requestid_memory must be an int >= 0, not {requestid_memory!r}")
     return requestid_memory

@@ -1,0 +1,80 @@
+"""NetSuite's "concurrency limit as INVALID_LOGIN" quirk, handled as throttling.
+
+The auth every NetSuite client's transport attaches: the account's own auth (TBA or M2M),
+plus a resend of a request refused with a 401 ``INVALID_LOGIN`` (see
+:class:`ContendedLoginAuth`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import requests
+from requests.auth import AuthBase
+
+from erpsync.errors import AuthenticationError
+from erpsync.limits import Limiter
+from erpsync.netsuite.errors import decode_error
+
+__all__ = ["ContendedLoginAuth"]
+
+_log = logging.getLogger("erpsync.netsuite.client")
+
+
+class ContendedLoginAuth(AuthBase):
+    """The account's auth, plus NetSuite's "concurrency limit as INVALID_LOGIN" quirk.
+
+    Under token-based authentication NetSuite can report its account-wide concurrency
+    limit not as a 429 but as a 401 ``INVALID_LOGIN``, indistinguishable on the wire from
+    revoked or wrong credentials. TBA has nothing to renew, so the transport would raise
+    :class:`~erpsync.errors.AuthenticationError` at once and a bulk run at the limit would
+    lose documents to a spurious login failure. So a 401 ``INVALID_LOGIN`` is treated as
+    possible throttling: the limiter is told it was throttled and the request is sent
+    once more after a short backoff, with a fresh signature. That is safe for every
+    method, writes included: a 401 means NetSuite refused the request before doing
+    anything. It is bounded: the transport renews at most once per request, so wrong
+    credentials still fail, after one extra request.
+
+    Why not only when the account looks busy: whether this process had other requests in
+    flight can only be judged after the 401 has arrived, and by then they may all have
+    finished (a loaded machine deschedules the thread in between), so such a check
+    refuses the resend exactly when the refusal was caused by contention. It also could
+    not see contention from other processes or integrations on the same account, which
+    the unconditional resend covers.
+    """
+
+    def __init__(self, inner: AuthBase, *, limiter: Limiter, pause: Callable[[], None]) -> None:
+        self._inner = inner
+        self._limiter = limiter
+        self._pause = pause
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        signed: requests.PreparedRequest = self._inner(r)
+        return signed
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
+
+    def renew(self, response: requests.Response) -> bool:
+        inner_renew = getattr(self._inner, "renew", None)
+        if inner_renew is not None and inner_renew(response):
+            return True
+        if not _is_invalid_login(response):
+            return False
+        _log.info(
+            "NetSuite answered INVALID_LOGIN, which under token-based authentication may be "
+            "its account concurrency limit; treating it as throttling and sending the "
+            "request once more"
+        )
+        self._limiter.on_throttle()
+        self._pause()
+        return True
+
+
+def _is_invalid_login(response: requests.Response) -> bool:
+    error = decode_error(response)
+    return isinstance(error, AuthenticationError) and (error.code or "").upper() in (
+        "INVALID_LOGIN",
+        "INVALID_LOGIN_ATTEMPT",
+    )
