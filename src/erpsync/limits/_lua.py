@@ -12,6 +12,10 @@ Keys of one tenant (all in one Redis Cluster hash slot through the ``{...}`` tag
 * ``pause``: a string whose ``PX`` TTL is the pause a 429's ``Retry-After`` asked for;
 * ``adapt``: a hash (``rate`` factor, concurrency ``level``, time of the last ``cut``)
   with a ``PX`` TTL, so that a slow-down nobody renews fades back to the configuration;
+* ``queue:<scope>``: a sorted set of the waiters of one scope, member = token, score =
+  ticket (first come, first served: only the lowest ticket may be admitted);
+* ``alive:<scope>``: member = a waiting token, score = its ticket lease's expiry;
+* ``tickets``: the counter the tickets are drawn from;
 * one sorted set per rate window: member = token, score = admission time.
 """
 
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACQUIRE", "RECOVER", "RENEW", "THROTTLE"]
+__all__ = ["ACQUIRE", "LEAVE", "RECOVER", "RENEW", "THROTTLE"]
 
 #: Shared prologue: the server's time, and the tenant's adaptive state.
 _NOW: Final = """
@@ -27,16 +31,41 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
-#: KEYS: slots, pause, adapt, window...; ARGV: token, lease_us, concurrency (0: none),
-#: then count and per_us for each window.
-#: Returns {status, wait_us, rate, level}: status 0 admitted, 1 wait wait_us (a pause or
-#: a window), 2 the gate is full (poll: releases are not signalled).
+#: KEYS: slots, pause, adapt, queue, alive, tickets, window...; ARGV: token, lease_us,
+#: concurrency (0: none), ticket (0: take a new one), ticket_lease_us, then count and
+#: per_us for each window.
+#:
+#: First-come first-served: a waiter takes a ticket (``INCR tickets``) on its first call
+#: and only the lowest live ticket of its queue may be admitted; every call renews the
+#: ticket's lease (``alive``), and tickets whose lease ran out (a killed waiter) are
+#: dropped, so a dead waiter holds the queue up for one ticket lease at most. A waiter
+#: whose ticket was dropped while it was slow to ask again passes its number back and
+#: keeps its place.
+#:
+#: Returns {status, wait_us, rate, level, now_us, ticket, ahead}: status 0 admitted,
+#: 1 wait wait_us (a pause or a window), 2 the gate is full (poll: releases are not
+#: signalled), 3 ``ahead`` older waiters are in front.
 ACQUIRE: Final = (
     _NOW
     + """
 local token, lease, conc = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local ticket, ticket_lease = tonumber(ARGV[4]), tonumber(ARGV[5])
+local function extend(key, ms)  -- never shortens: another waiter may sleep longer
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
+local queue_ttl = math.ceil(ticket_lease / 1000) + 1000
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)) do
+  redis.call('ZREM', KEYS[4], dead)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+if ticket == 0 then ticket = redis.call('INCR', KEYS[6]) end
+redis.call('ZADD', KEYS[4], ticket, token)
+redis.call('ZADD', KEYS[5], now + ticket_lease, token)
+for i = 4, 6 do extend(KEYS[i], queue_ttl) end
 local rate = tonumber(redis.call('HGET', KEYS[3], 'rate') or '1')
 local level = tonumber(redis.call('HGET', KEYS[3], 'level') or ARGV[3])
+local ahead = redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. ticket)
+if ahead > 0 then return {3, '0', tostring(rate), tostring(level), now, ticket, ahead} end
 local status, wait = 0, 0
 local pause = redis.call('PTTL', KEYS[2])
 if pause > 0 then status, wait = 1, pause * 1000 end
@@ -44,8 +73,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if conc > 0 and redis.call('ZCARD', KEYS[1]) >= math.max(1, math.floor(level + 1e-9)) then
   status = 2
 end
-for i = 4, #KEYS do
-  local count, per = tonumber(ARGV[2 * i - 4]), tonumber(ARGV[2 * i - 3])
+for i = 7, #KEYS do
+  local count, per = tonumber(ARGV[2 * i - 8]), tonumber(ARGV[2 * i - 7])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - per)
   local excess = redis.call('ZCARD', KEYS[i]) - math.max(1, math.floor(count * rate + 1e-9))
   if excess >= 0 then
@@ -54,19 +83,34 @@ for i = 4, #KEYS do
     wait = math.max(wait, tonumber(entry[2]) + per - now)
   end
 end
-if status == 0 then
+if status == 1 then
+  -- the head sleeps the whole wait: keep its ticket alive that long (no one of this
+  -- queue could be admitted before then anyway)
+  redis.call('ZADD', KEYS[5], now + wait + ticket_lease, token)
+  for i = 4, 6 do extend(KEYS[i], math.ceil((wait + ticket_lease) / 1000) + 1000) end
+elseif status == 0 then
+  redis.call('ZREM', KEYS[4], token)
+  redis.call('ZREM', KEYS[5], token)
   if conc > 0 then
     redis.call('ZADD', KEYS[1], now + lease, token)
     redis.call('PEXPIRE', KEYS[1], math.ceil(lease / 1000) + 1)
   end
-  for i = 4, #KEYS do
+  for i = 7, #KEYS do
     redis.call('ZADD', KEYS[i], now, token)
-    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 3]) / 1000) + 1)
+    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 7]) / 1000) + 1)
   end
 end
-return {status, tostring(wait), tostring(rate), tostring(level)}
+return {status, tostring(wait), tostring(rate), tostring(level), now, ticket, 0}
 """
 )
+
+#: KEYS: queue, alive; ARGV: token. A waiter that gives up (its timeout, an exception)
+#: leaves the queue at once instead of holding it up until its ticket lease runs out.
+LEAVE: Final = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
 
 #: KEYS: slots; ARGV: lease_us, tokens... Extends the leases still held; returns how
 #: many were (a lease that already expired is not revived: its place may be taken).

@@ -15,6 +15,18 @@ and draw 429s. :class:`RedisLimiter` keeps the state in Redis instead:
   live in a hash with a TTL, halved at most once per ``cooldown`` however many workers
   saw the same burst, and grown back additively by successes.
 
+* **first come, first served**: a waiter takes a ticket, and only the lowest live ticket
+  of its scope may be admitted, so sixteen threads of eight processes contending for one
+  company are admitted in the order they asked, each within about its position divided
+  by the rate, instead of whichever polls first after a place frees (which let one
+  waiter wait past its claim's lease while later ones went through). Tickets are leases
+  too: a waiter that was killed holds the queue up for ``ticket_lease`` at most.
+  Requests of different scopes (QuickBooks' batches) queue apart, so a batch waiting a
+  minute for the batch window does not hold up the plain requests behind it;
+* **a bounded wait**: ``timeout`` (per limiter or per :meth:`RedisLimiter.slot`) ends a
+  wait with a :class:`~erpsync.errors.RateLimitError` naming the limiter and what it
+  was waiting for, measured on the server's clock.
+
 Every decision is one Lua script (:mod:`erpsync.limits._lua`) that reads the server's
 ``TIME``, so the leases and windows are on one clock whatever the workers' clocks say.
 
@@ -46,49 +58,13 @@ from typing import Any
 
 from erpsync.errors import ConfigurationError, ServiceError
 from erpsync.limits import _lua
+from erpsync.limits._redis_setup import connect, positive, timed_out
 from erpsync.limits.base import Configured, RateLimit, check_configuration, rate_floor
 from erpsync.limits.local import _MIN_WAIT, _RATE_RECOVERY_STEP
 
 __all__ = ["RedisLimiter"]
 
 _log = logging.getLogger(__name__)
-
-_SCHEMES = ("redis://", "rediss://", "unix://")
-
-
-def _connect(url_or_client: object) -> Any:
-    """A redis-py client for a URL, or the client given (anything with ``register_script``)."""
-    if not isinstance(url_or_client, str):
-        if not callable(getattr(url_or_client, "register_script", None)):
-            raise ConfigurationError(
-                f"RedisLimiter needs a redis:// URL or a redis.Redis client, "
-                f"not {type(url_or_client).__name__}"
-            )
-        return url_or_client
-    if not url_or_client.startswith(_SCHEMES):
-        raise ConfigurationError(
-            "RedisLimiter URL must start with redis://, rediss:// or unix://",
-            hint="for example redis://localhost:6379/0",
-        )
-    try:
-        import redis
-    except ImportError:
-        raise ConfigurationError(
-            "RedisLimiter needs redis-py", hint="pip install 'erpsync[redis]'"
-        ) from None
-    try:
-        return redis.Redis.from_url(url_or_client)
-    except ValueError as exc:
-        # The URL may carry a password; name the problem, not the URL.
-        raise ConfigurationError(f"RedisLimiter URL is not usable: {type(exc).__name__}") from None
-
-
-def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigurationError(f"RedisLimiter {name} must be a positive number, not {value!r}")
-    if not math.isfinite(value):
-        raise ConfigurationError(f"RedisLimiter {name} must be finite, not {value!r}")
-    return float(value)
 
 
 class RedisLimiter(Configured):
@@ -99,7 +75,10 @@ class RedisLimiter(Configured):
     a slot outlives a worker that died holding it; live holders renew it every third of
     that. ``poll`` is how often a request waiting for a place in a full gate asks again.
     ``cooldown`` is the shortest time between two halvings, ``memory`` how long a
-    slow-down lasts when no one throttles or recovers it. Use :meth:`quickbooks` and
+    slow-down lasts when no one throttles or recovers it. ``ticket_lease`` is how long a
+    waiter's place in the queue outlives a waiter that stopped asking (killed); ``timeout``
+    (None: wait as long as it takes) bounds every wait for a place, after which
+    :meth:`slot` raises :class:`~erpsync.errors.RateLimitError`. Use :meth:`quickbooks` and
     :meth:`netsuite` for the ERPs' published limits.
     """
 
@@ -115,6 +94,8 @@ class RedisLimiter(Configured):
         poll: float = 0.005,
         cooldown: float = 1.0,
         memory: float = 60.0,
+        ticket_lease: float = 2.0,
+        timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         name: str = "",
     ) -> None:
@@ -123,11 +104,13 @@ class RedisLimiter(Configured):
             raise ConfigurationError(
                 f"RedisLimiter key must be a non-blank str without braces, not {key!r}"
             )
-        self._lease_us = round(_positive("lease", lease) * 1e6)
-        self._poll = _positive("poll", poll)
-        self._cooldown_us = round(_positive("cooldown", cooldown) * 1e6)
-        self._memory_ms = max(1, round(_positive("memory", memory) * 1000))
-        self._redis = _connect(url)
+        self._lease_us = round(positive("lease", lease) * 1e6)
+        self._poll = positive("poll", poll)
+        self._cooldown_us = round(positive("cooldown", cooldown) * 1e6)
+        self._memory_ms = max(1, round(positive("memory", memory) * 1000))
+        self._ticket_lease = positive("ticket_lease", ticket_lease)
+        self._timeout = None if timeout is None else positive("timeout", timeout)
+        self._redis = connect(url)
         self._max_concurrency = concurrency
         self._rates = tuple(rates)
         self._adaptive = adaptive
@@ -135,6 +118,7 @@ class RedisLimiter(Configured):
         self.key = key
         self.name = name or key
         prefix = f"erpsync:limits:{{{key}}}"
+        self._prefix = prefix
         self._slots, self._pause, self._adapt = (
             f"{prefix}:slots",
             f"{prefix}:pause",
@@ -149,6 +133,7 @@ class RedisLimiter(Configured):
             name: self._redis.register_script(text)
             for name, text in (
                 ("acquire", _lua.ACQUIRE),
+                ("leave", _lua.LEAVE),
                 ("renew", _lua.RENEW),
                 ("throttle", _lua.THROTTLE),
                 ("recover", _lua.RECOVER),
@@ -234,37 +219,106 @@ class RedisLimiter(Configured):
         cutoff = int(now[0]) * 1_000_000 + int(now[1])
         return int(self._call(lambda: self._redis.zcount(self._slots, f"({cutoff}", "+inf")))
 
+    @property
+    def waiting(self) -> int:
+        """How many requests of every process wait for a place right now (live tickets of
+        the unscoped queue and of the scopes this limiter's rates name)."""
+        now = self._call(lambda: self._redis.time())
+        cutoff = f"({int(now[0]) * 1_000_000 + int(now[1])}"
+        scopes = sorted({"*", *(rate.scope for rate in self._rates if rate.scope)})
+
+        def count() -> int:
+            alive = (f"{self._prefix}:alive:{scope}" for scope in scopes)
+            return sum(int(self._redis.zcount(key, cutoff, "+inf")) for key in alive)
+
+        return int(self._call(count))
+
     # -- admission ----------------------------------------------------------------------------
 
     @contextmanager
-    def slot(self, scope: str | None = None) -> Iterator[None]:
-        """Hold a place for one request; blocks until the gate and every window admit it."""
-        token = self._acquire(scope)
+    def slot(self, scope: str | None = None, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold a place for one request; blocks until the gate and every window admit it,
+        in arrival order, for at most ``timeout`` seconds (default: the limiter's)."""
+        limit = self._timeout if timeout is None else positive("timeout", timeout)
+        token = self._acquire(scope, limit)
         try:
             yield
         finally:
             self._release(token)
 
-    def _acquire(self, scope: str | None) -> str:
+    def _acquire(self, scope: str | None, timeout: float | None) -> str:
+        """Ask until admitted: the head of the queue waits for the gate and the windows,
+        the others for the waiters in front of them (see the module docstring)."""
         token = uuid.uuid4().hex
         windows = [(rate, key) for rate, key in self._windows if rate.applies_to(scope)]
-        keys = [self._slots, self._pause, self._adapt, *(key for _, key in windows)]
-        args: list[object] = [token, self._lease_us, self._max_concurrency or 0]
+        queue = [f"{self._prefix}:{part}:{scope or '*'}" for part in ("queue", "alive")]
+        keys = [self._slots, self._pause, self._adapt, *queue, f"{self._prefix}:tickets"]
+        keys += [key for _, key in windows]
+        args: list[object] = [token, self._lease_us, self._max_concurrency or 0, 0]
+        args.append(round(self._ticket_lease * 1e6))
         for rate, _ in windows:
             args += [rate.count, round(rate.per * 1e6)]
-        while True:
-            status, wait_us, rate_factor, level = self._call(
-                lambda: self._scripts["acquire"](keys=keys, args=args)
+        arrived: int | None = None
+        try:
+            while True:
+                answer = self._call(lambda: self._scripts["acquire"](keys=keys, args=args))
+                status, wait_us, rate_factor, level, now, ticket, ahead = answer
+                arrived = int(now) if arrived is None else arrived
+                args[3] = int(ticket)  # keep the place if the ticket lease ran out meanwhile
+                self._note_state(float(rate_factor), float(level))
+                if int(status) == 0:
+                    self._hold(token)
+                    self._admitted(scope, int(ticket), arrived, int(now))
+                    return token
+                wait = self._wait_for(int(status), float(wait_us) / 1e6, int(ahead))
+                waited = (int(now) - arrived) / 1e6
+                if timeout is not None and waited + wait > timeout:
+                    if waited >= timeout:
+                        raise timed_out(self, int(status), waited, int(ahead))
+                    wait = timeout - waited
+                self._sleep(max(wait, _MIN_WAIT))
+        except BaseException:
+            self._leave(keys[3:5], token)
+            raise
+
+    def _wait_for(self, status: int, wait: float, ahead: int) -> float:
+        """How long to sleep before asking again: a pause or a window says how long; a
+        full gate is polled (jittered so waiters do not march in step); a waiter behind
+        others asks about as often as the queue can move, and always well within its
+        ticket lease so that it is not taken for dead."""
+        if status == 2:
+            wait = max(wait, self._poll * (0.5 + self._rng.random()))
+            return min(wait, self._ticket_lease / 4)
+        if status == 3:
+            wait = self._poll * min(ahead, 20) * (0.5 + self._rng.random())
+            return min(wait, self._ticket_lease / 4)
+        return wait  # a window or a pause: the script extended the ticket's lease past it
+
+    def _admitted(self, scope: str | None, ticket: int, arrived_us: int, now_us: int) -> None:
+        """Log an admission on the limiter's clock (Redis ``TIME``): when, and how long
+        the request waited, for diagnosing fairness and for tests that check the windows
+        with the numbers the limiter itself used."""
+        if _log.isEnabledFor(logging.DEBUG):
+            waited = (now_us - arrived_us) / 1e6
+            _log.debug(
+                "limiter %s: ticket %d admitted after %.3f s",
+                self.name,
+                ticket,
+                waited,
+                extra={
+                    "limiter": self.name,
+                    "scope": scope,
+                    "ticket": ticket,
+                    "admitted_at": now_us / 1e6,
+                    "waited": waited,
+                },
             )
-            self._note_state(float(rate_factor), float(level))
-            if int(status) == 0:
-                self._hold(token)
-                return token
-            wait = float(wait_us) / 1e6
-            if int(status) == 2:
-                # Releases are not signalled: poll, jittered so waiters do not march in step.
-                wait = max(wait, self._poll * (0.5 + self._rng.random()))
-            self._sleep(max(wait, _MIN_WAIT))
+
+    def _leave(self, queue: list[str], token: str) -> None:
+        try:
+            self._scripts["leave"](keys=queue, args=[token])
+        except Exception:  # the ticket lease drops it soon anyway
+            _log.debug("limiter %s: could not leave the queue", self.name)
 
     def _release(self, token: str) -> None:
         with self._lock:
