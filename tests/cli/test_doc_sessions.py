@@ -25,7 +25,7 @@ _MARKED = re.compile(r"<!-- (session|file): (\S+) -->\n```text\n(.*?)```", re.DO
 
 
 def _pages() -> list[Path]:
-    return sorted(p for p in (DOCS / "workflows").glob("*.md") if "<!-- session:" in p.read_text())
+    return sorted((DOCS / "workflows").glob("*.md"))
 
 
 def _squeeze(text: str) -> str:
@@ -45,8 +45,8 @@ def test_an_ellipsis_stands_for_what_varies() -> None:
     assert not _shown("accounting-sync partial", printed)
 
 
-def test_some_workflow_page_has_a_session() -> None:
-    assert _pages()
+def test_there_are_workflow_pages() -> None:
+    assert len(_pages()) >= 4  # marketplace, accounting sync, billing, purchase orders
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: p.name)
