@@ -1,5 +1,6 @@
 """Connections of the PostgreSQL store: a psycopg_pool pool of autocommit connections.
 
+The pool is :class:`erpsync._pgpool.ProcessPool`, shared with PostgresTokenStore.
 Autocommit means every statement is its own transaction, so no call leaves a
 transaction open (a worker killed between calls holds no row lock, and no connection
 sits "idle in transaction"); the few multi-statement steps run inside an explicit
@@ -10,16 +11,13 @@ connection's socket must never be shared by two processes.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Self
 
 import psycopg
-from psycopg_pool import ConnectionPool
 
-from erpsync._redact import redact
+from erpsync._pgpool import ProcessPool, redact_dsn
 from erpsync.errors import ConfigurationError, ErpSyncError, ServiceError
 from erpsync.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -49,16 +47,17 @@ class PostgresConnection:
         if not isinstance(dsn, str) or not dsn.strip():
             raise ConfigurationError("PostgresSyncStore needs a DSN (postgresql://...)")
         self._dsn = dsn
-        self._pool_size = max(1, int(pool_size))
-        self._lock = threading.Lock()
-        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
-        self._pid = os.getpid()
-        self._closed = False
+        self._pool = ProcessPool(
+            dsn,
+            name="erpsync-store",
+            max_size=max(1, int(pool_size)),
+            closed_message="the PostgreSQL sync store is closed",
+        )
         if migrate:
             self.migrate()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({redact(self._dsn)!r})"
+        return f"{type(self).__name__}({redact_dsn(self._dsn, self._dsn)!r})"
 
     def __enter__(self) -> Self:
         return self
@@ -68,33 +67,12 @@ class PostgresConnection:
 
     def close(self) -> None:
         """Close the pool; further use raises ConfigurationError."""
-        with self._lock:
-            if self._pool is not None and self._pid == os.getpid():
-                self._pool.close()
-            self._pool = None
-            self._closed = True
-
-    def _get_pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
-        with self._lock:
-            if self._closed:
-                raise ConfigurationError("the PostgreSQL sync store is closed")
-            if self._pool is not None and self._pid != os.getpid():
-                self._pool = None  # the parent's; its sockets are not ours to use or close
-            if self._pool is None:
-                self._pid = os.getpid()
-                self._pool = ConnectionPool(
-                    self._dsn,
-                    min_size=1,
-                    max_size=self._pool_size,
-                    kwargs={"autocommit": True},
-                    open=True,
-                )
-            return self._pool
+        self._pool.close()
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
         try:
-            with self._get_pool().connection() as conn:
+            with self._pool.connection() as conn:
                 yield conn
         except psycopg.OperationalError as exc:
             raise self._translate(exc) from exc
@@ -102,7 +80,7 @@ class PostgresConnection:
             raise self._translate(exc) from exc
 
     def _translate(self, exc: Exception) -> ErpSyncError:
-        text = redact(str(exc))
+        text = redact_dsn(str(exc), self._dsn)
         retryable = isinstance(exc, psycopg.OperationalError)
         return ServiceError(f"the PostgreSQL sync store failed: {text}", retryable=retryable)
 
