@@ -84,3 +84,15 @@ def test_shapes_oauthlib_logs_at_debug() -> None:
     assert redact("Signature: hjGVwVMw5B/11OGN2djXoHNqJ3vy5bxs=") == "Signature: ***"
     # A short word after "signature:" is prose, not a signature.
     assert redact("webhook signature: mismatch") == "webhook signature: mismatch"
+
+
+def test_passwords_in_urls() -> None:
+    text = "could not connect to postgresql://erp:s3cr3t@db.example:5432/x, redis://:pw@h:6379/0"
+    assert (
+        redact(text)
+        == "could not connect to postgresql://erp:***@db.example:5432/x, redis://:***@h:6379/0"
+    )
+    assert "s3cr3t" not in str(ErpSyncError(f"the store failed: {text}"))
+    assert (
+        redact("https://example.com/a:b@c") == "https://example.com/a:b@c"
+    )  # a path, not a password

@@ -60,6 +60,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "-----BEGIN PRIVATE KEY-----" + REDACTED + "-----END PRIVATE KEY-----",
     ),
+    # URL user information: scheme://user:password@host (database and broker URLs).
+    (re.compile(r"(://[^:/@\s]*:)[^@\s/]*@"), r"\1" + REDACTED + "@"),
     # Authorization header values however they are written: "Bearer x", "Basic x", "OAuth ...".
     (re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + REDACTED),
     (re.compile(r"(?i)\bOAuth\s+(realm|oauth_)[^\r\n]*"), "OAuth " + REDACTED),
