@@ -29,6 +29,7 @@ from erpsync.models import (
     Ref,
     Vendor,
 )
+from erpsync.netsuite.auth import TokenBasedAuth
 from erpsync.netsuite.backend import NetSuiteBackend
 from erpsync.testing import FakeClock, FakeNetSuite
 
@@ -235,3 +236,21 @@ def test_the_time_zone_setting_is_checked_and_kept(
         with pytest.raises(ConfigurationError, match="time_zone") as caught:
             fake.backend(time_zone=wrong)
         assert caught.value.field == "time_zone"
+
+
+@pytest.mark.parametrize(
+    ("field", "options"),
+    [
+        ("page_size", {"page_size": True}),
+        ("page_size", {"page_size": 1001}),
+        ("pdf_restlet", {"pdf_restlet": ("customscript_pdf",)}),
+        ("time_zone", {"time_zone": None}),
+    ],
+)
+def test_every_backend_setting_is_checked_before_a_request_naming_its_field(
+    field: str, options: dict[str, Any]
+) -> None:
+    auth = TokenBasedAuth("ck" * 8, "cs" * 8, "ti" * 8, "ts" * 8)
+    with pytest.raises(ConfigurationError, match=field) as caught:
+        NetSuiteBackend("1234567_SB1", auth, **options)
+    assert caught.value.field == field

@@ -282,6 +282,13 @@ class _Settings:
                 backend=BACKEND,
                 field="page_size",
             )
+        if not isinstance(time_zone, str | tzinfo):  # None would quietly mean UTC
+            raise ConfigurationError(
+                "time_zone must be an IANA zone name such as 'America/Los_Angeles', "
+                f"not {time_zone!r}",
+                backend=BACKEND,
+                field="time_zone",
+            )
         zone = account_time_zone(time_zone)
         return cls(pdf_restlet, page_size, str(getattr(zone, "key", zone)), zone)
 
