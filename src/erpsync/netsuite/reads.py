@@ -14,7 +14,9 @@ SuiteQL shows and reads date-times in the account's time zone (REST stays UTC), 
 ``modified_since`` cursor is written in that zone and every stamp a row carries
 (``lastmodified``, ``deleted``, ``datecreated``) is read back from it as UTC, in the one
 place rows come in (:meth:`NetSuiteReads._rows`): the models always hold aware UTC
-datetimes and a feed neither misses nor repeats changes in an account that is not on UTC.
+datetimes and a feed neither misses nor repeats changes in an account that is not on UTC
+(but in the hour a DST change repeats, where it may repeat and never misses; see
+``_utc_stamps``). The zone is ``NetSuiteBackend(time_zone=...)``.
 """
 
 from __future__ import annotations
