@@ -17,6 +17,8 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
 
 import requests
 
@@ -41,6 +43,7 @@ from erpsync.netsuite.bulk import invoice_sender, numbered, with_numbers
 from erpsync.netsuite.client import MAX_PAGE_SIZE, NetSuiteClient
 from erpsync.netsuite.errors import BACKEND
 from erpsync.netsuite.external_ids import ExternalIdUpsert
+from erpsync.netsuite.query import account_time_zone
 from erpsync.netsuite.reads import internal_id
 from erpsync.netsuite.writes import NetSuiteWrites
 from erpsync.transport import RetryPolicy, Timeout, TransportOptions
@@ -62,6 +65,17 @@ class NetSuiteBackend(NetSuiteWrites):
     item (NetSuite requires one). ``bulk_read_back`` makes ``create_invoices`` read each
     new invoice back (its document number, totals) at the cost of a second request per
     invoice; by default the outcome holds the invoice as written plus its new id.
+
+    ``time_zone`` is the time zone (an IANA name such as ``"America/Los_Angeles"``, or a
+    ``tzinfo``) in which the account shows SuiteQL date-times: NetSuite writes and reads
+    them in the user's or company's time-zone preference, while REST stays UTC. It must
+    match that preference, or ``modified_since`` feeds and ``iter_deleted`` miss or repeat
+    the changes of the hours between the two zones. The default is UTC because we know of
+    no documented REST record or SuiteQL table that tells the preference to an
+    integration (a RESTlet could, through ``N/runtime``, at the cost of a deployment and
+    its permissions); Setup > Company > General Preferences and the integration user's
+    Set Preferences show it. (Oracle does not state it for SuiteQL in so many words: the
+    setting is there so that a real account can be matched either way.)
     """
 
     name = "NetSuite"
@@ -87,19 +101,9 @@ class NetSuiteBackend(NetSuiteWrites):
         sleep: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        time_zone: str | tzinfo = "UTC",
     ) -> None:
-        if pdf_restlet is not None and (
-            not isinstance(pdf_restlet, tuple)
-            or len(pdf_restlet) != 2
-            or not all(str(part).strip() for part in pdf_restlet)
-        ):
-            raise ConfigurationError(
-                "pdf_restlet must be a (script id, deploy id) pair", backend=BACKEND
-            )
-        if not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigurationError(
-                f"page_size must be 1 to {MAX_PAGE_SIZE}, not {page_size!r}", backend=BACKEND
-            )
+        settings = _Settings.checked(pdf_restlet, page_size, time_zone)
         self.client = NetSuiteClient(
             account_id,
             auth,
@@ -119,30 +123,19 @@ class NetSuiteBackend(NetSuiteWrites):
             ),
         )
         self.account_id = self.client.account_id
-        self.pdf_restlet = pdf_restlet
+        self.pdf_restlet = settings.pdf_restlet
+        self.page_size = settings.page_size
+        self.time_zone = settings.time_zone
+        self._zone = settings.zone
         self.subsidiary_id = subsidiary_id
         self.default_item_id = default_item_id
         self.bulk_read_back = bulk_read_back
-        self.page_size = page_size
         self.external_ids = ExternalIdUpsert()
-        self._write = WriteOnce(
-            self.client.transport.retry,
-            backend=BACKEND,
-            sleep=self.client.options.sleep,
-            rng=self.client.options.rng or random.Random(),
-            duplicate=self.external_ids.is_duplicate,
-        )
+        self._write = _write_once(self.client, self.external_ids)
         self._lock = threading.Lock()
         self._currencies: dict[str, str] | None = None
-        self._capabilities = Capabilities(
-            invoice_pdf=pdf_restlet is not None,
-            purchase_orders=True,
-            item_receipts=True,
-            create_purchase_orders=True,
-            deleted_records=True,
-            upsert_by_external_id=True,
-            document_numbers_assigned_by_erp=True,
-            max_concurrency=concurrency,
+        self._capabilities = _capabilities(
+            invoice_pdf=pdf_restlet is not None, concurrency=concurrency
         )
 
     def __repr__(self) -> str:
@@ -251,6 +244,79 @@ class NetSuiteBackend(NetSuiteWrites):
             exc.args = (str(exc),)
             raise
         return _pdf_bytes(response, f"invoice {rid} PDF")
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """The backend's own settings, checked once before any client is built."""
+
+    pdf_restlet: tuple[str | int, str | int] | None
+    page_size: int
+    time_zone: str
+    zone: tzinfo
+
+    @classmethod
+    def checked(
+        cls,
+        pdf_restlet: tuple[str | int, str | int] | None,
+        page_size: int,
+        time_zone: str | tzinfo,
+    ) -> _Settings:
+        if pdf_restlet is not None and (
+            not isinstance(pdf_restlet, tuple)
+            or len(pdf_restlet) != 2
+            or not all(str(part).strip() for part in pdf_restlet)
+        ):
+            raise ConfigurationError(
+                "pdf_restlet must be a (script id, deploy id) pair",
+                backend=BACKEND,
+                field="pdf_restlet",
+            )
+        if (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not (1 <= page_size <= MAX_PAGE_SIZE)
+        ):
+            raise ConfigurationError(
+                f"page_size must be 1 to {MAX_PAGE_SIZE}, not {page_size!r}",
+                backend=BACKEND,
+                field="page_size",
+            )
+        if not isinstance(time_zone, str | tzinfo):  # None would quietly mean UTC
+            raise ConfigurationError(
+                "time_zone must be an IANA zone name such as 'America/Los_Angeles', "
+                f"not {time_zone!r}",
+                backend=BACKEND,
+                field="time_zone",
+            )
+        zone = account_time_zone(time_zone)
+        return cls(pdf_restlet, page_size, str(getattr(zone, "key", zone)), zone)
+
+
+def _write_once(client: NetSuiteClient, external_ids: ExternalIdUpsert) -> WriteOnce:
+    """The write-at-most-once engine on the client's retry policy; a taken external id
+    is a duplicate, found by the external-id layout."""
+    return WriteOnce(
+        client.transport.retry,
+        backend=BACKEND,
+        sleep=client.options.sleep,
+        rng=client.options.rng or random.Random(),
+        duplicate=external_ids.is_duplicate,
+    )
+
+
+def _capabilities(*, invoice_pdf: bool, concurrency: int) -> Capabilities:
+    """What a NetSuite account can do: everything but PDFs without a RESTlet."""
+    return Capabilities(
+        invoice_pdf=invoice_pdf,
+        purchase_orders=True,
+        item_receipts=True,
+        create_purchase_orders=True,
+        deleted_records=True,
+        upsert_by_external_id=True,
+        document_numbers_assigned_by_erp=True,
+        max_concurrency=concurrency,
+    )
 
 
 def _pdf_bytes(response: requests.Response, what: str) -> bytes:

@@ -8,16 +8,23 @@ the account's :class:`~erpsync.netsuite.external_ids.ExternalIdUpsert` (``eid:``
 
 Transaction lines are read as NetSuite keeps them: item lines only (``mainline``,
 ``taxline`` and ``iscogs`` all ``'F'``; the tax is in the header total), an invoice's
-with their signs negated back (see ``records.line_from_row``). Known limit: SuiteQL
-timestamps are read as UTC.
+with their signs negated back (see ``records.line_from_row``).
+
+SuiteQL shows and reads date-times in the account's time zone (REST stays UTC), so a
+``modified_since`` cursor is written in that zone and every stamp a row carries
+(``lastmodified``, ``deleted``, ``datecreated``) is read back from it as UTC, in the one
+place rows come in (:meth:`NetSuiteReads._rows`): the models always hold aware UTC
+datetimes and a feed neither misses nor repeats changes in an account that is not on UTC
+(but in the hour a DST change repeats, where it may repeat and never misses; see
+``_utc_stamps``). The zone is ``NetSuiteBackend(time_zone=...)``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import Any, Final
 
 from erpsync.backend import AccountingBackend
 from erpsync.errors import (
@@ -39,7 +46,7 @@ from erpsync.netsuite import records as rec
 from erpsync.netsuite.client import NetSuiteClient
 from erpsync.netsuite.errors import BACKEND
 from erpsync.netsuite.external_ids import ExternalIdUpsert
-from erpsync.netsuite.query import suiteql_literal
+from erpsync.netsuite.query import parse_suiteql_timestamp, suiteql_literal
 
 __all__ = ["NetSuiteReads", "internal_id", "suiteql_id_list"]
 
@@ -62,10 +69,25 @@ _LINE_COLUMNS = (
 )
 _PO_LINE_COLUMNS = f"{_LINE_COLUMNS}, tl.quantityshiprecv, tl.isclosed"
 _LINE_KEYS = ("line", "item", "quantity", "rate", "foreignamount", "quantityshiprecv", "isclosed")
+#: The row columns that carry a ``TO_CHAR`` date-time stamp in the account's time zone.
+_STAMP_COLUMNS: Final = ("lastmodified", "lastmodifieddate", "datecreated", "deleted")
 
 
-def _since(column: str, modified_since: datetime | None) -> str:
-    return "" if modified_since is None else f" AND {column} >= {suiteql_literal(modified_since)}"
+def _utc_stamps(row: dict[str, Any], zone: tzinfo) -> dict[str, Any]:
+    """``row`` with its local date-time stamps rewritten as UTC (``...Z``).
+
+    A stamp that is not ``YYYY-MM-DD HH24:MI:SS`` (a bare ``M/D/YYYY`` date, garbage) is
+    left as it is, for the record reader to accept or to refuse naming the field. A
+    local time that occurs twice (the hour a DST change repeats) is read as the first,
+    the earlier instant: a cursor taken from it then repeats a change, never misses one.
+    """
+    for column in _STAMP_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, str):
+            moment = parse_suiteql_timestamp(value, time_zone=zone)
+            if moment is not None:
+                row[column] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return row
 
 
 def suiteql_id_list(ids: Sequence[str]) -> str:
@@ -112,8 +134,30 @@ class NetSuiteReads(AccountingBackend):
     external_ids: ExternalIdUpsert
     page_size: int
     pdf_restlet: tuple[str | int, str | int] | None
+    time_zone: str
+    _zone: tzinfo
     _lock: threading.Lock
     _currencies: dict[str, str] | None
+
+    # -- SuiteQL in the account's time zone --------------------------------------------------
+
+    def _rows(self, query: str, *, key: str | None = None) -> Iterator[dict[str, Any]]:
+        """The rows of ``query`` (keyset-paged by ``key`` when given), their date-time
+        stamps read in the account's time zone as UTC. Every SuiteQL row a record mapping
+        reads comes through here, so none ever sees a local stamp."""
+        if key is None:
+            rows = self.client.suiteql(query, page_size=self.page_size)
+        else:
+            rows = self.client.suiteql_keyset(query, key=key, page_size=self.page_size)
+        for row in rows:
+            yield _utc_stamps(row, self._zone)
+
+    def _since(self, column: str, moment: datetime | None) -> str:
+        """`` AND column >= moment`` with ``moment`` written in the account's time zone
+        (empty without a moment)."""
+        if moment is None:
+            return ""
+        return f" AND {column} >= {suiteql_literal(moment, time_zone=self._zone)}"
 
     # -- account lists ----------------------------------------------------------------------
 
@@ -155,10 +199,9 @@ class NetSuiteReads(AccountingBackend):
 
     def _party_rows(self, table: str, name: str) -> Iterator[dict[str, Any]]:
         literal = suiteql_literal(_name(name).upper())
-        return self.client.suiteql(
+        return self._rows(
             f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE UPPER(e.companyname) = {literal} "  # noqa: S608 - values via suiteql_literal
-            f"OR UPPER(e.altname) = {literal} OR UPPER(e.entityid) = {literal} ORDER BY e.id",
-            page_size=self.page_size,
+            f"OR UPPER(e.altname) = {literal} OR UPPER(e.entityid) = {literal} ORDER BY e.id"
         )
 
     def find_customers(self, name: str) -> list[Customer]:
@@ -172,10 +215,10 @@ class NetSuiteReads(AccountingBackend):
         return self._select_by_name((rec.vendor_from_row(r, currencies) for r in rows), name)
 
     def _iter_party(self, table: str, modified_since: datetime | None) -> Iterator[dict[str, Any]]:
-        return self.client.suiteql_keyset(
+        return self._rows(
             f"SELECT {_PARTY_COLUMNS} FROM {table} e WHERE 1 = 1"  # noqa: S608 - values via suiteql_literal
-            f"{_since('e.lastmodifieddate', modified_since)}",
-            page_size=self.page_size,
+            f"{self._since('e.lastmodifieddate', modified_since)}",
+            key="id",
         )
 
     def iter_customers(self, modified_since: datetime | None = None) -> Iterator[Customer]:
@@ -192,7 +235,7 @@ class NetSuiteReads(AccountingBackend):
 
     def _item_rows(self, where: str) -> list[dict[str, Any]]:
         query = f"SELECT {_ITEM_COLUMNS} FROM item i WHERE {where} ORDER BY i.id"  # noqa: S608 - values via suiteql_literal
-        return list(self.client.suiteql(query, page_size=self.page_size))
+        return list(self._rows(query))
 
     def get_item(self, id: str) -> Item:
         rows = self._item_rows(f"i.id = {internal_id(id, f'item {id}')}")
@@ -208,9 +251,9 @@ class NetSuiteReads(AccountingBackend):
     def iter_items(self, modified_since: datetime | None = None) -> Iterator[Item]:
         query = (
             f"SELECT {_ITEM_COLUMNS} FROM item i WHERE 1 = 1"  # noqa: S608 - values via suiteql_literal
-            f"{_since('i.lastmodifieddate', modified_since)}"
+            f"{self._since('i.lastmodifieddate', modified_since)}"
         )
-        for row in self.client.suiteql_keyset(query, page_size=self.page_size):
+        for row in self._rows(query, key="id"):
             yield rec.item_from_row(row)
 
     # -- invoices -----------------------------------------------------------------------------
@@ -254,7 +297,7 @@ class NetSuiteReads(AccountingBackend):
         )
         header: dict[str, Any] | None = None
         lines: list[dict[str, Any]] = []
-        for row in self.client.suiteql(query, page_size=self.page_size):
+        for row in self._rows(query):
             line = {key: row.pop(key) for key in _LINE_KEYS if key in row}
             memo = row.pop("linememo", None)
             if memo is not None:
@@ -285,7 +328,7 @@ class NetSuiteReads(AccountingBackend):
         """Invoices in id order, lazily: a page of ids, then their headers and lines in
         one query. Memory holds one page whatever the number of invoices."""
         currencies = self.currencies()
-        where = _since("t.lastmodifieddate", modified_since)
+        where = self._since("t.lastmodifieddate", modified_since)
         if open_only:
             where += " AND t.status = 'A'"
         for ids in self._id_pages("CustInvc", where):
@@ -304,7 +347,7 @@ class NetSuiteReads(AccountingBackend):
 
     def iter_payments(self, modified_since: datetime | None = None) -> Iterator[Payment]:
         currencies = self.currencies()
-        for ids in self._id_pages("CustPymt", _since("t.lastmodifieddate", modified_since)):
+        for ids in self._id_pages("CustPymt", self._since("t.lastmodifieddate", modified_since)):
             id_list = suiteql_id_list(ids)
             links: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
             for link in self.client.suiteql(
@@ -316,10 +359,9 @@ class NetSuiteReads(AccountingBackend):
                 owner = link.get("nextdoc")
                 if isinstance(owner, str) and owner in links:
                     links[owner].append(link)
-            for row in self.client.suiteql(
+            for row in self._rows(
                 f"SELECT {_TRAN_COLUMNS} FROM transaction t WHERE t.id IN ({id_list}) "  # noqa: S608 - values via suiteql_literal
-                "ORDER BY t.id",
-                page_size=self.page_size,
+                "ORDER BY t.id"
             ):
                 yield rec.payment_from_row(row, links.get(str(row.get("id")), []), currencies)
 
@@ -337,7 +379,7 @@ class NetSuiteReads(AccountingBackend):
         self, modified_since: datetime | None = None
     ) -> Iterator[PurchaseOrder]:
         currencies = self.currencies()
-        for ids in self._id_pages("PurchOrd", _since("t.lastmodifieddate", modified_since)):
+        for ids in self._id_pages("PurchOrd", self._since("t.lastmodifieddate", modified_since)):
             for header, lines in self._with_lines(ids, _PO_LINE_COLUMNS):
                 yield rec.purchase_order_from_row(header, lines, currencies)
 
@@ -355,7 +397,7 @@ class NetSuiteReads(AccountingBackend):
             "SELECT d.recordid, d.recordtypeid, "  # noqa: S608 - values via suiteql_literal
             f"TO_CHAR(d.deleteddate, {_TS}) AS deleted FROM deletedrecord d "
             f"WHERE LOWER(d.recordtypeid) = {suiteql_literal(record_type.strip().lower())}"
-            f"{_since('d.deleteddate', since)} ORDER BY d.deleteddate, d.recordid"
+            f"{self._since('d.deleteddate', since)} ORDER BY d.deleteddate, d.recordid"
         )
-        for row in self.client.suiteql(query, page_size=self.page_size):
+        for row in self._rows(query):
             yield rec.deleted_from_row(row)
