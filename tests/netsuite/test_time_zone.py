@@ -215,7 +215,7 @@ def test_a_backend_on_utc_in_a_pacific_account_would_miss_the_change(
 ) -> None:
     """Why the setting exists: the same cursor, written in the wrong zone, is hours off."""
     fake, backend = pacific
-    utc = fake.backend()
+    utc = fake.backend(time_zone="UTC")
     fake.clock.sleep(60)  # type: ignore[attr-defined]
     cursor = _now(fake)
     fake.clock.sleep(60)  # type: ignore[attr-defined]
@@ -230,7 +230,7 @@ def test_the_time_zone_setting_is_checked_and_kept(
 ) -> None:
     fake, backend = pacific
     assert backend.time_zone == ZONE
-    assert fake.backend().time_zone == "UTC"
+    assert fake.backend(time_zone="UTC").time_zone == "UTC"
     assert fake.backend(time_zone=ZoneInfo("Europe/Paris")).time_zone == "Europe/Paris"
     for wrong in ("Mars/Olympus_Mons", "", 5):
         with pytest.raises(ConfigurationError, match="time_zone") as caught:
@@ -254,3 +254,11 @@ def test_every_backend_setting_is_checked_before_a_request_naming_its_field(
     with pytest.raises(ConfigurationError, match=field) as caught:
         NetSuiteBackend("1234567_SB1", auth, **options)
     assert caught.value.field == field
+
+
+def test_an_emulators_backend_reads_in_the_emulated_accounts_zone() -> None:
+    fake = FakeNetSuite(clock=FakeClock(datetime(2026, 11, 1, 6, 0, tzinfo=UTC)), time_zone=ZONE)
+    with fake:
+        backend = fake.backend()  # no time_zone given: the emulated account's
+        assert backend.time_zone == ZONE
+        backend.close()

@@ -180,6 +180,9 @@ def netsuite_backend(
         backend_options.setdefault("base_url", served)
     if fake.pdf_restlet is not None:
         backend_options.setdefault("pdf_restlet", fake.pdf_restlet)
+    # The backend reads SuiteQL date-times in the zone the emulated account shows them in,
+    # as a user configures it for a real account.
+    backend_options.setdefault("time_zone", fake.time_zone)
     options = {**_runtime_options(fake), **backend_options}
     return NetSuiteBackend(account_id=creds.account_id, auth=credentials, **options)
 
