@@ -230,3 +230,12 @@ def test_local_payments_settle_the_local_invoices_they_pay(backend: AccountingBa
         ("status_mismatch", "P-1"),
         ("status_mismatch", "P-2"),
     }
+
+
+def test_a_zero_invoice_is_paid_on_both_sides(backend: AccountingBackend) -> None:
+    """The ERPs mark a $0 invoice paid at once; the local file holds it as issued."""
+    free = make(backend, "Z-1", "0.00")
+    backend.create_invoice(free)
+    report = reconcile([free], backend, ours="Z-")
+    assert report.discrepancies == [], report.to_text()
+    assert report.matched == 1

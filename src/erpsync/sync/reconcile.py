@@ -262,16 +262,14 @@ def _settle(
     remote_invoices: dict[str, list[Invoice | Payment]],
 ) -> None:
     """Replace each local invoice by its state after the local payments applied to it
-    (see the module docstring); invoices that state a balance, or are voided or drafts,
-    stay as written."""
+    (see the module docstring), a $0 invoice paid; invoices that state a balance, or are
+    voided or drafts, stay as written."""
     applied: dict[str, Decimal] = defaultdict(Decimal)
     for documents in payments.values():
         for payment in documents:
             if isinstance(payment, Payment):
                 for application in payment.applications:
                     applied[application.invoice_id] += application.amount
-    if not applied:
-        return
     for key, documents in invoices.items():
         erp_ids = {str(r.id) for r in remote_invoices.get(key, ()) if r.id is not None}
         for index, invoice in enumerate(documents):
@@ -283,9 +281,11 @@ def _settle(
 
 
 def _after_payments(invoice: Invoice, paid: Decimal) -> Invoice:
-    if paid <= 0 or invoice.balance is not None:
+    """The invoice as it stands after ``paid``; a $0 invoice owes nothing, so both ERPs
+    show it paid the moment it exists, and so is it here."""
+    if invoice.balance is not None or invoice.status in (InvoiceStatus.VOIDED, InvoiceStatus.DRAFT):
         return invoice
-    if invoice.status in (InvoiceStatus.VOIDED, InvoiceStatus.DRAFT):
+    if paid <= 0 and invoice.total != 0:
         return invoice
     balance = max(invoice.total - paid, Decimal(0))
     status = InvoiceStatus.PAID if balance == 0 else InvoiceStatus.PARTIALLY_PAID
