@@ -50,6 +50,7 @@ BAD = (
     "BAD-2,,Acme Robotic,2026-11-03,Misspelt name,10.00,202,\n"
     "BAD-3,101,,2026-11-03,Unknown item,10.00,999,\n"
     "BAD-4,104,,2026-11-03,Wrong currency,10.00,202,USD\n"
+    "BAD-5,101,,2026-11-03,Purchase-only item,10.00,203,\n"
     "OK-1,101,,2026-11-03,Fine,10.00,202,\n"
 )
 
@@ -67,6 +68,7 @@ def test_dry_run_reports_every_row_that_would_fail(netsuite, tmp_path: Path) -> 
     assert "lines.1.item_id: there is no item with id '999'" in rows["BAD-3"]["error"]
     assert "currency: the invoice is in USD but customer" in rows["BAD-4"]["error"]
     assert "set currency to EUR" in rows["BAD-4"]["error"]
+    assert "item '203' (SHOP-SUPPLIES) is kept for purchases only" in rows["BAD-5"]["error"]
     assert rows["OK-1"]["status"] == "valid"
     assert "Rows that would fail" in out
     assert fake.records("invoice") == [] or all(

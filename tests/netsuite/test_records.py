@@ -513,3 +513,13 @@ def test_numbers_that_json_cannot_carry_are_refused() -> None:
     )
     with pytest.raises(InvalidRequestError):
         rec.invoice_to_wire(invoice, external_id="x")
+
+
+@pytest.mark.parametrize(
+    ("subtype", "for_sale"), [("Purchase", False), ("Sale", True), ("Resale", True), (None, None)]
+)
+def test_an_items_subtype_says_whether_it_can_be_invoiced(
+    subtype: str | None, for_sale: bool | None
+) -> None:
+    row = {"id": "203", "itemid": "SHOP-SUPPLIES", "itemtype": "NonInvtPart", "subtype": subtype}
+    assert rec.item_from_row(row).for_sale is for_sale

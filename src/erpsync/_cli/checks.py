@@ -70,10 +70,18 @@ class ReferenceCheck:
                 f"(set currency to {customer.currency})"
             )
         for number, line in enumerate(invoice.lines, start=1):
-            if line.item is not None and line.item.id and self._item(line.item.id) is None:
+            if line.item is None or not line.item.id:
+                continue
+            item = self._item(line.item.id)
+            if item is None:
                 problems.append(
                     f"lines.{number}.item_id: there is no item with id {line.item.id!r} "
                     f"in {self.erp}"
+                )
+            elif item.for_sale is False:
+                problems.append(
+                    f"lines.{number}.item_id: item {line.item.id!r} ({item.name}) is kept for "
+                    f"purchases only in {self.erp} and cannot be invoiced (choose a sales item)"
                 )
         return problems
 

@@ -56,7 +56,7 @@ _PARTY_COLUMNS = (
     f"e.currency, e.externalid, TO_CHAR(e.lastmodifieddate, {_TS}) AS lastmodified"
 )
 _ITEM_COLUMNS = (
-    "i.id, i.itemid, i.displayname, i.itemtype, i.externalid, "
+    "i.id, i.itemid, i.displayname, i.itemtype, i.subtype, i.externalid, "
     f"TO_CHAR(i.lastmodifieddate, {_TS}) AS lastmodified"
 )
 _TRAN_COLUMNS = (

@@ -84,8 +84,17 @@ def item_from_row(row: Any) -> Item:
         external_id=usable_external_id(reader.text("externalid")),
         name=reader.text("itemid") or reader.text("displayname") or reader.required_text("itemid"),
         kind=ITEM_KINDS.get(itemtype, itemtype.lower()) if itemtype else None,
+        for_sale=_for_sale(reader.text("subtype")),
         updated_at=reader.timestamp("lastmodified"),
     )
+
+
+def _for_sale(subtype: str | None) -> bool | None:
+    """NetSuite's item ``subtype``: "Sale" and "Resale" items can be invoiced, "Purchase"
+    items cannot (the invoice is refused with INVALID_KEY_OR_REF); other items have none."""
+    if subtype is None:
+        return None
+    return subtype.strip().lower() != "purchase"
 
 
 def item_from_wire(data: Any) -> Item:
