@@ -286,8 +286,8 @@ class CustomerMatcher:
             report.missing.append(name)
             return MappingError(
                 f"no {backend.name} customer is named {name!r}",
-                hint="create it in the ERP, or let the sync create it (create_missing_customers=True; "
-                "erpsync sync --create-customers)",
+                hint="create it in the ERP, or let the sync create it "
+                "(create_missing_customers=True; erpsync sync --create-customers)",
             )
         try:
             created = self._create(name, currency)
