@@ -147,3 +147,21 @@ def test_m2m_with_an_ec_key_signs_es256_by_default(
     code, _, err = run("connect", "netsuite")
     assert code == 2
     assert "PS256 needs an RSA key" in err
+
+
+def test_a_repeat_with_another_total_says_the_erp_was_left_untouched(
+    netsuite, tmp_path: Path
+) -> None:
+    source = tmp_path / "one.csv"
+    header = "external_id,customer_id,customer_name,date,description,amount,item_id,currency\n"
+    source.write_text(header + "RE-1,101,,2026-11-03,Work,10.00,202,\n")
+    assert run("push", "invoices", str(source), "--to", "netsuite")[0] == 0
+    source.write_text(header + "RE-1,101,,2026-11-03,Work,12.00,202,\n")
+    code, _, _ = run("push", "invoices", str(source), "--to", "netsuite")
+    row = _rows((tmp_path / "one.report.csv").read_text())["RE-1"]
+    assert code == 0 and row["status"] == "existed"
+    assert "left untouched: the ERP's invoice totals 10.00" in row["error"]
+    assert "the file's 12.00" in row["error"]
+    source.write_text(header + "RE-1,101,,2026-11-03,Work,10.00,202,\n")
+    run("push", "invoices", str(source), "--to", "netsuite")
+    assert _rows((tmp_path / "one.report.csv").read_text())["RE-1"]["error"] == ""

@@ -133,7 +133,13 @@ def _send(
         for item, outcome in zip(ready, result):
             if outcome.ok and outcome.record is not None:
                 rows[id(item)] = _row(
-                    item, outcome.status, remote_id=outcome.record.id, number=outcome.record.number
+                    item,
+                    outcome.status,
+                    remote_id=outcome.record.id,
+                    number=outcome.record.number,
+                    error=_difference(item, outcome.record)
+                    if outcome.status == "existed"
+                    else None,
                 )
             else:
                 error = outcome.error
@@ -141,6 +147,18 @@ def _send(
                 row["_auth"] = isinstance(error, AuthenticationError | PermissionDeniedError)
                 rows[id(item)] = row
     return [rows[id(item)] for item in parsed]
+
+
+def _difference(item: ParsedInvoice, found: Invoice) -> str | None:
+    """Why an ``existed`` row deserves a look: the ERP's invoice with this external id
+    has another total than the file's (a push never updates an invoice)."""
+    mine = item.invoice
+    if mine is None or found.total == mine.total and found.currency == mine.currency:
+        return None
+    return (
+        f"left untouched: the ERP's invoice totals {found.total} {found.currency}, the file's "
+        f"{mine.total} {mine.currency} (push never updates; `erpsync reconcile` lists it)"
+    )
 
 
 def _row(
