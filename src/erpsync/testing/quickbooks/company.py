@@ -32,6 +32,7 @@ from erpsync.testing.quickbooks.errors import (
     stale_object,
     unsupported_operation,
 )
+from erpsync.testing.quickbooks.query_index import EntityIndex, IndexedRecords
 from erpsync.testing.quickbooks.values import money, ref_value, to_decimal
 
 _BASE_READ_ONLY = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
@@ -72,11 +73,14 @@ class Company:
     #: customer id -> open balance (its invoices' Balance less its payments' UnappliedAmt),
     #: kept as a running total so a company with many thousands of invoices stays fast.
     open_balance: dict[str, Decimal] = field(default_factory=dict)
+    #: entity -> the query indexes of its records (see :mod:`.query_index`).
+    indexes: dict[str, EntityIndex] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ENTITIES:
             self.records.setdefault(name, {})
             self.tombstones.setdefault(name, {})
+            self.indexes.setdefault(name, EntityIndex())
 
     def holders(self, entity: str, value: str) -> set[str]:
         """Ids of the ``entity`` records whose key field (DisplayName, Name, DocNumber)
@@ -92,6 +96,7 @@ class Company:
     def _reindex(
         self, entity: str, record_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
     ) -> None:
+        self.indexes[entity].change(record_id, old, new)
         key_field = ENTITIES[entity].key_field
         for record, adding in ((old, False), (new, True)):
             if record is None:
@@ -137,9 +142,10 @@ class Company:
         """Deep copies of every record (callers may keep or change them)."""
         return [copy.deepcopy(r) for r in self.records[entity].values()]
 
-    def stored(self, entity: str) -> list[dict[str, Any]]:
-        """The stored records themselves, for read-only scans (queries copy what they answer)."""
-        return list(self.records[entity].values())
+    def stored(self, entity: str) -> IndexedRecords:
+        """The stored records themselves with their indexes, for read-only queries
+        (queries copy what they answer)."""
+        return IndexedRecords(self.records[entity], self.indexes[entity])
 
     def preferences(self) -> dict[str, Any]:
         return next(iter(self.records["Preferences"].values()))

@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from typing import Any
 
 from erpsync.quickbooks import wire
 from erpsync.testing.quickbooks.catalogue import ENTITIES
 from erpsync.testing.quickbooks.clock import parse_instant
 from erpsync.testing.quickbooks.errors import query_parser_error, query_validation_error
+from erpsync.testing.quickbooks.query_index import IndexedRecords, lookup
 from erpsync.testing.quickbooks.query_parser import Condition, parse_text
 
 __all__ = ["Condition", "Query", "parse_query", "run_query"]
@@ -98,21 +100,6 @@ def parse_query(text: str, known_entities: Iterable[str]) -> Query:
 # -- evaluation ------------------------------------------------------------------------------
 
 
-def _lookup(record: dict[str, Any], path: str) -> Any:
-    """A dotted, case-insensitive field; a reference (``CustomerRef``) compares by value."""
-    current: Any = record
-    for part in path.split("."):
-        if not isinstance(current, dict):
-            return None
-        key = next((k for k in current if k.lower() == part.lower()), None)
-        if key is None:
-            return None
-        current = current[key]
-    if isinstance(current, dict) and "value" in current:
-        return current["value"]
-    return current
-
-
 def _comparable(value: Any, literal: Any) -> tuple[Any, Any] | None:
     """Both sides coerced to one comparable type, or ``None`` when they cannot be."""
     if value is None:
@@ -145,7 +132,7 @@ def _like(value: Any, pattern: str) -> bool:
 
 
 def _matches(record: dict[str, Any], condition: Condition) -> bool:
-    value = _lookup(record, condition.field)
+    value = lookup(record, condition.field)
     if condition.operator == "like":
         return _like(value, condition.value)
     if condition.operator == "in":
@@ -189,7 +176,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 def _field_key(path: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
     def key(record: dict[str, Any]) -> tuple[int, Any]:
-        return _sort_key(_lookup(record, path))
+        return _sort_key(lookup(record, path))
 
     return key
 
@@ -202,21 +189,71 @@ def _project(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _narrowed(query: Query, records: IndexedRecords) -> list[dict[str, Any]] | None:
+    """The fewest candidates any indexed condition allows, in insertion order, or
+    ``None`` when no condition has an index (then the caller scans)."""
+    best: set[str] | None = None
+    for condition in query.conditions:
+        found = records.entity_index.candidates(condition.field, condition.operator, condition.value)
+        if found is not None and (best is None or len(found) < len(best)):
+            best = found
+    return None if best is None else records.ordered(best)
+
+
+def _keep(query: Query) -> Callable[[dict[str, Any]], bool]:
+    """The filter a scan applies: every condition, and name lists hide inactive records
+    unless the query says something about ``Active``."""
+    hide_inactive = query.entity in NAME_LISTS and not any(
+        c.field.lower() == "active" for c in query.conditions
+    )
+
+    def keep(record: dict[str, Any]) -> bool:
+        if not all(_matches(record, c) for c in query.conditions):
+            return False
+        return not hide_inactive or record.get("Active", True) is not False
+
+    return keep
+
+
+def _rows(query: Query, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The matching records, sorted, up to the end of the requested page (all of them
+    for a count or an explicit ORDER BY)."""
+    candidates: Iterable[dict[str, Any]] = records
+    keep = _keep(query)
+    if isinstance(records, IndexedRecords):
+        narrowed = _narrowed(query, records)
+        candidates = records if narrowed is None else narrowed
+        counter = records.entity_index
+        inner = keep
+
+        def keep(record: dict[str, Any]) -> bool:
+            counter.examined += 1
+            return inner(record)
+
+    matching = filter(keep, candidates)
+    ordered = isinstance(records, IndexedRecords) and records.entity_index.id_ordered
+    if ordered and not query.count and not query.order:
+        # Insertion order is Id order: read only as far as the page ends.
+        return list(islice(matching, query.start_position - 1 + query.max_results))
+    rows = list(matching)
+    if query.count:
+        return rows
+    rows.sort(key=lambda r: _sort_key(r.get("Id")))
+    for field_name, descending in reversed(query.order):
+        rows.sort(key=_field_key(field_name), reverse=descending)
+    return rows
+
+
 def run_query(query: Query, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The ``QueryResponse`` object for ``query`` over ``records``.
 
     ``records`` are not modified, but the answer shares them: copy it before it leaves.
+    When ``records`` is an :class:`IndexedRecords` (what ``Company.stored`` gives), its
+    indexes narrow the candidates first; the answer is the one a full scan gives.
     """
-    rows = [r for r in records if all(_matches(r, c) for c in query.conditions)]
-    if query.entity in NAME_LISTS and not any(
-        c.field.lower() == "active" for c in query.conditions
-    ):
-        rows = [r for r in rows if r.get("Active", True) is not False]
+    rows = _rows(query, records)
     if query.count:
         return {"totalCount": len(rows)}
-    rows.sort(key=lambda r: _sort_key(r.get("Id")))
-    for field_name, descending in reversed(query.order):
-        rows.sort(key=_field_key(field_name), reverse=descending)
     page = rows[query.start_position - 1 : query.start_position - 1 + query.max_results]
     if not page:
         return {}
