@@ -15,8 +15,8 @@ and draw 429s. :class:`RedisLimiter` keeps the state in Redis instead:
   live in a hash with a TTL, halved at most once per ``cooldown`` however many workers
   saw the same burst, and grown back additively by successes.
 
-* **first come, first served**: a waiter takes a ticket, and only the lowest live ticket
-  of its scope may be admitted, so sixteen threads of eight processes contending for one
+* **first come, first served**: a waiter takes a ticket, and is admitted only when the
+  places free now cover it and every older live ticket of its scope, so sixteen threads of eight processes contending for one
   company are admitted in the order they asked, each within about its position divided
   by the rate, instead of whichever polls first after a place frees (which let one
   waiter wait past its claim's lease while later ones went through). Tickets are leases
@@ -282,17 +282,15 @@ class RedisLimiter(Configured):
             raise
 
     def _wait_for(self, status: int, wait: float, ahead: int) -> float:
-        """How long to sleep before asking again: a pause or a window says how long; a
-        full gate is polled (jittered so waiters do not march in step); a waiter behind
-        others asks about as often as the queue can move, and always well within its
-        ticket lease so that it is not taken for dead."""
-        if status == 2:
-            wait = max(wait, self._poll * (0.5 + self._rng.random()))
-            return min(wait, self._ticket_lease / 4)
-        if status == 3:
-            wait = self._poll * min(ahead, 20) * (0.5 + self._rng.random())
-            return min(wait, self._ticket_lease / 4)
-        return wait  # a window or a pause: the script extended the ticket's lease past it
+        """How long to sleep before asking again. A pause or a window says how long (the
+        script extended the ticket's lease past it). A full gate, or a turn that depends
+        on older waiters, is polled: about as often as the line can move for this
+        waiter's place in it, jittered so that waiters do not march in step, and well
+        within the ticket lease so that a live waiter is not taken for dead."""
+        if status == 1:
+            return wait
+        poll = self._poll * (min(ahead, 20) + 1) * (0.5 + self._rng.random())
+        return min(max(wait, poll), self._ticket_lease / 4)
 
     def _admitted(self, scope: str | None, ticket: int, arrived_us: int, now_us: int) -> None:
         """Log an admission on the limiter's clock (Redis ``TIME``): when, and how long
