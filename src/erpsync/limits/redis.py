@@ -16,13 +16,14 @@ and draw 429s. :class:`RedisLimiter` keeps the state in Redis instead:
   saw the same burst, and grown back additively by successes.
 
 * **first come, first served**: a waiter takes a ticket, and is admitted only when the
-  places free now cover it and every older live ticket of its scope, so sixteen threads of eight processes contending for one
-  company are admitted in the order they asked, each within about its position divided
-  by the rate, instead of whichever polls first after a place frees (which let one
-  waiter wait past its claim's lease while later ones went through). Tickets are leases
-  too: a waiter that was killed holds the queue up for ``ticket_lease`` at most.
-  Requests of different scopes (QuickBooks' batches) queue apart, so a batch waiting a
-  minute for the batch window does not hold up the plain requests behind it;
+  places free now cover it and every older live ticket of its scope, so sixteen threads
+  of eight processes contending for one company are admitted in the order they asked,
+  each within about its position divided by the rate, instead of whichever polls first
+  after a place frees (which let one waiter wait past its claim's lease while later ones
+  went through). Tickets are leases too: a waiter that was killed holds the queue up for
+  ``ticket_lease`` at most. Requests of different scopes (QuickBooks' batches) queue
+  apart, so a batch waiting a minute for the batch window does not hold up the plain
+  requests behind it;
 * **a bounded wait**: ``timeout`` (per limiter or per :meth:`RedisLimiter.slot`) ends a
   wait with a :class:`~erpsync.errors.RateLimitError` naming the limiter and what it
   was waiting for, measured on the server's clock.
