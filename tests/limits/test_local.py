@@ -428,3 +428,74 @@ def test_limiter_for_is_thread_safe():
 def test_limiter_for_rejects_a_bad_factory():
     with pytest.raises(ConfigurationError):
         limiter_for(f"test:{uuid.uuid4().hex}", lambda: object())  # type: ignore[arg-type,return-value]
+
+
+# -- first come, first served ------------------------------------------------------------------
+
+
+def _queue_up(limiter: LocalLimiter, count: int, scope: str | None = None) -> list[int]:
+    """Start ``count`` waiters one after another (each queued before the next starts),
+    and return the order they are admitted in, once they all are."""
+    admitted: list[int] = []
+    lock = threading.Lock()
+
+    def wait(n: int) -> None:
+        with limiter.slot(scope), lock:
+            admitted.append(n)
+
+    threads = []
+    for n in range(count):
+        already = limiter.waiting
+        threads.append(threading.Thread(target=wait, args=(n,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 10
+        while limiter.waiting == already and time.monotonic() < deadline:
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join(10)
+    return admitted
+
+
+def test_waiters_for_a_freed_place_are_admitted_in_arrival_order():
+    limiter = LocalLimiter(concurrency=1)
+    order: list[int] = []
+    with limiter.slot():
+        result = threading.Thread(target=lambda: order.extend(_queue_up(limiter, 12)))
+        result.start()
+        deadline = time.monotonic() + 10
+        while limiter.waiting < 12 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert limiter.waiting == 12
+    result.join(20)
+    assert order == list(range(12))
+    assert limiter.waiting == 0
+
+
+def test_waiters_for_a_window_are_admitted_in_arrival_order():
+    limiter = LocalLimiter(rates=[RateLimit(2, 0.05)])
+    for _ in range(2):
+        with limiter.slot():
+            pass  # the window is full: everyone after this waits for it
+    order = _queue_up(limiter, 10)
+    assert sorted(order) == list(range(10))
+    # Each goes in when the places free now cover it and every older waiter, so no one
+    # is overtaken by more than the places a window frees at once (2).
+    overtaken = [sum(1 for m in order[: order.index(n)] if m > n) for n in range(10)]
+    assert max(overtaken) < 2, order
+
+
+def test_a_waiter_that_fails_leaves_the_line():
+    clock = FakeClock()
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    limiter = LocalLimiter(rates=[RateLimit(1, 1)], clock=clock, sleep=sleep)
+    with limiter.slot():
+        pass
+    with pytest.raises(KeyboardInterrupt), limiter.slot():
+        pass
+    assert limiter.waiting == 0
+    clock.advance(1)
+    with limiter.slot():  # the line is not held by the waiter that gave up
+        pass
