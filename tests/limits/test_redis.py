@@ -387,13 +387,14 @@ def test_waiters_are_admitted_in_arrival_order(
     records = [r for r in admissions.records if r.limiter == tenant]
     assert len(records) == waiters
     # A waiter goes in when the places free now cover it and every older waiter, so it
-    # is never overtaken by more than the places that free up at once (the window's 4);
-    # a free-for-all lets a late arrival overtake dozens.
+    # is overtaken by no more than the places that free up at once (the window's 4), or
+    # a few more while it is late to ask again (a descheduled thread on a loaded
+    # machine); a free-for-all lets a late arrival overtake dozens (22 measured).
     overtaken = {
         r.ticket: sum(1 for q in records if q.ticket > r.ticket and q.admitted_at < r.admitted_at)
         for r in records
     }
-    assert max(overtaken.values()) < rate.count, overtaken
+    assert max(overtaken.values()) < 2 * rate.count, overtaken
     # No one starves: the last in line waits about its position / rate (7 * 0.25 s) and
     # the spread is that, not a lottery (generous: a loaded machine delays each head).
     ideal = (waiters - 1) // rate.count * rate.per

@@ -32,8 +32,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
 #: KEYS: slots, pause, adapt, queue, alive, tickets, window...; ARGV: token, lease_us,
-#: concurrency (0: none), ticket (0: take a new one), ticket_lease_us, then count and
-#: per_us for each window.
+#: concurrency (0: none), ticket (0: take a new one), ticket_lease_us, late_us, then
+#: count and per_us for each window.
 #:
 #: First-come first-served: a waiter takes a ticket (``INCR tickets``) on its first call
 #: and is admitted only when the places free now (in the gate and in every window) are
@@ -68,7 +68,15 @@ redis.call('ZADD', KEYS[5], now + ticket_lease, token)
 for i = 4, 6 do extend(KEYS[i], queue_ttl) end
 local rate = tonumber(redis.call('HGET', KEYS[3], 'rate') or '1')
 local level = tonumber(redis.call('HGET', KEYS[3], 'level') or ARGV[3])
-local ahead = redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. ticket)
+-- Older waiters that are late (asked for the last time, or were due, more than
+-- ``late`` ago: a descheduled thread, a slow host) do not hold the others up meanwhile;
+-- they are still older than everyone behind them when they ask again.
+local ahead, punctual = 0, now + ticket_lease - tonumber(ARGV[6])
+for _, older in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ticket)) do
+  if tonumber(redis.call('ZSCORE', KEYS[5], older) or '0') >= punctual then
+    ahead = ahead + 1
+  end
+end
 -- Admitted only if the places free now cover every older waiter and this one.
 local status, wait, unknown = 0, 0, false
 local pause = redis.call('PTTL', KEYS[2])
@@ -79,7 +87,7 @@ if conc > 0
   status = 2
 end
 for i = 7, #KEYS do
-  local count, per = tonumber(ARGV[2 * i - 8]), tonumber(ARGV[2 * i - 7])
+  local count, per = tonumber(ARGV[2 * i - 7]), tonumber(ARGV[2 * i - 6])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - per)
   local held = redis.call('ZCARD', KEYS[i])
   local excess = held + ahead - math.max(1, math.floor(count * rate + 1e-9))
@@ -108,7 +116,7 @@ elseif status == 0 then
   end
   for i = 7, #KEYS do
     redis.call('ZADD', KEYS[i], now, token)
-    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 7]) / 1000) + 1)
+    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 6]) / 1000) + 1)
   end
 end
 return {status, tostring(wait), tostring(rate), tostring(level), now, ticket, ahead}

@@ -67,6 +67,12 @@ __all__ = ["RedisLimiter"]
 
 _log = logging.getLogger(__name__)
 
+#: An older waiter that has not asked again (or was due) this long ago is late: the
+#: waiters behind it may take the free places until it asks again, when it is still
+#: first. Longer than a waiter's longest poll (see ``_wait_for``), short enough that a
+#: descheduled thread does not leave a freed place empty for long.
+_LATE = 0.15
+
 
 class RedisLimiter(Configured):
     """A concurrency gate plus sliding rate windows held in Redis (see the module docstring).
@@ -256,7 +262,7 @@ class RedisLimiter(Configured):
         keys = [self._slots, self._pause, self._adapt, *queue, f"{self._prefix}:tickets"]
         keys += [key for _, key in windows]
         args: list[object] = [token, self._lease_us, self._max_concurrency or 0, 0]
-        args.append(round(self._ticket_lease * 1e6))
+        args += [round(self._ticket_lease * 1e6), round(_LATE * 1e6)]
         for rate, _ in windows:
             args += [rate.count, round(rate.per * 1e6)]
         arrived: int | None = None
@@ -290,8 +296,8 @@ class RedisLimiter(Configured):
         within the ticket lease so that a live waiter is not taken for dead."""
         if status == 1:
             return wait
-        poll = self._poll * (min(ahead, 20) + 1) * (0.5 + self._rng.random())
-        return min(max(wait, poll), self._ticket_lease / 4)
+        poll = self._poll * (min(ahead, 10) + 1) * (0.5 + self._rng.random())
+        return min(max(wait, poll), self._ticket_lease / 4, _LATE / 2)
 
     def _admitted(self, scope: str | None, ticket: int, arrived_us: int, now_us: int) -> None:
         """Log an admission on the limiter's clock (Redis ``TIME``): when, and how long
