@@ -43,16 +43,8 @@ TCP congestion control and botocore's adaptive retry mode).
 
 Waiting for a rate window or a pause uses the injected ``sleep`` (outside the lock), so a
 fake clock makes tests instant; waiting for a concurrency place uses the condition
-variable, woken when a place is freed.
-
-Admission is first-come first-served per scope: each waiter joins its scope's line and
-is admitted only when the places free now cover it and every older waiter of the line
-(the others wait on the condition, woken when someone goes through or leaves), so a
-thread cannot lose the race for a freed place again and again while later arrivals go
-first, as it could when every woken thread re-checked at once. Scopes queue apart, so a
-batch request waiting for its own window does not hold up the plain requests behind it.
-:class:`~erpsync.limits.RedisLimiter` keeps the same order across processes with tickets
-in Redis.
+variable, woken when a place is freed. Admission is not strictly first-come
+first-served: whichever waiting thread re-checks first after a place frees up wins.
 """
 
 from __future__ import annotations
@@ -144,8 +136,6 @@ class LocalLimiter(Configured):
         # Halving stops once the tightest window is at one request (base.rate_floor).
         self._min_rate_factor = rate_floor(self._rates)
         self._paused_until = -math.inf
-        # One first-come first-served line per scope (see the module docstring).
-        self._queues: dict[str | None, deque[object]] = {}
 
     # -- read-only state ------------------------------------------------------------------
 
@@ -175,12 +165,6 @@ class LocalLimiter(Configured):
         with self._cond:
             return self._in_flight
 
-    @property
-    def waiting(self) -> int:
-        """How many requests wait for a place right now."""
-        with self._cond:
-            return sum(len(queue) for queue in self._queues.values())
-
     # -- admission ------------------------------------------------------------------------
 
     @contextmanager
@@ -188,7 +172,7 @@ class LocalLimiter(Configured):
         """Hold a place for one request; blocks until the gate and every window admit it.
         The request counts in its windows until ``per`` after the slot is left."""
         windows = [w for w in self._windows if w.limit.applies_to(scope)]
-        self._acquire(scope, windows)
+        self._acquire(windows)
         try:
             yield
         finally:
@@ -199,58 +183,30 @@ class LocalLimiter(Configured):
                     window.close(now)
                 self._cond.notify_all()
 
-    def _acquire(self, scope: str | None, windows: list[_Window]) -> None:
-        """Join the scope's line and wait to reach its head, then for the gate and the
-        windows; leave the line however the wait ends."""
-        ticket = object()
-        with self._cond:
-            queue = self._queues.setdefault(scope, deque())
-            queue.append(ticket)
-        try:
-            while True:
-                with self._cond:
-                    wait = self._admit_or_wait(queue, ticket, windows)
-                    if wait is None:
-                        return
-                # Sleep outside the lock so that other threads can release and re-check.
-                self._sleep(max(wait, _MIN_WAIT))
-        except BaseException:
-            with self._cond:
-                if ticket in queue:
-                    queue.remove(ticket)
-                self._cond.notify_all()
-            raise
-
-    def _admit_or_wait(
-        self, queue: deque[object], ticket: object, windows: list[_Window]
-    ) -> float | None:
-        """Lock held: block until the places free now cover ``ticket`` and every older
-        waiter of its line, then admit it (None), or say how long a window or a pause
-        wants it to sleep. Several freed places are taken at once, not in turn."""
+    def _acquire(self, windows: list[_Window]) -> None:
         while True:
-            ahead = queue.index(ticket)
-            limit = self._effective_concurrency()
-            if limit is not None and self._in_flight + ahead >= limit:
-                self._cond.wait()
-                continue
-            now = self._clock()
-            wait: float | None = self._paused_until - now
-            for window in windows:
-                needed = window.wait(now, self._allowed(window.limit) - ahead)
-                wait = None if needed is None or wait is None else max(wait, needed)
-            if wait is None:
-                # Full of requests still out, or of older waiters' turns: an answer or
-                # an admission frees a place (or starts its countdown) and wakes us.
-                self._cond.wait()
-                continue
-            if wait > 0:
-                return wait
-            for window in windows:
-                window.open += 1
-            self._in_flight += 1
-            queue.remove(ticket)
-            self._cond.notify_all()  # the waiters behind are one place nearer
-            return None
+            with self._cond:
+                limit = self._effective_concurrency()
+                while limit is not None and self._in_flight >= limit:
+                    self._cond.wait()
+                    limit = self._effective_concurrency()
+                now = self._clock()
+                wait: float | None = self._paused_until - now
+                for window in windows:
+                    needed = window.wait(now, self._allowed(window.limit))
+                    wait = None if needed is None or wait is None else max(wait, needed)
+                if wait is None:
+                    # Full of requests still out: the first answer frees a place (or
+                    # starts its countdown), and leaving a slot wakes us.
+                    self._cond.wait()
+                    continue
+                if wait <= 0:
+                    for window in windows:
+                        window.open += 1
+                    self._in_flight += 1
+                    return
+            # Sleep outside the lock so that other threads can release and re-check.
+            self._sleep(max(wait, _MIN_WAIT))
 
     # -- adaptation -----------------------------------------------------------------------
 
