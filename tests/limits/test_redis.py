@@ -386,8 +386,15 @@ def test_waiters_are_admitted_in_arrival_order(
         thread.join(30)
     records = [r for r in admissions.records if r.limiter == tenant]
     assert len(records) == waiters
-    by_time = sorted(records, key=lambda r: (r.admitted_at, r.ticket))
-    assert [r.ticket for r in by_time] == sorted(r.ticket for r in records)
+    # A waiter goes in when the places free now cover it and every older waiter, so it
+    # is overtaken by no more than the places that free up at once (the window's 4), or
+    # a few more while it is late to ask again (a descheduled thread on a loaded
+    # machine); a free-for-all lets a late arrival overtake dozens (22 measured).
+    overtaken = {
+        r.ticket: sum(1 for q in records if q.ticket > r.ticket and q.admitted_at < r.admitted_at)
+        for r in records
+    }
+    assert max(overtaken.values()) < 2 * rate.count, overtaken
     # No one starves: the last in line waits about its position / rate (7 * 0.25 s) and
     # the spread is that, not a lottery (generous: a loaded machine delays each head).
     ideal = (waiters - 1) // rate.count * rate.per

@@ -32,19 +32,23 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 """
 
 #: KEYS: slots, pause, adapt, queue, alive, tickets, window...; ARGV: token, lease_us,
-#: concurrency (0: none), ticket (0: take a new one), ticket_lease_us, then count and
-#: per_us for each window.
+#: concurrency (0: none), ticket (0: take a new one), ticket_lease_us, late_us, then
+#: count and per_us for each window.
 #:
 #: First-come first-served: a waiter takes a ticket (``INCR tickets``) on its first call
-#: and only the lowest live ticket of its queue may be admitted; every call renews the
+#: and is admitted only when the places free now (in the gate and in every window) are
+#: enough for it and every older live ticket of its queue, so no one is overtaken by
+#: more than the places that free up at once, and several waiters can take several
+#: freed places without waiting for each other in turn; every call renews the
 #: ticket's lease (``alive``), and tickets whose lease ran out (a killed waiter) are
 #: dropped, so a dead waiter holds the queue up for one ticket lease at most. A waiter
 #: whose ticket was dropped while it was slow to ask again passes its number back and
 #: keeps its place.
 #:
 #: Returns {status, wait_us, rate, level, now_us, ticket, ahead}: status 0 admitted,
-#: 1 wait wait_us (a pause or a window), 2 the gate is full (poll: releases are not
-#: signalled), 3 ``ahead`` older waiters are in front.
+#: 1 wait wait_us (a pause, or until a window has room for it and the ``ahead`` older
+#: waiters), 2 the gate is full (poll: releases are not signalled), 3 its turn depends
+#: on the ``ahead`` older waiters being admitted first (poll).
 ACQUIRE: Final = (
     _NOW
     + """
@@ -64,28 +68,43 @@ redis.call('ZADD', KEYS[5], now + ticket_lease, token)
 for i = 4, 6 do extend(KEYS[i], queue_ttl) end
 local rate = tonumber(redis.call('HGET', KEYS[3], 'rate') or '1')
 local level = tonumber(redis.call('HGET', KEYS[3], 'level') or ARGV[3])
-local ahead = redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. ticket)
-if ahead > 0 then return {3, '0', tostring(rate), tostring(level), now, ticket, ahead} end
-local status, wait = 0, 0
+-- Older waiters that are late (asked for the last time, or were due, more than
+-- ``late`` ago: a descheduled thread, a slow host) do not hold the others up meanwhile;
+-- they are still older than everyone behind them when they ask again.
+local ahead, punctual = 0, now + ticket_lease - tonumber(ARGV[6])
+for _, older in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ticket)) do
+  if tonumber(redis.call('ZSCORE', KEYS[5], older) or '0') >= punctual then
+    ahead = ahead + 1
+  end
+end
+-- Admitted only if the places free now cover every older waiter and this one.
+local status, wait, unknown = 0, 0, false
 local pause = redis.call('PTTL', KEYS[2])
 if pause > 0 then status, wait = 1, pause * 1000 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if conc > 0 and redis.call('ZCARD', KEYS[1]) >= math.max(1, math.floor(level + 1e-9)) then
+if conc > 0
+  and redis.call('ZCARD', KEYS[1]) + ahead >= math.max(1, math.floor(level + 1e-9)) then
   status = 2
 end
 for i = 7, #KEYS do
-  local count, per = tonumber(ARGV[2 * i - 8]), tonumber(ARGV[2 * i - 7])
+  local count, per = tonumber(ARGV[2 * i - 7]), tonumber(ARGV[2 * i - 6])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - per)
-  local excess = redis.call('ZCARD', KEYS[i]) - math.max(1, math.floor(count * rate + 1e-9))
+  local held = redis.call('ZCARD', KEYS[i])
+  local excess = held + ahead - math.max(1, math.floor(count * rate + 1e-9))
   if excess >= 0 then
-    local entry = redis.call('ZRANGE', KEYS[i], excess, excess, 'WITHSCORES')
     if status == 0 then status = 1 end
-    wait = math.max(wait, tonumber(entry[2]) + per - now)
+    if excess < held then
+      -- this entry leaving makes room for the older waiters and this one
+      local entry = redis.call('ZRANGE', KEYS[i], excess, excess, 'WITHSCORES')
+      wait = math.max(wait, tonumber(entry[2]) + per - now)
+    else
+      unknown = true  -- the older waiters' admissions decide when: ask again
+    end
   end
 end
+if status == 1 and unknown then status = 3 end
 if status == 1 then
-  -- the head sleeps the whole wait: keep its ticket alive that long (no one of this
-  -- queue could be admitted before then anyway)
+  -- it sleeps the whole wait: keep its ticket alive that long
   redis.call('ZADD', KEYS[5], now + wait + ticket_lease, token)
   for i = 4, 6 do extend(KEYS[i], math.ceil((wait + ticket_lease) / 1000) + 1000) end
 elseif status == 0 then
@@ -97,10 +116,10 @@ elseif status == 0 then
   end
   for i = 7, #KEYS do
     redis.call('ZADD', KEYS[i], now, token)
-    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 7]) / 1000) + 1)
+    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 6]) / 1000) + 1)
   end
 end
-return {status, tostring(wait), tostring(rate), tostring(level), now, ticket, 0}
+return {status, tostring(wait), tostring(rate), tostring(level), now, ticket, ahead}
 """
 )
 

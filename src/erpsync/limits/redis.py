@@ -15,14 +15,15 @@ and draw 429s. :class:`RedisLimiter` keeps the state in Redis instead:
   live in a hash with a TTL, halved at most once per ``cooldown`` however many workers
   saw the same burst, and grown back additively by successes.
 
-* **first come, first served**: a waiter takes a ticket, and only the lowest live ticket
-  of its scope may be admitted, so sixteen threads of eight processes contending for one
-  company are admitted in the order they asked, each within about its position divided
-  by the rate, instead of whichever polls first after a place frees (which let one
-  waiter wait past its claim's lease while later ones went through). Tickets are leases
-  too: a waiter that was killed holds the queue up for ``ticket_lease`` at most.
-  Requests of different scopes (QuickBooks' batches) queue apart, so a batch waiting a
-  minute for the batch window does not hold up the plain requests behind it;
+* **first come, first served**: a waiter takes a ticket, and is admitted only when the
+  places free now cover it and every older live ticket of its scope, so sixteen threads
+  of eight processes contending for one company are admitted in the order they asked,
+  each within about its position divided by the rate, instead of whichever polls first
+  after a place frees (which let one waiter wait past its claim's lease while later ones
+  went through). Tickets are leases too: a waiter that was killed holds the queue up for
+  ``ticket_lease`` at most. Requests of different scopes (QuickBooks' batches) queue
+  apart, so a batch waiting a minute for the batch window does not hold up the plain
+  requests behind it;
 * **a bounded wait**: ``timeout`` (per limiter or per :meth:`RedisLimiter.slot`) ends a
   wait with a :class:`~erpsync.errors.RateLimitError` naming the limiter and what it
   was waiting for, measured on the server's clock.
@@ -65,6 +66,12 @@ from erpsync.limits.local import _MIN_WAIT, _RATE_RECOVERY_STEP
 __all__ = ["RedisLimiter"]
 
 _log = logging.getLogger(__name__)
+
+#: An older waiter that has not asked again (or was due) this long ago is late: the
+#: waiters behind it may take the free places until it asks again, when it is still
+#: first. Longer than a waiter's longest poll (see ``_wait_for``), short enough that a
+#: descheduled thread does not leave a freed place empty for long.
+_LATE = 0.15
 
 
 class RedisLimiter(Configured):
@@ -255,7 +262,7 @@ class RedisLimiter(Configured):
         keys = [self._slots, self._pause, self._adapt, *queue, f"{self._prefix}:tickets"]
         keys += [key for _, key in windows]
         args: list[object] = [token, self._lease_us, self._max_concurrency or 0, 0]
-        args.append(round(self._ticket_lease * 1e6))
+        args += [round(self._ticket_lease * 1e6), round(_LATE * 1e6)]
         for rate, _ in windows:
             args += [rate.count, round(rate.per * 1e6)]
         arrived: int | None = None
@@ -282,17 +289,15 @@ class RedisLimiter(Configured):
             raise
 
     def _wait_for(self, status: int, wait: float, ahead: int) -> float:
-        """How long to sleep before asking again: a pause or a window says how long; a
-        full gate is polled (jittered so waiters do not march in step); a waiter behind
-        others asks about as often as the queue can move, and always well within its
-        ticket lease so that it is not taken for dead."""
-        if status == 2:
-            wait = max(wait, self._poll * (0.5 + self._rng.random()))
-            return min(wait, self._ticket_lease / 4)
-        if status == 3:
-            wait = self._poll * min(ahead, 20) * (0.5 + self._rng.random())
-            return min(wait, self._ticket_lease / 4)
-        return wait  # a window or a pause: the script extended the ticket's lease past it
+        """How long to sleep before asking again. A pause or a window says how long (the
+        script extended the ticket's lease past it). A full gate, or a turn that depends
+        on older waiters, is polled: about as often as the line can move for this
+        waiter's place in it, jittered so that waiters do not march in step, and well
+        within the ticket lease so that a live waiter is not taken for dead."""
+        if status == 1:
+            return wait
+        poll = self._poll * (min(ahead, 10) + 1) * (0.5 + self._rng.random())
+        return min(max(wait, poll), self._ticket_lease / 4, _LATE / 2)
 
     def _admitted(self, scope: str | None, ticket: int, arrived_us: int, now_us: int) -> None:
         """Log an admission on the limiter's clock (Redis ``TIME``): when, and how long
