@@ -153,7 +153,7 @@ def _difference(item: ParsedInvoice, found: Invoice) -> str | None:
     """Why an ``existed`` row deserves a look: the ERP's invoice with this external id
     has another total than the file's (a push never updates an invoice)."""
     mine = item.invoice
-    if mine is None or found.total == mine.total and found.currency == mine.currency:
+    if mine is None or (found.total == mine.total and found.currency == mine.currency):
         return None
     return (
         f"left untouched: the ERP's invoice totals {found.total} {found.currency}, the file's "
