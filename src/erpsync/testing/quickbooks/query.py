@@ -194,7 +194,9 @@ def _narrowed(query: Query, records: IndexedRecords) -> list[dict[str, Any]] | N
     ``None`` when no condition has an index (then the caller scans)."""
     best: set[str] | None = None
     for condition in query.conditions:
-        found = records.entity_index.candidates(condition.field, condition.operator, condition.value)
+        found = records.entity_index.candidates(
+            condition.field, condition.operator, condition.value
+        )
         if found is not None and (best is None or len(found) < len(best)):
             best = found
     return None if best is None else records.ordered(best)
