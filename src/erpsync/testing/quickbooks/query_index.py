@@ -63,14 +63,16 @@ def _instant(text: str) -> float | None:
 
 
 def _keys(text: str, *, stored: bool) -> set[Hashable]:
-    """Every key under which ``text`` can compare equal (see ``query._comparable``)."""
-    keys: set[Hashable] = {("s", text.lower())}
+    """Every key under which ``text`` can compare equal (see ``query._comparable``): the
+    case-folded text, the number it spells, the instant it names (the types never collide)."""
+    folded = text.lower()
+    keys: set[Hashable] = {text if folded == text else folded}  # share the stored string
     if _NUMBER.fullmatch(text):
-        keys.add(("n", Decimal(text)))
+        keys.add(Decimal(text))
     if not stored or ("T" in text and _DATE.match(text)):
         moment = parse_instant(text)
         if moment is not None:
-            keys.add(("i", moment))
+            keys.add(moment)
     return keys
 
 
@@ -78,7 +80,9 @@ class _FieldIndex:
     """One field's lookups; all answers are supersets of the true matches."""
 
     def __init__(self) -> None:
-        self.equal: dict[Hashable, set[str]] = {}
+        #: key -> the one id holding it, or a set when several do (most keys are unique:
+        #: a set per key would double the memory of a stored invoice).
+        self.equal: dict[Hashable, str | set[str]] = {}
         self.texts: list[tuple[str, int, str]] = []
         self.instants: list[tuple[float, int, str]] = []
         self.numbers: set[str] = set()
@@ -91,15 +95,26 @@ class _FieldIndex:
             (self.odd.add if adding else self.odd.discard)(record_id)
             return
         for key in _keys(value, stored=True):
-            ids = self.equal.setdefault(key, set())
-            ids.add(record_id) if adding else ids.discard(record_id)
-            if not ids:
-                del self.equal[key]
+            self._hold(key, record_id, adding)
         _sorted_change(self.texts, (value.lower(), seq, record_id), adding)
         if "T" in value and _DATE.match(value) and (moment := _instant(value)) is not None:
             _sorted_change(self.instants, (moment, seq, record_id), adding)
         if _NUMBER.fullmatch(value):
             (self.numbers.add if adding else self.numbers.discard)(record_id)
+
+    def _hold(self, key: Hashable, record_id: str, adding: bool) -> None:
+        held = self.equal.get(key)
+        ids = {held} if isinstance(held, str) else set(held or ())
+        ids.add(record_id) if adding else ids.discard(record_id)
+        if not ids:
+            self.equal.pop(key, None)
+        elif len(ids) == 1:
+            self.equal[key] = next(iter(ids))
+        elif isinstance(held, set):
+            held.clear()
+            held.update(ids)
+        else:
+            self.equal[key] = ids
 
     def equals(self, literals: Iterable[Any]) -> set[str] | None:
         found = set(self.odd)
@@ -107,7 +122,11 @@ class _FieldIndex:
             if isinstance(literal, bool):
                 return None
             for key in _keys(str(literal), stored=False):
-                found |= self.equal.get(key, set())
+                held = self.equal.get(key)
+                if isinstance(held, str):
+                    found.add(held)
+                elif held is not None:
+                    found |= held
         return found
 
     def prefix(self, pattern: str) -> set[str] | None:
