@@ -173,12 +173,15 @@ def pass_document(result: Any) -> dict[str, Any]:
         "pulled": len(result.pulled) if result.pulled is not None else None,
         "needs_attention": [{"document": f.number, "reason": f.reason} for f in failures],
         "customers_missing": sorted(result.invoices.customers.missing),
+        "customers_created": sorted(result.invoices.customers.created),
     }
 
 
 def _counts_text(doc: dict[str, Any]) -> str:
     parts = [f"invoices {k}={v}" for k, v in doc["invoices"].items() if v]
     parts += [f"payments {k}={v}" for k, v in doc["payments"].items() if v]
+    if doc["customers_created"]:
+        parts.append(f"customers created={len(doc['customers_created'])}")
     if doc["pulled"] is not None:
         parts.append(f"pulled={doc['pulled']}")
     return ", ".join(parts) or "nothing to do"
@@ -188,6 +191,8 @@ def _print_result(out: Output, result: Any) -> None:
     doc = pass_document(result)
     rows: list[list[object]] = [[f"invoices {k}", v] for k, v in doc["invoices"].items() if v]
     rows += [[f"payments {k}", v] for k, v in doc["payments"].items() if v]
+    if doc["customers_created"]:
+        rows.append(["customers created", len(doc["customers_created"])])
     if doc["pulled"] is not None:
         rows.append(["ERP payments pulled", doc["pulled"]])
     out.table(f"Sync pass {doc['run_id']} ({doc['erp']}): {doc['status']}", ["what", "count"], rows)
