@@ -14,7 +14,7 @@ on :mod:`erpsync.backend.write_once`.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -179,6 +179,16 @@ class AccountingBackend(abc.ABC):
         folded = name.casefold()
         return [record for record in pool if record.name.casefold() == folded]
 
+    @staticmethod
+    def _resolve(
+        kind: str, name: str, found: _Named | None, records: Callable[[], Iterator[_Named]]
+    ) -> Ref:
+        """``found`` as a Ref, or UnknownNameError with the closest of ``records``' names
+        (read only when nothing was found)."""
+        if found is not None:
+            return ref_for(kind, name, found.id, found.name, ())
+        return ref_for(kind, name, None, None, (record.name for record in records()))
+
     def _find_one(self, kind: str, name: str, matches: list[_Named]) -> _Named | None:
         if not matches:
             return None
@@ -213,14 +223,7 @@ class AccountingBackend(abc.ABC):
         """The Ref of the one customer named ``name``, for configuration: UnknownNameError
         (a MappingError naming the name, with the closest names) when there is none,
         AmbiguousMatchError when there are several."""
-        found = self.find_customer(name)
-        return ref_for(
-            "customer",
-            name,
-            found.id if found else None,
-            found.name if found else None,
-            (record.name for record in self.iter_customers()),
-        )
+        return self._resolve("customer", name, self.find_customer(name), self.iter_customers)
 
     @abc.abstractmethod
     def iter_customers(self, modified_since: datetime | None = None) -> Iterator[Customer]: ...
@@ -242,17 +245,8 @@ class AccountingBackend(abc.ABC):
         return self._find_one("vendor", name, self.find_vendors(name))
 
     def resolve_vendor(self, name: str) -> Ref:
-        """The Ref of the one vendor named ``name``, for configuration: UnknownNameError
-        (a MappingError naming the name, with the closest names) when there is none,
-        AmbiguousMatchError when there are several."""
-        found = self.find_vendor(name)
-        return ref_for(
-            "vendor",
-            name,
-            found.id if found else None,
-            found.name if found else None,
-            (record.name for record in self.iter_vendors()),
-        )
+        """As :meth:`resolve_customer`, for vendors."""
+        return self._resolve("vendor", name, self.find_vendor(name), self.iter_vendors)
 
     @abc.abstractmethod
     def iter_vendors(self, modified_since: datetime | None = None) -> Iterator[Vendor]: ...
@@ -274,17 +268,8 @@ class AccountingBackend(abc.ABC):
         return self._find_one("item", name, self.find_items(name))
 
     def resolve_item(self, name: str) -> Ref:
-        """The Ref of the one item named ``name``, for configuration: UnknownNameError
-        (a MappingError naming the name, with the closest names) when there is none,
-        AmbiguousMatchError when there are several."""
-        found = self.find_item(name)
-        return ref_for(
-            "item",
-            name,
-            found.id if found else None,
-            found.name if found else None,
-            (record.name for record in self.iter_items()),
-        )
+        """As :meth:`resolve_customer`, for items."""
+        return self._resolve("item", name, self.find_item(name), self.iter_items)
 
     @abc.abstractmethod
     def iter_items(self, modified_since: datetime | None = None) -> Iterator[Item]: ...
