@@ -42,6 +42,9 @@ are decided together, in one round trip, which only one script can do
 (docs/scaling.md, "Why RedisLimiter does not use the limits library").
 
 redis-py is imported on first use (``pip install erpsync[redis]``).
+
+Over ~400 lines with its docstrings (about 340 of code): the limiter, its Lua calls
+and its waits are one unit; the set-up helpers already live in ``_redis_setup.py``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ Rules it keeps on every call, because forgetting one of them once is a productio
   numbers, never through ``float``.
 * A ``Fault`` inside an HTTP 200 (batch items, some queries) is an error like any other.
 * ``intuit_tid`` is captured into every error, for Intuit support.
+
+Over ~400 lines with its docstrings (about 370 of code): the one client class;
+batch, paging and answer reading already live in their own modules.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ back untouched, since nothing was sent.
 Building the document is deferred (``create`` is a callable) so that a record found in
 step 1 or 2 is not rebuilt from source data that may have changed since (a payout whose
 invoices are already paid).
+
+Over ~400 lines only through its docstrings (about 340 of code): ``write_once`` and
+``Ledger`` are one mechanism and are read together.
 """
 
 from __future__ import annotations
