@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pytest
 
-from erpsync.errors import AuthenticationError
+from erpsync.errors import AuthenticationError, RateLimitError
 from erpsync.limits import LocalLimiter
 from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.netsuite.auth import TokenBasedAuth
@@ -104,3 +104,45 @@ def test_wrong_credentials_at_the_limit_still_fail_as_authentication_errors(
     # account refused for contention is answered before its signature is even checked).
     assert fake.login_audit_trail and all(not a.success for a in fake.login_audit_trail)
     assert fake.stats.requests <= 2 * 13
+
+
+def _scripted_account() -> FakeNetSuite:
+    return FakeNetSuite("1234567_SB1", tba_concurrency_error="invalid_login")
+
+
+def test_repeated_invalid_login_on_proven_credentials_is_retried_as_throttling() -> None:
+    fake = _scripted_account()
+    with fake:
+        backend = make_backend(fake)
+        backend.create_invoice(_invoice("first", "1.00"))  # the credentials work
+        # Three refusals in a row: the one resend, then the retry loop's attempts.
+        fake.inject("throttle", times=3)
+        created = backend.create_invoice(_invoice("second", "2.00"))
+    assert created.external_id == "second"
+    assert sorted(i["externalId"] for i in fake.records("invoice")) == ["first", "second"]
+    assert fake.stats.faults_by_kind["throttle"] == 3
+
+
+def test_invalid_login_on_unproven_credentials_fails_after_one_resend() -> None:
+    fake = _scripted_account()
+    with fake:
+        backend = make_backend(fake)
+        fake.inject("throttle", times=2)
+        with pytest.raises(AuthenticationError) as caught:
+            backend.create_invoice(_invoice("never", "1.00"))
+    assert caught.value.code == "INVALID_LOGIN"
+    assert fake.records("invoice") == []
+    assert fake.stats.requests == 2
+
+
+def test_invalid_login_that_never_ends_is_reported_as_throttling_with_both_causes() -> None:
+    fake = _scripted_account()
+    with fake:
+        backend = make_backend(fake)
+        backend.create_invoice(_invoice("first", "1.00"))
+        fake.inject("throttle", times=100)
+        with pytest.raises(RateLimitError) as caught:
+            backend.create_invoice(_invoice("second", "2.00"))
+    assert caught.value.code == "INVALID_LOGIN"
+    assert "revoked" in (caught.value.hint or "")
+    assert [i["externalId"] for i in fake.records("invoice")] == ["first"]

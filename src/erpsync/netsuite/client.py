@@ -41,7 +41,7 @@ from erpsync.limits import Limiter, LocalLimiter, limiter_for
 from erpsync.netsuite.answers import INTERNAL_ID, id_from_location, json_object_of
 from erpsync.netsuite.auth import NetSuiteAuth, canonical_account_id, default_base_url
 from erpsync.netsuite.contended_login import ContendedLoginAuth
-from erpsync.netsuite.errors import BACKEND, decode_error
+from erpsync.netsuite.errors import BACKEND
 from erpsync.netsuite.paging import SuiteQLCalls
 from erpsync.netsuite.query import suiteql_literal
 from erpsync.netsuite.wire import (
@@ -204,7 +204,7 @@ class NetSuiteClient(SuiteQLCalls):
         self.transport = Transport(
             backend=BACKEND,
             base_url=self.base_url,
-            decode_error=decode_error,
+            decode_error=self._auth.decode_error,
             auth=self._auth,
             options=self.options,
             request_id_headers=_REQUEST_ID_HEADERS,

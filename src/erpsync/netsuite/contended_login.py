@@ -13,7 +13,7 @@ from collections.abc import Callable
 import requests
 from requests.auth import AuthBase
 
-from erpsync.errors import AuthenticationError
+from erpsync.errors import AuthenticationError, ErpSyncError, RateLimitError
 from erpsync.limits import Limiter
 from erpsync.netsuite.errors import decode_error
 
@@ -42,16 +42,56 @@ class ContendedLoginAuth(AuthBase):
     refuses the resend exactly when the refusal was caused by contention. It also could
     not see contention from other processes or integrations on the same account, which
     the unconditional resend covers.
+
+    One resend is not always enough: on a loaded host the other requests may still hold
+    the account's slots when it goes out. So once the credentials are proven (this
+    client has had a 2xx answer with them), a further ``INVALID_LOGIN`` is decoded as a
+    :class:`~erpsync.errors.RateLimitError` (:meth:`decode_error`) and repeated by the
+    transport's one retry loop, with its backoff and budget, like any other throttling.
+    Credentials that never worked still fail after one resend; credentials revoked in
+    the middle of a run fail once the retry attempts are spent, as a RateLimitError
+    whose hint says it may be either.
     """
 
     def __init__(self, inner: AuthBase, *, limiter: Limiter, pause: Callable[[], None]) -> None:
         self._inner = inner
         self._limiter = limiter
         self._pause = pause
+        self._proven = False
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         signed: requests.PreparedRequest = self._inner(r)
+        if not self._proven:
+            signed.register_hook("response", self._note_answer)
         return signed
+
+    def _note_answer(self, response: requests.Response, *args: object, **kwargs: object) -> None:
+        if 200 <= response.status_code < 300:
+            self._proven = True
+
+    def decode_error(self, response: requests.Response) -> ErpSyncError:
+        """NetSuite's error decoder, with a contended ``INVALID_LOGIN`` on proven
+        credentials decoded as throttling (see the class docstring)."""
+        error = decode_error(response)
+        if not (self._proven and _is_login_refusal(error)):
+            return error
+        _log.info(
+            "NetSuite answered INVALID_LOGIN again to credentials that have worked in this "
+            "client; treating it as throttling (its account concurrency limit) and "
+            "retrying with backoff"
+        )
+        return RateLimitError(
+            error.message,
+            backend=error.backend,
+            http_status=error.http_status,
+            code=error.code,
+            detail=error.detail,
+            raw=error.raw,
+            hint="NetSuite kept answering INVALID_LOGIN to credentials that worked earlier "
+            "in this run: either other integrations are using the account's concurrency, "
+            "or the token was revoked meanwhile (Setup > Users/Roles > View Login Audit "
+            "Trail says which)",
+        )
 
     def __repr__(self) -> str:
         return repr(self._inner)
@@ -73,7 +113,10 @@ class ContendedLoginAuth(AuthBase):
 
 
 def _is_invalid_login(response: requests.Response) -> bool:
-    error = decode_error(response)
+    return _is_login_refusal(decode_error(response))
+
+
+def _is_login_refusal(error: ErpSyncError) -> bool:
     return isinstance(error, AuthenticationError) and (error.code or "").upper() in (
         "INVALID_LOGIN",
         "INVALID_LOGIN_ATTEMPT",

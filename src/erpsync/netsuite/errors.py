@@ -22,8 +22,9 @@ SuiteScriptError's JSON inside ``message``), and are classified by the same code
 ``SSS_REQUEST_LIMIT_EXCEEDED`` (a 400) is throttling, ``INVALID_LOGIN_ATTEMPT`` an
 authentication failure, ``SSS_INVALID_SCRIPTLET_ID`` and ``RCRD_DSNT_EXIST`` not found.
 Under token-based authentication the concurrency limit can also arrive as a 401
-``INVALID_LOGIN``; the decoder cannot tell, so it says so in the hint and
-:mod:`erpsync.netsuite.client` resends once when the account is visibly contended.
+``INVALID_LOGIN``; the decoder cannot tell, so it says so in the hint, and
+:mod:`erpsync.netsuite.contended_login` resends once, then (on credentials proven in
+the client) decodes further ones as throttling.
 """
 
 from __future__ import annotations
