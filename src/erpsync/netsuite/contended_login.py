@@ -62,7 +62,7 @@ class ContendedLoginAuth(AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         signed: requests.PreparedRequest = self._inner(r)
         if not self._proven:
-            signed.register_hook("response", self._note_answer)
+            signed.hooks.setdefault("response", []).append(self._note_answer)
         return signed
 
     def _note_answer(self, response: requests.Response, *args: object, **kwargs: object) -> None:
