@@ -16,6 +16,7 @@ from requests.auth import AuthBase
 from erpsync.errors import AuthenticationError, ErpSyncError, RateLimitError
 from erpsync.limits import Limiter
 from erpsync.netsuite.errors import decode_error
+from erpsync.transport.auth import bearer_of
 
 __all__ = ["ContendedLoginAuth"]
 
@@ -45,7 +46,8 @@ class ContendedLoginAuth(AuthBase):
 
     One resend is not always enough: on a loaded host the other requests may still hold
     the account's slots when it goes out. So once the credentials are proven (this
-    client has had a 2xx answer with them), a further ``INVALID_LOGIN`` is decoded as a
+    client has had a 2xx answer with them), a further ``INVALID_LOGIN`` to a request
+    signed with token-based auth (not a bearer token, which gets the 429) is decoded as a
     :class:`~erpsync.errors.RateLimitError` (:meth:`decode_error`) and repeated by the
     transport's one retry loop, with its backoff and budget, like any other throttling.
     Credentials that never worked still fail after one resend; credentials revoked in
@@ -73,7 +75,10 @@ class ContendedLoginAuth(AuthBase):
         """NetSuite's error decoder, with a contended ``INVALID_LOGIN`` on proven
         credentials decoded as throttling (see the class docstring)."""
         error = decode_error(response)
-        if not (self._proven and _is_login_refusal(error)):
+        # Only token-based auth has the quirk: a bearer token (OAuth 2.0) over the limit
+        # gets the 429, and its INVALID_LOGIN means the token or its scope is refused.
+        signed_by_tba = bearer_of(response.request) is None
+        if not (self._proven and signed_by_tba and _is_login_refusal(error)):
             return error
         _log.info(
             "NetSuite answered INVALID_LOGIN again to credentials that have worked in this "
