@@ -47,9 +47,9 @@ def _build(kind: Kind, latency: float, governed: bool, options: dict[str, Any]) 
     from erpsync.testing.core.emulator import SystemClock
 
     if kind == "quickbooks":
-        from erpsync.testing.quickbooks import FakeQuickBooks
+        from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks
 
-        extra = {} if governed else {"governance": None}
+        extra = {"governance": QBO_GOVERNANCE if governed else None}
         return FakeQuickBooks(clock=SystemClock(), latency=latency, **extra, **options)
     from erpsync.testing.netsuite import FakeNetSuite
 

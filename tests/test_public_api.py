@@ -149,6 +149,7 @@ EXPORTS: dict[str, set[str]] = {
         "MissingExtraError",
         "NETSUITE_GOVERNANCE",
         "NetSuiteCredentials",
+        "QBO_DEFAULT_GOVERNANCE",
         "QBO_GOVERNANCE",
         "QuickBooksCredentials",
         "SystemClock",

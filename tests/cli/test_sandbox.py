@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -120,6 +121,32 @@ def test_sandbox_latency_and_limit_shape_every_answer(tmp_path: Path) -> None:
         assert sorted(a.status_code for a in answers) == [200, 429]
         served = next(a for a in answers if a.status_code == 200)
         assert served.elapsed.total_seconds() >= 1.0
+
+
+@pytest.mark.parametrize("rate_limits", [False, True])
+def test_sandbox_enforces_the_request_windows_only_with_rate_limits(
+    tmp_path: Path, rate_limits: bool
+) -> None:
+    """30 requests at once, with room for 100 in flight: without ``--rate-limits`` none
+    is refused (the windows are off, as in FakeQuickBooks by default); with it Intuit's
+    10 a second refuses most of them."""
+    flags = ["--limit", "100", *(["--rate-limits"] if rate_limits else [])]
+    with _sandbox("quickbooks", "--dir", str(tmp_path), *flags) as (_, env):
+        realm = env["ERPSYNC_QBO_REALM_ID"]
+        token = FileTokenStore(env["ERPSYNC_QBO_TOKEN_STORE"]).load(realm)
+        assert token is not None
+        url = f"{env['ERPSYNC_SANDBOX_URL']}/v3/company/{realm}/customer/1"
+        headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
+
+        def status(_: int) -> int:
+            return requests.get(url, headers=headers, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            codes = list(pool.map(status, range(30)))
+    if rate_limits:
+        assert codes.count(200) <= 10 and 429 in codes
+    else:
+        assert set(codes) == {200}
 
 
 def test_sandbox_options_are_checked() -> None:

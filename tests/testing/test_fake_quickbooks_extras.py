@@ -10,6 +10,7 @@ import io
 import json
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -17,9 +18,9 @@ import requests
 from pypdf import PdfReader
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing.core.emulator import FakeClock
+from erpsync.testing.core.emulator import FakeClock, SystemClock
 from erpsync.testing.core.pdf import TextRun, build_pdf, escape_text
-from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks, sign
+from erpsync.testing.quickbooks import QBO_DEFAULT_GOVERNANCE, QBO_GOVERNANCE, FakeQuickBooks, sign
 
 
 @pytest.fixture
@@ -309,9 +310,9 @@ def test_subscribe_validates_its_arguments(fake):
 # -- limits and injected faults ---------------------------------------------------------------
 
 
-def test_default_governance_is_the_real_limits_and_answers_the_xml_429(clock):
+def test_qbo_governance_is_the_real_limits_and_answers_the_xml_429(clock):
     assert QBO_GOVERNANCE.concurrency == 10
-    fake = FakeQuickBooks(clock=clock)
+    fake = FakeQuickBooks(clock=clock, governance=QBO_GOVERNANCE)
     with fake:
         url = f"{base_of(fake)}/customer/1"
         codes = [requests.get(url, headers=auth(fake)).status_code for _ in range(11)]
@@ -330,8 +331,34 @@ def test_default_governance_is_the_real_limits_and_answers_the_xml_429(clock):
         assert requests.get(url, headers=auth(fake)).status_code == 200
 
 
-def test_five_hundred_a_minute(clock):
+def test_by_default_a_sequential_client_is_never_throttled(clock):
+    # Live, a sequential client waits a round trip per request and never reaches 10 a
+    # second; the default enforces only the 10 in flight, which it cannot reach either.
+    assert QBO_DEFAULT_GOVERNANCE.concurrency == QBO_GOVERNANCE.concurrency == 10
+    assert QBO_DEFAULT_GOVERNANCE.windows == ()
     fake = FakeQuickBooks(clock=clock)
+    with fake:
+        url = f"{base_of(fake)}/customer/1"
+        codes = {requests.get(url, headers=auth(fake)).status_code for _ in range(600)}
+    assert codes == {200}
+
+
+def test_by_default_the_eleventh_request_in_flight_is_throttled():
+    fake = FakeQuickBooks(clock=SystemClock(), latency=0.3)
+    with fake:
+        url = f"{base_of(fake)}/customer/1"
+        headers = auth(fake)
+        with ThreadPoolExecutor(max_workers=14) as pool:
+            codes = list(
+                pool.map(lambda _: requests.get(url, headers=headers).status_code, range(14))
+            )
+    assert codes.count(200) >= 1
+    assert codes.count(429) >= 1
+    assert fake.stats.max_concurrent <= 10
+
+
+def test_five_hundred_a_minute(clock):
+    fake = FakeQuickBooks(clock=clock, governance=QBO_GOVERNANCE)
     with fake:
         url = f"{base_of(fake)}/customer/1"
         for _ in range(500):

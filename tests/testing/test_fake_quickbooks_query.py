@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from erpsync.testing.core.emulator import FakeClock, Governance, Window
-from erpsync.testing.quickbooks import FakeQuickBooks
+from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks
 from erpsync.testing.quickbooks.errors import QboFault
 from erpsync.testing.quickbooks.query import parse_query
 
@@ -392,7 +392,7 @@ def test_batch_requestid_replays_the_whole_batch(base, headers, fake):
 
 
 def test_batch_has_its_own_rate_window(clock):
-    fake = FakeQuickBooks(clock=clock)  # the real limits
+    fake = FakeQuickBooks(clock=clock, governance=QBO_GOVERNANCE)  # the real limits
     with fake:
         base = f"https://quickbooks.api.intuit.com/v3/company/{fake.realm_id}"
         headers = {"Authorization": f"Bearer {fake.credentials.access_token}"}

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from erpsync.errors import ConfigurationError
-from erpsync.testing import FakeClock, FakeQuickBooks
+from erpsync.testing import QBO_GOVERNANCE, FakeClock, FakeQuickBooks
 
 _WORKER = """
 import pickle, sys
@@ -117,7 +117,7 @@ def test_authorize_accepts_an_authorization_url():
 
 
 def test_the_first_429_explains_the_emulated_limit_once(caplog):
-    fake = FakeQuickBooks(clock=FakeClock())
+    fake = FakeQuickBooks(clock=FakeClock(), governance=QBO_GOVERNANCE)
     caplog.set_level(logging.WARNING, logger="erpsync.testing")
     with fake:
         headers = {"Authorization": f"Bearer {fake.credentials.access_token}"}

@@ -37,11 +37,16 @@ __all__ = ["NEEDS_CONFIG", "add_parser", "make_sandbox", "run", "run_sandbox"]
 Kind = Literal["quickbooks", "netsuite"]
 
 
-def make_sandbox(kind: Kind, *, latency_ms: float = 0.0, limit: int | None = None) -> Emulator:
+def make_sandbox(
+    kind: Kind, *, latency_ms: float = 0.0, limit: int | None = None, rate_limits: bool = False
+) -> Emulator:
     """The emulator a sandbox serves: real clock, fixed latency, a concurrency limit.
 
     ``limit`` overrides the service's concurrency limit (10 for QuickBooks, 5 for a
-    Standard NetSuite account); 0 disables governance entirely.
+    Standard NetSuite account); 0 disables governance entirely. ``rate_limits`` adds
+    QuickBooks' request windows (10 a second, 500 a minute, 40 batches a minute), off by
+    default as in ``FakeQuickBooks`` (see ``QBO_DEFAULT_GOVERNANCE``: a sequential client
+    at loopback speed would reach them, which none does over the internet).
     """
     from erpsync.testing.core.emulator import Governance
 
@@ -53,11 +58,12 @@ def make_sandbox(kind: Kind, *, latency_ms: float = 0.0, limit: int | None = Non
     if kind == "quickbooks":
         from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks
 
-        qbo_rules = QBO_GOVERNANCE
+        windows = QBO_GOVERNANCE.windows if rate_limits else ()
+        qbo_rules = Governance(concurrency=QBO_GOVERNANCE.concurrency, windows=windows)
         if limit == 0:
             qbo_rules = Governance(enabled=False)
         elif limit is not None:
-            qbo_rules = Governance(concurrency=limit, windows=QBO_GOVERNANCE.windows)
+            qbo_rules = Governance(concurrency=limit, windows=windows)
         return FakeQuickBooks(latency=latency, governance=qbo_rules)
     from erpsync.testing.netsuite import NETSUITE_GOVERNANCE, FakeNetSuite
 
@@ -146,6 +152,7 @@ def run_sandbox(
     port: int = 0,
     latency_ms: float = 0.0,
     limit: int | None = None,
+    rate_limits: bool = False,
     workdir: Path | None = None,
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
@@ -160,7 +167,9 @@ def run_sandbox(
     from erpsync.transport.urls import is_loopback
 
     stop = stop if stop is not None else threading.Event()
-    emulator = fake if fake is not None else make_sandbox(kind, latency_ms=latency_ms, limit=limit)
+    emulator = fake
+    if emulator is None:
+        emulator = make_sandbox(kind, latency_ms=latency_ms, limit=limit, rate_limits=rate_limits)
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix=f"erpsync-sandbox-{kind}-"))
     else:
@@ -234,6 +243,13 @@ def add_parser(subparsers: Any) -> None:
         help="concurrent-request limit (default: the ERP's own; 0: no limits)",
     )
     parser.add_argument(
+        "--rate-limits",
+        action="store_true",
+        help="QuickBooks: also enforce Intuit's request windows (10 a second, 500 a minute, "
+        "40 batches a minute); off by default, since a sequential client at loopback speed "
+        "reaches them and none does over the internet",
+    )
+    parser.add_argument(
         "--dir", default=None, metavar="DIR", help="where to write the token file / key"
     )
     parser.add_argument(
@@ -256,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         latency_ms=args.latency,
         limit=args.limit,
+        rate_limits=args.rate_limits,
         workdir=Path(args.dir) if args.dir else None,
         show_tokens=args.show_tokens,
     )

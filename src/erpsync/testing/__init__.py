@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "NETSUITE_GOVERNANCE": _NS,
     "FakeNetSuite": _NS,
     "NetSuiteCredentials": _NS,
+    "QBO_DEFAULT_GOVERNANCE": _QBO,
     "QBO_GOVERNANCE": _QBO,
     "AuthorizationGrant": _QBO,
     "FakeQuickBooks": _QBO,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     )
     from erpsync.testing.netsuite import NETSUITE_GOVERNANCE, FakeNetSuite, NetSuiteCredentials
     from erpsync.testing.quickbooks import (
+        QBO_DEFAULT_GOVERNANCE,
         QBO_GOVERNANCE,
         AuthorizationGrant,
         FakeQuickBooks,

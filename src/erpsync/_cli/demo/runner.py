@@ -97,10 +97,10 @@ def _emulators() -> list[tuple[str, Emulator]]:
     """
     from erpsync.testing.core.emulator import FakeClock
     from erpsync.testing.netsuite import FakeNetSuite
-    from erpsync.testing.quickbooks import FakeQuickBooks
+    from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks
 
     return [
-        ("QuickBooks", FakeQuickBooks(clock=FakeClock(time.time()))),
+        ("QuickBooks", FakeQuickBooks(clock=FakeClock(time.time()), governance=QBO_GOVERNANCE)),
         ("NetSuite", FakeNetSuite()),
     ]
 

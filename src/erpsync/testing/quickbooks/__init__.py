@@ -11,6 +11,7 @@ The public names live here; the modules beside this one are its parts.
 from __future__ import annotations
 
 from erpsync.testing.quickbooks.emulator import (
+    QBO_DEFAULT_GOVERNANCE,
     QBO_GOVERNANCE,
     AuthorizationGrant,
     FakeQuickBooks,
@@ -24,6 +25,7 @@ from erpsync.testing.quickbooks.emulator import (
 )
 
 __all__ = [
+    "QBO_DEFAULT_GOVERNANCE",
     "QBO_GOVERNANCE",
     "AuthorizationGrant",
     "FakeQuickBooks",

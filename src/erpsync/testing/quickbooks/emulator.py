@@ -55,6 +55,7 @@ from erpsync.testing.quickbooks.realms import (
 )
 from erpsync.testing.quickbooks.routes import REQUEST_LOG_SIZE, Router, realm_of
 from erpsync.testing.quickbooks.settings import (
+    QBO_DEFAULT_GOVERNANCE,
     QBO_GOVERNANCE,
     RefreshTokens,
     check_grace,
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from erpsync.quickbooks.backend import QuickBooksBackend
 
 __all__ = [
+    "QBO_DEFAULT_GOVERNANCE",
     "QBO_GOVERNANCE",
     "REQUEST_LOG_SIZE",
     "AuthorizationGrant",
@@ -96,8 +98,10 @@ class FakeQuickBooks(Emulator):
         other = fake.add_company()                 # a second company: its own books,
         fake.backend(realm_id=other.realm_id)      # tokens, preferences and limits
 
-    Knobs: ``governance=QBO_GOVERNANCE`` (500/min, 10/s, 10 in flight, 40 batches/min,
-    per company; ``None`` turns limits off), ``latency=0.2`` or ``Latency(...)``,
+    Knobs: ``governance=`` (default ``QBO_DEFAULT_GOVERNANCE``: 10 in flight, per
+    company; ``QBO_GOVERNANCE`` adds Intuit's request windows, 500/min, 10/s and 40
+    batches/min, which only a client at loopback speed would reach sequentially; ``None``
+    turns limits off), ``latency=0.2`` or ``Latency(...)``,
     ``faults=FaultPlan(rates=..., seed=...)`` or ``fake.inject("drop" | "lose_response"
     | "server_error" | "throttle" | "slow", realm_id=...)``, ``seed_data=False`` for an
     empty company, ``refresh_grace_seconds`` for refresh-token rotation,
@@ -116,7 +120,7 @@ class FakeQuickBooks(Emulator):
         clock: Clock | None = None,
         latency: Latency | float | None = None,
         faults: FaultPlan | None = None,
-        governance: Governance | None = QBO_GOVERNANCE,
+        governance: Governance | None = QBO_DEFAULT_GOVERNANCE,
         seed: int = 0,
         refresh_grace_seconds: float | None = None,
         refresh_tokens: RefreshTokens = "rolling",

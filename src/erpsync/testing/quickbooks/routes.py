@@ -129,13 +129,14 @@ class Router:
             self._throttle_explained = True
             _log.warning(
                 "FakeQuickBooks answered 429 (%s): it enforces QuickBooks Online's limits "
-                "per company (%d requests a second, %d a minute, %d in flight), as Intuit "
-                "does. Clients should back off and retry; pass FakeQuickBooks(governance="
-                "None) to turn the limits off. (Said once per emulator.)",
+                "per company as Intuit does: %d in flight, and with governance="
+                "QBO_GOVERNANCE also %d requests a second and %d a minute. Clients should "
+                "back off and retry; pass FakeQuickBooks(governance=None) to turn the "
+                "limits off. (Said once per emulator.)",
                 reason,
+                wire.MAX_CONCURRENT_REQUESTS,
                 wire.REQUESTS_PER_SECOND,
                 wire.REQUESTS_PER_MINUTE,
-                wire.MAX_CONCURRENT_REQUESTS,
             )
         return self.stamp(WireResponse.text(429, THROTTLE_XML, content_type="application/xml"))
 

@@ -8,7 +8,10 @@ from erpsync.errors import ConfigurationError
 from erpsync.quickbooks import wire
 from erpsync.testing.core.governance import Governance, Window
 
-__all__ = ["QBO_GOVERNANCE", "RefreshTokens", "check_grace", "check_memory", "intuit_hosts"]
+__all__ = [
+    "QBO_DEFAULT_GOVERNANCE",
+    "QBO_GOVERNANCE",
+    "RefreshTokens", "check_grace", "check_memory", "intuit_hosts"]
 
 #: Intuit's published limits per company and app: 10 in flight, 500 a minute, 10 a
 #: second, 40 batch requests a minute.
@@ -20,6 +23,15 @@ QBO_GOVERNANCE = Governance(
         Window(wire.BATCHES_PER_MINUTE, 60, scope=wire.BATCH_SCOPE),
     ),
 )
+
+#: What FakeQuickBooks enforces unless told otherwise: the 10 requests in flight only.
+#: Over the internet a sequential client waits a round trip (a few hundred ms) per
+#: request and never reaches Intuit's 10 a second or 500 a minute; against an emulator
+#: answering in a millisecond it would, and a suite written against a real sandbox would
+#: meet 429s that no real company ever sent it. So the request windows are opt-in
+#: (``governance=QBO_GOVERNANCE``), for tests and benchmarks of pacing and throttling;
+#: the concurrency limit, which only concurrent clients reach, live or not, stays on.
+QBO_DEFAULT_GOVERNANCE = Governance(concurrency=wire.MAX_CONCURRENT_REQUESTS)
 
 _DAY = wire.REFRESH_TOKEN_ROTATION_AGE.total_seconds()
 
