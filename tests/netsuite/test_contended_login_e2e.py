@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pytest
 
-from erpsync.errors import AuthenticationError, RateLimitError
+from erpsync.errors import AuthenticationError
 from erpsync.limits import LocalLimiter
 from erpsync.models import Invoice, InvoiceLine, Ref
 from erpsync.netsuite.auth import TokenBasedAuth
@@ -135,14 +135,17 @@ def test_invalid_login_on_unproven_credentials_fails_after_one_resend() -> None:
     assert fake.stats.requests == 2
 
 
-def test_invalid_login_that_never_ends_is_reported_as_throttling_with_both_causes() -> None:
+def test_invalid_login_that_never_ends_is_an_authentication_error_naming_both_causes() -> None:
     fake = _scripted_account()
     with fake:
         backend = make_backend(fake)
         backend.create_invoice(_invoice("first", "1.00"))
         fake.inject("throttle", times=100)
-        with pytest.raises(RateLimitError) as caught:
+        with pytest.raises(AuthenticationError) as caught:
             backend.create_invoice(_invoice("second", "2.00"))
     assert caught.value.code == "INVALID_LOGIN"
     assert "revoked" in (caught.value.hint or "")
+    assert "concurrency" in (caught.value.hint or "")
+    # The one resend, then the retry loop's attempts (5 by default): bounded.
+    assert fake.stats.faults_by_kind["throttle"] == 6
     assert [i["externalId"] for i in fake.records("invoice")] == ["first"]

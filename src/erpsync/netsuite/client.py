@@ -31,6 +31,7 @@ import logging
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -53,7 +54,17 @@ from erpsync.netsuite.wire import (
     SUITEQL_PATH,
     host_label,
 )
-from erpsync.transport import RetryPolicy, Timeout, Transport, TransportOptions
+from erpsync.transport import (
+    AllOf,
+    AnyOf,
+    MaxAttempts,
+    RetryChecker,
+    RetryPolicy,
+    Timeout,
+    Transport,
+    TransportOptions,
+    standard_retry_checker,
+)
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -195,11 +206,16 @@ class NetSuiteClient(SuiteQLCalls):
             _warn_concurrency(self.account_id, concurrency, limiter.max_concurrency)
         self.limiter = limiter
         self._rng = opts.rng if opts.rng is not None else random.Random()
-        self.options = opts.merged(session=self._session, limiter=limiter, rng=self._rng)
         self._auth = ContendedLoginAuth(
             auth.for_account(self.account_id, self.base_url, session=self._session),
             limiter=limiter,
             pause=self._pause_after_contended_login,
+        )
+        self.options = opts.merged(
+            session=self._session,
+            limiter=limiter,
+            rng=self._rng,
+            retry=_with_contended_logins(opts.retry, self._auth),
         )
         self.transport = Transport(
             backend=BACKEND,
@@ -367,3 +383,12 @@ class NetSuiteClient(SuiteQLCalls):
             idempotent=upper == "GET",
             record=record or f"RESTlet {script_id}/{deploy_id}",
         )
+
+
+def _with_contended_logins(policy: RetryPolicy | None, contended: RetryChecker) -> RetryPolicy:
+    """The retry policy, also repeating a login refusal the auth judged contended
+    (:class:`ContendedLoginAuth`), within the same attempts."""
+    policy = policy if policy is not None else RetryPolicy()
+    base = policy.checker or standard_retry_checker(policy.max_attempts)
+    either = AnyOf(base, AllOf(MaxAttempts(policy.max_attempts), contended))
+    return replace(policy, checker=either)

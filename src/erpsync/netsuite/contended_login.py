@@ -8,14 +8,17 @@ plus a resend of a request refused with a 401 ``INVALID_LOGIN`` (see
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 
 import requests
 from requests.auth import AuthBase
 
-from erpsync.errors import AuthenticationError, ErpSyncError, RateLimitError
+from erpsync.errors import AuthenticationError, ErpSyncError
 from erpsync.limits import Limiter
 from erpsync.netsuite.errors import decode_error
+from erpsync.transport.auth import bearer_of
+from erpsync.transport.retry import AttemptContext
 
 __all__ = ["ContendedLoginAuth"]
 
@@ -45,12 +48,14 @@ class ContendedLoginAuth(AuthBase):
 
     One resend is not always enough: on a loaded host the other requests may still hold
     the account's slots when it goes out. So once the credentials are proven (this
-    client has had a 2xx answer with them), a further ``INVALID_LOGIN`` is decoded as a
-    :class:`~erpsync.errors.RateLimitError` (:meth:`decode_error`) and repeated by the
-    transport's one retry loop, with its backoff and budget, like any other throttling.
-    Credentials that never worked still fail after one resend; credentials revoked in
-    the middle of a run fail once the retry attempts are spent, as a RateLimitError
-    whose hint says it may be either.
+    client has had a 2xx answer with them), a further ``INVALID_LOGIN`` to a request
+    signed with token-based auth (not a bearer token, which gets the 429) is marked as
+    possibly contended (:meth:`decode_error`: the limiter is told it was throttled) and
+    this object, a :class:`~erpsync.transport.RetryChecker`, lets the transport's one
+    retry loop repeat it with its backoff, attempts and budget, like any throttling.
+    The error stays an :class:`~erpsync.errors.AuthenticationError`: credentials that
+    never worked fail after one resend, and a token revoked in the middle of a run fails
+    as what it most likely is once the attempts are spent, its hint naming both causes.
     """
 
     def __init__(self, inner: AuthBase, *, limiter: Limiter, pause: Callable[[], None]) -> None:
@@ -58,6 +63,8 @@ class ContendedLoginAuth(AuthBase):
         self._limiter = limiter
         self._pause = pause
         self._proven = False
+        # The errors decode_error marked as possibly contended, by identity.
+        self._contended: weakref.WeakSet[ErpSyncError] = weakref.WeakSet()
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         signed: requests.PreparedRequest = self._inner(r)
@@ -70,28 +77,32 @@ class ContendedLoginAuth(AuthBase):
             self._proven = True
 
     def decode_error(self, response: requests.Response) -> ErpSyncError:
-        """NetSuite's error decoder, with a contended ``INVALID_LOGIN`` on proven
-        credentials decoded as throttling (see the class docstring)."""
+        """NetSuite's error decoder, marking an ``INVALID_LOGIN`` to proven token-based
+        credentials as possibly contended (see the class docstring)."""
         error = decode_error(response)
-        if not (self._proven and _is_login_refusal(error)):
+        # Only token-based auth has the quirk: a bearer token (OAuth 2.0) over the limit
+        # gets the 429, and its INVALID_LOGIN means the token or its scope is refused.
+        signed_by_tba = bearer_of(response.request) is None
+        if not (self._proven and signed_by_tba and _is_login_refusal(error)):
             return error
         _log.info(
             "NetSuite answered INVALID_LOGIN again to credentials that have worked in this "
             "client; treating it as throttling (its account concurrency limit) and "
             "retrying with backoff"
         )
-        return RateLimitError(
-            error.message,
-            backend=error.backend,
-            http_status=error.http_status,
-            code=error.code,
-            detail=error.detail,
-            raw=error.raw,
-            hint="NetSuite kept answering INVALID_LOGIN to credentials that worked earlier "
-            "in this run: either other integrations are using the account's concurrency, "
-            "or the token was revoked meanwhile (Setup > Users/Roles > View Login Audit "
-            "Trail says which)",
+        self._limiter.on_throttle()
+        self._contended.add(error)
+        error.hint = (
+            "NetSuite kept answering INVALID_LOGIN to credentials that worked earlier in "
+            "this run: either the token was revoked meanwhile, or other integrations are "
+            "using the account's concurrency (Setup > Users/Roles > View Login Audit Trail "
+            "says which)"
         )
+        return error
+
+    def is_retryable(self, context: AttemptContext) -> bool:
+        """The retry checker: a refusal :meth:`decode_error` marked as contended."""
+        return context.error in self._contended
 
     def __repr__(self) -> str:
         return repr(self._inner)
