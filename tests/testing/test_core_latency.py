@@ -48,8 +48,8 @@ class Busy(Emulator):
         return WireResponse.text(429, reason)
 
 
-def _request() -> WireRequest:
-    return WireRequest.build("POST", f"{HOST}/thing", {}, b"{}")
+def _request(arrived: float | None = None) -> WireRequest:
+    return WireRequest.build("POST", f"{HOST}/thing", {}, b"{}", arrived=arrived)
 
 
 def test_the_work_is_part_of_the_latency_on_real_time() -> None:
@@ -67,10 +67,10 @@ def test_the_work_is_part_of_the_latency_on_real_time() -> None:
 def test_the_latency_counts_from_the_arrival_it_is_given() -> None:
     clock = Recording()
     emu = Busy(0.0, clock=clock, latency=0.05)
-    emu.handle(_request(), arrived=time.perf_counter() - 0.04)
+    emu.handle(_request(time.perf_counter() - 0.04))
     assert sum(clock.waits) <= 0.01 + 1e-9
     waits = len(clock.waits)
-    emu.handle(_request(), arrived=time.perf_counter() - 1.0)  # already late: no wait
+    emu.handle(_request(time.perf_counter() - 1.0))  # already late: no wait
     assert len(clock.waits) == waits
 
 

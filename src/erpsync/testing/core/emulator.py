@@ -172,7 +172,7 @@ class Emulator(abc.ABC):
 
     # -- handling -----------------------------------------------------------------------
 
-    def handle(self, request: WireRequest, *, arrived: float | None = None) -> WireResponse | Drop:
+    def handle(self, request: WireRequest) -> WireResponse | Drop:
         """Answer one request: governance, fault plan, the service logic, latency and the
         lost-response fault, in that order. Never raises: a failure inside becomes the
         service's 500, as a real server would send.
@@ -180,9 +180,9 @@ class Emulator(abc.ABC):
         Latency is the time from the request's arrival to its answer leaving, the
         service's own work included (as a real service's latency includes its
         processing): the answer is computed first and the rest of the latency is waited
-        after it. ``arrived`` is when the request reached the server (a
-        :func:`time.perf_counter` reading; the loopback server stamps its first line),
-        by default the call of this method."""
+        after it, counted from ``request.arrived`` (the loopback server stamps the
+        request line) or else from this call."""
+        arrived = request.arrived
         started = time.perf_counter() if arrived is None else arrived
         try:
             return self._handle(request, started)

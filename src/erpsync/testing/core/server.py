@@ -195,8 +195,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        request = WireRequest.build(self.command, url, headers, body)
-        result = self.server.emulator.handle(request, arrived=self.arrived)
+        request = WireRequest.build(self.command, url, headers, body, arrived=self.arrived)
+        result = self.server.emulator.handle(request)
         if isinstance(result, Drop):
             # Close without a byte of answer: the client sees the connection aborted.
             self.close_connection = True
