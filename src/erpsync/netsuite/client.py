@@ -63,6 +63,7 @@ from erpsync.transport import (
     Timeout,
     Transport,
     TransportOptions,
+    pooled_session,
     standard_retry_checker,
 )
 
@@ -199,7 +200,9 @@ class NetSuiteClient(SuiteQLCalls):
         ).rstrip("/")
         self.concurrency = concurrency
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        # create_invoices runs two threads per slot on this session: a pool that keeps a
+        # connection for each of them (requests' default of 10 is less from 6 slots on).
+        self._session = session if session is not None else pooled_session(2 * concurrency)
         if limiter is None:
             limiter = netsuite_limiter(self.account_id, concurrency)
         elif limiter.max_concurrency is not None and limiter.max_concurrency != concurrency:

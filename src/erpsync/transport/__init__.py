@@ -11,6 +11,8 @@
   :class:`AnyOf`) say what is retried (:mod:`erpsync.transport.retry`).
 * :mod:`erpsync.transport.bodies` reads every answer body of both ERPs;
   :mod:`erpsync.transport.urls` is the URL policy (https, or http to loopback).
+* :func:`pooled_session` is a ``requests.Session`` whose connection pool fits the
+  threads that share it.
 
 :mod:`erpsync.http` is the older name of this package and keeps working.
 """
@@ -34,6 +36,7 @@ from erpsync.transport.retry import (
     parse_retry_after,
     standard_retry_checker,
 )
+from erpsync.transport.sessions import pooled_session
 from erpsync.transport.transport import ErrorDecoder, Transport
 from erpsync.transport.urls import check_url, is_loopback
 
@@ -59,5 +62,6 @@ __all__ = [
     "is_loopback",
     "new_idempotency_key",
     "parse_retry_after",
+    "pooled_session",
     "standard_retry_checker",
 ]

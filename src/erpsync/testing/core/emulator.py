@@ -13,7 +13,8 @@ CONCURRENCY_LIMIT_EXCEEDED); they may override ``_server_error`` (its 5xx body),
 ``_governance_scope`` (an extra rate window: ``"batch"``), ``_governance_key`` (whose
 limits a request counts against: QuickBooks counts per company) and ``_governed``
 (OAuth endpoints are not). :meth:`Emulator.handle` applies governance, the fault plan,
-latency, ``_dispatch`` and the lost-response fault, in that order, and never raises.
+``_dispatch``, latency (counted from the request's arrival, so the emulator's own work
+is part of it) and the lost-response fault, in that order, and never raises.
 ``governance``, ``latency``, ``seed`` and ``rng`` are public attributes; ``stats`` is a
 snapshot of the counters; ``reset_runtime()`` puts governance, counters, latency
 randomness and the fault plan back as constructed. With no ``clock`` the emulator runs
@@ -38,6 +39,7 @@ import collections
 import logging
 import random
 import threading
+import time
 from email.utils import formatdate
 from types import MappingProxyType, TracebackType
 from typing import ClassVar
@@ -171,11 +173,19 @@ class Emulator(abc.ABC):
     # -- handling -----------------------------------------------------------------------
 
     def handle(self, request: WireRequest) -> WireResponse | Drop:
-        """Answer one request: governance, fault plan, latency, the service logic, and the
+        """Answer one request: governance, fault plan, the service logic, latency and the
         lost-response fault, in that order. Never raises: a failure inside becomes the
-        service's 500, as a real server would send."""
+        service's 500, as a real server would send.
+
+        Latency is the time from the request's arrival to its answer leaving, the
+        service's own work included (as a real service's latency includes its
+        processing): the answer is computed first and the rest of the latency is waited
+        after it, counted from ``request.arrived`` (the loopback server stamps the
+        request line) or else from this call."""
+        arrived = request.arrived
+        started = time.perf_counter() if arrived is None else arrived
         try:
-            return self._handle(request)
+            return self._handle(request, started)
         except Exception:
             _log.exception(
                 "%s emulator failed on %s %s",
@@ -187,7 +197,7 @@ class Emulator(abc.ABC):
                 self._counts["errors"] += 1
             return self._finish(_plain(500, f"{self.service_name} internal error."))
 
-    def _handle(self, request: WireRequest) -> WireResponse | Drop:
+    def _handle(self, request: WireRequest, started: float) -> WireResponse | Drop:
         with self._stats_lock:
             self._counts["requests"] += 1
         gate: _Gate | None = None
@@ -197,40 +207,52 @@ class Emulator(abc.ABC):
             if reason is not None:
                 with self._stats_lock:
                     self._counts["throttled"] += 1
-                self._wait(0.0)
-                return self._finish(self._answer_throttled(request, reason))
+                response = self._answer_throttled(request, reason)
+                self._wait(started, 0.0)
+                return self._finish(response)
             self._flight.admit(None, 0.0)
         try:
-            fault = self.faults.draw(request)
-            if fault is not None:
-                with self._stats_lock:
-                    self._counts["faults"] += 1
-                    self._fault_counts[fault.kind] += 1
-            self._wait(fault.delay if fault is not None else 0.0)
-            kind = fault.kind if fault is not None else None
-            if kind == "drop":
-                return Drop("drop")
-            if fault is not None and kind == "server_error":
-                response = self._answer_server_error(request, fault.status)
-            elif kind == "throttle":
-                response = self._answer_throttled(request, "injected throttle fault")
-            else:
-                response = self._safe_dispatch(request)
-            response = self._finish(response)
-            if kind == "lose_response":
-                return Drop("lose_response", response)
-            return response
+            return self._answer(request, started)
         finally:
             if gate is not None:
                 gate.release()
                 self._flight.release()
 
-    def _wait(self, extra: float) -> None:
+    def _answer(self, request: WireRequest, started: float) -> WireResponse | Drop:
+        """The admitted request's answer (or its drop), left when its latency is over."""
+        fault = self.faults.draw(request)
+        if fault is not None:
+            with self._stats_lock:
+                self._counts["faults"] += 1
+                self._fault_counts[fault.kind] += 1
+        kind = fault.kind if fault is not None else None
+        response: WireResponse | None = None
+        if fault is not None and kind == "server_error":
+            response = self._answer_server_error(request, fault.status)
+        elif kind == "throttle":
+            response = self._answer_throttled(request, "injected throttle fault")
+        elif kind != "drop":
+            response = self._safe_dispatch(request)
+        self._wait(started, fault.delay if fault is not None else 0.0)
+        if response is None:
+            return Drop("drop")
+        response = self._finish(response)
+        if kind == "lose_response":
+            return Drop("lose_response", response)
+        return response
+
+    def _wait(self, started: float, extra: float) -> None:
+        """Wait out the rest of one request's latency (plus ``extra``), counted from
+        ``started``: on real time the emulator's own work is part of it; on any other
+        clock (a :class:`FakeClock`) work takes no time, so the whole latency is waited."""
         with self._rng_lock:
             seconds = self.latency.sample(self._latency_rng)
         seconds += extra
+        clock = self.clock
+        if isinstance(clock, SystemClock) and clock.time_scale > 0:
+            seconds -= (time.perf_counter() - started) / clock.time_scale
         if seconds > 0:
-            self.clock.sleep(seconds)
+            clock.sleep(seconds)
 
     def _safe_dispatch(self, request: WireRequest) -> WireResponse:
         with self._stats_lock:

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from erpsync._redact import redact
@@ -150,6 +151,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
     _headers_buffer: list[bytes]
+    arrived: float | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -164,6 +166,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             super().finish()
         finally:
             self.server.track(self.connection, False)
+
+    def parse_request(self) -> bool:
+        # Called as soon as the request line has arrived: the emulator's latency counts
+        # from here (headers and body parsing are the service's time, not extra).
+        self.arrived = time.perf_counter()
+        return super().parse_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s %s", self.address_string(), redact(format % args))
@@ -187,7 +195,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers: dict[str, str] = {}
         for name, value in self.headers.items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        result = self.server.emulator.handle(WireRequest.build(self.command, url, headers, body))
+        request = WireRequest.build(self.command, url, headers, body, arrived=self.arrived)
+        result = self.server.emulator.handle(request)
         if isinstance(result, Drop):
             # Close without a byte of answer: the client sees the connection aborted.
             self.close_connection = True

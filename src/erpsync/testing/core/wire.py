@@ -18,18 +18,30 @@ from requests.structures import CaseInsensitiveDict
 
 @dataclass(frozen=True)
 class WireRequest:
-    """One HTTP request as the emulated service sees it."""
+    """One HTTP request as the emulated service sees it.
+
+    ``arrived`` is when it reached the service (a :func:`time.perf_counter` reading; the
+    loopback server stamps the request line), None for "when the emulator got it": the
+    emulator's latency counts from there."""
 
     method: str
     url: str
     headers: CaseInsensitiveDict[str]
     body: bytes = b""
+    arrived: float | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def build(
-        cls, method: str, url: str, headers: Mapping[str, str] | None = None, body: bytes = b""
+        cls,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        *,
+        arrived: float | None = None,
     ) -> WireRequest:
-        return cls(method.upper(), url, CaseInsensitiveDict(dict(headers or {})), body or b"")
+        headers = CaseInsensitiveDict(dict(headers or {}))
+        return cls(method.upper(), url, headers, body or b"", arrived)
 
     @property
     def base(self) -> str:
