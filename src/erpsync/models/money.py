@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 import re
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any, Protocol, Self, TypeVar
 
 from pydantic import BeforeValidator
 from pydantic_core import InitErrorDetails
 
-from erpsync.models.base import _error, _short
+from erpsync.models.base import _error, _is_derived, _Private, _short
 
 __all__ = ["Currency", "Money", "Quantity", "currency_exponent", "round_money"]
 
@@ -48,8 +48,15 @@ _MAX_MONEY_PLACES = max(_ALL_EXPONENTS)
 _LIMIT = Decimal(10) ** 18
 #: Quantities and unit prices may be finer than a currency, but not unboundedly.
 _MAX_FACTOR_PLACES = 12
-#: Wide enough that products and sums of bounded values are exact.
+#: Wide enough that products and sums of bounded values are exact. Every computation
+#: the models make runs in it, never in the caller's thread context (whose precision or
+#: traps a program may have changed).
 _CTX = Context(prec=120, rounding=ROUND_HALF_UP)
+#: Its operations, bound once: ``_ctx_quantize(value, quantum)`` is
+#: ``value.quantize(quantum, context=_CTX)`` without a keyword call per amount.
+_ctx_quantize = _CTX.quantize
+_ctx_multiply = _CTX.multiply
+_ctx_add = _CTX.add
 #: ``Decimal("1E-n")`` for every number of places a value is ever fitted to, made once.
 _QUANTA: tuple[Decimal, ...] = tuple(Decimal((0, (1,), -n)) for n in range(_MAX_FACTOR_PLACES + 1))
 
@@ -68,7 +75,12 @@ def round_money(value: Decimal, currency: str) -> Decimal:
 
 
 def _quantize(value: Decimal, places: int) -> Decimal:
-    return value.quantize(_QUANTA[places], context=_CTX)
+    return _ctx_quantize(value, _QUANTA[places])
+
+
+def _exponent(currency: str) -> int:
+    """:func:`currency_exponent` of a code the models already upper-cased."""
+    return _EXPONENTS.get(currency, _DEFAULT_EXPONENT)
 
 
 def _fit(value: Decimal, places: int) -> Decimal | None:
@@ -83,7 +95,7 @@ def _fit(value: Decimal, places: int) -> Decimal | None:
     quantum = _QUANTA[places]
     if value.same_quantum(quantum):
         return value
-    fitted = value.quantize(quantum, context=_CTX)
+    fitted = _ctx_quantize(value, quantum)
     return fitted if fitted == value else None
 
 
@@ -141,11 +153,14 @@ Currency = Annotated[str, BeforeValidator(_currency)]
 
 
 def _sum(values: list[Decimal]) -> Decimal:
-    return functools.reduce(_CTX.add, values, Decimal(0))
+    return functools.reduce(_ctx_add, values, _ZERO)
+
+
+_ZERO = Decimal(0)
 
 
 def _derive(quantity: Decimal, price: Decimal, places: int) -> Decimal:
-    return _quantize(_CTX.multiply(quantity, price), places)
+    return _ctx_quantize(_ctx_multiply(quantity, price), _QUANTA[places])
 
 
 #: The exponents a lone line is checked against, the usual one first (most lines match it).
@@ -158,7 +173,7 @@ def _check_line_alone(
     """A line's own check, before it knows its currency: (amount, error)."""
     if quantity is None or price is None:
         return amount, None
-    product = _CTX.multiply(quantity, price)
+    product = _ctx_multiply(quantity, price)
     if amount is None:
         derived = _quantize(product, _DEFAULT_EXPONENT)
         if derived.copy_abs() >= _LIMIT:
@@ -180,11 +195,12 @@ def _settle_amount(
     *,
     derived: bool,
     currency: str,
+    places: int,
     price_name: str,
 ) -> tuple[Decimal, str | None]:
-    """A line amount in its document's currency: (amount, error). An amount that needs
-    no change is returned as the same object, so the document keeps the line as it is."""
-    places = currency_exponent(currency)
+    """A line amount in its document's currency (``places`` its exponent): (amount,
+    error). An amount that needs no change is returned as the same object, so the
+    document keeps the line as it is."""
     if derived and quantity is not None and price is not None:
         if places == _DEFAULT_EXPONENT and amount.same_quantum(_QUANTA[places]):
             # Derived at this exponent already (by the line itself, or by a document in
@@ -207,6 +223,53 @@ def _settle_amount(
     return fitted, None
 
 
+class _Line(_Private, Protocol):
+    """What :func:`_settle_lines` reads of a line (invoice and purchase order lines)."""
+
+    @property
+    def amount(self) -> Decimal | None: ...
+
+    @property
+    def quantity(self) -> Decimal | None: ...
+
+    def _replace(self, **changes: Any) -> Self: ...
+
+
+_L = TypeVar("_L", bound=_Line)
+
+
+def _settle_lines(
+    lines: list[_L], currency: str, price_name: str, errors: list[InitErrorDetails]
+) -> list[_L]:
+    """Every line of a document fitted to its currency: the one loop invoices and
+    purchase orders share. A line whose amount needs no change is kept as it is (no
+    copy), and the list itself when no line changed; a line without an amount (a
+    purchase order line with neither amount nor rate) is kept too. Problems are added
+    to ``errors`` at ``lines.<index>.amount``."""
+    places = _exponent(currency)
+    settled: list[_L] | None = None
+    for index, line in enumerate(lines):
+        amount = line.amount
+        if amount is None:
+            continue
+        value, problem = _settle_amount(
+            amount,
+            line.quantity,
+            getattr(line, price_name),
+            derived=_is_derived(line),
+            currency=currency,
+            places=places,
+            price_name=price_name,
+        )
+        if problem:
+            errors.append(_error(("lines", index, "amount"), problem, str(amount)))
+        elif value is not amount:
+            if settled is None:
+                settled = list(lines)
+            settled[index] = line._replace(amount=value)
+    return lines if settled is None else settled
+
+
 def _too_precise(amount: Decimal, currency: str, places: int) -> str:
     return (
         f"{amount} has more decimal places than {currency} allows ({places}); "
@@ -217,7 +280,7 @@ def _too_precise(amount: Decimal, currency: str, places: int) -> str:
 def _settle_money(
     value: Decimal, currency: str, loc: tuple[str | int, ...], errors: list[InitErrorDetails]
 ) -> Decimal:
-    places = currency_exponent(currency)
+    places = _exponent(currency)
     fitted = _fit(value, places)
     if fitted is None:
         errors.append(_error(loc, _too_precise(value, currency, places), str(value)))
