@@ -4,29 +4,26 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
 from erpsync.errors import InvalidRequestError
-from erpsync.models import (
-    Invoice,
-    InvoiceLine,
-    InvoiceStatus,
-    Ref,
-    round_money,
-)
+from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, round_money
 from erpsync.quickbooks.errors import BACKEND
 from erpsync.quickbooks.records.notes import external_id_in, without_marker
 from erpsync.quickbooks.values import (
+    EXACT,
     WireReader,
     is_mapping,
     line_locator,
     money_places,
     put,
     read_decimal,
-    read_ref,
+    read_ref_values,
     ref_to_wire,
 )
 from erpsync.quickbooks.wire import DOC_NUMBER_MAX, PRIVATE_NOTE_MAX
@@ -36,15 +33,19 @@ from erpsync.quickbooks.wire import DOC_NUMBER_MAX, PRIVATE_NOTE_MAX
 
 def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
     """The invoice; ``external_id`` comes from the ``PrivateNote`` marker only (a
-    ``DocNumber`` may be a digest of it, or a number a person typed)."""
+    ``DocNumber`` may be a digest of it, or a number a person typed).
+
+    The wire is read into plain values first and the invoice validated in one pass
+    (:meth:`~erpsync._wire_reader.WireReader.build_once`); only a document that fails
+    it is built again line by line, to name the faulty line's wire field."""
     r = WireReader(wire, "Invoice")
     currency = r.currency(home_currency)
-    lines, line_paths = _invoice_lines(r, currency)
-    line_sum = sum((line.amount or Decimal(0) for line in lines), Decimal(0))
+    lines = _invoice_lines(r, currency)
+    line_sum = functools.reduce(EXACT.add, (line.values["amount"] for line in lines), _ZERO)
     total = r.money("TotalAmt")
     if total is None:
         total = line_sum
-    tax = total - line_sum
+    tax = EXACT.subtract(total, line_sum)
     if tax < 0:
         r.fail("TotalAmt", f"({total}) is less than the sum of the lines ({line_sum})")
     balance = r.money("Balance")
@@ -52,25 +53,32 @@ def invoice_from_wire(wire: Any, *, home_currency: str = "USD") -> Invoice:
     voided = total == 0 and isinstance(note, str) and note.strip().lower().startswith("voided")
     status, remote = _invoice_status(total, balance, voided)
     number = r.text("DocNumber")
-    external_id = external_id_in(note)
-    return r.build_located(
-        line_locator(line_paths),
-        Invoice,
-        id=r.text("Id", required=True),
-        external_id=external_id,
-        number=number,
-        customer=r.ref("CustomerRef", required=True),
-        date=r.day("TxnDate", required=True),
-        due_date=r.day("DueDate"),
-        currency=currency,
-        lines=lines,
-        memo=without_marker(note),
-        status=status,
-        remote_status=remote,
-        tax=money_places(tax, currency),
-        balance=money_places(balance, currency) if balance is not None else None,
-        updated_at=r.updated_at(),
-    )
+    values: dict[str, Any] = {
+        "id": r.text("Id", required=True),
+        "external_id": external_id_in(note),
+        "number": number,
+        "customer": read_ref_values(r, r.data.get("CustomerRef"), "CustomerRef", True),
+        "date": r.day("TxnDate", required=True),
+        "due_date": r.day("DueDate"),
+        "currency": currency,
+        "lines": [line.values for line in lines],
+        "memo": without_marker(note),
+        "status": status,
+        "remote_status": remote,
+        "tax": money_places(tax, currency),
+        "balance": money_places(balance, currency) if balance is not None else None,
+        "updated_at": r.updated_at(),
+    }
+
+    def by_lines() -> Invoice:
+        models = [line.build(r) for line in lines]
+        locate = line_locator([line.paths for line in lines])
+        return r.build_located(locate, Invoice, **{**values, "lines": models})
+
+    return r.build_once(Invoice, values, by_lines)
+
+
+_ZERO = Decimal(0)
 
 
 def _invoice_status(
@@ -87,13 +95,41 @@ def _invoice_status(
     return InvoiceStatus.OPEN, None
 
 
-def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], list[dict[str, str]]]:
-    """The model lines and, for each, where its fields came from on the wire."""
+class _Line:
+    """One wire line read into an :class:`InvoiceLine`'s values, with where each came
+    from on the wire (``paths``: model field -> wire path) for the line-by-line build."""
+
+    __slots__ = ("field", "paths", "sales", "values")
+
+    def __init__(
+        self, field: str, paths: dict[str, str], values: dict[str, Any], *, sales: bool
+    ) -> None:
+        self.field = field
+        self.paths = paths
+        self.values = values
+        self.sales = sales
+
+    def build(self, r: WireReader) -> InvoiceLine:
+        """The line on its own, a failure naming its wire field. A sales line whose
+        quantity and price agreed with its amount keeps them unless the line then
+        fails (QuickBooks kept a rounded price: the amount is what counts)."""
+        if not self.sales:
+            return r.build_at(self.paths, InvoiceLine, **self.values)
+        if "quantity" in self.values:
+            try:
+                return InvoiceLine(**self.values)
+            except ValidationError:
+                pass
+        amount_only = {k: v for k, v in self.values.items() if k not in ("quantity", "unit_price")}
+        return r.build_located(lambda loc: f"{self.field}.Amount", InvoiceLine, **amount_only)
+
+
+def _invoice_lines(r: WireReader, currency: str) -> list[_Line]:
+    """The lines as values (the subtotal line left out), each with its wire paths."""
     raw = r.data.get("Line")
     if not isinstance(raw, list):
         r.fail("Line", "is missing")
-    lines: list[InvoiceLine] = []
-    line_paths: list[dict[str, str]] = []
+    lines: list[_Line] = []
     for index, line in enumerate(raw):
         field = f"Line[{index}]"
         if not is_mapping(line):
@@ -105,7 +141,16 @@ def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], lis
         description = line.get("Description")
         description = str(description) if description not in (None, "") else None
         paths = {"": field, "amount": f"{field}.Amount", "description": f"{field}.Description"}
-        if kind == "SalesItemLineDetail":
+        if kind == "DiscountLineDetail":
+            if amount is None:
+                r.fail(f"{field}.Amount", "is missing")
+            values: dict[str, Any] = {
+                "description": description or "Discount",
+                "amount": EXACT.minus(money_places(amount, currency)),
+            }
+        elif kind == "SalesItemLineDetail":
+            if amount is None:
+                r.fail(f"{field}.Amount", "is missing")
             sales = f"{field}.SalesItemLineDetail"
             paths.update(
                 item=f"{sales}.ItemRef",
@@ -113,90 +158,52 @@ def _invoice_lines(r: WireReader, currency: str) -> tuple[list[InvoiceLine], lis
                 quantity=f"{sales}.Qty",
                 unit_price=f"{sales}.UnitPrice",
             )
-        line_paths.append(paths)  # every line from here on becomes one model line
-        if kind == "DiscountLineDetail":
-            if amount is None:
-                r.fail(f"{field}.Amount", "is missing")
-            lines.append(
-                r.build_at(
-                    paths,
-                    InvoiceLine,
-                    description=description or "Discount",
-                    amount=-money_places(amount, currency),
-                )
-            )
-            continue
-        if kind == "SalesItemLineDetail":
-            if amount is None:
-                r.fail(f"{field}.Amount", "is missing")
             detail = line.get("SalesItemLineDetail")
             detail = detail if is_mapping(detail) else {}
-            item = read_ref(r, detail.get("ItemRef"), f"{field}.SalesItemLineDetail.ItemRef", False)
-            tax_code = read_ref(
-                r, detail.get("TaxCodeRef"), f"{field}.SalesItemLineDetail.TaxCodeRef", False
-            )
-            quantity = read_decimal(r, detail.get("Qty"), f"{field}.SalesItemLineDetail.Qty")
-            price = read_decimal(
-                r, detail.get("UnitPrice"), f"{field}.SalesItemLineDetail.UnitPrice"
-            )
-            lines.append(
-                _sales_line(
-                    r, field, description, amount, quantity, price, item, tax_code, currency
-                )
-            )
-            continue
-        # DescriptionOnly and any line type the model has no special place for: keep the
-        # text and the money, so totals still add up.
-        lines.append(
-            r.build_at(
-                paths,
-                InvoiceLine,
-                description=description or (str(kind) if kind else None),
-                amount=money_places(amount or Decimal(0), currency),
-            )
-        )
+            values = _sales_values(r, sales, detail, description, amount, currency)
+        else:
+            # DescriptionOnly and any line type the model has no special place for: keep
+            # the text and the money, so totals still add up.
+            values = {
+                "description": description or (str(kind) if kind else None),
+                "amount": money_places(amount or _ZERO, currency),
+            }
+        lines.append(_Line(field, paths, values, sales=kind == "SalesItemLineDetail"))
     if not lines:
         r.fail("Line", "has no lines besides the subtotal")
-    return lines, line_paths
+    return lines
 
 
-def _sales_line(
+def _sales_values(
     r: WireReader,
-    field: str,
+    sales: str,
+    detail: Mapping[str, Any],
     description: str | None,
     amount: Decimal,
-    quantity: Decimal | None,
-    price: Decimal | None,
-    item: Ref | None,
-    tax_code: Ref | None,
     currency: str,
-) -> InvoiceLine:
-    shaped = money_places(amount, currency)
-    try:
-        # Absurd exponents (1E+999999) overflow the product: then they cannot agree.
-        agrees = round_money(quantity * price, currency) == amount if quantity and price else False
-    except ArithmeticError:
-        agrees = False
-    if agrees:
+) -> dict[str, Any]:
+    """A sales line's values; its quantity and price only when they agree with the
+    amount at the currency's places (the amount is what counts)."""
+    item = read_ref_values(r, detail.get("ItemRef"), f"{sales}.ItemRef", False)
+    tax_code = read_ref_values(r, detail.get("TaxCodeRef"), f"{sales}.TaxCodeRef", False)
+    quantity = read_decimal(r, detail.get("Qty"), f"{sales}.Qty")
+    price = read_decimal(r, detail.get("UnitPrice"), f"{sales}.UnitPrice")
+    values: dict[str, Any] = {
+        "description": description,
+        "amount": money_places(amount, currency),
+        "item": item,
+        "tax_code": tax_code,
+    }
+    if quantity and price:
         try:
-            return InvoiceLine(
-                description=description,
-                amount=shaped,
-                quantity=quantity,
-                unit_price=price,
-                item=item,
-                tax_code=tax_code,
-            )
-        except ValidationError:
-            pass  # QuickBooks kept a rounded price; the amount is what counts
-    return r.build_located(
-        lambda loc: f"{field}.Amount",
-        InvoiceLine,
-        description=description,
-        amount=shaped,
-        item=item,
-        tax_code=tax_code,
-    )
+            # Absurd exponents (1E-999999) overflow the product: then they cannot agree.
+            agrees = round_money(EXACT.multiply(quantity, price), currency) == amount
+        except ArithmeticError:
+            agrees = False
+        if agrees:
+            values["quantity"] = quantity
+            values["unit_price"] = price
+    return values
 
 
 def invoice_to_wire(
