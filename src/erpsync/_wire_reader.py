@@ -24,11 +24,17 @@ from pydantic import ValidationError
 
 from erpsync.errors import ServiceError
 from erpsync.models import Ref
+from erpsync.models.money import _CTX
 
-__all__ = ["WireReader", "is_mapping", "parse_date", "parse_iso_timestamp", "put"]
+__all__ = ["EXACT", "WireReader", "is_mapping", "parse_date", "parse_iso_timestamp", "put"]
 
 _M = TypeVar("_M")
 _Date = date  # the reader has a method named ``date``; annotations use this alias
+
+#: The models' exact decimal context (prec 120, HALF-UP): reads add, subtract and
+#: multiply wire amounts in it, never in the caller's thread context (whose precision a
+#: program may have lowered), so a read gives the same model in any context.
+EXACT: Final = _CTX
 
 #: No amount, quantity or rate reaches this (the models' own bound).
 MAGNITUDE_LIMIT: Final = Decimal(10) ** 18

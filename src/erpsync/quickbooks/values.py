@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Final, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from erpsync._wire_reader import EXACT, is_mapping, parse_iso_timestamp, put
 from erpsync._wire_reader import WireReader as SharedReader
-from erpsync._wire_reader import is_mapping, parse_iso_timestamp, put
 from erpsync.models import Ref, currency_exponent
-from erpsync.models.money import _CTX, _fit
+from erpsync.models.money import _fit
 from erpsync.quickbooks.errors import BACKEND
 
 __all__ = [
@@ -37,10 +37,6 @@ __all__ = [
 ]
 
 _M = TypeVar("_M")
-
-#: The models' exact decimal context (prec 120, HALF-UP): QuickBooks reads add, subtract
-#: and multiply amounts in it, never in the caller's thread context.
-EXACT: Final = _CTX
 
 
 # -- reading -----------------------------------------------------------------------------
