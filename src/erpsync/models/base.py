@@ -19,6 +19,8 @@ __all__ = ["Ref"]
 
 def _identifier(value: object) -> str:
     """ERP ids: NetSuite's are integers, QuickBooks' numeric strings; keep both as str."""
+    if type(value) is str and value and not value[0].isspace():  # the common case, first
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):

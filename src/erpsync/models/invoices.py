@@ -32,16 +32,17 @@ from erpsync.models.base import (
 from erpsync.models.external_ids import ExternalId
 from erpsync.models.money import (
     _LIMIT,
+    _QUANTA,
     Currency,
     Money,
     Quantity,
     _check_line_alone,
+    _ctx_add,
+    _ctx_quantize,
     _exponent,
     _money,
-    _quantize,
     _settle_lines,
     _settle_money,
-    _sum,
 )
 
 __all__ = ["Invoice", "InvoiceLine", "InvoiceStatus"]
@@ -121,8 +122,11 @@ class Invoice(_Model):
     @property
     def total(self) -> Decimal:
         """Sum of the line amounts plus tax, in the invoice's currency."""
-        amounts = [line.amount for line in self.lines if line.amount is not None]
-        return _quantize(_sum([*amounts, self.tax]), _exponent(self.currency))
+        total = self.tax
+        for line in self.lines:
+            if line.amount is not None:
+                total = _ctx_add(total, line.amount)
+        return _ctx_quantize(total, _QUANTA[_exponent(self.currency)])
 
     @model_validator(mode="wrap")
     @classmethod
