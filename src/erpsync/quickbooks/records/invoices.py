@@ -22,7 +22,6 @@ from erpsync.quickbooks.values import (
     line_locator,
     money_places,
     put,
-    read_decimal,
     read_ref_values,
     ref_to_wire,
 )
@@ -96,24 +95,36 @@ def _invoice_status(
 
 
 class _Line:
-    """One wire line read into an :class:`InvoiceLine`'s values, with where each came
-    from on the wire (``paths``: model field -> wire path) for the line-by-line build."""
+    """One wire line read into an :class:`InvoiceLine`'s values, with what the
+    line-by-line build needs to name its wire fields (:attr:`paths`, made only then)."""
 
-    __slots__ = ("field", "paths", "sales", "values")
+    __slots__ = ("field", "kind", "values")
 
-    def __init__(
-        self, field: str, paths: dict[str, str], values: dict[str, Any], *, sales: bool
-    ) -> None:
+    def __init__(self, field: str, kind: object, values: dict[str, Any]) -> None:
         self.field = field
-        self.paths = paths
+        self.kind = kind
         self.values = values
-        self.sales = sales
+
+    @property
+    def paths(self) -> dict[str, str]:
+        """Model field -> where it came from on the wire (``""``: the line itself)."""
+        field = self.field
+        paths = {"": field, "amount": f"{field}.Amount", "description": f"{field}.Description"}
+        if self.kind == _SALES:
+            sales = f"{field}.{_SALES}"
+            paths.update(
+                item=f"{sales}.ItemRef",
+                tax_code=f"{sales}.TaxCodeRef",
+                quantity=f"{sales}.Qty",
+                unit_price=f"{sales}.UnitPrice",
+            )
+        return paths
 
     def build(self, r: WireReader) -> InvoiceLine:
         """The line on its own, a failure naming its wire field. A sales line whose
         quantity and price agreed with its amount keeps them unless the line then
         fails (QuickBooks kept a rounded price: the amount is what counts)."""
-        if not self.sales:
+        if self.kind != _SALES:
             return r.build_at(self.paths, InvoiceLine, **self.values)
         if "quantity" in self.values:
             try:
@@ -124,8 +135,14 @@ class _Line:
         return r.build_located(lambda loc: f"{self.field}.Amount", InvoiceLine, **amount_only)
 
 
+_SALES = "SalesItemLineDetail"
+
+
 def _invoice_lines(r: WireReader, currency: str) -> list[_Line]:
-    """The lines as values (the subtotal line left out), each with its wire paths."""
+    """The lines as values (the subtotal line left out), each with its wire paths.
+
+    Wire paths (``Line[2].Amount``) are spelt only for values that are there to be read
+    or that fail: the reader costs a few string joins less per line."""
     raw = r.data.get("Line")
     if not isinstance(raw, list):
         r.fail("Line", "is missing")
@@ -137,30 +154,25 @@ def _invoice_lines(r: WireReader, currency: str) -> list[_Line]:
         kind = line.get("DetailType")
         if kind == "SubTotalLineDetail":
             continue
-        amount = read_decimal(r, line.get("Amount"), f"{field}.Amount")
+        amount = r.decimal_of(line.get("Amount"), f"{field}.Amount")
         description = line.get("Description")
         description = str(description) if description not in (None, "") else None
-        paths = {"": field, "amount": f"{field}.Amount", "description": f"{field}.Description"}
-        if kind == "DiscountLineDetail":
+        if kind == _SALES or kind == "DiscountLineDetail":
             if amount is None:
                 r.fail(f"{field}.Amount", "is missing")
-            values: dict[str, Any] = {
-                "description": description or "Discount",
-                "amount": EXACT.minus(money_places(amount, currency)),
-            }
-        elif kind == "SalesItemLineDetail":
-            if amount is None:
-                r.fail(f"{field}.Amount", "is missing")
-            sales = f"{field}.SalesItemLineDetail"
-            paths.update(
-                item=f"{sales}.ItemRef",
-                tax_code=f"{sales}.TaxCodeRef",
-                quantity=f"{sales}.Qty",
-                unit_price=f"{sales}.UnitPrice",
-            )
-            detail = line.get("SalesItemLineDetail")
-            detail = detail if is_mapping(detail) else {}
-            values = _sales_values(r, sales, detail, description, amount, currency)
+            shaped = money_places(amount, currency)
+            if kind == _SALES:
+                detail = line.get(_SALES)
+                values = _sales_values(
+                    r, f"{field}.{_SALES}", detail if is_mapping(detail) else {}, currency
+                )
+                values.update(description=description, amount=shaped)
+                if "quantity" in values and values.pop("product") != amount:
+                    # The amount is what counts: a quantity and price that do not make it
+                    # (QuickBooks kept a rounded price) are left out.
+                    del values["quantity"], values["unit_price"]
+            else:
+                values = {"description": description or "Discount", "amount": EXACT.minus(shaped)}
         else:
             # DescriptionOnly and any line type the model has no special place for: keep
             # the text and the money, so totals still add up.
@@ -168,41 +180,38 @@ def _invoice_lines(r: WireReader, currency: str) -> list[_Line]:
                 "description": description or (str(kind) if kind else None),
                 "amount": money_places(amount or _ZERO, currency),
             }
-        lines.append(_Line(field, paths, values, sales=kind == "SalesItemLineDetail"))
+        lines.append(_Line(field, kind, values))
     if not lines:
         r.fail("Line", "has no lines besides the subtotal")
     return lines
 
 
 def _sales_values(
-    r: WireReader,
-    sales: str,
-    detail: Mapping[str, Any],
-    description: str | None,
-    amount: Decimal,
-    currency: str,
+    r: WireReader, sales: str, detail: Mapping[str, Any], currency: str
 ) -> dict[str, Any]:
-    """A sales line's values; its quantity and price only when they agree with the
-    amount at the currency's places (the amount is what counts)."""
-    item = read_ref_values(r, detail.get("ItemRef"), f"{sales}.ItemRef", False)
-    tax_code = read_ref_values(r, detail.get("TaxCodeRef"), f"{sales}.TaxCodeRef", False)
-    quantity = read_decimal(r, detail.get("Qty"), f"{sales}.Qty")
-    price = read_decimal(r, detail.get("UnitPrice"), f"{sales}.UnitPrice")
+    """A sales line's detail values (``sales`` its wire path); with a quantity and a
+    price, also their ``product`` rounded for the currency, for the caller to keep
+    them only when they make the amount."""
+    item = detail.get("ItemRef")
+    tax_code = detail.get("TaxCodeRef")
     values: dict[str, Any] = {
-        "description": description,
-        "amount": money_places(amount, currency),
-        "item": item,
-        "tax_code": tax_code,
+        "item": None if item is None else read_ref_values(r, item, f"{sales}.ItemRef", False),
+        "tax_code": None
+        if tax_code is None
+        else read_ref_values(r, tax_code, f"{sales}.TaxCodeRef", False),
     }
+    quantity, price = detail.get("Qty"), detail.get("UnitPrice")
+    if quantity is None and price is None:
+        return values
+    quantity = r.decimal_of(quantity, f"{sales}.Qty")
+    price = r.decimal_of(price, f"{sales}.UnitPrice")
     if quantity and price:
         try:
             # Absurd exponents (1E-999999) overflow the product: then they cannot agree.
-            agrees = round_money(EXACT.multiply(quantity, price), currency) == amount
+            product = round_money(EXACT.multiply(quantity, price), currency)
         except ArithmeticError:
-            agrees = False
-        if agrees:
-            values["quantity"] = quantity
-            values["unit_price"] = price
+            return values
+        values.update(quantity=quantity, unit_price=price, product=product)
     return values
 
 
