@@ -208,7 +208,10 @@ class WireReader:
         return self.data.get(field) is not None
 
     def text(self, field: str, *, required: bool = False) -> str | None:
-        return self.text_of(self.data.get(field), field, required=required)
+        value = self.data.get(field)
+        if type(value) is str and value:  # text_of's common case, without its call
+            return value
+        return self.text_of(value, field, required=required)
 
     def required_text(self, field: str) -> str:
         value = self.text(field, required=True)

@@ -72,7 +72,8 @@ def currency_exponent(currency: str) -> int:
 def round_money(value: Decimal, currency: str) -> Decimal:
     """Round HALF-UP to the currency's exponent: the rounding to use when *you* compute an
     amount (a tax, a share of a payout) that a model will then check."""
-    return _quantize(value, currency_exponent(currency))
+    # currency_exponent and _quantize, inlined: the wire readers round every amount.
+    return _ctx_quantize(value, _QUANTA[_EXPONENTS.get(currency.upper(), _DEFAULT_EXPONENT)])
 
 
 def _quantize(value: Decimal, places: int) -> Decimal:

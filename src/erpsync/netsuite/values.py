@@ -101,7 +101,7 @@ class WireReader(SharedReader):
     def money(self, field: str, currency: str, *, required: bool = False) -> Decimal | None:
         """Money read from JSON floats: rounded to the currency, which only removes float
         noise (NetSuite stores amounts at the currency's precision)."""
-        number = self.decimal(field, required=required)
+        number = self.decimal_of(self.data.get(field), field, required=required)
         return None if number is None else round_money(number, currency)
 
     def required_date(self, field: str) -> _Date:

@@ -117,10 +117,10 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
         "currency",
         ref_name if isinstance(ref_name, str) else None,
     )
-    lines = [
-        _line(WireReader(raw, f"{reader.record} line {i + 1}"), currency, rest=True)
-        for i, raw in enumerate(reader.sublist("item"))
-    ]
+    lines = []
+    for i, raw in enumerate(reader.sublist("item")):
+        line_reader = WireReader(raw, f"{reader.record} line {i + 1}")
+        lines.append((line_reader, _sales_line(line_reader, currency, rest=True)))
     if not lines:
         reader.fail("item", "has no lines (was it read with expandSubResources=true?)")
     total = reader.money("total", currency)
@@ -157,11 +157,7 @@ def _line_of_row(row: Any, currency: str) -> tuple[WireReader, dict[str, Any]]:
     if is_mapping(row):
         row = {**row, **{k: _negated(row[k]) for k in ("quantity", "foreignamount") if k in row}}
     reader = WireReader(row, f"invoice {row.get('transaction') if is_mapping(row) else '?'} line")
-    return _line(reader, currency, rest=False)
-
-
-def _line(reader: WireReader, currency: str, *, rest: bool) -> tuple[WireReader, dict[str, Any]]:
-    return reader, _sales_line(reader, currency, rest=rest)
+    return reader, _sales_line(reader, currency, rest=False)
 
 
 def _negated(value: Any) -> Any:
