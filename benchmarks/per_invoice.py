@@ -27,6 +27,11 @@ invoice, each erpsync figure with its ratio to the 60 us target (<= 1.00 meets i
 ``--profile build|write|read`` prints a cProfile of that path instead (the figures'
 explanation in docs/benchmarks.md comes from there). ``--quick`` is the smoke mode the
 test suite runs.
+
+CPU medians move with the machine's load. Instruction counts do not: ``--profile PATH
+--bare --calls N`` makes N calls of one path (after a warm-up) and nothing else, so that
+under ``valgrind --tool=callgrind`` the difference between ``--calls 1000`` and
+``--calls 0``, divided by 1000, is the instructions one call costs.
 """
 
 from __future__ import annotations
@@ -360,8 +365,16 @@ def report(title: str, paths: Paths, peers: dict[str, Paths], args: Any) -> list
     return short
 
 
-def profile(paths: Paths, path: str, calls: int) -> None:
+def profile(paths: Paths, path: str, calls: int, *, bare: bool = False) -> None:
+    """cProfile ``calls`` calls of one path; with ``bare``, only make the calls (after a
+    warm-up), for an instruction counter such as callgrind (see the module docstring)."""
     fn = paths[path]
+    if bare:
+        for _ in range(200 if calls else 0):
+            fn()
+        for _ in range(calls):
+            fn()
+        return
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(calls):
@@ -376,6 +389,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=sorted(_LABELS), help="cProfile one path")
     parser.add_argument("--erp", choices=("quickbooks", "netsuite"), default="quickbooks")
     parser.add_argument("--lines", type=int, choices=(1, 3), default=1, help="for --profile")
+    parser.add_argument("--calls", type=int, default=20_000, help="for --profile")
+    parser.add_argument(
+        "--bare", action="store_true", help="with --profile: make the calls, no cProfile"
+    )
     args = parser.parse_args(argv)
     args.samples, args.batch = (10, 10) if args.quick else (150, 60)
     line_counts = [1] if args.quick else [1, 3]
@@ -388,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.erp == "quickbooks"
             else netsuite_paths(ns, args.lines)
         )
-        profile(erp, args.profile, 20_000)
+        profile(erp, args.profile, args.calls, bare=args.bare)
         return 0
     print(
         f"CPU per invoice, Python {sys.version.split()[0]}, median of {args.samples} "
