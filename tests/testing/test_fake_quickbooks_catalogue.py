@@ -198,6 +198,42 @@ def test_sales_documents_compute_totals(api):
     assert api.fault("RefundReceipt", refund)["element"] == "DepositToAccountRef"
 
 
+def test_receipts_need_no_customer_but_estimates_do(api):
+    line = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 200,
+        "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+    }
+    bank = api.account("Bank")
+    refund = api.create("RefundReceipt", {"Line": [line], "DepositToAccountRef": bank})
+    assert refund["TotalAmt"] == 200.0 and "CustomerRef" not in refund
+    assert api.create("SalesReceipt", {"Line": [line]})["TotalAmt"] == 200.0
+    for entity in ("Estimate", "CreditMemo", "Invoice"):
+        assert api.fault(entity, {"Line": [line]})["element"] == "CustomerRef", entity
+
+
+def test_the_subtotal_sits_above_the_discount(api):
+    item = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 35,
+        "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": 35},
+    }
+    discounts = api.query("select * from Account where AccountType = 'Income'")
+    discount = {
+        "DetailType": "DiscountLineDetail",
+        "Amount": 3.5,
+        "DiscountLineDetail": {
+            "PercentBased": True,
+            "DiscountPercent": 10,
+            "DiscountAccountRef": {"value": discounts.json()["QueryResponse"]["Account"][0]["Id"]},
+        },
+    }
+    made = api.create("Estimate", {"CustomerRef": {"value": "3"}, "Line": [item, discount]})
+    kinds = [line["DetailType"] for line in made["Line"]]
+    assert kinds == ["SalesItemLineDetail", "SubTotalLineDetail", "DiscountLineDetail"]
+    assert (made["Line"][1]["Amount"], made["TotalAmt"]) == (35.0, 31.5)
+
+
 def test_time_activity_names_who_worked(api):
     assert api.fault("TimeActivity", {"NameOf": "Employee", "Hours": 1})["element"] == "EmployeeRef"
     worker = api.create("Employee", {"DisplayName": "Worker"})

@@ -78,6 +78,20 @@ def _invoice_link(realm_id: str, invoice_id: str) -> str:
     return f"https://connect.intuit.com/portal/app/CommerceNetwork/view/scs-v1-{digest}"
 
 
+def _taken(entity: str, body: Any) -> Any:
+    """A request body in the books' form (a template's ids come from its transaction)."""
+    return recurring.from_wire(body) if entity == recurring.ENTITY else body
+
+
+def _shown(entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record in the wire form QuickBooks answers (see :func:`_taken`)."""
+    if entity == recurring.ENTITY:
+        return recurring.to_wire(record)
+    if entity == "ExchangeRate":
+        return exchange.answer(record)
+    return record
+
+
 class DataApi:
     """Routes and answers data API requests for one :class:`Company`."""
 
@@ -184,7 +198,7 @@ class DataApi:
         raise unsupported_operation(f"{method} /{'/'.join(segments)}")
 
     def _write(self, request: WireRequest, entity: str) -> WireResponse:
-        body = self._json(request)
+        body = _taken(entity, self._json(request))
         operation = (request.param("operation") or "").lower()
         include = {x.strip().lower() for x in (request.param("include") or "").split(",") if x}
         if operation == "delete":
@@ -234,8 +248,8 @@ class DataApi:
     def _query(self, text: str) -> dict[str, Any]:
         query = parse_query(text, QUERYABLE)
         answer = copy.deepcopy(run_query(query, self.company.stored(query.entity)))
-        if query.entity == "ExchangeRate" and "ExchangeRate" in answer:
-            answer["ExchangeRate"] = [exchange.answer(r) for r in answer["ExchangeRate"]]
+        if query.entity in answer:
+            answer[query.entity] = [_shown(query.entity, r) for r in answer[query.entity]]
         return answer
 
     def _batch(self, request: WireRequest) -> dict[str, Any]:
@@ -269,16 +283,18 @@ class DataApi:
             options = frozenset(
                 x.strip().lower() for x in str(item.get("optionsData") or "").split(",") if x
             )
+            body = _taken(entity, item[entity])
             if operation == "create":
-                answer[entity] = self.company.create(entity, item[entity], options)
+                answer[entity] = self.company.create(entity, body, options)
             elif operation == "update" and "void" in options:
-                answer[entity] = self.company.void(entity, item[entity])
+                answer[entity] = self.company.void(entity, body)
             elif operation == "update":
-                answer[entity] = self.company.update(entity, item[entity], options)
+                answer[entity] = self.company.update(entity, body, options)
             elif operation == "delete":
-                answer[entity] = self.company.delete(entity, item[entity])
+                answer[entity] = self.company.delete(entity, body)
             else:
                 raise unsupported_operation(f"batch operation '{operation}'")
+            answer[entity] = _shown(entity, answer[entity])
         except QboFault as fault:
             answer = {"bId": b_id, "Fault": fault.fault()}
         return answer
@@ -314,7 +330,7 @@ class DataApi:
         responses: list[dict[str, Any]] = []
         kept = self._cdc_cut(entities, since)
         for entity in entities:
-            changed = kept[entity]
+            changed = [_shown(entity, record) for record in kept[entity]]
             if changed:
                 responses.append(
                     {
@@ -352,7 +368,7 @@ class DataApi:
         return WireResponse.json(200, {**payload, "time": iso_ms(self._now())})
 
     def _entity(self, entity: str, record: dict[str, Any]) -> WireResponse:
-        return self._ok({entity: record})
+        return self._ok({entity: _shown(entity, record)})
 
     def _fault(self, fault: QboFault) -> WireResponse:
         return WireResponse.json(fault.status, fault.body(self._now()))

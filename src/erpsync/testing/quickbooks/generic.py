@@ -106,12 +106,19 @@ def _lines(company: Company, spec: EntitySpec, record: dict[str, Any]) -> Decima
     )
     total -= 2 * discounts
     if "SalesItemLineDetail" in spec.lines:
-        lines.append(
+        # The subtotal sits above the discount it is the base of, as QuickBooks answers
+        # (Intuit's estimate sample: item line, SubTotalLineDetail, DiscountLineDetail).
+        at = next(
+            (i for i, line in enumerate(lines) if line["DetailType"] == "DiscountLineDetail"),
+            len(lines),
+        )
+        lines.insert(
+            at,
             {
                 "Amount": money(total + discounts),
                 "DetailType": "SubTotalLineDetail",
                 "SubTotalLineDetail": {},
-            }
+            },
         )
     record["Line"] = lines
     return total

@@ -147,6 +147,8 @@ def _matches(record: dict[str, Any], condition: Condition) -> bool:
     try:
         if condition.operator == "=":
             return bool(left == right)
+        if condition.operator == "!=":
+            return bool(left != right)
         if condition.operator == "<":
             return bool(left < right)
         if condition.operator == ">":

@@ -18,6 +18,14 @@ on every data API request, so advancing a ``FakeClock`` and asking is enough.
 ``Reminded`` and ``UnScheduled`` templates never make anything (QuickBooks only
 reminds a user). A transaction the rules refuse on its day (a customer made inactive
 since) is skipped and logged; the schedule moves on.
+
+On the wire a template has no fields of its own: ``Id``, ``SyncToken`` and ``MetaData``
+live in the held transaction (``{"RecurringTransaction": {"Bill": {"Id": "7", ...}}}``),
+and an update or delete names the template by them (python-quickbooks, written against
+the real service, reads ``saved.Bill.Id`` and sends ``{"Bill": {"Id", "SyncToken", ...}}``
+back). The books keep them at the top, as for every entity; :func:`from_wire` and
+:func:`to_wire` move them across. A query may filter on ``Type``, the held
+transaction's entity (``WHERE Type = 'Bill'``).
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from erpsync.testing.quickbooks.values import optional_date
 if TYPE_CHECKING:
     from erpsync.testing.quickbooks.company import Company
 
-__all__ = ["INTERVALS", "RECUR_TYPES", "recurring", "run_due"]
+__all__ = ["INTERVALS", "RECUR_TYPES", "from_wire", "recurring", "run_due", "to_wire"]
 
 ENTITY = "RecurringTransaction"
 INTERVALS = ("Daily", "Weekly", "Monthly", "Yearly")
@@ -50,6 +58,40 @@ RECUR_TYPES = ("Automated", "Reminded", "UnScheduled")
 _DAYS = tuple(calendar.day_name)  # Monday ... Sunday
 _MONTHS = tuple(calendar.month_name)[1:]  # January ... December
 _log = logging.getLogger("erpsync.testing")
+
+
+#: The server-owned fields a template's wire form carries inside its transaction.
+_OWN = ("Id", "SyncToken", "domain", "sparse", "MetaData")
+
+
+def from_wire(body: Any) -> Any:
+    """A request body as the books take it: the held transaction's ``Id`` and
+    ``SyncToken`` lifted to the top (a body already naming them there is kept)."""
+    if not isinstance(body, dict):
+        return body
+    held = [name for name in body if name in ENTITIES and name != ENTITY]
+    if len(held) != 1 or not isinstance(body[held[0]], dict):
+        return body
+    inner = dict(body[held[0]])
+    out = {k: v for k, v in body.items() if k != held[0]}
+    for name in ("Id", "SyncToken"):
+        value = inner.pop(name, None)
+        if value not in (None, "") and out.get(name) in (None, ""):
+            out[name] = value
+    for name in ("domain", "sparse", "MetaData"):
+        inner.pop(name, None)
+    out[held[0]] = inner
+    return out
+
+
+def to_wire(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored template as QuickBooks answers it: only the held transaction, which
+    carries the template's ``Id``, ``SyncToken`` and ``MetaData``."""
+    entity = next((n for n in stored if n in ENTITIES and n != ENTITY), None)
+    if entity is None or not isinstance(stored[entity], dict):
+        return stored  # a tombstone ({"status": "Deleted", "Id": ...}) is answered as is
+    own = {k: stored[k] for k in _OWN if k in stored}
+    return {entity: {**own, **stored[entity]}}
 
 
 def _held(record: dict[str, Any]) -> str:
@@ -169,6 +211,7 @@ def recurring(
     info["ScheduleInfo"] = schedule
     inner["RecurringInfo"] = info
     record[entity] = inner
+    record["Type"] = entity  # what a query's WHERE Type = 'Bill' reads; not answered
     return record
 
 
