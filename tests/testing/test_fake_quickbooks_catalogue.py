@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from erpsync.testing import FakeClock, FakeQuickBooks
 
 class Api:
     def __init__(self, fake: FakeQuickBooks) -> None:
+        self.realm_id = fake.realm_id
         self.base = f"https://quickbooks.api.intuit.com/v3/company/{fake.realm_id}"
         self.headers = {"Authorization": f"Bearer {fake.credentials.access_token}"}
 
@@ -172,7 +174,7 @@ def test_tax_service_creates_a_tax_code_and_its_rates(api):
     assert api.fault("TaxCode", {"Name": "Direct"})["code"] == "500"  # created only this way
 
 
-def test_attachable_metadata_but_no_upload(api):
+def test_attachable_metadata(api):
     note = api.create(
         "Attachable",
         {"Note": "PO scan", "AttachableRef": [{"EntityRef": {"type": "Vendor", "value": "1"}}]},
@@ -180,8 +182,64 @@ def test_attachable_metadata_but_no_upload(api):
     assert note["AttachableRef"][0]["EntityRef"]["type"] == "Vendor"
     missing = {"Note": "x", "AttachableRef": [{"EntityRef": {"type": "Vendor", "value": "99"}}]}
     assert api.fault("Attachable", missing)["code"] == "610"
-    upload = api.fault("Attachable", {}, path="/upload")
-    assert "not emulated" in upload["Detail"]
+    forged = api.create("Attachable", {"Note": "y", "Size": 5, "FileAccessUri": "/elsewhere"})
+    assert "Size" not in forged and "FileAccessUri" not in forged  # the server's fields
+
+
+def upload(api: Api, files: dict[str, Any]) -> requests.Response:
+    return requests.post(api.base + "/upload", files=files, headers=api.headers)
+
+
+def test_an_upload_stores_the_file_and_its_attachable(api):
+    meta = {
+        "AttachableRef": [{"EntityRef": {"type": "Vendor", "value": "1"}}],
+        "FileName": "receipt.pdf",
+        "ContentType": "application/pdf",
+    }
+    pdf = b"%PDF-1.4 \x00\xff not text"
+    answer = upload(
+        api,
+        {
+            "file_metadata_0": (None, json.dumps(meta), "application/json"),
+            "file_content_0": ("receipt.pdf", pdf, "application/pdf"),
+            "file_content_1": ("note.txt", b"hello", "text/plain"),  # no metadata: made
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    made = [entry["Attachable"] for entry in answer.json()["AttachableResponse"]]
+    assert [(m["FileName"], m["ContentType"], m["Size"]) for m in made] == [
+        ("receipt.pdf", "application/pdf", len(pdf)),
+        ("note.txt", "text/plain", 5),
+    ]
+    first = made[0]
+    assert first["FileAccessUri"] == f"/v3/company/{api.realm_id}/download/{first['Id']}"
+    read = requests.get(f"{api.base}/attachable/{first['Id']}", headers=api.headers).json()
+    assert read["Attachable"]["AttachableRef"][0]["EntityRef"]["value"] == "1"
+    link = requests.get(f"{api.base}/download/{first['Id']}", headers=api.headers)
+    assert link.status_code == 200 and link.headers["Content-Type"].startswith("text/plain")
+    file = requests.get(link.text)  # no bearer token: the URL is signed, as Intuit's are
+    assert (file.status_code, file.content) == (200, pdf)
+    assert file.headers["Content-Type"] == "application/pdf"
+    assert requests.get(link.text.replace("Signature=", "Signature=0")).status_code == 401
+
+
+def test_an_upload_is_all_or_nothing_and_must_be_multipart(api):
+    before = api.query("select count(*) from Attachable").json()["QueryResponse"]["totalCount"]
+    bad = {"AttachableRef": [{"EntityRef": {"type": "Vendor", "value": "99"}}], "FileName": "b"}
+    answer = upload(
+        api,
+        {
+            "file_content_01": ("a.txt", b"a", "text/plain"),
+            "file_metadata_02": (None, json.dumps(bad), "application/json"),
+            "file_content_02": ("b.txt", b"b", "text/plain"),
+        },
+    )
+    assert answer.status_code == 400 and answer.json()["Fault"]["Error"][0]["code"] == "610"
+    after = api.query("select count(*) from Attachable").json()["QueryResponse"]["totalCount"]
+    assert after == before
+    assert api.fault("Attachable", {"FileName": "x"}, path="/upload")["code"] == "2010"
+    no_file = upload(api, {"file_metadata_0": (None, json.dumps(bad), "application/json")})
+    assert no_file.status_code == 400 and "file_content" in no_file.text
 
 
 def test_sales_documents_compute_totals(api):

@@ -299,6 +299,16 @@ ENTITIES: dict[str, EntitySpec] = {
         EntitySpec(
             "Attachable",
             operations=_TXN,
+            # The file's facts are the server's (an upload sets them; see uploads.py).
+            read_only=frozenset(
+                {
+                    "Size",
+                    "FileAccessUri",
+                    "TempDownloadUri",
+                    "ThumbnailFileAccessUri",
+                    "ThumbnailTempDownloadUri",
+                }
+            ),
             filterable=_BASE | {"FileName", "AttachableRef.EntityRef.Type"},
             rule="attachable",
         ),
