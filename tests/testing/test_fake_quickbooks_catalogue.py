@@ -318,3 +318,60 @@ def test_operations_follow_the_catalogue(api):
     )
     gone = api.post("/estimate", {"Id": estimate["Id"], "SyncToken": "0"}, operation="delete")
     assert gone.json()["Estimate"]["status"] == "Deleted"
+
+
+def test_intuits_samples_find_the_sandbox_records_they_name(api):
+    # Intuit's estimate sample, as python-quickbooks' suite sends it: item 10, account 86.
+    sample = {
+        "CustomerRef": {"value": "3", "name": "Cool Cars"},
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": 35.0,
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": "10", "name": "Pest Control"},
+                    "TaxCodeRef": {"value": "NON"},
+                    "Qty": 1,
+                    "UnitPrice": 35,
+                },
+            },
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": 3.5,
+                "DiscountLineDetail": {
+                    "PercentBased": True,
+                    "DiscountPercent": 10,
+                    "DiscountAccountRef": {"value": "86", "name": "Discounts given"},
+                },
+            },
+        ],
+    }
+    estimate = api.create("Estimate", sample)
+    assert (estimate["TotalAmt"], estimate["TxnTaxDetail"]) == (31.5, {"TotalTax": 0})
+    visa = api.query("select * from Account where Id = '42'").json()["QueryResponse"]["Account"]
+    assert (visa[0]["Name"], visa[0]["AccountType"]) == ("Visa", "Credit Card")
+    # New records are numbered after the seeded sandbox Ids, never onto them.
+    made = api.create("Account", {"Name": "Petty Cash", "AccountType": "Bank"})
+    assert int(made["Id"]) > 86
+    item = api.create(
+        "Item", {"Name": "Hedging", "Type": "Service", "IncomeAccountRef": {"value": "2"}}
+    )
+    assert int(item["Id"]) > 10
+
+
+def test_the_sandbox_sales_tax_and_the_tax_code_answer(api):
+    rates = api.query("select * from TaxRate").json()["QueryResponse"]["TaxRate"]
+    assert [(r["Name"], r["RateValue"]) for r in rates] == [("California", 8)]
+    agency = api.query("select * from TaxAgency").json()["QueryResponse"]["TaxAgency"][0]
+    assert rates[0]["AgencyRef"]["value"] == agency["Id"]
+    # The system codes come first and in full, outside MAXRESULTS; the company's are paged.
+    one = api.query("select * from TaxCode MAXRESULTS 1").json()["QueryResponse"]
+    assert [c["Id"] for c in one["TaxCode"]][:2] == ["NON", "TAX"]
+    assert [c["Name"] for c in one["TaxCode"]][2:] == ["California"]
+    assert one["maxResults"] == 3
+    later = api.query("select * from TaxCode STARTPOSITION 2 MAXRESULTS 5").json()
+    assert "TaxCode" not in later["QueryResponse"]  # one own code: page 2 is empty
+    count = api.query("select count(*) from TaxCode").json()["QueryResponse"]["totalCount"]
+    assert count == 3
+    taxable = api.query("select * from TaxCode where Taxable = true").json()["QueryResponse"]
+    assert sorted(c["Name"] for c in taxable["TaxCode"]) == ["California", "TAX"]

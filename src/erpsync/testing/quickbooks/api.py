@@ -306,7 +306,11 @@ class DataApi:
 
     def _query(self, text: str) -> dict[str, Any]:
         query = parse_query(text, QUERYABLE)
-        answer = copy.deepcopy(run_query(query, self.company.stored(query.entity)))
+        stored = self.company.stored(query.entity)
+        if query.entity == "TaxCode":
+            answer = copy.deepcopy(taxes.query_tax_codes(query, stored))
+        else:
+            answer = copy.deepcopy(run_query(query, stored))
         if query.entity in answer:
             answer[query.entity] = [self._shown(query.entity, r) for r in answer[query.entity]]
         return answer

@@ -120,6 +120,7 @@ def _lines(company: Company, spec: EntitySpec, record: dict[str, Any]) -> Decima
                 "SubTotalLineDetail": {},
             },
         )
+        record["TxnTaxDetail"] = {"TotalTax": 0}  # as on invoices: tax is not computed
     record["Line"] = lines
     return total
 

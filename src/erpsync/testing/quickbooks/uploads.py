@@ -144,8 +144,8 @@ def stamp(metadata: dict[str, Any], part: Part) -> dict[str, Any]:
     if not file_name:
         raise required_missing("FileName")
     record["FileName"] = file_name
-    record["ContentType"] = record.get("ContentType") or part.content_type or (
-        "application/octet-stream"
+    record["ContentType"] = (
+        record.get("ContentType") or part.content_type or ("application/octet-stream")
     )
     return record
 
