@@ -286,10 +286,14 @@ def test_the_subtotal_sits_above_the_discount(api):
             "DiscountAccountRef": {"value": discounts.json()["QueryResponse"]["Account"][0]["Id"]},
         },
     }
-    made = api.create("Estimate", {"CustomerRef": {"value": "3"}, "Line": [item, discount]})
-    kinds = [line["DetailType"] for line in made["Line"]]
-    assert kinds == ["SalesItemLineDetail", "SubTotalLineDetail", "DiscountLineDetail"]
-    assert (made["Line"][1]["Amount"], made["TotalAmt"]) == (35.0, 31.5)
+    for entity in ("Estimate", "Invoice", "SalesReceipt"):
+        made = api.create(entity, {"CustomerRef": {"value": "3"}, "Line": [item, discount]})
+        kinds = [line["DetailType"] for line in made["Line"]]
+        assert kinds == ["SalesItemLineDetail", "SubTotalLineDetail", "DiscountLineDetail"]
+        assert (made["Line"][1]["Amount"], made["TotalAmt"]) == (35.0, 31.5), entity
+    assert made["Line"][0]["LineNum"] == 1
+    invoice = api.query("select * from Invoice").json()["QueryResponse"]["Invoice"][-1]
+    assert invoice["Balance"] == 31.5
 
 
 def test_time_activity_names_who_worked(api):
@@ -375,3 +379,17 @@ def test_the_sandbox_sales_tax_and_the_tax_code_answer(api):
     assert count == 3
     taxable = api.query("select * from TaxCode where Taxable = true").json()["QueryResponse"]
     assert sorted(c["Name"] for c in taxable["TaxCode"]) == ["California", "TAX"]
+
+
+def test_a_reset_forgets_the_uploaded_files():
+    fake = FakeQuickBooks(clock=FakeClock(), governance=None)
+    with fake:
+        api = Api(fake)
+        made = upload(api, {"file_content_0": ("a.txt", b"abc", "text/plain")})
+        attachable_id = made.json()["AttachableResponse"][0]["Attachable"]["Id"]
+        link = requests.get(f"{api.base}/download/{attachable_id}", headers=api.headers).text
+        assert requests.get(link).content == b"abc"
+        fake.reset_company()
+        gone = requests.get(f"{api.base}/download/{attachable_id}", headers=api.headers)
+        assert gone.status_code == 400 and gone.json()["Fault"]["Error"][0]["code"] == "610"
+        assert requests.get(link).status_code in (400, 401)
