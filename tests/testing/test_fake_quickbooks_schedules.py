@@ -309,3 +309,19 @@ def test_templates_filter_by_the_type_they_hold(api: Api) -> None:
     assert "Type" not in rows["RecurringTransaction"][0]["Bill"]
     every = api.query("select * from RecurringTransaction")["RecurringTransaction"]
     assert sorted(next(iter(r)) for r in every) == ["Bill", "Invoice"]
+
+
+def test_the_held_transaction_obeys_its_own_rules_but_draws_no_number(api: Api) -> None:
+    daily = {"IntervalType": "Daily", "NumInterval": 1, "StartDate": "2030-01-01"}
+    made = api.post("/recurringtransaction", _template(daily)).json()["RecurringTransaction"]
+    inner = made["Invoice"]
+    assert inner["CustomerRef"]["name"] == "Amy's Bird Sanctuary" and inner["TotalAmt"] == 50.0
+    assert "DocNumber" not in inner and "TxnDate" not in inner
+    missing = _template(daily)
+    missing["Invoice"]["CustomerRef"] = {"value": "99"}
+    refused = api.post("/recurringtransaction", missing)
+    assert refused.status_code == 400
+    assert refused.json()["Fault"]["Error"][0]["element"] == "CustomerRef"
+    line = _template(daily)["Invoice"]["Line"]
+    invoice = api.post("/invoice", {"CustomerRef": {"value": "1"}, "Line": line}).json()
+    assert invoice["Invoice"]["DocNumber"] == "1001"  # the templates took no number

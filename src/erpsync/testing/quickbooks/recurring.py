@@ -10,7 +10,9 @@ A template holds one transaction (``{"Invoice": {..., "RecurringInfo": {...}}}``
 
 ``IntervalType`` is Daily, Weekly (``DayOfWeek``), Monthly (``DayOfMonth``, clamped to
 the month's last day) or Yearly (``MonthOfYear`` and ``DayOfMonth``), every
-``NumInterval`` of them from ``StartDate``; ``EndDate`` and ``MaxOccurrences`` end it.
+``NumInterval`` of them from ``StartDate``; the held transaction is checked by its own
+entity's rules when the template is written (a missing customer is a 610 then, not on
+the day it recurs); ``EndDate`` and ``MaxOccurrences`` end it.
 The server keeps ``NextDate`` and ``PreviousDate``. An ``Automated``, active template
 makes its transaction (through the entity's own rules, ``TxnDate`` the scheduled day)
 whenever the emulator clock has passed ``NextDate`` in the company's time zone: checked
@@ -176,6 +178,23 @@ def _schedule(info: Any) -> dict[str, Any]:
     return out
 
 
+def _checked(company: Company, entity: str, inner: dict[str, Any]) -> dict[str, Any]:
+    """The held transaction as its own entity's rules store it (references must exist,
+    lines are numbered, totals computed), but as a template: it takes no document
+    number from the company's sequence and has no date of its own unless it was given
+    one (each transaction made from it gets its scheduled day)."""
+    from erpsync.testing.quickbooks import generic  # generic's hooks import this module
+
+    body = {k: v for k, v in inner.items() if k not in ("RecurringInfo", "RecurDataRef")}
+    # A "previous" version makes the rules treat it as an existing document: no number
+    # is drawn from the sequence, and nothing has been applied to it.
+    checked = generic.normalize(company, entity, body, {"Id": ""}, frozenset())
+    for name in ("TxnDate", "DueDate"):
+        if inner.get(name) in (None, ""):
+            checked.pop(name, None)
+    return checked
+
+
 def _next_date(info: dict[str, Any]) -> str | None:
     previous = info.get("PreviousDate")
     for day in _occurrences(info):
@@ -193,6 +212,7 @@ def recurring(
     info = inner.get("RecurringInfo")
     if not isinstance(info, dict):
         raise required_missing(f"{entity}.RecurringInfo")
+    inner = {**_checked(company, entity, inner), "RecurringInfo": info}
     info = dict(info)
     info["RecurType"] = _choice(info, "RecurType", RECUR_TYPES, "Automated")
     info["Active"] = info.get("Active", True) not in (False, "false")
