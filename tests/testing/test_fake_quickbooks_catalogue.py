@@ -370,15 +370,17 @@ def test_the_sandbox_sales_tax_and_the_tax_code_answer(api):
     assert rates[0]["AgencyRef"]["value"] == agency["Id"]
     # The system codes come first and in full, outside MAXRESULTS; the company's are paged.
     one = api.query("select * from TaxCode MAXRESULTS 1").json()["QueryResponse"]
-    assert [c["Id"] for c in one["TaxCode"]][:2] == ["NON", "TAX"]
-    assert [c["Name"] for c in one["TaxCode"]][2:] == ["California"]
-    assert one["maxResults"] == 3
+    assert [c["Id"] for c in one["TaxCode"]][:3] == ["TAX", "NON", "CustomSalesTax"]
+    assert [c["Name"] for c in one["TaxCode"]][3:] == ["California"]
+    assert one["maxResults"] == 4
     later = api.query("select * from TaxCode STARTPOSITION 2 MAXRESULTS 5").json()
     assert "TaxCode" not in later["QueryResponse"]  # one own code: page 2 is empty
     count = api.query("select count(*) from TaxCode").json()["QueryResponse"]["totalCount"]
-    assert count == 3
+    assert count == 4
     taxable = api.query("select * from TaxCode where Taxable = true").json()["QueryResponse"]
-    assert sorted(c["Name"] for c in taxable["TaxCode"]) == ["California", "TAX"]
+    assert [c["Name"] for c in taxable["TaxCode"]] == ["TAX", "CustomSalesTax", "California"]
+    named = api.query("select * from TaxCode ORDERBY Name").json()["QueryResponse"]["TaxCode"]
+    assert [c["Name"] for c in named][:3] == ["CustomSalesTax", "NON", "TAX"]
 
 
 def test_a_reset_forgets_the_uploaded_files():
@@ -393,3 +395,26 @@ def test_a_reset_forgets_the_uploaded_files():
         gone = requests.get(f"{api.base}/download/{attachable_id}", headers=api.headers)
         assert gone.status_code == 400 and gone.json()["Fault"]["Error"][0]["code"] == "610"
         assert requests.get(link).status_code in (400, 401)
+
+
+def test_records_are_what_a_read_answers():
+    fake = FakeQuickBooks(clock=FakeClock(), governance=None)
+    with fake:
+        api = Api(fake)
+        upload(api, {"file_content_0": ("a.txt", b"abcd", "text/plain")})
+        schedule = {"IntervalType": "Daily", "NumInterval": 1, "StartDate": "2030-01-01"}
+        line = {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": 5,
+            "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+        }
+        template = {
+            "CustomerRef": {"value": "1"},
+            "Line": [line],
+            "RecurringInfo": {"Name": "Weekly", "ScheduleInfo": schedule},
+        }
+        api.post("/recurringtransaction", {"Invoice": template})
+    (attachment,) = fake.records("Attachable")
+    assert attachment["Size"] == 4 and attachment["FileAccessUri"].endswith("/download/1")
+    (kept,) = fake.records("RecurringTransaction")
+    assert list(kept) == ["Invoice"] and kept["Invoice"]["Id"] == "1"

@@ -226,7 +226,7 @@ class DataApi:
         for record, part in made:
             stored = self.company.create("Attachable", record)
             self.files[stored["Id"]] = part.data
-            answers.append({"Attachable": self._shown("Attachable", stored)})
+            answers.append({"Attachable": self.shown("Attachable", stored)})
         return answers
 
     def _file_of(self, attachable_id: str) -> str:
@@ -312,7 +312,7 @@ class DataApi:
         else:
             answer = copy.deepcopy(run_query(query, stored))
         if query.entity in answer:
-            answer[query.entity] = [self._shown(query.entity, r) for r in answer[query.entity]]
+            answer[query.entity] = [self.shown(query.entity, r) for r in answer[query.entity]]
         return answer
 
     def _batch(self, request: WireRequest) -> dict[str, Any]:
@@ -357,7 +357,7 @@ class DataApi:
                 answer[entity] = self.company.delete(entity, body)
             else:
                 raise unsupported_operation(f"batch operation '{operation}'")
-            answer[entity] = self._shown(entity, answer[entity])
+            answer[entity] = self.shown(entity, answer[entity])
         except QboFault as fault:
             answer = {"bId": b_id, "Fault": fault.fault()}
         return answer
@@ -393,7 +393,7 @@ class DataApi:
         responses: list[dict[str, Any]] = []
         kept = self._cdc_cut(entities, since)
         for entity in entities:
-            changed = [self._shown(entity, record) for record in kept[entity]]
+            changed = [self.shown(entity, record) for record in kept[entity]]
             if changed:
                 responses.append(
                     {
@@ -431,9 +431,9 @@ class DataApi:
         return WireResponse.json(200, {**payload, "time": iso_ms(self._now())})
 
     def _entity(self, entity: str, record: dict[str, Any]) -> WireResponse:
-        return self._ok({entity: self._shown(entity, record)})
+        return self._ok({entity: self.shown(entity, record)})
 
-    def _shown(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    def shown(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
         """A stored record in the wire form QuickBooks answers (see :func:`_taken`): a
         template as its transaction, a rate without ``Id``, an attachment with its file's
         size and URIs."""

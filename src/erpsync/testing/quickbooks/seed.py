@@ -317,15 +317,17 @@ def _named(name: str, **fields: Any) -> dict[str, Any]:
 
 
 def _lists(company: Company) -> None:
-    """The tax codes (``TAX`` and ``NON``, as every US company has), terms and payment
-    methods a new company starts with."""
-    for code, taxable, description in (
-        ("TAX", True, "TAX"),
-        ("NON", False, "Non-Taxable"),
+    """The system tax codes (``TAX``, ``NON`` and the ``CustomSalesTax`` group, as
+    Intuit's TaxCode sample lists them for its sandbox), terms and payment methods a new
+    company starts with."""
+    for code, taxable, description, group in (
+        ("TAX", True, "TAX", False),
+        ("NON", False, "Non-Taxable", False),
+        ("CustomSalesTax", True, "CustomSalesTax", True),
     ):
         company.insert(
             "TaxCode",
-            _named(code, Description=description, Taxable=taxable, TaxGroup=False),
+            _named(code, Description=description, Taxable=taxable, TaxGroup=group),
             notify=False,
             record_id=code,
         )

@@ -23,16 +23,21 @@ from erpsync.testing.quickbooks.values import number, ref_value, to_decimal
 if TYPE_CHECKING:
     from erpsync.testing.quickbooks.company import Company
 
-__all__ = ["query_tax_codes", "tax_service"]
+__all__ = ["SYSTEM_CODES", "query_tax_codes", "tax_service"]
+
+
+#: The system tax codes in the order QuickBooks lists them (Intuit's TaxCode sample).
+SYSTEM_CODES = ("TAX", "NON", "CustomSalesTax")
 
 
 def query_tax_codes(query: Query, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """A TaxCode query as QuickBooks answers it in a US company: the system codes
-    (``TAX``, ``NON``: their Ids are their names) come first and in full, outside
-    ``MAXRESULTS``, then the company's own codes, paged. Intuit's developer forum knows
-    it as "setting maxresults on taxcode query returns incorrect number of records";
+    (``TAX``, ``NON``, ``CustomSalesTax``: their Ids are their names) come first, in
+    that order and in full, outside ``MAXRESULTS``, then the company's own codes, paged.
+    Intuit's TaxCode sample lists them so; its developer forum knows the paging as
+    "setting maxresults on taxcode query returns incorrect number of records", and
     python-quickbooks' integration suite, run against a sandbox, expects it (one code
-    asked for, the system codes with it) and reads the first code's Id as its name."""
+    asked for, four answered)."""
     if query.count:
         return run_query(query, records)
     system = [r for r in records if not str(r.get("Id", "")).isdigit()]
@@ -42,6 +47,9 @@ def query_tax_codes(query: Query, records: Sequence[dict[str, Any]]) -> dict[str
         return answer
     everything = replace(query, start_position=1, max_results=len(system) or 1)
     first = run_query(everything, system).get("TaxCode", [])
+    if not query.order:
+        known = {code: position for position, code in enumerate(SYSTEM_CODES)}
+        first.sort(key=lambda r: known.get(str(r.get("Id")), len(known)))
     rows = [*first, *answer.get("TaxCode", [])]
     if not rows:
         return answer
