@@ -35,7 +35,6 @@ DEFAULT_MAX_RESULTS = wire.DEFAULT_PAGE_SIZE
 NAME_LISTS = frozenset({"Customer", "Vendor", "Item", "Account"})
 
 
-#: Intuit's list (``!=`` is not in it: the lexer refuses ``!`` as QuickBooks' parser does).
 @dataclass(frozen=True)
 class Query:
     entity: str
@@ -147,6 +146,8 @@ def _matches(record: dict[str, Any], condition: Condition) -> bool:
     try:
         if condition.operator == "=":
             return bool(left == right)
+        if condition.operator == "!=":
+            return bool(left != right)
         if condition.operator == "<":
             return bool(left < right)
         if condition.operator == ">":

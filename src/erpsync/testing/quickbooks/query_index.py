@@ -215,8 +215,8 @@ class EntityIndex:
     def candidates(self, field_name: str, operator: str, literal: Any) -> set[str] | None:
         """Ids that may satisfy one condition, or ``None`` when no index applies."""
         index = next((i for n, i in self.fields.items() if n.lower() == field_name.lower()), None)
-        if index is None:
-            return None
+        if index is None or operator == "!=":
+            return None  # "!=" keeps nearly every record: a scan is as good
         if operator == "=":
             return index.equals([literal])
         if operator == "in":
