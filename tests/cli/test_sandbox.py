@@ -24,9 +24,7 @@ _SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 @contextmanager
-def _sandbox(
-    *argv: str, errors: list[str] | None = None
-) -> Iterator[tuple[str, dict[str, str]]]:
+def _sandbox(*argv: str, errors: list[str] | None = None) -> Iterator[tuple[str, dict[str, str]]]:
     """Start ``erpsync sandbox ARGV``; yield (what it printed up to "Press Ctrl-C", the
     exported variables); then Ctrl-C it and check it stopped cleanly (its standard
     error goes to ``errors``)."""
@@ -156,6 +154,26 @@ def test_sandbox_options_are_checked() -> None:
     code, _, err = run("sandbox", "quickbooks", "--limit", "-1")
     assert code == 2
     assert "--limit" in err
+
+
+@pytest.mark.parametrize("sample_data", [False, True])
+def test_sandbox_sample_data_gives_the_company_a_history(tmp_path: Path, sample_data: bool) -> None:
+    """``--sample-data``: the served company has the sandbox's invoices, payments and
+    estimates; without it, none."""
+    flags = ["--dir", str(tmp_path), *(["--sample-data"] if sample_data else [])]
+    with _sandbox("quickbooks", *flags) as (_, env):
+        base = f"{env['ERPSYNC_SANDBOX_URL']}/_erpsync/records"
+        counts = [
+            len(requests.get(f"{base}/{entity}", timeout=10).json()[entity])
+            for entity in ("Invoice", "Payment", "Estimate")
+        ]
+    assert counts == ([8, 5, 3] if sample_data else [0, 0, 0])
+
+
+def test_sandbox_sample_data_is_for_quickbooks_only() -> None:
+    code, _, err = run("sandbox", "netsuite", "--sample-data")
+    assert code == 2
+    assert "--sample-data" in err
 
 
 def test_show_tokens_is_an_option_of_sandbox() -> None:

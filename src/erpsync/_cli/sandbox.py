@@ -38,7 +38,12 @@ Kind = Literal["quickbooks", "netsuite"]
 
 
 def make_sandbox(
-    kind: Kind, *, latency_ms: float = 0.0, limit: int | None = None, rate_limits: bool = False
+    kind: Kind,
+    *,
+    latency_ms: float = 0.0,
+    limit: int | None = None,
+    rate_limits: bool = False,
+    sample_data: bool = False,
 ) -> Emulator:
     """The emulator a sandbox serves: real clock, fixed latency, a concurrency limit.
 
@@ -47,6 +52,8 @@ def make_sandbox(
     QuickBooks' request windows (10 a second, 500 a minute, 40 batches a minute), off by
     default as in ``FakeQuickBooks`` (see ``QBO_DEFAULT_GOVERNANCE``: a sequential client
     at loopback speed would reach them, which none does over the internet).
+    ``sample_data`` gives the QuickBooks company a sandbox's invoices, payments and
+    estimates (``FakeQuickBooks(sample_transactions=True)``).
     """
     from erpsync.testing.core.emulator import Governance
 
@@ -54,6 +61,8 @@ def make_sandbox(
         raise ConfigurationError("--latency must be >= 0 milliseconds")
     if limit is not None and limit < 0:
         raise ConfigurationError("--limit must be >= 0 (0: no limits)")
+    if sample_data and kind != "quickbooks":
+        raise ConfigurationError("--sample-data is for the QuickBooks sandbox only")
     latency = latency_ms / 1000.0
     if kind == "quickbooks":
         from erpsync.testing.quickbooks import QBO_GOVERNANCE, FakeQuickBooks
@@ -64,7 +73,9 @@ def make_sandbox(
             qbo_rules = Governance(enabled=False)
         elif limit is not None:
             qbo_rules = Governance(concurrency=limit, windows=windows)
-        return FakeQuickBooks(latency=latency, governance=qbo_rules)
+        return FakeQuickBooks(
+            latency=latency, governance=qbo_rules, sample_transactions=sample_data
+        )
     from erpsync.testing.netsuite import NETSUITE_GOVERNANCE, FakeNetSuite
 
     ns_rules = NETSUITE_GOVERNANCE
@@ -153,6 +164,7 @@ def run_sandbox(
     latency_ms: float = 0.0,
     limit: int | None = None,
     rate_limits: bool = False,
+    sample_data: bool = False,
     workdir: Path | None = None,
     stop: threading.Event | None = None,
     ready: threading.Event | None = None,
@@ -169,7 +181,13 @@ def run_sandbox(
     stop = stop if stop is not None else threading.Event()
     emulator = fake
     if emulator is None:
-        emulator = make_sandbox(kind, latency_ms=latency_ms, limit=limit, rate_limits=rate_limits)
+        emulator = make_sandbox(
+            kind,
+            latency_ms=latency_ms,
+            limit=limit,
+            rate_limits=rate_limits,
+            sample_data=sample_data,
+        )
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix=f"erpsync-sandbox-{kind}-"))
     else:
@@ -250,6 +268,12 @@ def add_parser(subparsers: Any) -> None:
         "reaches them and none does over the internet",
     )
     parser.add_argument(
+        "--sample-data",
+        action="store_true",
+        help="QuickBooks: give the company a sandbox's history (8 invoices, paid, partly "
+        "paid, open and one overdue, 5 payments and 3 estimates); default: no transactions",
+    )
+    parser.add_argument(
         "--dir", default=None, metavar="DIR", help="where to write the token file / key"
     )
     parser.add_argument(
@@ -273,6 +297,7 @@ def run(args: argparse.Namespace) -> int:
         latency_ms=args.latency,
         limit=args.limit,
         rate_limits=args.rate_limits,
+        sample_data=args.sample_data,
         workdir=Path(args.dir) if args.dir else None,
         show_tokens=args.show_tokens,
     )

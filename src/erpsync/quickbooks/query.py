@@ -29,7 +29,9 @@ __all__ = ["MAX_PAGE_SIZE", "Query", "check_query_text", "quote"]
 
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*")
-#: Intuit's comparison operators (``!=`` is not one: QuickBooks refuses it).
+#: The comparison operators Intuit documents. ``!=`` is not among them: the service
+#: accepts it (undocumented; python-quickbooks' own suite and production apps use it,
+#: and FakeQuickBooks accepts it too), but the SDK never sends it.
 _OPERATORS = frozenset({"=", "<", ">", "<=", ">="})
 
 Literal = str | int | Decimal | bool | date | datetime

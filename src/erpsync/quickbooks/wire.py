@@ -67,7 +67,8 @@ CDC_LIMIT: Final = 1000
 #: Query paging: MAXRESULTS at most 1000, 100 when absent; STARTPOSITION is 1-based.
 MAX_PAGE_SIZE: Final = 1000
 DEFAULT_PAGE_SIZE: Final = 100
-#: Query operators Intuit lists (``!=`` is not one, nor OR or JOIN).
+#: Query operators Intuit lists (no OR or JOIN). ``!=`` is not listed: the service and
+#: FakeQuickBooks accept it (undocumented), but the SDK never sends it.
 QUERY_OPERATORS: Final = frozenset({"=", "<", ">", "<=", ">=", "IN", "LIKE"})
 #: Field lengths the service enforces.
 DOC_NUMBER_MAX: Final = 21

@@ -27,6 +27,7 @@ from erpsync.testing.quickbooks.realms import (
     id_order,
 )
 from erpsync.testing.quickbooks.routes import realm_of
+from erpsync.testing.quickbooks.sample import seed_transactions
 from erpsync.testing.quickbooks.seed import seed
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add",
     "authorize",
+    "check_sample",
     "find",
     "new_api",
     "realm_matcher",
@@ -54,8 +56,22 @@ def new_api(company: Company, memory: int, old: DataApi | None) -> DataApi:
     return old
 
 
-def seed_books(company: Company, seed_data: bool, name: str | None) -> None:
+def seed_books(company: Company, seed_data: bool, name: str | None, sample: bool) -> None:
+    """The seed, and with ``sample`` the sample history over its customers and items."""
     seed(company, seed_data, name=name)
+    if sample:
+        seed_transactions(company)
+
+
+def check_sample(seed_data: bool, sample_transactions: bool) -> bool:
+    """Sample transactions need the sample customers and items to be about."""
+    if sample_transactions and not seed_data:
+        raise ConfigurationError(
+            "sample_transactions=True needs seed_data=True (the sample invoices are to "
+            "the seeded customers, for the seeded items)",
+            field="sample_transactions",
+        )
+    return bool(sample_transactions)
 
 
 def find(fake: FakeQuickBooks, realm_id: str | None) -> Realm:
@@ -69,7 +85,11 @@ def find(fake: FakeQuickBooks, realm_id: str | None) -> Realm:
 
 
 def add(
-    fake: FakeQuickBooks, realm_id: str | None, seed_data: bool, name: str | None
+    fake: FakeQuickBooks,
+    realm_id: str | None,
+    seed_data: bool,
+    name: str | None,
+    sample_transactions: bool = False,
 ) -> QuickBooksCredentials:
     with fake._lock:
         if realm_id is None:
@@ -79,8 +99,9 @@ def add(
             raise ConfigurationError(f"a company with realm_id {realm_id!r} already exists")
         if name is not None and not str(name).strip():
             raise ConfigurationError("a company name must not be blank")
-        fake._plan.append((realm_id, bool(seed_data), name))
-        realm = fake._new_realm(realm_id, bool(seed_data), name, {})
+        sample = check_sample(bool(seed_data), sample_transactions)
+        fake._plan.append((realm_id, bool(seed_data), name, sample))
+        realm = fake._new_realm(realm_id, bool(seed_data), name, sample, {})
         fake._realms[realm_id] = realm
         return realm.credentials
 
@@ -145,7 +166,9 @@ def seed_records(
 def reset_company(fake: FakeQuickBooks, realm_id: str | None) -> None:
     with fake._lock:
         realm = find(fake, realm_id)
-        realm.company = fake._new_company(realm.realm_id, realm.seed_data, realm.name)
+        realm.company = fake._new_company(
+            realm.realm_id, realm.seed_data, realm.name, realm.sample_transactions
+        )
         realm.api.reset(realm.company)
 
 

@@ -5,8 +5,9 @@ only, under ``/_erpsync/``. Each endpoint acts on the first company, or on the o
 named by the path ``/_erpsync/companies/<realmId>/...``:
 
 * ``GET /_erpsync/companies``: every company (``realm_id``, ``CompanyName``);
-  ``POST /_erpsync/companies`` ``{"realm_id": "...", "name": "...", "seed_data": true}``
-  (every field optional) connects one more and answers its credentials;
+  ``POST /_erpsync/companies`` ``{"realm_id": "...", "name": "...", "seed_data": true,
+  "sample_transactions": false}`` (every field optional) connects one more and answers
+  its credentials;
 * ``GET .../credentials``: the app and that company's token pair;
 * ``GET .../records/<Entity>``: the stored records in wire format;
 * ``GET|POST .../preferences``: read, or merge sections into, the Preferences
@@ -61,6 +62,7 @@ def _companies(fake: FakeQuickBooks, request: WireRequest, parts: list[str]) -> 
             body.get("realm_id"),
             seed_data=bool(body.get("seed_data", True)),
             name=body.get("name"),
+            sample_transactions=bool(body.get("sample_transactions", False)),
         )
         return WireResponse.json(201, dataclasses.asdict(credentials))
     if not parts or parts[0] not in fake.realm_ids:

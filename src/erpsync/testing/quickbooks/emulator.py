@@ -104,7 +104,8 @@ class FakeQuickBooks(Emulator):
     turns limits off), ``latency=0.2`` or ``Latency(...)``,
     ``faults=FaultPlan(rates=..., seed=...)`` or ``fake.inject("drop" | "lose_response"
     | "server_error" | "throttle" | "slow", realm_id=...)``, ``seed_data=False`` for an
-    empty company, ``refresh_grace_seconds`` for refresh-token rotation,
+    empty company, ``sample_transactions=True`` for a sandbox's invoices, payments and
+    estimates, ``refresh_grace_seconds`` for refresh-token rotation,
     ``refuse_duplicate_doc_numbers=False`` for companies that accept duplicate invoice
     numbers; ``fake.clock.advance(3600)`` expires the access tokens; ``fake.reset()``
     returns to the constructed state (companies added later stay, with fresh books).
@@ -127,6 +128,7 @@ class FakeQuickBooks(Emulator):
         seed_data: bool = True,
         refuse_duplicate_doc_numbers: bool = True,
         requestid_memory: int = REPLAY_MEMORY,
+        sample_transactions: bool = False,
     ) -> None:
         """``governance=None`` disables the limits; ``refresh_tokens="rolling"`` (the
         default, as Intuit documents it) answers a refresh with the same refresh token
@@ -139,7 +141,11 @@ class FakeQuickBooks(Emulator):
         already in use, as QuickBooks does when the company's "warn if duplicate number"
         preference is off (default: refused with 6140, as with the warning on). It can
         be changed later through the attribute of the same name. ``requestid_memory``
-        is how many ``requestid`` answers are kept for replay (oldest forgotten first)."""
+        is how many ``requestid`` answers are kept for replay (oldest forgotten first).
+        ``sample_transactions=True`` gives the company a few weeks of history, as a new
+        Intuit sandbox has: 8 invoices (paid, partly paid, open, one overdue), 5 payments
+        and 3 estimates, made through the API's rules (invoices then continue at 1009);
+        the default is an empty ledger (the first invoice is 1001)."""
         super().__init__(
             clock=clock, latency=latency, faults=faults, governance=governance, seed=seed
         )
@@ -148,6 +154,7 @@ class FakeQuickBooks(Emulator):
         self.refresh_grace_seconds = check_grace(refresh_tokens, refresh_grace_seconds)
         self.refresh_tokens: RefreshTokens = refresh_tokens
         self.seed_data = seed_data
+        self.sample_transactions = companies.check_sample(seed_data, sample_transactions)
         self._refuse_duplicates = bool(refuse_duplicate_doc_numbers)
         self._lock = threading.RLock()
         self._router = Router(self, seed)
@@ -156,8 +163,11 @@ class FakeQuickBooks(Emulator):
         self._verifier = random_text(random.Random(f"{seed}:verifier"), 36, "0123456789abcdef")
         #: Webhook subscriptions and their delivery queue (``fake.webhooks.flush()``).
         self.webhooks = Webhooks(self.realm_id, self._verifier, random.Random(seed))
-        #: (realm id, seed data, company name) of every company, in the order added.
-        self._plan: list[tuple[str, bool, str | None]] = [(self.realm_id, seed_data, None)]
+        #: (realm id, seed data, company name, sample transactions) of every company, in
+        #: the order added.
+        self._plan: list[tuple[str, bool, str | None, bool]] = [
+            (self.realm_id, seed_data, None, self.sample_transactions)
+        ]
         self._realms: dict[str, Realm] = {}
         self._build_state()
 
@@ -176,11 +186,16 @@ class FakeQuickBooks(Emulator):
         self._app = ("AB" + random_text(rng, 48), random_text(rng, 40), _REDIRECT_URI)
         self.oauth.register_app(self._app[0], self._app[1], (_REDIRECT_URI,))
         previous, self._realms = self._realms, {}
-        for realm_id, seed_data, name in self._plan:
-            self._realms[realm_id] = self._new_realm(realm_id, seed_data, name, previous)
+        for realm_id, seed_data, name, sample in self._plan:
+            self._realms[realm_id] = self._new_realm(realm_id, seed_data, name, sample, previous)
 
     def _new_realm(
-        self, realm_id: str, seed_data: bool, name: str | None, previous: dict[str, Realm]
+        self,
+        realm_id: str,
+        seed_data: bool,
+        name: str | None,
+        sample: bool,
+        previous: dict[str, Realm],
     ) -> Realm:
         pair = self.oauth.connect(self._app[0], realm_id, (ACCOUNTING_SCOPE,))
         credentials = QuickBooksCredentials(
@@ -192,12 +207,14 @@ class FakeQuickBooks(Emulator):
             refresh_token=pair.refresh_token,
             verifier_token=self._verifier,
         )
-        company = self._new_company(realm_id, seed_data, name)
+        company = self._new_company(realm_id, seed_data, name, sample)
         old = previous.get(realm_id)
         api = companies.new_api(company, self.requestid_memory, old.api if old else None)
-        return Realm(realm_id, company, api, credentials, seed_data, name)
+        return Realm(realm_id, company, api, credentials, seed_data, name, sample)
 
-    def _new_company(self, realm_id: str, seed_data: bool, name: str | None) -> Company:
+    def _new_company(
+        self, realm_id: str, seed_data: bool, name: str | None, sample: bool
+    ) -> Company:
         def on_change(change: Any) -> None:
             self.webhooks.record(
                 change.entity, change.id, change.operation, change.time, realm_id=realm_id
@@ -205,7 +222,7 @@ class FakeQuickBooks(Emulator):
 
         company = Company(realm_id, self.now, on_change)
         company.refuse_duplicate_doc_numbers = self._refuse_duplicates
-        companies.seed_books(company, seed_data, name)
+        companies.seed_books(company, seed_data, name, sample)
         return company
 
     def now(self) -> datetime:
@@ -257,12 +274,18 @@ class FakeQuickBooks(Emulator):
         return companies.find(self, realm_id)
 
     def add_company(
-        self, realm_id: str | None = None, *, seed_data: bool = True, name: str | None = None
+        self,
+        realm_id: str | None = None,
+        *,
+        seed_data: bool = True,
+        name: str | None = None,
+        sample_transactions: bool = False,
     ) -> QuickBooksCredentials:
         """Connect the app to one more company and return its credentials (its own token
         pair: refused with 403 on any other company). ``realm_id`` defaults to the next
-        free id; ``name`` is its CompanyInfo name; ``seed_data`` as for the first."""
-        return companies.add(self, realm_id, seed_data, name)
+        free id; ``name`` is its CompanyInfo name; ``seed_data`` and
+        ``sample_transactions`` as for the first (each company has its own)."""
+        return companies.add(self, realm_id, seed_data, name, sample_transactions)
 
     def credentials_for(self, realm_id: str) -> QuickBooksCredentials:
         """The app and the initial token pair issued for ``realm_id``."""

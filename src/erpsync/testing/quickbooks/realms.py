@@ -79,6 +79,8 @@ class Realm:
     seed_data: bool = True
     #: The CompanyInfo name (the first company is Intuit's "Sandbox Company_US_1").
     name: str | None = None
+    #: Whether the seed adds the sample invoices, payments and estimates (:mod:`.sample`).
+    sample_transactions: bool = False
 
     def describe(self) -> dict[str, Any]:
         """What the control endpoint lists for this company (no secrets)."""
