@@ -67,6 +67,75 @@ def test_sample_transactions_seed_invoices_payments_and_estimates():
     assert statuses == ["Accepted", "Closed", "Pending"]
     accepted = next(e for e in fake.records("Estimate") if e["TxnStatus"] == "Accepted")
     assert accepted["AcceptedBy"] and accepted["AcceptedDate"] > accepted["TxnDate"]
+    closed = next(e for e in fake.records("Estimate") if e["TxnStatus"] == "Closed")
+    from_it = [
+        i
+        for i in invoices
+        if {"TxnId": closed["Id"], "TxnType": "Estimate"} in i.get("LinkedTxn", [])
+    ]
+    assert [i["DocNumber"] for i in from_it] == ["1008"]
+    assert closed["LinkedTxn"] == [{"TxnId": from_it[0]["Id"], "TxnType": "Invoice"}]
+    assert closed["TotalAmt"] == from_it[0]["TotalAmt"]
+
+
+def _estimate_body(customer: str = "1") -> dict[str, Any]:
+    return {**_invoice_body(customer), "TxnStatus": "Accepted"}
+
+
+def test_an_invoice_made_from_an_estimate_closes_it_and_links_both_ways():
+    fake = _fake()
+    estimate = fake.seed_records({"Estimate": [_estimate_body()]})["Estimate"][0]
+    link = {"TxnId": estimate["Id"], "TxnType": "Estimate"}
+    invoice = fake.seed_records(
+        {
+            "Invoice": [
+                {
+                    **_invoice_body(),
+                    # a Payment link is the server's to make: dropped
+                    "LinkedTxn": [link, {"TxnId": "1", "TxnType": "Payment"}],
+                }
+            ]
+        }
+    )["Invoice"][0]
+    assert invoice["LinkedTxn"] == [link]
+    closed = fake.records("Estimate")[0]
+    assert (closed["TxnStatus"], closed["SyncToken"]) == ("Closed", "1")
+    assert closed["LinkedTxn"] == [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]
+    payment = {
+        "CustomerRef": {"value": "1"},
+        "TotalAmt": 35,
+        "Line": [{"Amount": 35, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+    }
+    made = fake.seed_records({"Payment": [payment]})["Payment"][0]
+    paid = fake.records("Invoice")[0]
+    assert paid["LinkedTxn"] == [link, {"TxnId": made["Id"], "TxnType": "Payment"}]
+    assert paid["Balance"] == 0
+    with fake:  # a void releases the payment; the estimate it came from stays named
+        answer = requests.post(
+            f"https://quickbooks.api.intuit.com/v3/company/{fake.realm_id}/invoice",
+            params={"operation": "void"},
+            json={"Id": paid["Id"], "SyncToken": paid["SyncToken"]},
+            headers={
+                "Authorization": f"Bearer {fake.credentials.access_token}",
+                "Accept": "application/json",
+            },
+            timeout=10,
+        )
+    assert answer.status_code == 200, answer.text
+    assert fake.records("Invoice")[0]["LinkedTxn"] == [link]
+    assert fake.records("Payment")[0]["UnappliedAmt"] == 35
+
+
+def test_an_invoice_cannot_link_a_missing_or_another_customers_estimate():
+    fake = _fake()
+    estimate = fake.seed_records({"Estimate": [_estimate_body("2")]})["Estimate"][0]
+    for txn_id, message in ((estimate["Id"], "another customer"), ("99", "Not Found")):
+        body = {**_invoice_body("1"), "LinkedTxn": [{"TxnId": txn_id, "TxnType": "Estimate"}]}
+        with pytest.raises(ConfigurationError, match=message) as refused:
+            fake.seed_records({"Invoice": [body]})
+        assert "LinkedTxn" in str(refused.value.field)
+    assert fake.records("Invoice") == []
+    assert fake.records("Estimate")[0]["TxnStatus"] == "Accepted"
 
 
 def test_sample_balances_agree_with_the_payments_applied():
@@ -95,7 +164,9 @@ def test_sample_balances_agree_with_the_payments_applied():
     for invoice in invoices:
         received = applied.get(invoice["Id"], Decimal(0))
         assert Decimal(str(invoice["Balance"])) == Decimal(str(invoice["TotalAmt"])) - received
-        links = {link["TxnId"] for link in invoice.get("LinkedTxn", [])}
+        links = {
+            link["TxnId"] for link in invoice.get("LinkedTxn", []) if link["TxnType"] == "Payment"
+        }
         assert links == by_invoice.get(invoice["Id"], set())
     for customer in fake.records("Customer"):
         owed = sum(

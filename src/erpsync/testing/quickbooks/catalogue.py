@@ -190,6 +190,8 @@ ENTITIES: dict[str, EntitySpec] = {
             lines=_SALES_LINES,
             operations=_VOIDABLE,
             filterable=_SALES_FILTER,
+            # a new invoice may name the estimate it comes from (the rule keeps only that)
+            read_only=_SALES_READ_ONLY - {"LinkedTxn"},
             rule="invoice",
         ),
         _txn(

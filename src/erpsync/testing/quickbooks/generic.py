@@ -140,6 +140,8 @@ def after_write(
         sales.apply_payment(company, stored, previous)
     elif entity == "BillPayment":
         books.apply_bill_payment(company, stored, previous)
+    elif entity == "Invoice" and previous is None:
+        sales.close_estimates(company, stored)  # an invoice made from estimates closes them
     elif entity == "Preferences" and rules.multicurrency(company):
         exchange.seed_rates(company)  # turning multicurrency on brings today's rates
 

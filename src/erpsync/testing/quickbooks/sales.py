@@ -2,6 +2,9 @@
 
 * Invoice: ``CustomerRef`` and a ``Line`` required; ``TotalAmt`` / ``Balance`` computed,
   a ``SubTotalLineDetail`` line appended; numbered and currency-checked by :mod:`.rules`.
+  A new invoice may link the customer's estimate it comes from (``LinkedTxn`` of type
+  Estimate): the estimate is then ``Closed`` and links the invoice back. Voiding or
+  deleting the invoice does not reopen the estimate (not emulated).
 * Payment: ``CustomerRef`` and ``TotalAmt`` required; lines apply amounts to the
   customer's invoices through ``LinkedTxn``; over-applying an invoice or the payment is
   refused; ``UnappliedAmt`` computed; applied invoices get a new ``Balance``, a
@@ -48,7 +51,11 @@ def voided(company: Company, entity: str, record: dict[str, Any]) -> dict[str, A
     if entity == "Invoice":
         unlink_invoice(company, record["Id"])
         record["Balance"] = 0.0
-        record.pop("LinkedTxn", None)
+        kept = [link for link in record.get("LinkedTxn", []) if link.get("TxnType") != "Payment"]
+        if kept:  # the payments are released; the estimate it came from stays named
+            record["LinkedTxn"] = kept
+        else:
+            record.pop("LinkedTxn", None)
         if "HomeBalance" in record:
             record["HomeBalance"] = 0.0
             record["HomeTotalAmt"] = 0.0
@@ -102,14 +109,62 @@ def invoice(
     record["TxnTaxDetail"] = {"TotalTax": 0}
     record.setdefault("EmailStatus", "NotSet")
     record.setdefault("PrintStatus", "NotSet")
-    if previous is not None and previous.get("LinkedTxn"):
-        record["LinkedTxn"] = copy.deepcopy(previous["LinkedTxn"])
+    if previous is not None:
+        links = copy.deepcopy(previous.get("LinkedTxn") or [])
+    else:
+        links = _estimate_links(company, record.get("LinkedTxn"), customer["Id"])
+    if links:
+        record["LinkedTxn"] = links
     else:
         record.pop("LinkedTxn", None)
     for blank in ("CustomField",):
         if record.get(blank) == []:
             del record[blank]
     return rules.without_empty(record)
+
+
+def _estimate_links(company: Company, raw: Any, customer_id: str) -> list[dict[str, Any]]:
+    """The estimates a new invoice says it comes from, checked; any other link is the
+    server's to make (payments link themselves) and is dropped."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list):
+        raise malformed_request("LinkedTxn must be an array of linked transactions.")
+    links: list[dict[str, Any]] = []
+    for link in raw:
+        if not isinstance(link, dict):
+            raise malformed_request("Each LinkedTxn must be an object.")
+        if link.get("TxnType") != "Estimate":
+            continue
+        estimate_id = str(link.get("TxnId") or "").strip()
+        estimate = company.get("Estimate", estimate_id) if estimate_id else None
+        if estimate is None:
+            raise object_not_found("LinkedTxn.TxnId")
+        if ref_value(estimate.get("CustomerRef")) != customer_id:
+            raise business_validation(
+                f"Estimate {estimate_id} belongs to another customer; an invoice can only "
+                "be made from its customer's estimates.",
+                "LinkedTxn",
+            )
+        entry = {"TxnId": estimate_id, "TxnType": "Estimate"}
+        if entry not in links:
+            links.append(entry)
+    return links
+
+
+def close_estimates(company: Company, invoice: dict[str, Any]) -> None:
+    """A new invoice made from estimates closes them, each linking the invoice back."""
+    for link in invoice.get("LinkedTxn", []):
+        if link.get("TxnType") != "Estimate":
+            continue
+        estimate = company.get("Estimate", link["TxnId"])
+        if estimate is None:  # pragma: no cover - checked by the invoice rule
+            continue
+        updated = copy.deepcopy(estimate)
+        updated["TxnStatus"] = "Closed"
+        back = {"TxnId": invoice["Id"], "TxnType": "Invoice"}
+        updated["LinkedTxn"] = [*updated.get("LinkedTxn", []), back]
+        company.replace("Estimate", link["TxnId"], updated)
 
 
 def unlink_invoice(company: Company, invoice_id: str) -> None:
@@ -263,7 +318,8 @@ def _refresh_invoice(company: Company, invoice_id: str) -> None:
     payments = {pid: amt for pid, amt in company.applied.get(invoice_id, {}).items() if amt > 0}
     total = to_decimal(invoice.get("TotalAmt", 0), "TotalAmt")
     balance = money(total - sum(payments.values(), Decimal(0)))
-    links = [{"TxnId": pid, "TxnType": "Payment"} for pid in sorted(payments, key=int)]
+    kept = [link for link in invoice.get("LinkedTxn", []) if link.get("TxnType") != "Payment"]
+    links = kept + [{"TxnId": pid, "TxnType": "Payment"} for pid in sorted(payments, key=int)]
     if invoice.get("Balance") == balance and invoice.get("LinkedTxn", []) == links:
         return
     updated = copy.deepcopy(invoice)

@@ -30,10 +30,9 @@ invoice    customer                     date, terms  total    paid by
 =========  ===========================  ===========  =======  ======================
 
 and a 100.00 payment from Amy's Bird Sanctuary applied to nothing yet (an unapplied
-credit, which QuickBooks allows). The estimates: Cool Cars' (T-14) is ``Closed``, turned
-into invoice 1008 with the same lines; Amy's (T-9) is ``Accepted``; Diego's (T-6) is
-``Pending``. The emulator does not link an invoice to the estimate it came from
-(``LinkedTxn`` of type Estimate), so neither does this history.
+credit, which QuickBooks allows). The estimates: Cool Cars' (T-14) was turned into
+invoice 1008 (which links it, ``LinkedTxn`` of type Estimate), so it is ``Closed`` and
+links the invoice back; Amy's (T-9) is ``Accepted``; Diego's (T-6) is ``Pending``.
 """
 
 from __future__ import annotations
@@ -59,6 +58,8 @@ class _Invoice:
     days_ago: int
     term: str
     lines: tuple[Line, ...]
+    #: The key of the estimate it was made from (the invoice links, and so closes, it).
+    estimate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class _Payment:
 
 @dataclass(frozen=True)
 class _Estimate:
+    key: str
     customer: str
     days_ago: int
     status: str
@@ -104,12 +106,14 @@ _HISTORY: tuple[_Invoice | _Payment | _Estimate, ...] = (
         "Due on receipt",
         (("Pest Control", 1, 35), ("Garden Supplies", 1, 15)),
     ),
-    _Estimate(_COOL, 14, "Closed", _FOUNTAINS),
+    _Estimate("cool", _COOL, 14, "Pending", _FOUNTAINS),
     _Payment(_DIEGO, 12, "Check", (("diego-1", 150), ("diego-2", 50)), 200),
     _Invoice("bill-2", _BILL, 10, "Net 30", (("Pest Control", 3, 35),)),
-    _Estimate(_AMY, 9, "Accepted", (("Pest Control", 6, 35),), {"AcceptedBy": "Amy Lauterbach"}),
-    _Estimate(_DIEGO, 6, "Pending", (("Garden Supplies", 20, 15),)),
-    _Invoice("cool-2", _COOL, 5, "Net 30", _FOUNTAINS),
+    _Estimate(
+        "amy", _AMY, 9, "Accepted", (("Pest Control", 6, 35),), {"AcceptedBy": "Amy Lauterbach"}
+    ),
+    _Estimate("diego", _DIEGO, 6, "Pending", (("Garden Supplies", 20, 15),)),
+    _Invoice("cool-2", _COOL, 5, "Net 30", _FOUNTAINS, estimate="cool"),
     _Payment(_BILL, 4, "Cash", (("bill-2", 50),), 50),
     _Payment(_AMY, 3, "Check", (), 100),
 )
@@ -123,17 +127,18 @@ def seed_transactions(company: Company) -> None:
     """
     names = _Names(company)
     today = date.fromisoformat(local_date(company.now()))
-    invoices: dict[str, str] = {}
+    made: dict[str, str] = {}  # key -> Id, of the invoices and the estimates
     quiet, company.on_change = company.on_change, lambda change: None
     try:
         for event in _HISTORY:
             when = today - timedelta(days=event.days_ago)
             if isinstance(event, _Invoice):
-                invoices[event.key] = company.create("Invoice", _invoice(names, event, when))["Id"]
+                body = _invoice(names, event, when, made)
+                made[event.key] = company.create("Invoice", body)["Id"]
             elif isinstance(event, _Payment):
-                company.create("Payment", _payment(names, event, when, invoices))
+                company.create("Payment", _payment(names, event, when, made))
             else:
-                company.create("Estimate", _estimate(names, event, when))
+                made[event.key] = company.create("Estimate", _estimate(names, event, when))["Id"]
     finally:
         company.on_change = quiet
 
@@ -174,14 +179,17 @@ class _Names:
         ]
 
 
-def _invoice(names: _Names, event: _Invoice, when: date) -> dict[str, Any]:
-    return {
+def _invoice(names: _Names, event: _Invoice, when: date, made: dict[str, str]) -> dict[str, Any]:
+    record: dict[str, Any] = {
         "CustomerRef": names.ref("Customer", event.customer),
         "TxnDate": when.isoformat(),
         "SalesTermRef": names.ref("Term", event.term),
         "DueDate": (when + timedelta(days=names.due_days(event.term))).isoformat(),
         "Line": names.lines(event.lines),
     }
+    if event.estimate is not None:
+        record["LinkedTxn"] = [{"TxnId": made[event.estimate], "TxnType": "Estimate"}]
+    return record
 
 
 def _payment(
