@@ -46,6 +46,7 @@ from erpsync.testing.quickbooks.errors import (
 )
 from erpsync.testing.quickbooks.pdf import invoice_pdf
 from erpsync.testing.quickbooks.query import parse_query, run_query
+from erpsync.testing.quickbooks.storage import clone
 
 BATCH_LIMIT = wire.BATCH_LIMIT
 CDC_LOOKBACK = wire.CDC_LOOKBACK
@@ -233,7 +234,7 @@ class DataApi:
 
     def _query(self, text: str) -> dict[str, Any]:
         query = parse_query(text, QUERYABLE)
-        answer = copy.deepcopy(run_query(query, self.company.stored(query.entity)))
+        answer = clone(run_query(query, self.company.stored(query.entity)))
         if query.entity == "ExchangeRate" and "ExchangeRate" in answer:
             answer["ExchangeRate"] = [exchange.answer(r) for r in answer["ExchangeRate"]]
         return answer
