@@ -237,3 +237,133 @@ def test_ids_out_of_insertion_order_are_still_answered_in_id_order() -> None:
     answer = run_query(query, IndexedRecords(records, index))
     assert [r["Id"] for r in answer["TaxCode"]] == ["2", "10"]
     assert answer == run_query(query, list(records.values()))
+
+
+_STAMP_CHOICES = [f"2026-01-01T00:00:0{s}Z" for s in range(6)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(_RECORD, max_size=12),
+    created=st.lists(st.sampled_from(_STAMP_CHOICES), min_size=12, max_size=12),
+    deletes=st.lists(st.integers(0, 11), max_size=3),
+    conditions=st.lists(_condition(), max_size=2),
+    descending=st.booleans(),
+    count=st.booleans(),
+    start=st.integers(1, 6),
+    size=st.integers(1, 5),
+)
+def test_walks_in_creation_order_answer_as_the_scan(
+    rows: list[dict[str, Any]],
+    created: list[str],
+    deletes: list[int],
+    conditions: list[Condition],
+    descending: bool,
+    count: bool,
+    start: int,
+    size: int,
+) -> None:
+    """``ORDER BY MetaData.CreateTime [DESC]`` is walked in insertion order (ties of
+    one CreateTime in Id order), and pages are cut by position: the scan's answers."""
+    records: dict[str, dict[str, Any]] = {}
+    index = EntityIndex()
+    for number, (row, stamp) in enumerate(zip(rows, sorted(created), strict=False), start=1):
+        meta = {**row["MetaData"], "CreateTime": stamp}
+        records[str(number)] = {"Id": str(number), **row, "MetaData": meta}
+        index.change(str(number), None, records[str(number)])
+    for at in deletes:
+        if str(at + 1) in records:
+            index.change(str(at + 1), records.pop(str(at + 1)), None)
+    for order in ((("MetaData.CreateTime", descending),), (), (("Id", False),)):
+        query = Query("Invoice", count, None, tuple(conditions), order, start, size)
+        expected = run_query(query, list(records.values()))
+        assert run_query(query, IndexedRecords(records, index)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM Invoice ORDERBY MetaData.CreateTime DESC MAXRESULTS 10",
+        "SELECT * FROM Invoice ORDERBY Id STARTPOSITION 4000 MAXRESULTS 10",
+        "SELECT * FROM Invoice WHERE CustomerRef = '7' ORDERBY Id MAXRESULTS 10",
+        "SELECT * FROM Invoice WHERE CustomerRef IN ('7', '8') ORDERBY Id MAXRESULTS 10",
+        "SELECT count(*) FROM Invoice",
+    ],
+)
+def test_pages_and_walks_examine_only_the_page(text: str) -> None:
+    """A page in the middle of the books, the newest page, a page of a customer holding
+    a fiftieth of the invoices: the work is the page's, not the books'."""
+    answers = []
+    for size in (5_000, 10_000):
+        company = _company(size)
+        examined, answer = _examined(company, text)
+        assert examined <= 1_000, (size, examined)  # a page of 10 from 1 in 50 invoices
+        answers.append(answer)
+    if "DESC" not in text and "count" not in text:
+        assert answers[0] == answers[1]
+
+
+def test_change_data_capture_reads_only_what_changed() -> None:
+    """``changed_since`` answers from the LastUpdatedTime index: the records changed
+    since, oldest first, live before deleted, as a scan answers."""
+    company = _company(3_000)
+    company.delete("Invoice", {"Id": "2990", "SyncToken": "0"})
+    stored = company.read("Invoice", "10")
+    company.replace("Invoice", "10", {**stored, "DocNumber": "LATE"})
+    since = T0 + timedelta(seconds=2_995)
+    changed = company.changed_since("Invoice", since)
+    assert [r["Id"] for r in changed] == ["2996", "2997", "2998", "2999", "3000", "10", "2990"]
+    assert changed[-1]["status"] == "Deleted"
+    assert [r["Id"] for r in company.changed_since("Invoice", since, limit=2)] == [
+        "2996",
+        "2997",
+    ]
+
+
+def test_stored_records_share_their_repeats_and_answers_are_copies() -> None:
+    """Two invoices of one customer keep one copy of the reference; an answer changed
+    by its caller changes neither the books nor the other invoice."""
+    from erpsync.testing import FakeClock, FakeQuickBooks
+
+    fake = FakeQuickBooks(clock=FakeClock(), governance=None)
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 5, "SalesItemLineDetail": {}}
+    rows = [{"CustomerRef": {"value": "1"}, "Line": [dict(line)]} for _ in range(2)]
+    first, second = fake.seed_records({"Invoice": rows})["Invoice"]
+    stored = fake.company.records["Invoice"]
+    assert stored[first["Id"]]["CustomerRef"] is stored[second["Id"]]["CustomerRef"]
+    first["CustomerRef"]["name"] = "changed by a caller"
+    first["Line"][0]["Amount"] = 999
+    again = fake.records("Invoice")
+    assert {r["CustomerRef"]["name"] for r in again} == {"Amy's Bird Sanctuary"}
+    assert [r["Line"][0]["Amount"] for r in again] == [5.0, 5.0]
+
+
+def test_the_emulator_benchmark_quick_mode_runs_and_reports(capsys: Any) -> None:
+    """benchmarks/emulator_quickbooks.py --quick: every request kind at every N, the
+    ratio, and the memory per stored invoice within its target."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "emulator_quickbooks.py"
+    spec = importlib.util.spec_from_file_location("emulator_quickbooks", script)
+    assert spec is not None and spec.loader is not None
+    module = sys.modules["emulator_quickbooks"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    for kind in (
+        "create",
+        "batch of 30",
+        "read by Id",
+        "sparse update",
+        "marker: customer-day",
+        "DocNumber IN (30)",
+        "page: ORDERBY Id, middle",
+        "count(*) all",
+        "cdc",
+    ):
+        assert kind in out
+    assert "N=5000" in out
+    per_invoice = float(out.split("memory per stored invoice")[1].split(": ")[1].split()[0])
+    assert 200 < per_invoice <= module.MEMORY_TARGET
