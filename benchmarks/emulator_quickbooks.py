@@ -9,7 +9,8 @@ sent straight to ``fake.handle`` (the emulator's whole request path: authenticat
 routing, rules, storage, JSON) and timed in CPU (``time.process_time``), ``--rounds``
 times each; the cheapest round (the one the machine's other load disturbed least) is
 printed in microseconds per request for every N, with the ratio of the largest to the
-smallest (target: within 1.20, flat).
+smallest (target: within 1.20, flat). The garbage collector is paused during each
+timed request: a collection walks the whole heap, whatever request it lands in.
 
 The requests (src/erpsync/quickbooks/*.py): a create, a batch of 30 creates, a GET by
 Id, a sparse update, the PrivateNote layout's lookups (:mod:`erpsync.quickbooks.markers`:
@@ -117,62 +118,68 @@ def _stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def measure(size: int, rounds: int) -> tuple[dict[str, float], float]:
-    """Median CPU microseconds per request kind at one N, and the seeding's us/invoice."""
-    clock = FakeClock()
-    fake = FakeQuickBooks(clock=clock, governance=None, latency=0.0)
-    seeded = seed(fake, size)
-    client = Wire(fake, clock)
-    made: list[dict[str, Any]] = []
-    timings: dict[str, list[float]] = {}
-    counter = iter(range(10**9))
+class Books:
+    """One seeded FakeQuickBooks, the requests sent to it and their CPU times."""
 
-    def timed(kind: str, call: Callable[[], Any]) -> Any:
-        gc.collect()
-        started = time.process_time()
-        answer = call()
-        timings.setdefault(kind, []).append(time.process_time() - started)
-        clock.advance(1.0)  # stamps one second apart: a watermark window holds a few
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.clock = FakeClock()
+        self.fake = FakeQuickBooks(clock=self.clock, governance=None, latency=0.0)
+        self.seeding = seed(self.fake, size) / max(size, 1) * 1e6  # us per invoice
+        self.client = Wire(self.fake, self.clock)
+        self.made: list[dict[str, Any]] = []
+        self.timings: dict[str, list[float]] = {}
+        self._counter = iter(range(10**9))
+
+    def timed(self, kind: str, call: Callable[[], Any]) -> Any:
+        gc.disable()  # a collection of the whole heap is the runtime's, not this request's
+        try:
+            started = time.process_time()
+            answer = call()
+            self.timings.setdefault(kind, []).append(time.process_time() - started)
+        finally:
+            gc.enable()
+        self.clock.advance(1.0)  # stamps one second apart: a watermark window holds a few
         return answer
 
-    def create() -> dict[str, Any]:
-        return client.send("POST", "invoice", _invoice(next(counter), DAY, "new"))
-
-    def batch() -> dict[str, Any]:
+    def writes(self) -> None:
+        """One create and one batch of 30 creates (customer 1, the benchmark's day)."""
+        send = self.client.send
+        body = _invoice(next(self._counter), DAY, "new")
+        self.made.append(self.timed("create", lambda: send("POST", "invoice", body))["Invoice"])
         items = [
-            {"bId": str(b), "operation": "create", "Invoice": _invoice(next(counter), DAY, "new")}
-            for b in range(wire.BATCH_LIMIT)
+            {"bId": str(b), "operation": "create", "Invoice": _invoice(n, DAY, "new")}
+            for b, n in zip(range(wire.BATCH_LIMIT), self._counter, strict=False)
         ]
-        return client.send("POST", "batch", {"BatchItemRequest": items})
+        batch = {"BatchItemRequest": items}
+        answers = self.timed("batch of 30", lambda: send("POST", "batch", batch))
+        self.made.extend(item["Invoice"] for item in answers["BatchItemResponse"])
 
-    for _ in range(rounds):
-        made.append(timed("create", create)["Invoice"])
-        answers = timed("batch of 30", batch)["BatchItemResponse"]
-        made.extend(item["Invoice"] for item in answers)
-    ids = [m["Id"] for m in made]
-    numbers = [m["DocNumber"] for m in made]
-    day = DAY.isoformat()
-    projection = "SELECT Id, PrivateNote, CustomerRef, TxnDate, MetaData FROM Invoice"
-    day_where = f"WHERE CustomerRef = '1' AND TxnDate = '{day}'"
-    for n in range(rounds):
-        record = made[n * 7 % len(made)]
+    def edits(self, n: int) -> None:
+        """A GET by Id and a sparse update of one of the invoices written."""
+        at = n * 7 % len(self.made)
+        record, send = self.made[at], self.client.send
         path = f"invoice/{record['Id']}"
-        timed("read by Id", lambda path=path: client.send("GET", path))
+        self.timed("read by Id", lambda: send("GET", path))
         body = {
             "Id": record["Id"],
             "SyncToken": record["SyncToken"],
             "sparse": True,
             "PrivateNote": f"{record['PrivateNote']} (edited {n})",
         }
-        updated = timed("sparse update", lambda body=body: client.send("POST", "invoice", body))
-        made[n * 7 % len(made)] = updated["Invoice"]
-    total = size + len(made)
-    middle = max(total // 2 - PAGE, 1)  # a full page of PAGE rows at every N
-    for _ in range(rounds):
-        since = _stamp(fake.now() - timedelta(seconds=10))
-        chunk = ", ".join(f"'{i}'" for i in ids[-wire.BATCH_LIMIT :])
-        docs = ", ".join(f"'{d}'" for d in numbers[: wire.BATCH_LIMIT])
-        queries = {
+        self.made[at] = self.timed("sparse update", lambda: send("POST", "invoice", body))[
+            "Invoice"
+        ]
+
+    def queries(self) -> None:
+        """The lookups, pages, counts and CDC call, each answer the same size at every N."""
+        since = _stamp(self.fake.now() - timedelta(seconds=10))
+        chunk = ", ".join(f"'{m['Id']}'" for m in self.made[-wire.BATCH_LIMIT :])
+        docs = ", ".join(f"'{m['DocNumber']}'" for m in self.made[: wire.BATCH_LIMIT])
+        middle = max((self.size + len(self.made)) // 2 - PAGE, 1)  # a full page at every N
+        projection = "SELECT Id, PrivateNote, CustomerRef, TxnDate, MetaData FROM Invoice"
+        day_where = f"WHERE CustomerRef = '1' AND TxnDate = '{DAY.isoformat()}'"
+        texts = {
             "marker: customer-day": f"{projection} {day_where} ORDERBY Id "
             "STARTPOSITION 1 MAXRESULTS 1000",
             "marker: since watermark": f"{projection} {day_where} AND "
@@ -188,18 +195,32 @@ def measure(size: int, rounds: int) -> tuple[dict[str, float], float]:
             "count(*) customer-day": f"SELECT count(*) FROM Invoice {day_where}",
             "count(*) all": "SELECT count(*) FROM Invoice",
         }
-        for kind, text in queries.items():
-            timed(kind, lambda text=text: client.query(text))
-        timed(
-            "cdc Invoice,Customer",
-            lambda since=since: client.send(
-                "GET", "cdc", entities="Invoice,Customer", changedSince=since
-            ),
-        )
-    # The cheapest round: CPU time is what the request costs plus what the machine's
-    # other load (caches, frequency) added to it; the least disturbed round is the cost.
-    cheapest = {kind: min(values) * 1e6 for kind, values in timings.items()}
-    return cheapest, seeded / max(size, 1) * 1e6
+        for kind, text in texts.items():
+            self.timed(kind, lambda text=text: self.client.query(text))
+        cdc = {"entities": "Invoice,Customer", "changedSince": since}
+        self.timed("cdc Invoice,Customer", lambda: self.client.send("GET", "cdc", **cdc))
+
+    def cheapest(self) -> dict[str, float]:
+        """Microseconds of the cheapest round of each kind: CPU time is the request's
+        cost plus what the machine's other load (caches, frequency) added to it."""
+        return {kind: min(values) * 1e6 for kind, values in self.timings.items()}
+
+
+def measure(sizes: list[int], rounds: int) -> list[Books]:
+    """Every N's books, the rounds of each phase interleaved across them (one request
+    of a kind at every N, then the next round), so a change in the machine's load
+    falls on all N alike rather than on the N measured last."""
+    books = [Books(size) for size in sizes]
+    for _ in range(rounds):
+        for one in books:
+            one.writes()
+    for n in range(rounds):
+        for one in books:
+            one.edits(n)
+    for _ in range(rounds):
+        for one in books:
+            one.queries()
+    return books
 
 
 def memory_per_invoice(count: int) -> float:
@@ -235,11 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [0, 1000, 5000] if args.quick else [int(n) for n in args.sizes.split(",")]
     rounds = 7 if args.quick else args.rounds
     memory = 2000 if args.quick else args.memory
-    results = []
-    for size in sizes:
-        medians, seeding = measure(size, rounds)
-        results.append(medians)
-        print(f"N={size:<7} seeded at {seeding:6.0f} us/invoice (CPU, seed_records)")
+    books = measure(sizes, rounds)
+    results = [one.cheapest() for one in books]
+    for one in books:
+        print(f"N={one.size:<7} seeded at {one.seeding:6.0f} us/invoice (CPU, seed_records)")
+    del books
     print(f"{'request':28}" + "".join(f"{'N=' + str(n):>11}" for n in sizes) + "  ratio")
     flat = True
     for kind in results[0]:

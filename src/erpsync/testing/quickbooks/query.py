@@ -7,6 +7,13 @@ property; ``STARTPOSITION`` is 1-based; ``MAXRESULTS`` defaults to 100 and may n
 exceed 1000; string comparisons ignore case; name lists (customers, vendors, items,
 accounts) answer only active records unless the query says something about ``Active``;
 and an empty result has no entity key at all.
+
+How it answers a company with 100,000 invoices as fast as an empty one (issue 13): the
+indexes of :mod:`.query_index` give each indexed condition's candidates without copying
+them, the fewest are read in Id order (or newest first for ``ORDER BY
+MetaData.CreateTime DESC``) and filtered by every condition until the page is full, a
+page without conditions is cut by position, and ``count(*)`` without conditions is the
+number of records. Only an ``ORDER BY`` on another field sorts the matching records.
 """
 
 from __future__ import annotations
@@ -302,7 +309,8 @@ def run_query(query: Query, records: Sequence[dict[str, Any]]) -> dict[str, Any]
 
     ``records`` are not modified, but the answer shares them: copy it before it leaves.
     When ``records`` is an :class:`IndexedRecords` (what ``Company.stored`` gives), its
-    indexes narrow the candidates first; the answer is the one a full scan gives.
+    indexes narrow the candidates and order the walk (module docstring); the answer is
+    the one a full scan gives.
     """
     page = _page(query, records)
     if isinstance(page, int):
