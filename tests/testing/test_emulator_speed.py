@@ -367,3 +367,15 @@ def test_the_emulator_benchmark_quick_mode_runs_and_reports(capsys: Any) -> None
     assert "N=5000" in out
     per_invoice = float(out.split("memory per stored invoice")[1].split(": ")[1].split()[0])
     assert 200 < per_invoice <= module.MEMORY_TARGET
+
+
+def test_the_page_after_the_last_examines_nothing() -> None:
+    """A client paging a customer's invoices asks once more after the last full page:
+    fewer candidates than rows to skip answer empty without reading any."""
+    company = _company(10_000)  # 200 invoices of each of 50 customers
+    text = (
+        "SELECT * FROM Invoice WHERE CustomerRef = '7' ORDERBY Id STARTPOSITION {} MAXRESULTS 100"
+    )
+    examined, answer = _examined(company, text.format(101))
+    assert len(answer["Invoice"]) == 100 and examined == 200
+    assert _examined(company, text.format(201)) == (0, {})

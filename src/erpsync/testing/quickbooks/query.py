@@ -38,6 +38,9 @@ __all__ = ["Condition", "Query", "parse_query", "run_query"]
 MAX_RESULTS_LIMIT = wire.MAX_PAGE_SIZE
 DEFAULT_MAX_RESULTS = wire.DEFAULT_PAGE_SIZE
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
 #: Entities whose queries hide inactive records unless ``Active`` is constrained.
 NAME_LISTS = frozenset({"Customer", "Vendor", "Item", "Account"})
 
@@ -122,11 +125,11 @@ def _comparable(value: Any, literal: Any) -> tuple[Any, Any] | None:
         except (InvalidOperation, ValueError):
             return None
     text, other = str(value), str(literal)
-    if "T" in text and re.match(r"\d{4}-\d{2}-\d{2}", text):
+    if "T" in text and _DATE.match(text):
         left_instant, right_instant = parse_instant(text), parse_instant(other)
         if left_instant is not None and right_instant is not None:
             return left_instant, right_instant
-    if re.fullmatch(r"-?\d+(\.\d+)?", text) and re.fullmatch(r"-?\d+(\.\d+)?", other):
+    if _NUMBER.fullmatch(text) and _NUMBER.fullmatch(other):
         return Decimal(text), Decimal(other)  # Ids are strings that compare as numbers
     return text.lower(), other.lower()
 
@@ -173,7 +176,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float | Decimal):
         return (2, Decimal(str(value)))
     text = str(value)
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if _NUMBER.fullmatch(text):
         return (2, Decimal(text))
     instant = parse_instant(text) if "T" in text else None
     if isinstance(instant, datetime):
@@ -265,6 +268,8 @@ def _walk(query: Query, records: IndexedRecords) -> Iterator[dict[str, Any]] | N
         return None
     best = _smallest(query, records)
     reverse = kind == "created desc"
+    if best is not None and best.size < query.start_position and not query.count:
+        return iter(())  # fewer candidates than the rows to skip: the page is empty
     if best is not None:
         rows = records.existing(best.ordered(index.seq, reverse=reverse))
     elif reverse:
