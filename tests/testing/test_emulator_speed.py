@@ -379,3 +379,28 @@ def test_the_page_after_the_last_examines_nothing() -> None:
     examined, answer = _examined(company, text.format(101))
     assert len(answer["Invoice"]) == 100 and examined == 200
     assert _examined(company, text.format(201)) == (0, {})
+
+
+def test_paging_a_filtered_query_reads_each_match_once() -> None:
+    """Page after page of one query goes on where the last page stopped (a client
+    reading 10,000 matches 1,000 at a time must not make the emulator read 55,000), and
+    a write between two pages starts the walk again over the books as they are."""
+    company = _company(6_000)  # 120 invoices of each of 50 customers
+    text = "SELECT * FROM Invoice WHERE CustomerRef = '7' ORDERBY Id STARTPOSITION {} MAXRESULTS 10"
+    seen, examined = [], 0
+    for start in range(1, 121, 10):
+        work, answer = _examined(company, text.format(start))
+        seen += [r["Id"] for r in answer["Invoice"]]
+        examined += work
+    assert examined == 120
+    scan = run_query(
+        parse_query(text.format(1).replace("10", "1000"), ["Invoice"]),
+        [*company.records["Invoice"].values()],
+    )
+    assert seen == [r["Id"] for r in scan["Invoice"]]
+    _examined(company, text.format(1))
+    stored = company.read("Invoice", seen[3])
+    company.replace("Invoice", seen[3], {**stored, "CustomerRef": {"value": "8"}})
+    work, answer = _examined(company, text.format(11))
+    assert [r["Id"] for r in answer["Invoice"]] == seen[11:21]
+    assert work == 20  # walked afresh (the 10 skipped again): the write moved a match

@@ -295,11 +295,21 @@ def _page(query: Query, records: Sequence[dict[str, Any]]) -> list[dict[str, Any
                 return len(records)
             if _order_kind(query) == "id" and records.entity_index.id_ordered:
                 return records.window(start, stop)  # every record matches: by position
-        walked = _walk(query, records)
-        if walked is not None:
-            if query.count:
+        if query.count:
+            walked = _walk(query, records)
+            if walked is not None:
                 return sum(1 for _ in walked)
-            return list(islice(walked, start, stop))
+        else:
+            cursors = records.entity_index.cursors
+            key = (query.conditions, query.order)
+            walked = cursors.resume(key, start)  # the next page of a walk: go on from there
+            skip = 0 if walked is not None else start
+            walked = walked if walked is not None else _walk(query, records)
+            if walked is not None:
+                page = list(islice(walked, skip, skip + query.max_results))
+                if len(page) == query.max_results:
+                    cursors.keep(key, stop, walked)
+                return page
     rows = list(filter(_keep(query), records))
     if query.count:
         return len(rows)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 import re
 from bisect import bisect_left, bisect_right, insort
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, overload
@@ -281,6 +282,36 @@ def _slice(items: Sequence[Any], operator: str, low: Any, high: Any) -> list[Any
     return list(items[: bisect_right(items, high)])
 
 
+class Cursors:
+    """Walks paused at the end of a page, so that the next page of the same query goes
+    on from there instead of reading and skipping every earlier row again (a client
+    reading 10,000 matches in pages of 1,000 would otherwise make the emulator read
+    55,000). Any write to the entity forgets them all: a walk is only resumed over the
+    very books it started on."""
+
+    LIMIT = 16
+
+    def __init__(self) -> None:
+        self._paused: OrderedDict[Hashable, tuple[int, Iterator[Any]]] = OrderedDict()
+
+    def keep(self, key: Hashable, position: int, walk: Iterator[Any]) -> None:
+        """``walk`` has yielded the first ``position`` matches of the query ``key``."""
+        self._paused[key] = (position, walk)
+        self._paused.move_to_end(key)
+        while len(self._paused) > self.LIMIT:
+            self._paused.popitem(last=False)
+
+    def resume(self, key: Hashable, position: int) -> Iterator[Any] | None:
+        """The walk of ``key`` paused after ``position`` matches, if there is one."""
+        paused = self._paused.pop(key, None)
+        if paused is None or paused[0] != position:
+            return None
+        return paused[1]
+
+    def forget(self) -> None:
+        self._paused.clear()
+
+
 class EntityIndex:
     """The indexes of one entity's records, kept in step by ``Company`` on every write.
 
@@ -298,6 +329,8 @@ class EntityIndex:
         self.id_ordered = True  # insertion order is ascending Id order
         self.create_ordered = True  # ... and MetaData.CreateTime never goes back
         self.examined = 0
+        #: Paused walks of paged queries (see :class:`Cursors`).
+        self.cursors = Cursors()
         self._last_id: tuple[int, Any] | None = None
         self._last_created: float | None = None
 
@@ -311,6 +344,7 @@ class EntityIndex:
     ) -> None:
         """Reflect one write: ``old`` is the version replaced (``None`` on insert),
         ``new`` the version stored (``None`` on delete)."""
+        self.cursors.forget()
         if old is None and new is not None:
             self._append(record_id, new)
         seq = self.seq
