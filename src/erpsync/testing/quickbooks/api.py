@@ -46,7 +46,6 @@ from erpsync.testing.quickbooks.errors import (
 )
 from erpsync.testing.quickbooks.pdf import invoice_pdf
 from erpsync.testing.quickbooks.query import parse_query, run_query
-from erpsync.testing.quickbooks.storage import clone
 
 BATCH_LIMIT = wire.BATCH_LIMIT
 CDC_LOOKBACK = wire.CDC_LOOKBACK
@@ -234,7 +233,7 @@ class DataApi:
 
     def _query(self, text: str) -> dict[str, Any]:
         query = parse_query(text, QUERYABLE)
-        answer = clone(run_query(query, self.company.stored(query.entity)))
+        answer = run_query(query, self.company.stored(query.entity))  # rows of its own
         if query.entity == "ExchangeRate" and "ExchangeRate" in answer:
             answer["ExchangeRate"] = [exchange.answer(r) for r in answer["ExchangeRate"]]
         return answer

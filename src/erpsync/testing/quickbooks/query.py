@@ -191,12 +191,25 @@ def _field_key(path: str) -> Callable[[dict[str, Any]], tuple[int, Any]]:
     return key
 
 
-def _project(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+def _projector(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The projection of a row on ``fields`` (names compared ignoring case, ``Id``
+    always), each stored name's verdict worked out once per query, not once per row."""
     wanted = {f.lower() for f in fields}
-    out = {k: v for k, v in record.items() if k.lower() in wanted or k == "Id"}
-    out["domain"] = record.get("domain", "QBO")
-    out["sparse"] = True
-    return out
+    verdicts: dict[str, bool] = {}
+
+    def project(record: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for k, v in record.items():
+            keep = verdicts.get(k)
+            if keep is None:
+                keep = verdicts[k] = k.lower() in wanted or k == "Id"
+            if keep:
+                out[k] = v
+        out["domain"] = record.get("domain", "QBO")
+        out["sparse"] = True
+        return out
+
+    return project
 
 
 def _smallest(query: Query, records: IndexedRecords) -> Candidates | None:
@@ -322,7 +335,10 @@ def _page(query: Query, records: Sequence[dict[str, Any]]) -> list[dict[str, Any
 def run_query(query: Query, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The ``QueryResponse`` object for ``query`` over ``records``.
 
-    ``records`` are not modified, but the answer shares them: copy it before it leaves.
+    ``records`` are not modified. Each row of the answer is a dict of its own, its
+    values shared with ``records`` (stored records are never changed below their top
+    level: :mod:`.storage`), so the answer can be encoded as it is, or cloned by a
+    caller that will change it.
     When ``records`` is an :class:`IndexedRecords` (what ``Company.stored`` gives), its
     indexes narrow the candidates and order the walk (module docstring); the answer is
     the one a full scan gives.
@@ -333,7 +349,9 @@ def run_query(query: Query, records: Sequence[dict[str, Any]]) -> dict[str, Any]
     if not page:
         return {}
     if query.fields is not None:
-        page = [_project(r, query.fields) for r in page]
+        page = list(map(_projector(query.fields), page))
+    else:
+        page = [dict(r) for r in page]  # a row of its own: a later write cannot change it
     return {
         query.entity: page,
         "startPosition": query.start_position,

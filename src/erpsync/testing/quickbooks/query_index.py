@@ -141,14 +141,15 @@ class _FieldIndex:
         self.unsorted: set[Hashable] = set()
 
     @staticmethod
-    def _key(value: str) -> tuple[list[Any], Hashable]:
-        """Which sorted list the value's key lives in, and the key."""
+    def _key(value: str) -> tuple[int, Hashable]:
+        """Which sorted list the value's key lives in (0 numbers, 1 instants, 2 texts,
+        as ``query._comparable`` reads a stored value), and the key."""
         if (number := _number(value)) is not None:
-            return [0], number
+            return 0, number
         if "T" in value and _DATE.match(value) and (moment := _instant(value)) is not None:
-            return [1], moment
+            return 1, moment
         folded = value.lower()
-        return [2], value if folded == value else folded
+        return 2, value if folded == value else folded
 
     def _sorted(self, kind: int) -> list[Any]:
         return (self.numbers, self.instants, self.texts)[kind]
@@ -163,7 +164,7 @@ class _FieldIndex:
             else:
                 self.odd.pop(record_id, None)
             return
-        (kind,), key = self._key(value)
+        kind, key = self._key(value)
         step = 1 if adding else -1
         if kind == 0:
             self.numeric += step
