@@ -358,7 +358,7 @@ class EntityIndex:
                 index.change(record_id, before, False, seq)
             if new is not None:
                 index.change(record_id, after, True, seq)
-        if not _CANONICAL_ID.fullmatch(record_id):
+        if (old is None or new is None) and not _CANONICAL_ID.fullmatch(record_id):
             self.other_ids.change(record_id, record_id, new is not None, seq)
         if new is None:
             self.deleted.add(record_id)
