@@ -253,7 +253,7 @@ _STAMP_CHOICES = [f"2026-01-01T00:00:0{s}Z" for s in range(6)]
     start=st.integers(1, 6),
     size=st.integers(1, 5),
 )
-def test_walks_in_creation_order_answer_as_the_scan(
+def test_quickbooks_walks_in_creation_order_answer_as_the_scan(
     rows: list[dict[str, Any]],
     created: list[str],
     deletes: list[int],
@@ -290,7 +290,7 @@ def test_walks_in_creation_order_answer_as_the_scan(
         "SELECT count(*) FROM Invoice",
     ],
 )
-def test_pages_and_walks_examine_only_the_page(text: str) -> None:
+def test_quickbooks_pages_and_walks_examine_only_the_page(text: str) -> None:
     """A page in the middle of the books, the newest page, a page of a customer holding
     a fiftieth of the invoices: the work is the page's, not the books'."""
     answers = []
@@ -303,7 +303,7 @@ def test_pages_and_walks_examine_only_the_page(text: str) -> None:
         assert answers[0] == answers[1]
 
 
-def test_change_data_capture_reads_only_what_changed() -> None:
+def test_quickbooks_change_data_capture_reads_only_what_changed() -> None:
     """``changed_since`` answers from the LastUpdatedTime index: the records changed
     since, oldest first, live before deleted, as a scan answers."""
     company = _company(3_000)
@@ -320,7 +320,7 @@ def test_change_data_capture_reads_only_what_changed() -> None:
     ]
 
 
-def test_stored_records_share_their_repeats_and_answers_are_copies() -> None:
+def test_quickbooks_stored_records_share_their_repeats_and_answers_are_copies() -> None:
     """Two invoices of one customer keep one copy of the reference; an answer changed
     by its caller changes neither the books nor the other invoice."""
     from erpsync.testing import FakeClock, FakeQuickBooks
@@ -338,7 +338,7 @@ def test_stored_records_share_their_repeats_and_answers_are_copies() -> None:
     assert [r["Line"][0]["Amount"] for r in again] == [5.0, 5.0]
 
 
-def test_the_emulator_benchmark_quick_mode_runs_and_reports(capsys: Any) -> None:
+def test_the_quickbooks_emulator_benchmark_quick_mode_runs_and_reports(capsys: Any) -> None:
     """benchmarks/emulator_quickbooks.py --quick: every request kind at every N, the
     ratio, and the memory per stored invoice within its target."""
     import importlib.util
@@ -369,7 +369,7 @@ def test_the_emulator_benchmark_quick_mode_runs_and_reports(capsys: Any) -> None
     assert 200 < per_invoice <= module.MEMORY_TARGET
 
 
-def test_the_page_after_the_last_examines_nothing() -> None:
+def test_quickbooks_page_after_the_last_examines_nothing() -> None:
     """A client paging a customer's invoices asks once more after the last full page:
     fewer candidates than rows to skip answer empty without reading any."""
     company = _company(10_000)  # 200 invoices of each of 50 customers
@@ -381,7 +381,7 @@ def test_the_page_after_the_last_examines_nothing() -> None:
     assert _examined(company, text.format(201)) == (0, {})
 
 
-def test_paging_a_filtered_query_reads_each_match_once() -> None:
+def test_quickbooks_paging_a_filtered_query_reads_each_match_once() -> None:
     """Page after page of one query goes on where the last page stopped (a client
     reading 10,000 matches 1,000 at a time must not make the emulator read 55,000), and
     a write between two pages starts the walk again over the books as they are."""
