@@ -404,3 +404,27 @@ def test_quickbooks_paging_a_filtered_query_reads_each_match_once() -> None:
     work, answer = _examined(company, text.format(11))
     assert [r["Id"] for r in answer["Invoice"]] == seen[11:21]
     assert work == 20  # walked afresh (the 10 skipped again): the write moved a match
+
+
+def test_quickbooks_paging_customers_by_balance_sees_balances_moved_in_between() -> None:
+    """A customer's Balance moves in place when an invoice is written: the next page of
+    a query filtering on Balance is walked afresh, as QuickBooks would answer it."""
+    from erpsync.testing import FakeClock, FakeQuickBooks
+
+    fake = FakeQuickBooks(clock=FakeClock(), governance=None)
+    company = fake.company
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 5, "SalesItemLineDetail": {}}
+    for customer in ("1", "2", "3"):
+        fake.seed_records({"Invoice": [{"CustomerRef": {"value": customer}, "Line": [line]}]})
+    text = "SELECT * FROM Customer WHERE Balance > '0' ORDERBY Id STARTPOSITION {} MAXRESULTS 1"
+    records = company.stored("Customer")
+    first = run_query(parse_query(text.format(1), ["Customer"]), records)
+    assert [r["Id"] for r in first["Customer"]] == ["1"]
+    fake.seed_records({"Invoice": [{"CustomerRef": {"value": "4"}, "Line": [line]}]})
+    company.update(
+        "Invoice",
+        {**company.read("Invoice", "1"), "sparse": True, "Line": [{**line, "Amount": 0}]},
+    )
+    second = run_query(parse_query(text.format(2), ["Customer"]), records)
+    scan = run_query(parse_query(text.format(2), ["Customer"]), list(records))
+    assert second == scan and [r["Id"] for r in second["Customer"]] == ["3"]

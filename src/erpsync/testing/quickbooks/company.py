@@ -142,8 +142,10 @@ class Company:
         self.open_balance[customer_id] = total
         customer = self.records["Customer"].get(customer_id)
         if customer is not None:
-            # A customer's balance moves with its transactions without a new version.
+            # A customer's balance moves with its transactions without a new version
+            # (the one change made to a stored record in place: its top level only).
             customer["Balance"] = customer["BalanceWithJobs"] = money(total)
+            self.indexes["Customer"].cursors.forget()  # a paused walk may filter on it
 
     # -- reading ---------------------------------------------------------------------------
 
