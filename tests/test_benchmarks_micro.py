@@ -52,3 +52,21 @@ def test_a_read_short_of_the_target_is_explained_by_a_measured_split(capsys):
     wire = float(out.split("reading the wire ")[1].split()[0])
     assert 0 < models < 10_000.0
     assert abs(models + wire - 10_000.0) < 0.2
+
+
+def test_per_invoice_bare_profile_makes_the_calls_and_prints_nothing(capsys, monkeypatch):
+    bench = load("per_invoice")
+    calls: list[str] = []
+    real = bench.netsuite_paths
+
+    def counted(setup, lines):
+        paths = real(setup, lines)
+        read = paths["read"]
+        paths["read"] = lambda: calls.append("read") or read()
+        return paths
+
+    monkeypatch.setattr(bench, "netsuite_paths", counted)
+    argv = ["--profile", "read", "--erp", "netsuite", "--lines", "3", "--bare", "--calls", "5"]
+    assert bench.main(argv) == 0
+    assert capsys.readouterr().out == ""
+    assert len(calls) == 205  # the warm-up, then the calls asked for

@@ -1025,3 +1025,105 @@ def test_first_use_of_the_models_from_many_threads_at_once() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[('1.01', 2)] 12"
+
+
+# -- checks run once, in model_post_init (model_construct runs them too) --------------------
+
+
+def test_model_construct_runs_the_line_checks() -> None:
+    # A line built without validation is still held to its own rules: an amount or a
+    # quantity and price, and the three agreeing.
+    with pytest.raises(ValidationError) as info:
+        InvoiceLine.model_construct(description="no money")
+    assert locs(info.value) == {"amount"}
+    with pytest.raises(ValidationError) as info:
+        InvoiceLine.model_construct(amount=D("7"), quantity=D("2"), unit_price=D("3"))
+    assert locs(info.value) == {"amount"}
+    with pytest.raises(ValidationError) as info:
+        PurchaseOrderLine.model_construct(
+            item=Ref(id="1"), quantity=D("2"), quantity_received=D(0), rate=D("3"), amount=D("7")
+        )
+    assert locs(info.value) == {"amount"}
+    derived = InvoiceLine.model_construct(quantity=D("3"), unit_price=D("0.335"))
+    assert derived.amount == D("1.01")  # derived, as validation derives it
+
+
+def test_model_construct_runs_the_invoice_checks() -> None:
+    line = InvoiceLine(amount=D("1.5"))
+    with pytest.raises(ValidationError) as info:
+        Invoice.model_construct(
+            customer=Ref(id="1"),
+            date=dt.date(2026, 11, 3),
+            currency="JPY",
+            lines=[InvoiceLine(amount=D("2")), line],
+            tax=D(0),
+            balance=None,
+        )
+    assert locs(info.value) == {"lines.1.amount"}
+    fitted = Invoice.model_construct(
+        customer=Ref(id="1"),
+        date=dt.date(2026, 11, 3),
+        currency="USD",
+        lines=[line],
+        tax=D(0),
+        balance=None,
+    )
+    assert str(fitted.lines[0].amount) == "1.50"  # fitted to the currency, as validation does
+
+
+def test_invoice_checks_run_once_per_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    for cls in (Invoice, InvoiceLine):
+        original = cls.model_post_init
+
+        def counting(self: Any, context: Any, /, _original: Any = original) -> None:
+            calls.append(type(self).__name__)
+            _original(self, context)
+
+        monkeypatch.setattr(cls, "model_post_init", counting)
+    Invoice(
+        customer=Ref(id="1"),
+        date=dt.date(2026, 11, 3),
+        lines=[{"quantity": "2", "unit_price": "3"}, {"amount": "4"}],
+    )
+    assert sorted(calls) == ["Invoice", "InvoiceLine", "InvoiceLine"]
+
+
+def test_purchase_order_reports_every_fault_of_its_lines() -> None:
+    # Duplicate line ids and amounts that do not fit the currency are all reported, the
+    # duplicates first (both are checked in the one pass of the order's checks).
+    with pytest.raises(ValidationError) as info:
+        PurchaseOrder(
+            vendor=Ref(id="1"),
+            date=dt.date(2026, 11, 3),
+            status="open",
+            currency="JPY",
+            lines=[
+                {"line_id": "1", "item": {"id": "1"}, "quantity": "1", "amount": "1.5"},
+                {"line_id": "1", "item": {"id": "1"}, "quantity": "1", "amount": "2"},
+            ],
+        )
+    assert [".".join(map(str, e["loc"])) for e in info.value.errors()] == [
+        "lines.1.line_id",
+        "lines.0.amount",
+    ]
+
+
+def test_model_arithmetic_does_not_depend_on_the_callers_decimal_context() -> None:
+    import decimal
+
+    def build() -> Invoice:
+        return Invoice(
+            customer=Ref(id="1"),
+            date=dt.date(2026, 11, 3),
+            currency="KWD",
+            lines=[
+                {"quantity": "123456.789", "unit_price": "98765.4321"},
+                {"amount": "1237.5"},
+            ],
+        )
+
+    expected = build()
+    with decimal.localcontext(decimal.Context(prec=3, traps=[decimal.Inexact])):
+        assert build() == expected
+        assert build().total == expected.total

@@ -24,11 +24,17 @@ from pydantic import ValidationError
 
 from erpsync.errors import ServiceError
 from erpsync.models import Ref
+from erpsync.models.money import _CTX
 
-__all__ = ["WireReader", "is_mapping", "parse_date", "parse_iso_timestamp", "put"]
+__all__ = ["EXACT", "WireReader", "is_mapping", "parse_date", "parse_iso_timestamp", "put"]
 
 _M = TypeVar("_M")
 _Date = date  # the reader has a method named ``date``; annotations use this alias
+
+#: The models' exact decimal context (prec 120, HALF-UP): reads add, subtract and
+#: multiply wire amounts in it, never in the caller's thread context (whose precision a
+#: program may have lowered), so a read gives the same model in any context.
+EXACT: Final = _CTX
 
 #: No amount, quantity or rate reaches this (the models' own bound).
 MAGNITUDE_LIMIT: Final = Decimal(10) ** 18
@@ -174,11 +180,17 @@ class WireReader:
     def make_ref(self, ref_id: Any, name: Any, field: str) -> Ref:
         """A :class:`~erpsync.models.Ref` from a wire id and name; an id that is not
         usable text (``" "``, a list, a boolean) fails naming ``field``."""
-        text = self.id_of(ref_id, field)
         try:
-            return Ref(id=text, name=name if isinstance(name, str) and name else None)
+            return Ref(**self.ref_values(ref_id, name, field))
         except ValidationError as exc:
             self.fail(field, f"is not a reference: {_first_message(exc)}")
+
+    def ref_values(self, ref_id: Any, name: Any, field: str) -> dict[str, str | None]:
+        """The values of a :class:`~erpsync.models.Ref` (``{"id", "name"}``), checked as
+        :meth:`make_ref` checks them, for a document validated whole (:meth:`build_once`):
+        its ``Ref`` is then built inside that one pass instead of on its own."""
+        text = self.id_of(ref_id, field)
+        return {"id": text, "name": name if isinstance(name, str) and name else None}
 
     def id_of(self, ref_id: Any, field: str) -> str:
         """A reference's id as text (a reader that only needs the id builds no Ref);
@@ -196,7 +208,10 @@ class WireReader:
         return self.data.get(field) is not None
 
     def text(self, field: str, *, required: bool = False) -> str | None:
-        return self.text_of(self.data.get(field), field, required=required)
+        value = self.data.get(field)
+        if type(value) is str and value:  # text_of's common case, without its call
+            return value
+        return self.text_of(value, field, required=required)
 
     def required_text(self, field: str) -> str:
         value = self.text(field, required=True)
@@ -217,6 +232,25 @@ class WireReader:
     def build(self, factory: Callable[..., _M], **values: Any) -> _M:
         """A model, with a validation failure turned into a ServiceError."""
         return self.build_located(".".join, factory, **values)
+
+    def build_once(
+        self, factory: Callable[..., _M], values: dict[str, Any], by_parts: Callable[[], _M]
+    ) -> _M:
+        """A whole document (an invoice and its lines, refs as values) validated in one
+        pydantic pass, the cost of a good document: no model built on its own, no
+        error handling per part.
+
+        Only when that pass fails is ``by_parts`` called: it builds the same values part
+        by part (each line through :meth:`build` or :meth:`build_located`, then the
+        document), the slower way that names the record and the wire field of the fault
+        (``Line[2].Amount``), or that recovers where a reader does (a line read again
+        without a rounded price). A bad document costs two passes and fails as it always
+        did.
+        """
+        try:
+            return factory(**values)
+        except ValidationError:
+            return by_parts()
 
     def build_located(
         self, locate: Callable[[list[str]], str], factory: Callable[..., _M], **values: Any

@@ -246,6 +246,49 @@ def test_a_killed_worker_frees_its_slot_when_the_lease_expires(redis_url: str, t
     assert waited <= 0.6 + 0.3, f"the dead worker's slot was freed after {waited:.2f}s"
 
 
+_WINDOW_HOLDER = """
+import sys, time
+from erpsync.limits import RateLimit, RedisLimiter
+limiter = RedisLimiter(sys.argv[1], key=sys.argv[2], rates=[RateLimit(1, 0.3)], lease=0.6)
+with limiter.slot():
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_request_out_keeps_its_window_place_until_its_worker_dies(
+    redis_url: str, tenant: str
+) -> None:
+    # Out for longer than its lease: the live worker renews its window entry as it renews
+    # a slot, so the window stays full; once the worker is killed, the place frees when
+    # the lease runs out, plus the window.
+    worker = _python(_WINDOW_HOLDER, redis_url, tenant)
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "held", worker.stderr.read()  # type: ignore[union-attr]
+        limiter = RedisLimiter(redis_url, key=tenant, rates=[RateLimit(1, 0.3)], poll=0.01)
+        entered = threading.Event()
+
+        def ask() -> None:
+            with limiter.slot():
+                entered.set()
+
+        asker = threading.Thread(target=ask, daemon=True)
+        asker.start()
+        assert not entered.wait(1.5)  # well past one lease and many windows: still held
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(5)
+        killed_at = time.monotonic()
+        assert entered.wait(5)
+        waited = time.monotonic() - killed_at
+        asker.join(5)
+    finally:
+        if worker.poll() is None:
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(5)
+    assert waited <= 0.6 + 0.3 + 0.3, f"the dead worker's window place freed after {waited:.2f}s"
+
+
 # -- many processes, one company -------------------------------------------------------------
 
 _WORKER = """

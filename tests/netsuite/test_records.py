@@ -523,3 +523,92 @@ def test_an_items_subtype_says_whether_it_can_be_invoiced(
 ) -> None:
     row = {"id": "203", "itemid": "SHOP-SUPPLIES", "itemtype": "NonInvtPart", "subtype": subtype}
     assert rec.item_from_row(row).for_sale is for_sale
+
+
+# -- one validation pass per read, line by line only on failure -----------------------------
+
+
+def _third_line(**line: Any) -> dict[str, Any]:
+    wire = _invoice_wire(total=1350.0, amountRemaining=1350.0)
+    wire["item"]["items"].append({"line": 3, "item": {"id": "203"}, "amount": 50.0, **line})
+    return wire
+
+
+def test_a_good_invoice_reads_all_its_lines() -> None:
+    invoice = rec.invoice_from_wire(_third_line(quantity=2.0, rate=25.0), CURRENCIES)
+    assert [line.amount for line in invoice.lines] == [
+        Decimal("1200.00"),
+        Decimal("100.00"),
+        Decimal("50.00"),
+    ]
+    assert invoice.lines[2].quantity == Decimal(2) and invoice.lines[2].item == Ref(id="203")
+    assert invoice.lines[1].unit_price is None  # 33.3333 x 1 is not the amount: dropped
+
+
+@pytest.mark.parametrize(
+    ("line", "record", "field"),
+    [
+        # the model refuses a quantity finer than 12 places (found in the one pass); the
+        # line-by-line build names the line and its field
+        ({"quantity": 1e-13, "rate": 1.0, "amount": 0.0}, "invoice 1006 line 3", "quantity"),
+        # the reader refuses it before any model
+        ({"quantity": "lots", "rate": 1.0}, "invoice 1006 line 3", "quantity"),
+        ({"item": {"id": ""}}, "invoice 1006 line 3", "item"),
+    ],
+)
+def test_a_fault_in_the_third_line_names_the_line(
+    line: dict[str, Any], record: str, field: str
+) -> None:
+    with pytest.raises(ServiceError) as caught:
+        rec.invoice_from_wire(_third_line(**line), CURRENCIES)
+    assert (caught.value.record, caught.value.field) == (record, field)
+
+
+def test_a_fault_of_the_whole_invoice_names_the_invoice_field() -> None:
+    wire = _invoice_wire(amountRemaining=-5.0)  # a balance cannot be negative
+    with pytest.raises(ServiceError) as caught:
+        rec.invoice_from_wire(wire, CURRENCIES)
+    assert (caught.value.record, caught.value.field) == ("invoice 1006", "balance")
+
+
+def test_an_invoice_reads_the_same_in_any_decimal_context() -> None:
+    import decimal
+
+    wire = _third_line(quantity=3.0, rate=16.6666666667)
+    expected = rec.invoice_from_wire(wire, CURRENCIES)
+    rows = rec.invoice_from_row(
+        {
+            "id": "7",
+            "entity": "101",
+            "trandate": "2026-11-03",
+            "currency": "1",
+            "foreigntotal": "1237.5",
+        },
+        [{"transaction": "7", "quantity": "-3", "rate": "412.5", "foreignamount": "-1237.5"}],
+        CURRENCIES,
+    )
+    with decimal.localcontext(decimal.Context(prec=3)):
+        assert rec.invoice_from_wire(wire, CURRENCIES) == expected
+        assert (
+            rec.invoice_from_row(
+                {
+                    "id": "7",
+                    "entity": "101",
+                    "trandate": "2026-11-03",
+                    "currency": "1",
+                    "foreigntotal": "1237.5",
+                },
+                [
+                    {
+                        "transaction": "7",
+                        "quantity": "-3",
+                        "rate": "412.5",
+                        "foreignamount": "-1237.5",
+                    }
+                ],
+                CURRENCIES,
+            )
+            == rows
+        )
+    assert expected.lines[2].quantity == Decimal(3)  # 3 x 16.6666666667 rounds to 50.00
+    assert rows.lines[0].unit_price == Decimal("412.5")

@@ -435,3 +435,104 @@ def test_invoice_and_payment_line_errors_name_the_wire_line():
     with pytest.raises(ServiceError) as caught:
         rec.payment_from_wire(payment)
     assert caught.value.field == "Line[1].Amount"
+
+
+# -- one validation pass per read, line by line only on failure -----------------------------
+
+
+def _three_lines(**third: Any) -> list[dict[str, Any]]:
+    """Three sales lines (the first two priced), then the subtotal; ``third`` changes the
+    third line's detail (``Amount`` its amount)."""
+    lines = []
+    for index, (amount, qty, price) in enumerate(
+        [("1237.50", "3", "412.5"), ("85.50", "12", "7.125"), ("150.00", None, None)]
+    ):
+        detail: dict[str, Any] = {"ItemRef": {"value": "1", "name": "Services"}}
+        if qty is not None:
+            detail.update(Qty=Decimal(qty), UnitPrice=Decimal(price or "0"))
+        line = {
+            "Id": str(index + 1),
+            "Amount": Decimal(amount),
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": detail,
+        }
+        lines.append(line)
+    amount = third.pop("Amount", None)
+    if amount is not None:
+        lines[2]["Amount"] = amount
+    lines[2]["SalesItemLineDetail"].update(third)
+    return [*lines, {"Amount": Decimal("1473"), "DetailType": "SubTotalLineDetail"}]
+
+
+def _three_line_invoice(currency: str = "USD", **third: Any) -> dict[str, Any]:
+    lines = _three_lines(**third)
+    total = sum((line["Amount"] for line in lines[:3]), Decimal(0))
+    return invoice_wire(Line=lines, TotalAmt=total, Balance=total, CurrencyRef={"value": currency})
+
+
+@pytest.mark.parametrize(
+    ("currency", "third", "field"),
+    [
+        # the model refuses it (found in the one pass), the line-by-line build names it
+        ("JPY", {"Amount": Decimal("150.5")}, "Line[2].Amount"),
+        ("USD", {"Amount": Decimal("150.12345")}, "Line[2].Amount"),
+        # the reader refuses it before any model
+        ("USD", {"ItemRef": {"value": " "}}, "Line[2].SalesItemLineDetail.ItemRef"),
+        ("USD", {"Qty": "many"}, "Line[2].SalesItemLineDetail.Qty"),
+    ],
+)
+def test_a_fault_in_the_third_line_names_its_wire_field(currency, third, field):
+    wire = _three_line_invoice(currency, **third)
+    if currency == "JPY":  # whole amounts on the other lines, so only the third is wrong
+        for line, amount in zip(wire["Line"][:2], ("1238", "86"), strict=True):
+            line["Amount"] = Decimal(amount)
+            del line["SalesItemLineDetail"]["Qty"]
+        wire["TotalAmt"] = wire["Balance"] = Decimal("1474.5")
+    with pytest.raises(ServiceError) as caught:
+        rec.invoice_from_wire(wire)
+    assert caught.value.field == field
+    assert caught.value.record == "Invoice 130"
+
+
+def test_a_line_the_one_pass_refuses_is_read_again_without_its_rounded_price():
+    # QuickBooks kept a price finer than the models hold (13 places) that still rounds to
+    # the amount: the whole-invoice pass fails on it, and the line-by-line build keeps the
+    # amount and drops the price, as reading line by line always did.
+    fine = Decimal("0.1234567890123")
+    invoice = rec.invoice_from_wire(
+        _three_line_invoice(Amount=Decimal("123.46"), Qty=Decimal("1000"), UnitPrice=fine)
+    )
+    assert [line.amount for line in invoice.lines] == [
+        Decimal("1237.50"),
+        Decimal("85.50"),
+        Decimal("123.46"),
+    ]
+    assert invoice.lines[2].quantity is None and invoice.lines[2].unit_price is None
+    assert invoice.lines[0].quantity == Decimal("3")  # the other lines keep theirs
+    assert invoice.lines[2].item == Ref(id="1", name="Services")
+
+
+def test_money_places_does_not_depend_on_the_callers_decimal_context():
+    import decimal
+
+    from erpsync.quickbooks.values import money_places
+
+    with decimal.localcontext(decimal.Context(prec=3)):
+        shaped = money_places(Decimal("1237.5"), "USD")
+    assert str(shaped) == "1237.50"
+    with decimal.localcontext(decimal.Context(traps=[decimal.Inexact, decimal.Rounded])):
+        assert str(money_places(Decimal("7"), "KWD")) == "7.000"
+    assert money_places(Decimal("1.005"), "USD") == Decimal("1.005")  # left for the model
+
+
+def test_an_invoice_reads_the_same_in_any_decimal_context():
+    import decimal
+
+    wire = _three_line_invoice()
+    wire["Line"].insert(3, {"DetailType": "DiscountLineDetail", "Amount": Decimal("10.5")})
+    wire["TotalAmt"] = wire["Balance"] = Decimal("1473") - Decimal("10.5")
+    expected = rec.invoice_from_wire(wire)
+    with decimal.localcontext(decimal.Context(prec=3)):
+        assert rec.invoice_from_wire(wire) == expected
+    assert expected.lines[3].amount == Decimal("-10.50")
+    assert expected.total == Decimal("1462.50")

@@ -55,10 +55,18 @@ def test_filterable_fields_still_work(fake):
         assert query(fake, text).status_code == 200, text
 
 
-def test_not_equal_is_not_an_operator(fake):
-    answer = query(fake, "select * from Customer where Id != '1'")
-    assert answer.status_code == 400
-    assert answer.json()["Fault"]["Error"][0]["code"] == wire.QUERY_PARSER_ERROR
+def test_not_equal_filters_though_intuit_does_not_list_it(fake):
+    # Undocumented, but the service takes it: Microsoft's QuickBooks migration extension
+    # and python-quickbooks' integration suite send it to live companies.
+    answer = query(fake, "select * from Customer where Id != '1' and Active = true")
+    assert answer.status_code == 200, answer.text
+    ids = [c["Id"] for c in answer.json()["QueryResponse"]["Customer"]]
+    assert ids and "1" not in ids
+    every = query(fake, "select count(*) from Customer").json()["QueryResponse"]["totalCount"]
+    assert len(ids) == every - 1
+    lone = query(fake, "select * from Customer where Id ! '1'")
+    assert lone.status_code == 400
+    assert lone.json()["Fault"]["Error"][0]["code"] == wire.QUERY_PARSER_ERROR
 
 
 def test_select_star_and_named_fields(fake):

@@ -257,3 +257,71 @@ def test_a_template_is_checked(api: Api) -> None:
         == "ScheduleInfo.NumInterval"
     )
     assert "RecurringInfo" in fault({"Invoice": {"CustomerRef": {"value": "1"}}})["element"]
+
+
+def test_a_template_is_named_by_its_transaction_on_the_wire(api: Api) -> None:
+    daily = {"IntervalType": "Daily", "NumInterval": 1, "StartDate": "2030-01-01"}
+    made = api.post("/recurringtransaction", _template(daily)).json()["RecurringTransaction"]
+    assert list(made) == ["Invoice"]  # Id, SyncToken and MetaData live in the transaction
+    inner = made["Invoice"]
+    assert inner["SyncToken"] == "0" and "CreateTime" in inner["MetaData"]
+    read = api.get(f"/recurringtransaction/{inner['Id']}").json()["RecurringTransaction"]
+    assert read["Invoice"]["Id"] == inner["Id"]
+    # An update names the template by its transaction's Id and SyncToken, as a read gave.
+    changed = {**inner, "PrivateNote": "new"}
+    changed["RecurringInfo"]["ScheduleInfo"]["DayOfMonth"] = 15
+    updated = api.post("/recurringtransaction", {"Invoice": changed})
+    assert updated.status_code == 200, updated.text
+    after = updated.json()["RecurringTransaction"]["Invoice"]
+    assert (after["Id"], after["SyncToken"], after["PrivateNote"]) == (inner["Id"], "1", "new")
+    assert len(api.query("select * from RecurringTransaction")["RecurringTransaction"]) == 1
+    stale = api.post("/recurringtransaction", {"Invoice": changed})  # SyncToken 0 again
+    assert stale.status_code == 400 and stale.json()["Fault"]["Error"][0]["code"] == "5010"
+    gone = requests.post(
+        api.base + "/recurringtransaction",
+        params={"operation": "delete"},
+        json={"Invoice": after},
+        headers=api.headers,
+    )
+    assert gone.status_code == 200, gone.text
+    assert "RecurringTransaction" not in api.query("select * from RecurringTransaction")
+
+
+def test_templates_filter_by_the_type_they_hold(api: Api) -> None:
+    daily = {"IntervalType": "Daily", "NumInterval": 1, "StartDate": "2030-01-01"}
+    api.post("/recurringtransaction", _template(daily))
+    bill = {
+        "Bill": {
+            "VendorRef": {"value": "1"},
+            "Line": [
+                {
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "Amount": 500,
+                    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "1"}},
+                }
+            ],
+            "RecurringInfo": {"Name": "Rent", "RecurType": "Automated", "ScheduleInfo": daily},
+        }
+    }
+    assert api.post("/recurringtransaction", bill).status_code == 200
+    rows = api.query("select * from RecurringTransaction where Type = 'Bill'")
+    assert [list(r) for r in rows["RecurringTransaction"]] == [["Bill"]]
+    assert "Type" not in rows["RecurringTransaction"][0]["Bill"]
+    every = api.query("select * from RecurringTransaction")["RecurringTransaction"]
+    assert sorted(next(iter(r)) for r in every) == ["Bill", "Invoice"]
+
+
+def test_the_held_transaction_obeys_its_own_rules_but_draws_no_number(api: Api) -> None:
+    daily = {"IntervalType": "Daily", "NumInterval": 1, "StartDate": "2030-01-01"}
+    made = api.post("/recurringtransaction", _template(daily)).json()["RecurringTransaction"]
+    inner = made["Invoice"]
+    assert inner["CustomerRef"]["name"] == "Amy's Bird Sanctuary" and inner["TotalAmt"] == 50.0
+    assert "DocNumber" not in inner and "TxnDate" not in inner
+    missing = _template(daily)
+    missing["Invoice"]["CustomerRef"] = {"value": "99"}
+    refused = api.post("/recurringtransaction", missing)
+    assert refused.status_code == 400
+    assert refused.json()["Fault"]["Error"][0]["element"] == "CustomerRef"
+    line = _template(daily)["Invoice"]["Line"]
+    invoice = api.post("/invoice", {"CustomerRef": {"value": "1"}, "Line": line}).json()
+    assert invoice["Invoice"]["DocNumber"] == "1001"  # the templates took no number

@@ -127,3 +127,19 @@ def test_the_first_429_explains_the_emulated_limit_once(caplog):
     explained = [r for r in caplog.records if "10 requests a second" in r.getMessage()]
     assert len(explained) == 1
     assert "governance=None" in explained[0].getMessage()
+
+
+def test_a_served_upload_is_downloaded_from_its_temporary_url(served):
+    fake, url = served
+    base = f"{url}/v3/company/{fake.realm_id}"
+    headers = {"Authorization": f"Bearer {fake.credentials.access_token}"}
+    data = bytes(range(256)) * 400  # binary, sent raw by requests' files=
+    answer = requests.post(
+        base + "/upload",
+        headers=headers,
+        files={"file_content_0": ("scan.bin", data, "application/octet-stream")},
+    )
+    assert answer.status_code == 200, answer.text
+    made = answer.json()["AttachableResponse"][0]["Attachable"]
+    assert made["Size"] == len(data) and made["TempDownloadUri"].startswith(url)
+    assert requests.get(made["TempDownloadUri"]).content == data

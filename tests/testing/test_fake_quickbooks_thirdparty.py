@@ -422,12 +422,16 @@ def test_attachable_metadata(qb):
     attachable.AttachableRef.append(link)
     attachable.save(qb=qb)
     assert Attachable.get(attachable.Id, qb=qb).Note == "Signed contract"
-    upload = Attachable()
+    upload = Attachable()  # python-quickbooks' multipart: LF line breaks, base64 content
     upload.FileName = "contract.pdf"
     upload.ContentType = "application/pdf"
-    with pytest.raises(QuickbooksException) as raised:
-        qb.create_object("Attachable", upload.to_json(), _file_bytes=b"%PDF-1.4")
-    assert "not emulated" in raised.value.detail
+    upload.AttachableRef.append(link)
+    upload._FileBytes = b"%PDF-1.4 signed"
+    saved = upload.save(qb=qb)
+    read = Attachable.get(saved.Id, qb=qb)
+    assert (read.FileName, read.Size) == ("contract.pdf", len(b"%PDF-1.4 signed"))
+    assert read.AttachableRef[0].EntityRef.value == "1"
+    assert requests.get(read.TempDownloadUri).content == b"%PDF-1.4 signed"
 
 
 # -- OAuth --------------------------------------------------------------------------------

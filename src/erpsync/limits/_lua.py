@@ -16,14 +16,19 @@ Keys of one tenant (all in one Redis Cluster hash slot through the ``{...}`` tag
   ticket (first come, first served: only the lowest ticket may be admitted);
 * ``alive:<scope>``: member = a waiting token, score = its ticket lease's expiry;
 * ``tickets``: the counter the tickets are drawn from;
-* one sorted set per rate window: member = token, score = admission time.
+* one sorted set per rate window: member = token, score = when its request was answered
+  (or, while it is still out, its lease's expiry, renewed with the slot's): a request
+  counts in a window from its admission until ``per`` after its answer, as
+  :class:`~erpsync.limits.LocalLimiter` counts it, because the service counts it on
+  arrival, which is never later than the answer. A request whose worker died counts
+  until its lease runs out, plus ``per``.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACQUIRE", "LEAVE", "RECOVER", "RENEW", "THROTTLE"]
+__all__ = ["ACQUIRE", "LEAVE", "RECOVER", "RELEASE", "RENEW", "THROTTLE"]
 
 #: Shared prologue: the server's time, and the tenant's adaptive state.
 _NOW: Final = """
@@ -93,12 +98,15 @@ for i = 7, #KEYS do
   local excess = held + ahead - math.max(1, math.floor(count * rate + 1e-9))
   if excess >= 0 then
     if status == 0 then status = 1 end
-    if excess < held then
-      -- this entry leaving makes room for the older waiters and this one
-      local entry = redis.call('ZRANGE', KEYS[i], excess, excess, 'WITHSCORES')
+    local entry = excess < held and redis.call('ZRANGE', KEYS[i], excess, excess, 'WITHSCORES')
+    if entry and tonumber(entry[2]) <= now then
+      -- this entry leaving (``per`` after its answer) makes room for the older waiters
+      -- and this one
       wait = math.max(wait, tonumber(entry[2]) + per - now)
     else
-      unknown = true  -- the older waiters' admissions decide when: ask again
+      -- still out (its answer starts its countdown), or the older waiters'
+      -- admissions decide when: ask again
+      unknown = true
     end
   end
 end
@@ -115,8 +123,10 @@ elseif status == 0 then
     redis.call('PEXPIRE', KEYS[1], math.ceil(lease / 1000) + 1)
   end
   for i = 7, #KEYS do
-    redis.call('ZADD', KEYS[i], now, token)
-    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 * i - 6]) / 1000) + 1)
+    -- out until answered: counted until its lease's expiry, moved to the answer's time
+    -- by RELEASE
+    redis.call('ZADD', KEYS[i], now + lease, token)
+    extend(KEYS[i], math.ceil((lease + tonumber(ARGV[2 * i - 6])) / 1000) + 1)
   end
 end
 return {status, tostring(wait), tostring(rate), tostring(level), now, ticket, ahead}
@@ -131,17 +141,49 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 """
 
-#: KEYS: slots; ARGV: lease_us, tokens... Extends the leases still held; returns how
-#: many were (a lease that already expired is not revived: its place may be taken).
+#: KEYS: slots, window...; ARGV: lease_us, then per_us of each window, then the tokens.
+#: Extends the leases still held, the slot's and the window entries of requests still out
+#: (an entry already moved to its answer's time is left there); returns how many tokens
+#: were still held (a lease that already expired is not revived: its place may be taken).
 RENEW: Final = (
     _NOW
     + """
+local lease, windows = tonumber(ARGV[1]), #KEYS - 1
 local renewed = 0
-for i = 2, #ARGV do
-  renewed = renewed + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[1]), ARGV[i])
+for i = 2 + windows, #ARGV do
+  local token, held = ARGV[i], 0
+  held = held + redis.call('ZADD', KEYS[1], 'XX', 'CH', now + lease, token)
+  for w = 2, #KEYS do
+    local score = redis.call('ZSCORE', KEYS[w], token)
+    if score and tonumber(score) > now then
+      redis.call('ZADD', KEYS[w], 'XX', now + lease, token)
+      local ms = math.ceil((lease + tonumber(ARGV[w])) / 1000) + 1
+      if redis.call('PTTL', KEYS[w]) < ms then redis.call('PEXPIRE', KEYS[w], ms) end
+      held = 1
+    end
+  end
+  if held > 0 then renewed = renewed + 1 end
 end
-if renewed > 0 then redis.call('PEXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1]) / 1000) + 1) end
+if renewed > 0 then redis.call('PEXPIRE', KEYS[1], math.ceil(lease / 1000) + 1) end
 return renewed
+"""
+)
+
+#: KEYS: slots, window...; ARGV: token, then per_us of each window. The answer (or the
+#: failure) came: the slot is given back and the request's window entries are moved to
+#: now, so that each window counts it until ``per`` after its answer.
+RELEASE: Final = (
+    _NOW
+    + """
+local token = ARGV[1]
+redis.call('ZREM', KEYS[1], token)
+for w = 2, #KEYS do
+  if redis.call('ZADD', KEYS[w], 'XX', 'CH', now, token) > 0 then
+    local ms = math.ceil(tonumber(ARGV[w]) / 1000) + 1
+    if redis.call('PTTL', KEYS[w]) < ms then redis.call('PEXPIRE', KEYS[w], ms) end
+  end
+end
+return 1
 """
 )
 

@@ -8,8 +8,12 @@ and draw 429s. :class:`RedisLimiter` keeps the state in Redis instead:
   scored by its expiry; a background thread renews the leases this process holds, so a
   worker that dies (SIGKILL, OOM, a lost host) frees its slots when the lease runs out
   instead of leaking them forever;
-* **sliding-window logs** with the same guarantee as the local limiter: no half-open
-  interval of ``per`` seconds holds more than ``count`` admissions, across every process;
+* **sliding-window logs** with the same guarantee as the local limiter, across every
+  process: a request counts in each window from its admission until ``per`` after its
+  answer (the service counts it on arrival, in between), so no service window of
+  ``per`` seconds sees more than ``count`` however long the network takes, with the
+  windows exactly the service's; a request whose worker died counts until its lease
+  runs out;
 * **the pause and the slow-down after a 429, shared by all**: the ``Retry-After`` is a
   key with a ``PX`` TTL that every admission checks, and the halved rate and concurrency
   live in a hash with a TTL, halved at most once per ``cooldown`` however many workers
@@ -82,8 +86,9 @@ class RedisLimiter(Configured):
 
     ``url`` is a ``redis://`` URL or a ``redis.Redis`` client; ``key`` names the tenant
     (every limiter with the same key and Redis shares one budget). ``lease`` is how long
-    a slot outlives a worker that died holding it; live holders renew it every third of
-    that. ``poll`` is how often a request waiting for a place in a full gate asks again.
+    a slot (and a request's places in the windows) outlives a worker that died holding
+    it; live holders renew it every third of that. ``poll`` is how often a request
+    waiting for a place in a full gate asks again.
     ``cooldown`` is the shortest time between two halvings, ``memory`` how long a
     slow-down lasts when no one throttles or recovers it. ``ticket_lease`` is how long a
     waiter's place in the queue outlives a waiter that stopped asking (killed); ``timeout``
@@ -145,6 +150,7 @@ class RedisLimiter(Configured):
                 ("acquire", _lua.ACQUIRE),
                 ("leave", _lua.LEAVE),
                 ("renew", _lua.RENEW),
+                ("release", _lua.RELEASE),
                 ("throttle", _lua.THROTTLE),
                 ("recover", _lua.RECOVER),
             )
@@ -329,10 +335,15 @@ class RedisLimiter(Configured):
             _log.debug("limiter %s: could not leave the queue", self.name)
 
     def _release(self, token: str) -> None:
+        """The answer (or the failure) is in: give the slot back and start the windows'
+        countdown from now."""
         with self._lock:
             self._held.discard(token)
-        if self._max_concurrency is not None:
-            self._call(lambda: self._redis.zrem(self._slots, token))
+        if self._max_concurrency is None and not self._windows:
+            return
+        keys = [self._slots, *(key for _, key in self._windows)]
+        args: list[object] = [token, *(round(rate.per * 1e6) for rate, _ in self._windows)]
+        self._call(lambda: self._scripts["release"](keys=keys, args=args))
 
     # -- adaptation ---------------------------------------------------------------------------
 
@@ -375,7 +386,8 @@ class RedisLimiter(Configured):
     # -- leases -------------------------------------------------------------------------------
 
     def _hold(self, token: str) -> None:
-        if self._max_concurrency is None:
+        """Keep ``token``'s leases (its slot, its window entries) renewed while it is out."""
+        if self._max_concurrency is None and not self._windows:
             return
         with self._lock:
             if self._pid != os.getpid():
@@ -399,8 +411,10 @@ class RedisLimiter(Configured):
                 if not tokens:
                     self._renewer = None
                     return
+            keys = [self._slots, *(key for _, key in self._windows)]
+            pers = [round(rate.per * 1e6) for rate, _ in self._windows]
             try:
-                renewed = self._scripts["renew"](keys=[self._slots], args=[self._lease_us, *tokens])
+                renewed = self._scripts["renew"](keys=keys, args=[self._lease_us, *pers, *tokens])
             except Exception as exc:  # keep renewing: the next attempt may reach Redis
                 _log.warning(
                     "limiter %s: could not renew slot leases (%s)", self.name, type(exc).__name__

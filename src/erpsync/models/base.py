@@ -8,7 +8,7 @@ import datetime as _dt
 import re
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Protocol, Self
 
 import pydantic.main
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
@@ -19,6 +19,8 @@ __all__ = ["Ref"]
 
 def _identifier(value: object) -> str:
     """ERP ids: NetSuite's are integers, QuickBooks' numeric strings; keep both as str."""
+    if type(value) is str and value and not value[0].isspace():  # the common case, first
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
@@ -144,7 +146,14 @@ def _mark_derived(line: BaseModel) -> None:
     object.__setattr__(line, "__pydantic_private__", {"derived": True})
 
 
-def _is_derived(line: BaseModel) -> bool:
+class _Private(Protocol):
+    """A model's private-state slot, where :func:`_mark_derived` keeps its flag."""
+
+    @property
+    def __pydantic_private__(self) -> dict[str, Any] | None: ...
+
+
+def _is_derived(line: _Private) -> bool:
     """Whether :func:`_mark_derived` marked ``line`` (or the line it was copied from)."""
     private = line.__pydantic_private__
     return bool(private and private.get("derived"))

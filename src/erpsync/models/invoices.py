@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
 from pydantic import (
     Field,
@@ -22,7 +22,6 @@ from erpsync.models.base import (
     Ref,
     _error,
     _Id,
-    _is_derived,
     _mark_derived,
     _Model,
     _open_status,
@@ -33,16 +32,17 @@ from erpsync.models.base import (
 from erpsync.models.external_ids import ExternalId
 from erpsync.models.money import (
     _LIMIT,
+    _QUANTA,
     Currency,
     Money,
     Quantity,
     _check_line_alone,
+    _ctx_add,
+    _ctx_quantize,
+    _exponent,
     _money,
-    _quantize,
-    _settle_amount,
+    _settle_lines,
     _settle_money,
-    _sum,
-    currency_exponent,
 )
 
 __all__ = ["Invoice", "InvoiceLine", "InvoiceStatus"]
@@ -75,22 +75,24 @@ class InvoiceLine(_Model):
     item: Ref | None = None
     tax_code: Ref | None = None
 
-    @model_validator(mode="after")
-    def _derive_amount(self) -> Self:
-        if self.amount is None and (self.quantity is None or self.unit_price is None):
-            _raise(
-                type(self).__name__,
-                [_error(("amount",), "give amount, or both quantity and unit_price", None)],
-            )
-        amount, problem = _check_line_alone(
-            self.amount, self.quantity, self.unit_price, "unit_price"
-        )
+    def model_post_init(self, context: Any, /) -> None:
+        """The line's own checks, run once when pydantic has built the line (and by
+        ``model_construct`` too): an amount, or a quantity and price to derive it from;
+        when all three are given, they agree for some currency."""
+        amount, quantity, price = self.amount, self.quantity, self.unit_price
+        if quantity is None or price is None:
+            if amount is None:
+                _raise(
+                    type(self).__name__,
+                    [_error(("amount",), "give amount, or both quantity and unit_price", None)],
+                )
+            return
+        settled, problem = _check_line_alone(amount, quantity, price, "unit_price")
         if problem:
-            _raise(type(self).__name__, [_error(("amount",), problem, str(self.amount))])
-        if self.amount is None:
-            self.__dict__["amount"] = amount
+            _raise(type(self).__name__, [_error(("amount",), problem, str(amount))])
+        if amount is None:
+            self.__dict__["amount"] = settled
             _mark_derived(self)
-        return self
 
 
 class Invoice(_Model):
@@ -120,8 +122,11 @@ class Invoice(_Model):
     @property
     def total(self) -> Decimal:
         """Sum of the line amounts plus tax, in the invoice's currency."""
-        amounts = [line.amount for line in self.lines if line.amount is not None]
-        return _quantize(_sum([*amounts, self.tax]), currency_exponent(self.currency))
+        total = self.tax
+        for line in self.lines:
+            if line.amount is not None:
+                total = _ctx_add(total, line.amount)
+        return _ctx_quantize(total, _QUANTA[_exponent(self.currency)])
 
     @model_validator(mode="wrap")
     @classmethod
@@ -153,30 +158,17 @@ class Invoice(_Model):
                 )
         return invoice
 
-    @model_validator(mode="after")
-    def _fit_currency(self) -> Self:
+    def model_post_init(self, context: Any, /) -> None:
+        """The invoice's cross-field checks, run once when pydantic has built it (and by
+        ``model_construct`` too): every line, the tax and the balance fitted to the
+        currency, then the total's bounds."""
         errors: list[InitErrorDetails] = []
-        lines: list[InvoiceLine] = []
-        for index, line in enumerate(self.lines):
-            assert line.amount is not None  # guaranteed by InvoiceLine's validator
-            amount, problem = _settle_amount(
-                line.amount,
-                line.quantity,
-                line.unit_price,
-                derived=_is_derived(line),
-                currency=self.currency,
-                price_name="unit_price",
-            )
-            if problem:
-                errors.append(_error(("lines", index, "amount"), problem, str(line.amount)))
-            # A line whose amount needs no change is kept as it is: no copy.
-            lines.append(line if amount is line.amount else line._replace(amount=amount))
-        tax = _settle_money(self.tax, self.currency, ("tax",), errors)
-        balance = (
-            None
-            if self.balance is None
-            else _settle_money(self.balance, self.currency, ("balance",), errors)
-        )
+        currency = self.currency
+        lines = _settle_lines(self.lines, currency, "unit_price", errors)
+        tax = _settle_money(self.tax, currency, ("tax",), errors)
+        balance = self.balance
+        if balance is not None:
+            balance = _settle_money(balance, currency, ("balance",), errors)
         _raise(type(self).__name__, errors)
         self.__dict__.update(lines=lines, tax=tax, balance=balance)
         total = self.total
@@ -191,4 +183,3 @@ class Invoice(_Model):
         elif total >= _LIMIT:
             errors.append(_error(("total",), "the total is too large", str(total)))
         _raise(type(self).__name__, errors)
-        return self

@@ -14,7 +14,6 @@ from erpsync.models.base import (
     Ref,
     _error,
     _Id,
-    _is_derived,
     _mark_derived,
     _Model,
     _open_status,
@@ -22,7 +21,7 @@ from erpsync.models.base import (
     _Timestamp,
 )
 from erpsync.models.external_ids import ExternalId
-from erpsync.models.money import Currency, Money, Quantity, _check_line_alone, _settle_amount
+from erpsync.models.money import Currency, Money, Quantity, _check_line_alone, _settle_lines
 
 __all__ = [
     "ItemReceipt",
@@ -63,15 +62,19 @@ class PurchaseOrderLine(_Model):
     amount: Money | None = None
     receivable: bool = True
 
-    @model_validator(mode="after")
-    def _derive_amount(self) -> Self:
-        amount, problem = _check_line_alone(self.amount, self.quantity, self.rate, "rate")
+    def model_post_init(self, context: Any, /) -> None:
+        """The line's own check, run once when pydantic has built the line (and by
+        ``model_construct`` too): an amount given with a rate agrees with
+        ``quantity * rate`` for some currency; one left out is derived."""
+        amount, rate = self.amount, self.rate
+        if rate is None:
+            return
+        settled, problem = _check_line_alone(amount, self.quantity, rate, "rate")
         if problem:
-            _raise(type(self).__name__, [_error(("amount",), problem, str(self.amount))])
-        if self.amount is None and amount is not None:
-            self.__dict__["amount"] = amount
+            _raise(type(self).__name__, [_error(("amount",), problem, str(amount))])
+        if amount is None and settled is not None:
+            self.__dict__["amount"] = settled
             _mark_derived(self)
-        return self
 
 
 class PurchaseOrder(_Model):
@@ -95,10 +98,10 @@ class PurchaseOrder(_Model):
     def _status(cls, data: Any) -> Any:
         return _open_status(data, PurchaseOrderStatus)
 
-    @model_validator(mode="after")
-    def _fit_currency(self) -> Self:
+    def model_post_init(self, context: Any, /) -> None:
+        """The order's cross-field checks, run once when pydantic has built it (and by
+        ``model_construct`` too): line ids unique, every line fitted to the currency."""
         errors: list[InitErrorDetails] = []
-        lines: list[PurchaseOrderLine] = []
         seen: set[str] = set()
         for index, line in enumerate(self.lines):
             if line.line_id is not None:
@@ -107,23 +110,9 @@ class PurchaseOrder(_Model):
                         _error(("lines", index, "line_id"), "duplicate line_id", line.line_id)
                     )
                 seen.add(line.line_id)
-            if line.amount is None:
-                lines.append(line)
-                continue
-            amount, problem = _settle_amount(
-                line.amount,
-                line.quantity,
-                line.rate,
-                derived=_is_derived(line),
-                currency=self.currency,
-                price_name="rate",
-            )
-            if problem:
-                errors.append(_error(("lines", index, "amount"), problem, str(line.amount)))
-            lines.append(line if amount is line.amount else line._replace(amount=amount))
+        lines = _settle_lines(self.lines, self.currency, "rate", errors)
         _raise(type(self).__name__, errors)
         self.__dict__["lines"] = lines
-        return self
 
 
 class ItemReceiptLine(_Model):

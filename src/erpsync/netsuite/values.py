@@ -21,13 +21,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from erpsync._wire_reader import EXACT, is_mapping, parse_date, parse_iso_timestamp, put
 from erpsync._wire_reader import WireReader as SharedReader
-from erpsync._wire_reader import is_mapping, parse_date, parse_iso_timestamp, put
 from erpsync.errors import InvalidRequestError
 from erpsync.models import Ref, round_money
 from erpsync.netsuite.errors import BACKEND
 
 __all__ = [
+    "EXACT",
     "WireReader",
     "currency_code",
     "currency_ref",
@@ -54,6 +55,12 @@ class WireReader(SharedReader):
 
     def ref(self, field: str, *, required: bool = False) -> Ref | None:
         """A REST reference ``{"id": .., "refName": ..}``."""
+        values = self.ref_values_of(field, required=required)
+        return None if values is None else self.make_ref(values["id"], values["name"], field)
+
+    def ref_values_of(self, field: str, *, required: bool = False) -> dict[str, str | None] | None:
+        """:meth:`ref`'s checks, giving the reference's values (``{"id", "name"}``) for
+        a document validated whole (:meth:`build_once`)."""
         value = self.data.get(field)
         if value is None:
             if required:
@@ -61,7 +68,7 @@ class WireReader(SharedReader):
             return None
         if not is_mapping(value) or value.get("id") in (None, ""):
             self.fail(field, "is not a reference with an id")
-        return self.make_ref(value["id"], value.get("refName"), field)
+        return self.ref_values(value["id"], value.get("refName"), field)
 
     def required_ref(self, field: str) -> Ref:
         value = self.ref(field, required=True)
@@ -80,15 +87,21 @@ class WireReader(SharedReader):
 
     def any_ref(self, field: str) -> Ref | None:
         """A reference given either as a REST object (with its name) or as a SuiteQL id."""
+        values = self.any_ref_values(field)
+        return None if values is None else self.make_ref(values["id"], values["name"], field)
+
+    def any_ref_values(self, field: str) -> dict[str, str | None] | None:
+        """:meth:`any_ref`'s checks, giving the reference's values (``{"id", "name"}``)
+        for a document validated whole (:meth:`build_once`)."""
         if is_mapping(self.data.get(field)):
-            return self.ref(field)
+            return self.ref_values_of(field)
         found = self.text(field)
-        return None if found is None else self.make_ref(found, None, field)
+        return None if found is None else self.ref_values(found, None, field)
 
     def money(self, field: str, currency: str, *, required: bool = False) -> Decimal | None:
         """Money read from JSON floats: rounded to the currency, which only removes float
         noise (NetSuite stores amounts at the currency's precision)."""
-        number = self.decimal(field, required=required)
+        number = self.decimal_of(self.data.get(field), field, required=required)
         return None if number is None else round_money(number, currency)
 
     def required_date(self, field: str) -> _Date:

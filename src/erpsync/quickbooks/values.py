@@ -16,12 +16,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, TypeVar
 
+from erpsync._wire_reader import EXACT, is_mapping, parse_iso_timestamp, put
 from erpsync._wire_reader import WireReader as SharedReader
-from erpsync._wire_reader import is_mapping, parse_iso_timestamp, put
 from erpsync.models import Ref, currency_exponent
+from erpsync.models.money import _fit
 from erpsync.quickbooks.errors import BACKEND
 
 __all__ = [
+    "EXACT",
     "WireReader",
     "is_mapping",
     "line_locator",
@@ -30,6 +32,7 @@ __all__ = [
     "put",
     "read_decimal",
     "read_ref",
+    "read_ref_values",
     "ref_to_wire",
 ]
 
@@ -98,6 +101,15 @@ def _wire_path(paths: Mapping[str, str], loc: list[str]) -> str:
 def read_ref(reader: WireReader, value: Any, field: str, required: bool) -> Ref | None:
     """A ``{"value", "name"}`` reference (a bare id is taken as its value) found
     anywhere in the record, so a failure names ``field`` as the wire path given."""
+    values = read_ref_values(reader, value, field, required)
+    return None if values is None else reader.make_ref(values["id"], values["name"], field)
+
+
+def read_ref_values(
+    reader: WireReader, value: Any, field: str, required: bool
+) -> dict[str, str | None] | None:
+    """:func:`read_ref`'s checks, giving the reference's values (``{"id", "name"}``) for
+    a document validated whole (:meth:`~erpsync._wire_reader.WireReader.build_once`)."""
     if value is None or value == "":
         if required:
             reader.fail(field, "is missing")
@@ -107,7 +119,7 @@ def read_ref(reader: WireReader, value: Any, field: str, required: bool) -> Ref 
     if not is_mapping(value) or value.get("value") in (None, ""):
         reader.fail(field, "has no value")
     name = value.get("name")
-    return reader.make_ref(value["value"], str(name) if name else None, field)
+    return reader.ref_values(value["value"], str(name) if name else None, field)
 
 
 def read_decimal(reader: WireReader, value: Any, field: str) -> Decimal | None:
@@ -128,19 +140,16 @@ def parse_timestamp(value: Any) -> datetime | None:
 def money_places(amount: Decimal, currency: str) -> Decimal:
     """Wire amounts are JSON numbers (``350.5``); the model wants the currency's places,
     which only changes the spelling of an exact value. More places than the currency
-    has cannot be expressed and are left for the model to refuse."""
-    quantum = _QUANTA[currency_exponent(currency)]
-    if amount.same_quantum(quantum):
-        return amount
+    has cannot be expressed and are left for the model to refuse.
+
+    The models' own fitting, in their exact context: the result does not depend on the
+    caller's decimal context (a program that lowered its precision, or trapped
+    ``Inexact``, reads the same amounts)."""
     try:
-        shaped = amount.quantize(quantum)
-    except InvalidOperation:
+        fitted = _fit(amount, currency_exponent(currency))
+    except InvalidOperation:  # not a finite amount of sensible size: the model refuses it
         return amount
-    return shaped if shaped == amount else amount
-
-
-#: ``Decimal("1E-n")`` for every currency exponent (0 to 4), made once.
-_QUANTA: dict[int, Decimal] = {n: Decimal(1).scaleb(-n) for n in range(5)}
+    return amount if fitted is None else fitted
 
 
 def line_locator(line_paths: list[dict[str, str]]) -> Callable[[list[str]], str]:

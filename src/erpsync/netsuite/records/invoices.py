@@ -4,22 +4,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from erpsync.errors import InvalidRequestError
-from erpsync.models import (
-    Invoice,
-    InvoiceLine,
-    InvoiceStatus,
-    Ref,
-    round_money,
-)
+from erpsync.models import Invoice, InvoiceLine, InvoiceStatus, round_money
 from erpsync.netsuite.errors import BACKEND
 from erpsync.netsuite.records.statuses import invoice_status
 from erpsync.netsuite.values import (
+    EXACT,
     WireReader,
     currency_code,
     currency_ref,
@@ -81,33 +77,32 @@ def invoice_to_wire(
     return body
 
 
-def _sales_line(reader: WireReader, currency: str, *, rest: bool) -> InvoiceLine:
+def _sales_line(reader: WireReader, currency: str, *, rest: bool) -> dict[str, Any]:
+    """An invoice line's values (the line's model is built with the invoice's, in one
+    pass: :func:`_invoice`)."""
     quantity = reader.decimal("quantity")
     rate = reader.decimal("rate")
     amount = reader.money("amount" if rest else "foreignamount", currency)
     description = reader.text("description" if rest else "memo")
-    item = reader.any_ref("item")
+    item = reader.any_ref_values("item")
     if amount is None:
         if quantity is None or rate is None:
             reader.fail("amount", "is missing (and so is quantity or rate)")
-        amount = round_money(quantity * rate, currency)
-    if (
+        amount = round_money(EXACT.multiply(quantity, rate), currency)
+    elif (
         quantity is not None
         and rate is not None
-        and round_money(quantity * rate, currency) != amount
+        and round_money(EXACT.multiply(quantity, rate), currency) != amount
     ):
         # An amount typed over the computed one: the amount is the truth, the rate is not.
         rate = None
-    if rate is not None and quantity is None:
-        rate = None
-    return reader.build(
-        InvoiceLine,
-        description=description,
-        amount=amount,
-        quantity=quantity if rate is not None else None,
-        unit_price=rate,
-        item=item,
-    )
+    return {
+        "description": description,
+        "amount": amount,
+        "quantity": quantity if rate is not None and quantity is not None else None,
+        "unit_price": rate if quantity is not None else None,
+        "item": item,
+    }
 
 
 def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
@@ -122,10 +117,10 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
         "currency",
         ref_name if isinstance(ref_name, str) else None,
     )
-    lines = [
-        _sales_line(WireReader(raw, f"{reader.record} line {i + 1}"), currency, rest=True)
-        for i, raw in enumerate(reader.sublist("item"))
-    ]
+    lines = []
+    for i, raw in enumerate(reader.sublist("item")):
+        line_reader = WireReader(raw, f"{reader.record} line {i + 1}")
+        lines.append((line_reader, _sales_line(line_reader, currency, rest=True)))
     if not lines:
         reader.fail("item", "has no lines (was it read with expandSubResources=true?)")
     total = reader.money("total", currency)
@@ -140,7 +135,7 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
         balance=balance,
         status=status,
         remote=remote,
-        customer=reader.required_ref("entity"),
+        customer=reader.ref_values_of("entity", required=True),
         number=reader.text("tranId"),
         external_id=usable_external_id(reader.text("externalId")),
         tran_date=reader.required_date("tranDate"),
@@ -153,10 +148,16 @@ def invoice_from_wire(data: Any, currencies: Mapping[str, str]) -> Invoice:
 def line_from_row(row: Any, currency: str) -> InvoiceLine:
     """An invoice line from a SuiteQL ``transactionline`` row. An invoice's item lines
     are credits there, so ``quantity`` and ``foreignamount`` are negative: negated back."""
+    reader, values = _line_of_row(row, currency)
+    return reader.build(InvoiceLine, **values)
+
+
+def _line_of_row(row: Any, currency: str) -> tuple[WireReader, dict[str, Any]]:
+    """:func:`line_from_row`'s reader and values (the invoice validates them in one pass)."""
     if is_mapping(row):
         row = {**row, **{k: _negated(row[k]) for k in ("quantity", "foreignamount") if k in row}}
     reader = WireReader(row, f"invoice {row.get('transaction') if is_mapping(row) else '?'} line")
-    return _sales_line(reader, currency, rest=False)
+    return reader, _sales_line(reader, currency, rest=False)
 
 
 def _negated(value: Any) -> Any:
@@ -173,7 +174,7 @@ def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str
     (see ``backend._INVOICE_COLUMNS``)."""
     reader = WireReader(row, f"invoice {row.get('id') if is_mapping(row) else '?'}")
     currency = currency_code(currencies, reader.text("currency"), reader, "currency")
-    lines = [line_from_row(line, currency) for line in line_rows]
+    lines = [_line_of_row(line, currency) for line in line_rows]
     if not lines:
         reader.fail("item", "has no lines")
     total = reader.money("foreigntotal", currency)
@@ -189,7 +190,7 @@ def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str
         balance=balance,
         status=status,
         remote=remote,
-        customer=reader.make_ref(entity, reader.text("entityname"), "entity"),
+        customer=reader.ref_values(entity, reader.text("entityname"), "entity"),
         number=reader.text("tranid"),
         external_id=usable_external_id(reader.text("externalid")),
         tran_date=reader.required_date("trandate"),
@@ -201,14 +202,14 @@ def invoice_from_row(row: Any, line_rows: Iterable[Any], currencies: Mapping[str
 
 def _invoice(
     reader: WireReader,
-    lines: list[InvoiceLine],
+    lines: list[tuple[WireReader, dict[str, Any]]],
     currency: str,
     *,
     total: Decimal | None,
     balance: Decimal | None,
     status: InvoiceStatus,
     remote: str | None,
-    customer: Ref,
+    customer: dict[str, str | None] | None,
     number: str | None,
     external_id: str | None,
     tran_date: date,
@@ -216,23 +217,32 @@ def _invoice(
     memo: str | None,
     updated_at: datetime | None,
 ) -> Invoice:
-    line_sum = sum((line.amount or Decimal(0) for line in lines), Decimal(0))
-    tax = total - line_sum if total is not None and total > line_sum else Decimal(0)
-    invoice: Invoice = reader.build(
-        Invoice,
-        id=reader.text("id"),
-        external_id=external_id,
-        number=number,
-        customer=customer,
-        date=tran_date,
-        due_date=due_date,
-        currency=currency,
-        lines=lines,
-        memo=memo,
-        status=status,
-        remote_status=remote,
-        tax=tax,
-        balance=balance,
-        updated_at=updated_at,
-    )
-    return invoice
+    """The invoice from its values and its lines' (each with the reader of its line),
+    validated in one pass; line by line only when that fails, to name the line."""
+    line_sum = functools.reduce(EXACT.add, (values["amount"] for _, values in lines), _ZERO)
+    tax = EXACT.subtract(total, line_sum) if total is not None and total > line_sum else _ZERO
+    values: dict[str, Any] = {
+        "id": reader.text("id"),
+        "external_id": external_id,
+        "number": number,
+        "customer": customer,
+        "date": tran_date,
+        "due_date": due_date,
+        "currency": currency,
+        "lines": [line for _, line in lines],
+        "memo": memo,
+        "status": status,
+        "remote_status": remote,
+        "tax": tax,
+        "balance": balance,
+        "updated_at": updated_at,
+    }
+
+    def by_lines() -> Invoice:
+        models = [line_reader.build(InvoiceLine, **line) for line_reader, line in lines]
+        return reader.build(Invoice, **{**values, "lines": models})
+
+    return reader.build_once(Invoice, values, by_lines)
+
+
+_ZERO = Decimal(0)

@@ -181,6 +181,39 @@ class LimiterContract:
         assert times[-1] - times[0] <= 2 * self.window + 10 * self.tolerance + 0.001
         assert times[2] - times[0] <= 2 * self.tolerance + 0.001  # the first three at once
 
+    def test_a_window_counts_a_request_until_per_after_its_answer(
+        self, make_limiter: LimiterFactory, clock: Clock
+    ) -> None:
+        # The service counts a request when it arrives, anywhere between our admission
+        # and our answer: a request still out holds its place, however old its admission,
+        # and the place frees a window after the answer.
+        limiter = make_limiter(rates=[RateLimit(1, self.window)])
+        holding, go, entered = threading.Event(), threading.Event(), threading.Event()
+        answered: list[float] = []
+        admitted: list[float] = []
+
+        def first() -> None:
+            with limiter.slot():
+                holding.set()
+                go.wait(10)
+            answered.append(clock.now())
+
+        def second() -> None:
+            with limiter.slot():
+                admitted.append(clock.now())
+                entered.set()
+
+        threads = [threading.Thread(target=f, daemon=True) for f in (first, second)]
+        threads[0].start()
+        assert holding.wait(5)
+        threads[1].start()
+        assert not entered.wait(2 * self.window)  # still out: still counted
+        go.set()
+        threads[0].join(5)
+        assert entered.wait(5)
+        threads[1].join(5)
+        assert admitted[0] - answered[0] >= self.window - self.tolerance - _EPSILON
+
     def test_windows_hold_across_threads(self, make_limiter: LimiterFactory, clock: Clock) -> None:
         limiter = make_limiter(concurrency=4, rates=[RateLimit(4, self.window)])
         times: list[float] = []

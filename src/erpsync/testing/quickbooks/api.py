@@ -9,7 +9,8 @@ Routes (entity names lower-case in paths, as QuickBooks writes them):
 * ``GET /query?query=...`` or ``POST /query`` with the query as the body;
 * ``POST /batch`` (at most 30 items, each failing alone with a ``Fault`` and HTTP 200);
 * ``GET /cdc?entities=A,B&changedSince=ISO`` (30-day lookback, 1000 objects per answer);
-* ``GET /invoice/{id}/pdf``; ``POST /invoice/{id}/send[?sendTo=]``.
+* ``GET /invoice/{id}/pdf``; ``POST /invoice/{id}/send[?sendTo=]``;
+* ``POST /upload`` (multipart attachments) and ``GET /download/{id}`` (see :mod:`.uploads`).
 
 Idempotency: a POST carrying ``requestid`` (at most 50 characters, 36 for a batch) is
 answered once; a repeat for the same company gets the original status and body without
@@ -21,6 +22,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from typing import Any
 
 from erpsync.quickbooks import wire
 from erpsync.testing.core.wire import WireRequest, WireResponse
-from erpsync.testing.quickbooks import exchange, recurring, taxes
+from erpsync.testing.quickbooks import exchange, generic, recurring, taxes, uploads
 from erpsync.testing.quickbooks.catalogue import ENTITIES, PATHS
 from erpsync.testing.quickbooks.clock import iso, iso_ms, parse_instant
 from erpsync.testing.quickbooks.company import Company
@@ -39,7 +41,6 @@ from erpsync.testing.quickbooks.errors import (
     business_validation,
     invalid_value,
     malformed_request,
-    not_emulated,
     object_not_found,
     required_missing,
     unsupported_operation,
@@ -78,6 +79,11 @@ def _invoice_link(realm_id: str, invoice_id: str) -> str:
     return f"https://connect.intuit.com/portal/app/CommerceNetwork/view/scs-v1-{digest}"
 
 
+def _taken(entity: str, body: Any) -> Any:
+    """A request body in the books' form (a template's ids come from its transaction)."""
+    return recurring.from_wire(body) if entity == recurring.ENTITY else body
+
+
 class DataApi:
     """Routes and answers data API requests for one :class:`Company`."""
 
@@ -86,11 +92,16 @@ class DataApi:
         self.replay_memory = replay_memory
         self._lock = threading.RLock()
         self._replies: OrderedDict[str, _Stored] = OrderedDict()
+        #: attachable id -> the uploaded file's bytes (the books keep its metadata).
+        self.files: dict[str, bytes] = {}
+        self._secret = secrets.token_bytes(16)  # signs temporary download URLs
+        self._base = wire.SANDBOX_URL
 
     def reset(self, company: Company) -> None:
         with self._lock:
             self.company = company
             self._replies.clear()
+            self.files.clear()
 
     def remember(self, replay_memory: int) -> None:
         """Keep at most ``replay_memory`` answers for requestid replay from now on
@@ -103,6 +114,7 @@ class DataApi:
     def handle(self, request: WireRequest, segments: list[str]) -> WireResponse:
         """Answer ``segments`` (the path after ``/v3/company/{realmId}``)."""
         with self._lock:
+            self._base = request.base
             request_id = request.param("requestid")
             if request.method == "POST" and request_id:
                 limit = BATCH_REQUEST_ID_LIMIT if segments[:1] == ["batch"] else REQUEST_ID_LIMIT
@@ -153,13 +165,12 @@ class DataApi:
         taxcode = [x.lower() for x in segments[1:]] == ["taxcode"]
         if head == "taxservice" and taxcode and method == "POST":
             return self._ok(taxes.tax_service(self.company, self._json(request)))
-        if head == "upload":
-            raise not_emulated(
-                "Attachable upload",
-                "file uploads (POST /upload) are not; create the Attachable's metadata "
-                "with POST /attachable instead.",
-                "file_content",
-            )
+        if head == "upload" and len(segments) == 1 and method == "POST":
+            return self._ok({"AttachableResponse": self._upload(request)})
+        if head == "download" and len(segments) == 2 and method == "GET":
+            return WireResponse.text(200, self._temp_url(self._file_of(segments[1])))
+        if head == "download" and len(segments) == 3 and segments[2] == "content":
+            return self._download(request, segments[1])
         entity = PATHS.get(head)
         if entity is None:
             raise unsupported_operation(f"{method} /{'/'.join(segments)}")
@@ -184,11 +195,14 @@ class DataApi:
         raise unsupported_operation(f"{method} /{'/'.join(segments)}")
 
     def _write(self, request: WireRequest, entity: str) -> WireResponse:
-        body = self._json(request)
+        body = _taken(entity, self._json(request))
         operation = (request.param("operation") or "").lower()
         include = {x.strip().lower() for x in (request.param("include") or "").split(",") if x}
         if operation == "delete":
-            return self._entity(entity, self.company.delete(entity, body))
+            deleted = self.company.delete(entity, body)
+            if entity == "Attachable":
+                self.files.pop(deleted["Id"], None)
+            return self._entity(entity, deleted)
         if operation == "void" or (operation == "update" and "void" in include):
             return self._entity(entity, self.company.void(entity, body))
         if operation not in ("", "create", "update"):
@@ -199,6 +213,65 @@ class DataApi:
         ):
             return self._entity(entity, self.company.update(entity, body, options))
         return self._entity(entity, self.company.create(entity, body, options))
+
+    # -- attachments ----------------------------------------------------------------------
+
+    def _upload(self, request: WireRequest) -> list[dict[str, Any]]:
+        """Each file of a multipart upload made an Attachable (all or none)."""
+        parts = uploads.parse_multipart(request.headers.get("Content-Type", ""), request.body)
+        made = [(uploads.stamp(meta, part), part) for meta, part in uploads.file_pairs(parts)]
+        for record, _ in made:  # every file's metadata checked before any is stored
+            generic.normalize(self.company, "Attachable", copy.deepcopy(record), None, frozenset())
+        answers = []
+        for record, part in made:
+            stored = self.company.create("Attachable", record)
+            self.files[stored["Id"]] = part.data
+            answers.append({"Attachable": self.shown("Attachable", stored)})
+        return answers
+
+    def _file_of(self, attachable_id: str) -> str:
+        if self.company.get("Attachable", attachable_id) is None or (
+            attachable_id not in self.files
+        ):
+            raise object_not_found("Id")
+        return attachable_id
+
+    def _temp_url(self, attachable_id: str) -> str:
+        expires = int(self.company.now().timestamp()) + uploads.TEMP_URL_SECONDS
+        signature = uploads.sign(self._secret, self.company.realm_id, attachable_id, expires)
+        return (
+            f"{self._base}{wire.DATA_PREFIX}{self.company.realm_id}/download/{attachable_id}"
+            f"/content?Expires={expires}&Signature={signature}"
+        )
+
+    def signed(self, request: WireRequest, attachable_id: str) -> bool:
+        """Whether ``request`` carries a valid temporary URL's signature (which stands in
+        for the bearer token, as a signed storage URL does)."""
+        try:
+            uploads.check_signature(
+                self._secret,
+                self.company.realm_id,
+                attachable_id,
+                request.param("Expires"),
+                request.param("Signature"),
+            )
+        except QboFault:
+            return False
+        return True
+
+    def _download(self, request: WireRequest, attachable_id: str) -> WireResponse:
+        expires = uploads.check_signature(
+            self._secret,
+            self.company.realm_id,
+            attachable_id,
+            request.param("Expires"),
+            request.param("Signature"),
+        )
+        if expires < self.company.now().timestamp():
+            return WireResponse.text(403, "Request has expired")
+        record = self.company.read("Attachable", self._file_of(attachable_id))
+        content_type = str(record.get("ContentType") or "application/octet-stream")
+        return WireResponse(200, self.files[attachable_id], {"Content-Type": content_type})
 
     def _exchange_rate(self, request: WireRequest) -> WireResponse:
         if request.method == "POST":
@@ -233,9 +306,15 @@ class DataApi:
 
     def _query(self, text: str) -> dict[str, Any]:
         query = parse_query(text, QUERYABLE)
-        answer = run_query(query, self.company.stored(query.entity))  # rows of its own
-        if query.entity == "ExchangeRate" and "ExchangeRate" in answer:
-            answer["ExchangeRate"] = [exchange.answer(r) for r in answer["ExchangeRate"]]
+        stored = self.company.stored(query.entity)
+        # Rows of their own (a later write cannot change them), values shared with the
+        # books, which are never changed in place below a record's top level: no copy.
+        if query.entity == "TaxCode":
+            answer = taxes.query_tax_codes(query, stored)
+        else:
+            answer = run_query(query, stored)
+        if query.entity in answer:
+            answer[query.entity] = [self.shown(query.entity, r) for r in answer[query.entity]]
         return answer
 
     def _batch(self, request: WireRequest) -> dict[str, Any]:
@@ -269,16 +348,18 @@ class DataApi:
             options = frozenset(
                 x.strip().lower() for x in str(item.get("optionsData") or "").split(",") if x
             )
+            body = _taken(entity, item[entity])
             if operation == "create":
-                answer[entity] = self.company.create(entity, item[entity], options)
+                answer[entity] = self.company.create(entity, body, options)
             elif operation == "update" and "void" in options:
-                answer[entity] = self.company.void(entity, item[entity])
+                answer[entity] = self.company.void(entity, body)
             elif operation == "update":
-                answer[entity] = self.company.update(entity, item[entity], options)
+                answer[entity] = self.company.update(entity, body, options)
             elif operation == "delete":
-                answer[entity] = self.company.delete(entity, item[entity])
+                answer[entity] = self.company.delete(entity, body)
             else:
                 raise unsupported_operation(f"batch operation '{operation}'")
+            answer[entity] = self.shown(entity, answer[entity])
         except QboFault as fault:
             answer = {"bId": b_id, "Fault": fault.fault()}
         return answer
@@ -314,7 +395,7 @@ class DataApi:
         responses: list[dict[str, Any]] = []
         kept = self._cdc_cut(entities, since)
         for entity in entities:
-            changed = kept[entity]
+            changed = [self.shown(entity, record) for record in kept[entity]]
             if changed:
                 responses.append(
                     {
@@ -352,7 +433,25 @@ class DataApi:
         return WireResponse.json(200, {**payload, "time": iso_ms(self._now())})
 
     def _entity(self, entity: str, record: dict[str, Any]) -> WireResponse:
-        return self._ok({entity: record})
+        return self._ok({entity: self.shown(entity, record)})
+
+    def shown(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+        """A stored record in the wire form QuickBooks answers (see :func:`_taken`): a
+        template as its transaction, a rate without ``Id``, an attachment with its file's
+        size and URIs."""
+        if entity == recurring.ENTITY:
+            return recurring.to_wire(record)
+        if entity == "ExchangeRate":
+            return exchange.answer(record)
+        if entity == "Attachable" and record.get("Id") in self.files:
+            record_id = str(record["Id"])
+            return {
+                **record,
+                "FileAccessUri": f"{wire.DATA_PREFIX}{self.company.realm_id}/download/{record_id}",
+                "TempDownloadUri": self._temp_url(record_id),
+                "Size": len(self.files[record_id]),
+            }
+        return record
 
     def _fault(self, fault: QboFault) -> WireResponse:
         return WireResponse.json(fault.status, fault.body(self._now()))

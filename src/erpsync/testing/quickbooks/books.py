@@ -5,7 +5,8 @@ unique key) and the lines' total, and returns what QuickBooks stores or raises t
 it answers: an account's type and sub-type must exist and go together; a deposit goes to
 a bank account; a transfer moves money between two different accounts; a journal
 entry's debits equal its credits; a bill payment pays the vendor's own bills and no
-more than they owe; an upload of an attachment's file is not emulated (its metadata is).
+more than they owe; an attachment's references must exist (its file, when uploaded, is
+kept by :mod:`.uploads`).
 """
 
 from __future__ import annotations

@@ -121,13 +121,14 @@ def _txn(
     filterable: frozenset[str] = frozenset(),
     refs: tuple[tuple[str, str], ...] = (),
     read_only: frozenset[str] = _SALES_READ_ONLY,
+    party_required: bool = True,
     **options: object,
 ) -> EntitySpec:
     party_refs = (party,) if party is not None else ()
     return EntitySpec(
         name,
         operations=operations,
-        required=tuple(field for field, _ in party_refs),
+        required=tuple(field for field, _ in party_refs) if party_required else (),
         read_only=read_only,
         refs=(*party_refs, *refs),
         lines=lines,
@@ -201,6 +202,7 @@ ENTITIES: dict[str, EntitySpec] = {
         _txn(
             "SalesReceipt",
             party=_CUSTOMER,
+            party_required=False,  # a cash sale needs no customer
             lines=_SALES_LINES,
             operations=_VOIDABLE,
             refs=(("DepositToAccountRef", "Account"),),
@@ -216,6 +218,7 @@ ENTITIES: dict[str, EntitySpec] = {
         _txn(
             "RefundReceipt",
             party=_CUSTOMER,
+            party_required=False,  # Intuit requires only Line and DepositToAccountRef
             lines=_SALES_LINES,
             refs=(("DepositToAccountRef", "Account"),),
             rule="refund_receipt",
@@ -288,12 +291,24 @@ ENTITIES: dict[str, EntitySpec] = {
         ),
         EntitySpec(
             "RecurringTransaction",
-            operations=frozenset({"create", "read", "update", "delete"}),
+            operations=_TXN,
+            read_only=frozenset({"Type"}),
+            filterable=_BASE | {"Type"},
             rule="recurring",
         ),
         EntitySpec(
             "Attachable",
             operations=_TXN,
+            # The file's facts are the server's (an upload sets them; see uploads.py).
+            read_only=frozenset(
+                {
+                    "Size",
+                    "FileAccessUri",
+                    "TempDownloadUri",
+                    "ThumbnailFileAccessUri",
+                    "ThumbnailTempDownloadUri",
+                }
+            ),
             filterable=_BASE | {"FileName", "AttachableRef.EntityRef.Type"},
             rule="attachable",
         ),

@@ -91,10 +91,12 @@ def records(fake: FakeQuickBooks, entity: str, realm_id: str | None) -> list[dic
             f"unknown QuickBooks entity {entity!r}; expected one of {', '.join(ENTITIES)}"
         )
     with fake._lock:
-        company = find(fake, realm_id).company
-        recurring.run_due(company)
-        rows = company.all(entity)
-    return sorted(rows, key=id_order)
+        realm = find(fake, realm_id)
+        recurring.run_due(realm.company)
+        rows = sorted(realm.company.all(entity), key=id_order)
+        # As a read answers them: a template as its transaction, a rate without Id, an
+        # uploaded attachment with its size and URIs.
+        return [realm.api.shown(entity, row) for row in rows]
 
 
 def set_preferences(

@@ -70,7 +70,6 @@ FAULTS: Final[dict[str, FaultKind]] = {
     "business_validation": FaultKind(wire.BUSINESS_VALIDATION, _BUSINESS),
     "amount_mismatch": FaultKind(wire.AMOUNT_MISMATCH, _BUSINESS),
     "unsupported_operation": FaultKind(wire.UNSUPPORTED_OPERATION, "Unsupported Operation"),
-    "not_emulated": FaultKind(wire.UNSUPPORTED_OPERATION, "Operation is not emulated"),
     "request_limit": FaultKind(
         wire.REQUEST_LIMIT, "Batch request exceeds the maximum number of items"
     ),
@@ -267,11 +266,6 @@ def amount_mismatch(amount: float) -> QboFault:
 
 def unsupported_operation(operation: str) -> QboFault:
     return fault("unsupported_operation", f"Operation {operation} is not supported.")
-
-
-def not_emulated(what: str, detail: str, element: str = "") -> QboFault:
-    """A real QuickBooks feature FakeQuickBooks does not reproduce, said plainly."""
-    return fault("not_emulated", f"{what} is not emulated by FakeQuickBooks: {detail}", element)
 
 
 def batch_too_large(items: int, limit: int) -> QboFault:

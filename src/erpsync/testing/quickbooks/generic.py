@@ -95,24 +95,11 @@ def _lines(company: Company, spec: EntitySpec, record: dict[str, Any]) -> Decima
     if not spec.lines_required and not record.get("Line"):
         record.pop("Line", None)
         return Decimal(0)
-    lines, total = rules.lines(company, record, spec.lines)
-    discounts = sum(
-        (
-            Decimal(str(line["Amount"]))
-            for line in lines
-            if line["DetailType"] == "DiscountLineDetail"
-        ),
-        Decimal(0),
-    )
-    total -= 2 * discounts
     if "SalesItemLineDetail" in spec.lines:
-        lines.append(
-            {
-                "Amount": money(total + discounts),
-                "DetailType": "SubTotalLineDetail",
-                "SubTotalLineDetail": {},
-            }
-        )
+        lines, total = rules.sales_lines(company, record, spec.lines)
+        record["TxnTaxDetail"] = {"TotalTax": 0}  # as on invoices: tax is not computed
+    else:
+        lines, total = rules.lines(company, record, spec.lines)
     record["Line"] = lines
     return total
 

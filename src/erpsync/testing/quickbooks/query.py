@@ -45,7 +45,6 @@ _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 NAME_LISTS = frozenset({"Customer", "Vendor", "Item", "Account"})
 
 
-#: Intuit's list (``!=`` is not in it: the lexer refuses ``!`` as QuickBooks' parser does).
 @dataclass(frozen=True)
 class Query:
     entity: str
@@ -157,6 +156,8 @@ def _matches(record: dict[str, Any], condition: Condition) -> bool:
     try:
         if condition.operator == "=":
             return bool(left == right)
+        if condition.operator == "!=":
+            return bool(left != right)
         if condition.operator == "<":
             return bool(left < right)
         if condition.operator == ">":

@@ -392,8 +392,8 @@ class EntityIndex:
         if field_name.lower() == "id":
             return self._ids(operator, literal)
         index = next((i for n, i in self.fields.items() if n.lower() == field_name.lower()), None)
-        if index is None:
-            return None
+        if index is None or operator == "!=":
+            return None  # "!=" keeps nearly every record: a scan is as good
         if operator == "=":
             return index.equals([literal], seq)
         if operator == "in":

@@ -1,9 +1,11 @@
 """Reading QuickBooks query text: the lexer and parser, with the real parser's errors.
 
 ``SELECT * | *, f | count(*) | f1, f2 FROM Entity [WHERE c AND c ...] [ORDERBY f
-[ASC|DESC], ...] [STARTPOSITION n] [MAXRESULTS n]``. There is no ``OR`` and no ``JOIN``
-and ``!=`` is not an operator: each is a ``QueryParserError`` (code 4000) naming the
-token and column, in the real parser's words. Quotes inside a value are escaped with a
+[ASC|DESC], ...] [STARTPOSITION n] [MAXRESULTS n]``. There is no ``OR`` and no ``JOIN``:
+each is a ``QueryParserError`` (code 4000) naming the token and column, in the real
+parser's words. ``!=`` is missing from Intuit's operator list but the service accepts it
+(Microsoft's QuickBooks migration extension and python-quickbooks' own integration suite
+send it to live companies), so it parses. Quotes inside a value are escaped with a
 backslash. What the statement means (which entity and fields exist, the limits) is
 checked by :func:`erpsync.testing.quickbooks.query.parse_query`.
 """
@@ -20,8 +22,8 @@ from erpsync.testing.quickbooks.errors import QboFault, query_parser_error
 
 __all__ = ["Condition", "Parsed", "parse_text"]
 
-#: Intuit's list (``!=`` is not in it: the lexer refuses ``!`` as QuickBooks' parser does).
-_OPERATORS = ("<=", ">=", "=", "<", ">")
+#: Intuit's list, and the undocumented ``!=`` the service accepts (a lone ``!`` is refused).
+_OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
 _KEYWORDS = frozenset(
     {
         "select",
@@ -58,7 +60,7 @@ class Condition:
     """One ``field op value`` of a WHERE clause."""
 
     field: str
-    operator: str  # "=", "<", ">", "<=", ">=", "like", "in"
+    operator: str  # "=", "!=", "<", ">", "<=", ">=", "like", "in"
     value: Any  # a literal, or a tuple of literals for "in"
 
 
@@ -284,7 +286,7 @@ class _Parser:
                 raise self.fail(['")"', '","'])
             self.advance()
             return Condition(field, "in", tuple(values))
-        raise self.fail(['"="', '"<"', '">"', '"<="', '">="', '"like"', '"in"'])
+        raise self.fail(['"="', '"!="', '"<"', '">"', '"<="', '">="', '"like"', '"in"'])
 
     def order_term(self) -> tuple[str, bool]:
         field = self.identifier()

@@ -10,7 +10,9 @@ A template holds one transaction (``{"Invoice": {..., "RecurringInfo": {...}}}``
 
 ``IntervalType`` is Daily, Weekly (``DayOfWeek``), Monthly (``DayOfMonth``, clamped to
 the month's last day) or Yearly (``MonthOfYear`` and ``DayOfMonth``), every
-``NumInterval`` of them from ``StartDate``; ``EndDate`` and ``MaxOccurrences`` end it.
+``NumInterval`` of them from ``StartDate``; the held transaction is checked by its own
+entity's rules when the template is written (a missing customer is a 610 then, not on
+the day it recurs); ``EndDate`` and ``MaxOccurrences`` end it.
 The server keeps ``NextDate`` and ``PreviousDate``. An ``Automated``, active template
 makes its transaction (through the entity's own rules, ``TxnDate`` the scheduled day)
 whenever the emulator clock has passed ``NextDate`` in the company's time zone: checked
@@ -18,6 +20,14 @@ on every data API request, so advancing a ``FakeClock`` and asking is enough.
 ``Reminded`` and ``UnScheduled`` templates never make anything (QuickBooks only
 reminds a user). A transaction the rules refuse on its day (a customer made inactive
 since) is skipped and logged; the schedule moves on.
+
+On the wire a template has no fields of its own: ``Id``, ``SyncToken`` and ``MetaData``
+live in the held transaction (``{"RecurringTransaction": {"Bill": {"Id": "7", ...}}}``),
+and an update or delete names the template by them (python-quickbooks, written against
+the real service, reads ``saved.Bill.Id`` and sends ``{"Bill": {"Id", "SyncToken", ...}}``
+back). The books keep them at the top, as for every entity; :func:`from_wire` and
+:func:`to_wire` move them across. A query may filter on ``Type``, the held
+transaction's entity (``WHERE Type = 'Bill'``).
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ from erpsync.testing.quickbooks.values import optional_date
 if TYPE_CHECKING:
     from erpsync.testing.quickbooks.company import Company
 
-__all__ = ["INTERVALS", "RECUR_TYPES", "recurring", "run_due"]
+__all__ = ["INTERVALS", "RECUR_TYPES", "from_wire", "recurring", "run_due", "to_wire"]
 
 ENTITY = "RecurringTransaction"
 INTERVALS = ("Daily", "Weekly", "Monthly", "Yearly")
@@ -50,6 +60,40 @@ RECUR_TYPES = ("Automated", "Reminded", "UnScheduled")
 _DAYS = tuple(calendar.day_name)  # Monday ... Sunday
 _MONTHS = tuple(calendar.month_name)[1:]  # January ... December
 _log = logging.getLogger("erpsync.testing")
+
+
+#: The server-owned fields a template's wire form carries inside its transaction.
+_OWN = ("Id", "SyncToken", "domain", "sparse", "MetaData")
+
+
+def from_wire(body: Any) -> Any:
+    """A request body as the books take it: the held transaction's ``Id`` and
+    ``SyncToken`` lifted to the top (a body already naming them there is kept)."""
+    if not isinstance(body, dict):
+        return body
+    held = [name for name in body if name in ENTITIES and name != ENTITY]
+    if len(held) != 1 or not isinstance(body[held[0]], dict):
+        return body
+    inner = dict(body[held[0]])
+    out = {k: v for k, v in body.items() if k != held[0]}
+    for name in ("Id", "SyncToken"):
+        value = inner.pop(name, None)
+        if value not in (None, "") and out.get(name) in (None, ""):
+            out[name] = value
+    for name in ("domain", "sparse", "MetaData"):
+        inner.pop(name, None)
+    out[held[0]] = inner
+    return out
+
+
+def to_wire(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored template as QuickBooks answers it: only the held transaction, which
+    carries the template's ``Id``, ``SyncToken`` and ``MetaData``."""
+    entity = next((n for n in stored if n in ENTITIES and n != ENTITY), None)
+    if entity is None or not isinstance(stored[entity], dict):
+        return stored  # a tombstone ({"status": "Deleted", "Id": ...}) is answered as is
+    own = {k: stored[k] for k in _OWN if k in stored}
+    return {entity: {**own, **stored[entity]}}
 
 
 def _held(record: dict[str, Any]) -> str:
@@ -134,6 +178,23 @@ def _schedule(info: Any) -> dict[str, Any]:
     return out
 
 
+def _checked(company: Company, entity: str, inner: dict[str, Any]) -> dict[str, Any]:
+    """The held transaction as its own entity's rules store it (references must exist,
+    lines are numbered, totals computed), but as a template: it takes no document
+    number from the company's sequence and has no date of its own unless it was given
+    one (each transaction made from it gets its scheduled day)."""
+    from erpsync.testing.quickbooks import generic  # generic's hooks import this module
+
+    body = {k: v for k, v in inner.items() if k not in ("RecurringInfo", "RecurDataRef")}
+    # A "previous" version makes the rules treat it as an existing document: no number
+    # is drawn from the sequence, and nothing has been applied to it.
+    checked = generic.normalize(company, entity, body, {"Id": ""}, frozenset())
+    for name in ("TxnDate", "DueDate"):
+        if inner.get(name) in (None, ""):
+            checked.pop(name, None)
+    return checked
+
+
 def _next_date(info: dict[str, Any]) -> str | None:
     previous = info.get("PreviousDate")
     for day in _occurrences(info):
@@ -151,6 +212,7 @@ def recurring(
     info = inner.get("RecurringInfo")
     if not isinstance(info, dict):
         raise required_missing(f"{entity}.RecurringInfo")
+    inner = {**_checked(company, entity, inner), "RecurringInfo": info}
     info = dict(info)
     info["RecurType"] = _choice(info, "RecurType", RECUR_TYPES, "Automated")
     info["Active"] = info.get("Active", True) not in (False, "false")
@@ -169,6 +231,7 @@ def recurring(
     info["ScheduleInfo"] = schedule
     inner["RecurringInfo"] = info
     record[entity] = inner
+    record["Type"] = entity  # what a query's WHERE Type = 'Bill' reads; not answered
     return record
 
 

@@ -4,7 +4,8 @@ in the request log).
 
 The data API path names its company (``/v3/company/{realmId}/...``): the bearer token
 must have been issued for that realm (else 401 or 403, as Intuit answers), and the
-realm's own :class:`~.api.DataApi` answers.
+realm's own :class:`~.api.DataApi` answers. The one exception is an attachment's
+temporary download URL, which carries its own signature instead (see :mod:`.uploads`).
 """
 
 from __future__ import annotations
@@ -89,14 +90,24 @@ class Router:
 
     def _data(self, request: WireRequest, path: str) -> WireResponse:
         realm_id, _, rest = path[len(_DATA_PREFIX) :].partition("/")
-        refused = self.fake.oauth.check_bearer(request, realm_id)
         realm = self.fake.realm(realm_id) if realm_id in self.fake.realm_ids else None
+        segments = [s for s in rest.split("/") if s]
+        refused = self.fake.oauth.check_bearer(request, realm_id)
+        if (
+            refused is not None
+            and realm is not None
+            and len(segments) == 3
+            and segments[0] == "download"
+            and segments[2] == "content"
+            and realm.api.signed(request, segments[1])
+        ):
+            refused = None  # a temporary download URL is signed instead (as S3's are)
         if refused is not None:
             response = WireResponse.json(refused.status, refused.body, refused.headers)
         elif realm is None:  # tokens exist only for known realms; kept as a guard
             response = WireResponse.json(403, authorization_failed(self.fake.now()))
         else:
-            response = realm.api.handle(request, [s for s in rest.split("/") if s])
+            response = realm.api.handle(request, segments)
         self._log(request, path, response)
         return response
 

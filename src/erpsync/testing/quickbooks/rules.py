@@ -145,6 +145,36 @@ def lines(
     return lines, total
 
 
+def sales_lines(
+    company: Company, candidate: dict[str, Any], kinds: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], Decimal]:
+    """A sales document's lines and total: discount lines subtract, and the server's
+    ``SubTotalLineDetail`` line (the sum before discounts) sits above the first
+    discount it is the base of, else last, as QuickBooks answers (Intuit's estimate
+    sample: item line, subtotal, discount)."""
+    found, gross = lines(company, candidate, kinds)
+    discounts = sum(
+        (
+            Decimal(str(line["Amount"]))
+            for line in found
+            if line["DetailType"] == "DiscountLineDetail"
+        ),
+        Decimal(0),
+    )
+    before = gross - discounts
+    at = next(
+        (i for i, line in enumerate(found) if line["DetailType"] == "DiscountLineDetail"),
+        len(found),
+    )
+    subtotal = {
+        "Amount": money(before),
+        "DetailType": "SubTotalLineDetail",
+        "SubTotalLineDetail": {},
+    }
+    found.insert(at, subtotal)
+    return found, before - discounts
+
+
 def _line_detail(
     company: Company, detail_type: str, detail: dict[str, Any], amount: Decimal
 ) -> None:

@@ -76,10 +76,8 @@ def invoice(
     record = dict(candidate)
     customer = rules.active_ref(company, "Customer", record.get("CustomerRef"), "CustomerRef")
     record["CustomerRef"] = rules.named_ref(customer)
-    lines, total = rules.lines(company, record, ("SalesItemLineDetail", "DescriptionOnly"))
-    lines.append(
-        {"Amount": money(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
-    )
+    kinds = ("SalesItemLineDetail", "DescriptionOnly", "DiscountLineDetail")
+    lines, total = rules.sales_lines(company, record, kinds)
     record["Line"] = lines
     txn_date = optional_date(record, "TxnDate") or local_date(company.now())
     record["TxnDate"] = txn_date

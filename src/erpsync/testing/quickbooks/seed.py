@@ -5,12 +5,21 @@ customers, vendors and items; tests and demos rely on the same being there (an i
 needs a customer and an item, a purchase order a vendor and an A/P account). Ids are
 stable so examples can name them: item 1 is the "Services" service item, customers are
 1-4, vendors 1-2.
+
+A few records keep the Ids they have in Intuit's sandbox company, because Intuit's own
+API reference samples (which clients copy, python-quickbooks' integration suite among
+them) name them by Id: item 10 "Pest Control", account 42 "Visa" (a credit card) and
+account 86 "Discounts given". New records are numbered after the highest seeded Id, as
+a sandbox numbers them after its own. The company also has a sales tax set-up as the
+sandbox does: the "Board of Equalization" agency, its "California" rate (8%) and the
+"California" tax code over it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from erpsync.testing.quickbooks import taxes
 from erpsync.testing.quickbooks.company import Company
 
 COMPANY_NAME = "Sandbox Company_US_1"
@@ -28,6 +37,12 @@ _ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("Checking", "Bank", "Checking", "Asset"),
     ("Mastercard", "Credit Card", "CreditCard", "Liability"),
     ("Opening Balance Equity", "Equity", "OpeningBalanceEquity", "Equity"),
+)
+
+#: Accounts that keep their sandbox Ids (Intuit's samples name them): Id, then as above.
+_SANDBOX_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("42", "Visa", "Credit Card", "CreditCard", "Liability"),
+    ("86", "Discounts given", "Income", "DiscountsRefundsGiven", "Revenue"),
 )
 
 #: Every company has these lists, whatever else it holds.
@@ -145,14 +160,52 @@ def seed(company: Company, with_data: bool = True, *, name: str | None = None) -
         company.insert(
             "Account", _account(account_name, account_type, sub_type, classification), notify=False
         )
+    for record_id, *account in _SANDBOX_ACCOUNTS:
+        company.insert("Account", _account(*account), notify=False, record_id=record_id)
     _lists(company)
-    if not with_data:
-        return
-    for kind in ("Class", "Department"):
-        for list_name in ("Retail", "Wholesale") if kind == "Class" else ("Headquarters", "Remote"):
-            company.insert(kind, _named(list_name), notify=False)
-    _parties(company)
-    _items(company)
+    if with_data:
+        for kind in ("Class", "Department"):
+            names = ("Retail", "Wholesale") if kind == "Class" else ("Headquarters", "Remote")
+            for list_name in names:
+                company.insert(kind, _named(list_name), notify=False)
+        _parties(company)
+        _items(company)
+        _sales_tax(company)
+    _number_after_the_seed(company)
+
+
+def _number_after_the_seed(company: Company) -> None:
+    """New records get the Id after the highest seeded one (a sandbox numbers its own
+    records first), so a seeded sandbox Id is never handed out again."""
+    for entity, records in company.records.items():
+        numeric = [int(record_id) for record_id in records if record_id.isdigit()]
+        if numeric:
+            company.next_ids[entity] = max(company.next_ids.get(entity, 1), max(numeric) + 1)
+
+
+def _sales_tax(company: Company) -> None:
+    """The sandbox's California sales tax: agency, rate and tax code, made the one way
+    QuickBooks makes tax codes (the tax service)."""
+    agency = company.insert(
+        "TaxAgency",
+        {"DisplayName": "Board of Equalization", "TaxTrackedOnSales": True},
+        notify=False,
+    )
+    taxes.tax_service(
+        company,
+        {
+            "TaxCode": "California",
+            "TaxRateDetails": [
+                {
+                    "TaxRateName": "California",
+                    "RateValue": 8,
+                    "TaxAgencyId": agency["Id"],
+                    "TaxApplicableOn": "Sales",
+                }
+            ],
+        },
+        notify=False,
+    )
 
 
 _USD = {"value": "USD", "name": "United States Dollar"}
@@ -228,6 +281,20 @@ def _items(company: Company) -> None:
             {**item, "FullyQualifiedName": item["Name"], "Active": True, "Taxable": False},
             notify=False,
         )
+    pest_control = {"Name": "Pest Control", "Type": "Service", "UnitPrice": 35}
+    company.insert(
+        "Item",
+        {
+            **pest_control,
+            "Description": "Pest control services",
+            "IncomeAccountRef": income,
+            "FullyQualifiedName": pest_control["Name"],
+            "Active": True,
+            "Taxable": False,
+        },
+        notify=False,
+        record_id="10",  # its Id in Intuit's sandbox and API samples
+    )
 
 
 def _account(name: str, account_type: str, sub_type: str, classification: str) -> dict[str, Any]:
@@ -250,15 +317,17 @@ def _named(name: str, **fields: Any) -> dict[str, Any]:
 
 
 def _lists(company: Company) -> None:
-    """The tax codes (``TAX`` and ``NON``, as every US company has), terms and payment
-    methods a new company starts with."""
-    for code, taxable, description in (
-        ("TAX", True, "TAX"),
-        ("NON", False, "Non-Taxable"),
+    """The system tax codes (``TAX``, ``NON`` and the ``CustomSalesTax`` group, as
+    Intuit's TaxCode sample lists them for its sandbox), terms and payment methods a new
+    company starts with."""
+    for code, taxable, description, group in (
+        ("TAX", True, "TAX", False),
+        ("NON", False, "Non-Taxable", False),
+        ("CustomSalesTax", True, "CustomSalesTax", True),
     ):
         company.insert(
             "TaxCode",
-            _named(code, Description=description, Taxable=taxable, TaxGroup=False),
+            _named(code, Description=description, Taxable=taxable, TaxGroup=group),
             notify=False,
             record_id=code,
         )
