@@ -31,13 +31,14 @@ import json
 import multiprocessing
 import os
 import random
+import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -311,41 +312,92 @@ def cpu_per_request(account: Account, make: Maker, count: int, seed: int = 0) ->
     return spent / count * 1e6
 
 
-@dataclass(frozen=True)
+@dataclass
 class Figures:
-    """What one N measured (in its own process, so memory is this N's alone)."""
+    """What one N measured: CPU per request of each kind (one figure a round) and the
+    memory the seeding took (in its own process, so this N's alone)."""
 
     size: int
-    us_per_request: dict[str, float]
     heap_bytes: int
     rss_bytes: int
     seed_seconds: float
+    rounds: dict[str, list[float]]
+
+    def us_per_request(self, kind: str) -> float:
+        return statistics.median(self.rounds[kind])
 
 
-def measure(size: int, count: int) -> Figures:
-    """Seed an account with ``size`` invoices and time every kind of request in it."""
+def _worker(conn: Connection, size: int) -> None:
+    """One account in a process of its own: seed it, then time what the parent asks."""
     account = seeded(size)
-    times = {}
-    for kind, make in KINDS.items():
+    conn.send((account.heap_bytes, account.rss_bytes, account.seconds))
+    for make in KINDS.values():
         cpu_per_request(account, make, 3, seed=99)  # warm-up: statement caches
-        times[kind] = cpu_per_request(account, make, count)
-    return Figures(size, times, account.heap_bytes, account.rss_bytes, account.seconds)
+    while True:
+        command = conn.recv()
+        if command is None:
+            break
+        kind, count, seed = command
+        conn.send(cpu_per_request(account, KINDS[kind], count, seed))
 
 
-def _in_child(size: int, count: int) -> Figures:
-    """``measure`` in a fresh spawned interpreter: its resident set starts clean."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return pool.submit(measure, size, count).result()
+class Worker:
+    """A spawned process holding one seeded account (a fresh interpreter, so its
+    resident set holds only what that account took)."""
+
+    def __init__(self, size: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_worker, args=(child, size), daemon=True)
+        self._process.start()
+        child.close()
+        self.size = size
+        self._seeding: Any = None
+
+    def seeded(self) -> tuple[int, int, float]:
+        if self._seeding is None:
+            self._seeding = self._conn.recv()
+        heap, rss, seconds = self._seeding
+        return int(heap), int(rss), float(seconds)
+
+    def time(self, kind: str, count: int, seed: int) -> float:
+        self._conn.send((kind, count, seed))
+        return float(self._conn.recv())
+
+    def close(self) -> None:
+        self._conn.send(None)
+        self._process.join(30)
+        self._conn.close()
 
 
-def report(figures: list[Figures], count: int) -> None:
-    sizes = [f.size for f in figures]
-    header = " / ".join(f"N={n:,}" for n in sizes)
-    print(f"FakeNetSuite CPU per request (us), {count} requests per kind, {header}")
+def measure(sizes: list[int], count: int, rounds: int) -> list[Figures]:
+    """Every kind timed in every account, round after round, the accounts taking turns:
+    a machine whose load changes meanwhile changes every N's figures alike. The figure
+    of a kind is its median round."""
+    workers = []
+    for size in sizes:  # seeded one after another: the seeding CPU is then its own
+        worker = Worker(size)
+        worker.seeded()
+        workers.append(worker)
+    figures = [Figures(w.size, *w.seeded(), {kind: [] for kind in KINDS}) for w in workers]
+    try:
+        for round_number in range(rounds):
+            for kind in KINDS:
+                for worker, figure in zip(workers, figures, strict=True):
+                    figure.rounds[kind].append(worker.time(kind, count, round_number))
+    finally:
+        for worker in workers:
+            worker.close()
+    return figures
+
+
+def report(figures: list[Figures], count: int, rounds: int) -> float:
+    """Print the table; the worst ratio."""
+    header = " / ".join(f"N={f.size:,}" for f in figures)
+    print(f"FakeNetSuite CPU per request (us, median of {rounds} rounds of {count}), {header}")
     worst = 0.0
     for kind in KINDS:
-        values = [f.us_per_request[kind] for f in figures]
+        values = [f.us_per_request(kind) for f in figures]
         ratio = values[-1] / values[0] if values[0] else float("inf")
         worst = max(worst, ratio)
         shown = " / ".join(f"{v:,.0f}" for v in values)
@@ -358,17 +410,19 @@ def report(figures: list[Figures], count: int) -> None:
                 f"resident {f.rss_bytes / f.size:,.0f} B (target <= {TARGET_BYTES:,} B); "
                 f"seeding {f.seed_seconds / f.size * 1e6:,.0f} us CPU each"
             )
+    return worst
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes (the smoke test)")
     parser.add_argument("--sizes", default="0,10000,100000", help="comma-separated N values")
-    parser.add_argument("--requests", type=int, default=100, help="requests per kind and N")
+    parser.add_argument("--requests", type=int, default=20, help="requests per kind and round")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds (the median is shown)")
     args = parser.parse_args(argv)
     sizes = [0, 1_000, 5_000] if args.quick else [int(s) for s in args.sizes.split(",")]
-    count = 20 if args.quick else args.requests
-    report([_in_child(size, count) for size in sizes], count)
+    count, rounds = (6, 3) if args.quick else (args.requests, args.rounds)
+    report(measure(sizes, count, rounds), count, rounds)
     return 0
 
 

@@ -40,12 +40,26 @@ def _invoice(n: int, external_id: str | None = None) -> dict[str, Any]:
 def _account(invoices: int) -> FakeNetSuite:
     fake = FakeNetSuite(clock=FakeClock(time.time()), governance=None)
     fake.seed_records("invoice", (_invoice(n) for n in range(invoices)))
+    _connections(fake)
     return fake
 
 
 @pytest.fixture(scope="module")
 def accounts() -> dict[int, FakeNetSuite]:
     return {size: _account(size) for size in (300, 3_000)}
+
+
+_CONNECTIONS: dict[int, tuple[sqlite3.Connection, ...]] = {}
+
+
+def _connections(fake: FakeNetSuite) -> tuple[sqlite3.Connection, ...]:
+    """The account's record and query connections (the record one is what a write
+    block works on; taken once, as a block moves the data's version)."""
+    if id(fake) not in _CONNECTIONS:
+        with fake.account.db.write() as records:
+            pass
+        _CONNECTIONS[id(fake)] = (records, fake.account.db.query_connection)
+    return _CONNECTIONS[id(fake)]
 
 
 @contextmanager
@@ -57,9 +71,7 @@ def _steps(fake: FakeNetSuite) -> Iterator[list[int]]:
         count[0] += 1
         return 0
 
-    with fake.account.db.write() as records:
-        pass
-    connections: tuple[sqlite3.Connection, ...] = (records, fake.account.db.query_connection)
+    connections = _connections(fake)
     for connection in connections:
         connection.set_progress_handler(tick, 10)
     try:
@@ -69,10 +81,10 @@ def _steps(fake: FakeNetSuite) -> Iterator[list[int]]:
             connection.set_progress_handler(None, 10)
 
 
-def _suiteql(query: str) -> Callable[[Any, FakeNetSuite], Any]:
+def _suiteql(query: str, limit: int = 1000) -> Callable[[Any, FakeNetSuite], Any]:
     def send(session: Any, fake: FakeNetSuite) -> Any:
         return session.post(
-            f"{fake.base_url}{SUITEQL}?limit=1000",
+            f"{fake.base_url}{SUITEQL}?limit={limit}",
             json={"q": query},
             headers={"Prefer": "transient"},
         )
@@ -218,3 +230,103 @@ def test_builtin_df_shows_a_name_as_it_is_now() -> None:
     assert fake.query(query) == [{"customer": "Acme Robotics II"}]
     unknown = "SELECT BUILTIN.DF(t.entity) AS e FROM (SELECT 424242 AS entity) t"
     assert fake.query(unknown) == [{"e": "424242"}]
+
+
+# -- totalResults, learnt once per state of the data ---------------------------------------
+
+KEYSET_INNER = "SELECT t.id FROM transaction t WHERE t.type = 'CustInvc'"
+
+
+def _page(fake: FakeNetSuite, query: str, limit: int = 1000, offset: int = 0) -> dict[str, Any]:
+    return fake.suiteql.run(query, str(limit), str(offset), fake.base_url)
+
+
+def _counted(fake: FakeNetSuite, query: str) -> int:
+    """The number of rows ``query`` has, by a COUNT in the query itself."""
+    (row,) = fake.query(f"SELECT COUNT(*) AS n FROM ({query})")
+    return int(row["n"])
+
+
+def _keyset(last: int | None, inner: str = KEYSET_INNER, key: str = "id") -> str:
+    where = f" WHERE {key} > {last}" if last is not None else ""
+    return f"SELECT * FROM ({inner}){where} ORDER BY {key}"
+
+
+def test_keyset_totals_equal_the_count_page_after_page_and_after_writes() -> None:
+    fake = _account(60)
+    last: int | None = None
+    seen = []
+    while True:
+        page = _page(fake, _keyset(last), limit=7)
+        assert page["totalResults"] == _counted(fake, _keyset(last))
+        if not page["items"]:
+            break
+        seen += [int(r["id"]) for r in page["items"]]
+        last = seen[-1]
+        if len(seen) == 28:  # a write between pages: the totals follow it
+            fake.create_record("invoice", _invoice(999, "late-one"))
+            fake.delete_record("invoice", str(seen[-3]))
+    assert len(seen) == 61 and seen == sorted(seen)
+    # the same query again, now that it is known, and from other places
+    for at in (None, seen[0] - 1, seen[10], seen[-1], seen[-1] + 100, -5):
+        assert _page(fake, _keyset(at), limit=5)["totalResults"] == _counted(fake, _keyset(at))
+
+
+def test_keyset_totals_of_null_text_and_mixed_keys_are_counted() -> None:
+    fake = _account(5)
+    nullable = "SELECT t.id, t.memo FROM transaction t"
+    fake.update_record("invoice", "1006", {"memo": "x"})
+    shapes = [
+        _keyset(None, "SELECT NULLIF(t.id, 1007) AS k FROM transaction t", "k"),
+        _keyset(1006, "SELECT NULLIF(t.id, 1007) AS k FROM transaction t", "k"),
+        _keyset(None, "SELECT t.tranid AS k FROM transaction t", "k"),
+        _keyset(3, "SELECT t.tranid AS k FROM transaction t", "k"),
+        _keyset(1000, "SELECT t.foreigntotal * 1.5 AS k FROM transaction t", "k"),
+        _keyset(0, nullable, "memo"),
+        "SELECT * FROM (SELECT t.id FROM transaction t) a JOIN (SELECT 1 AS one) b "
+        "WHERE id > 1006 ORDER BY id",
+    ]
+    for query in shapes:
+        for _ in range(3):  # first count, then learnt keys (where they are integers)
+            assert _page(fake, query)["totalResults"] == _counted(fake, query), query
+
+
+def test_totals_that_read_the_clock_follow_it() -> None:
+    clock = FakeClock(time.time())
+    fake = FakeNetSuite(clock=clock, governance=None)
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(clock.now() + 86_400))
+    fake.seed_records("invoice", [{**_invoice(1), "tranDate": tomorrow}])
+    query = _keyset(0, "SELECT t.id FROM transaction t WHERE t.trandate > CURRENT_DATE")
+    assert [_page(fake, query)["totalResults"] for _ in range(3)] == [1, 1, 1]
+    clock.advance(3 * 86_400)
+    assert [_page(fake, query)["totalResults"] for _ in range(3)] == [0, 0, 0]
+
+
+def test_later_keyset_pages_do_the_same_work_in_a_tenfold_account(
+    accounts: dict[int, FakeNetSuite],
+) -> None:
+    """The first pages count (and learn the keys); from then on a page costs its rows."""
+    work = []
+    for fake in accounts.values():
+        session = tba_session(fake)
+        with fake:
+            for last in (None, 1006):
+                _suiteql(_keyset(last), limit=50)(session, fake)
+            with _steps(fake) as count:
+                response = _suiteql(_keyset(1100), limit=50)(session, fake)
+        assert response.json()["totalResults"] == _counted(fake, _keyset(1100))
+        work.append(count[0])
+    assert work[1] <= work[0] * 1.2 + 20, work
+
+
+def test_an_offset_page_of_a_known_query_does_not_count_again(
+    accounts: dict[int, FakeNetSuite],
+) -> None:
+    fake = accounts[3_000]
+    query = "SELECT t.id FROM transaction t WHERE t.type = 'CustInvc' ORDER BY t.id"
+    with _steps(fake) as first:
+        _page(fake, query, limit=10)
+    with _steps(fake) as second:
+        page = _page(fake, query, limit=10, offset=10)
+    assert page["totalResults"] == _counted(fake, query)
+    assert second[0] * 5 < first[0], (first, second)

@@ -267,6 +267,10 @@ class Database:
         #: record operation by writers (see :meth:`write`), never across a request.
         self.lock = threading.RLock()
         self._depth = 0
+        #: Moves at the start and the end of every write (and every schema change), so
+        #: that what was learnt from the data (:mod:`.totals`) is known to be current
+        #: while it stays the same.
+        self.version = 0
         self._records = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._records.row_factory = sqlite3.Row
         self._query = sqlite3.connect(
@@ -303,6 +307,8 @@ class Database:
         the lock is held until the outermost block ends."""
         with self.lock:
             self._depth += 1
+            if self._depth == 1:
+                self.version += 1
             try:
                 yield self._records
             except BaseException:
@@ -313,6 +319,8 @@ class Database:
                 if self._depth == 1:
                     self._records.commit()
             finally:
+                if self._depth == 1:
+                    self.version += 1
                 self._depth -= 1
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
@@ -333,5 +341,6 @@ class Database:
         with self.lock:
             if column not in self.columns(table):
                 self._records.execute(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {sql_type}')
+                self.version += 1
                 if self._depth == 0:
                     self._records.commit()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from erpsync.testing.netsuite.db import Database, Stamp
 from erpsync.testing.netsuite.errors import NetSuiteFault
 from erpsync.testing.netsuite.paging import page_links
 from erpsync.testing.netsuite.sqlfunctions import OracleFunctions, format_value
+from erpsync.testing.netsuite.totals import Totals
 from erpsync.testing.netsuite.types import BY_TRAN_TYPE
 
 _TOKEN = re.compile(
@@ -188,6 +189,7 @@ class SuiteQL:
 
     def __init__(self, db: Database, now: Callable[[], datetime], time_zone: str = "UTC") -> None:
         self.db = db
+        self._now = now
         self.row_cap = wire.SUITEQL_ROW_CAP
         #: NetSuite pages by offsets that are multiples of the limit.
         self.offset_multiple_of_limit = True
@@ -196,6 +198,14 @@ class SuiteQL:
         self.functions = OracleFunctions(now, time_zone)
         self.functions.register(db.query_connection)
         db.query_connection.create_function("ns_df", 3, self._display)
+        #: Totals learnt from the data, reused while it stays the same (:mod:`.totals`).
+        self.totals = Totals(db, self._context)
+
+    def _context(self, lowered_sql: str) -> Hashable:
+        """What a query's rows depend on besides the data: the account's time zone, and
+        the emulator's time if the query reads the clock."""
+        reads_clock = "ns_sysdate(" in lowered_sql or "ns_current_date(" in lowered_sql
+        return (str(self.functions.zone), self._now() if reads_clock else None)
 
     def _display(self, column: str, value: Any, tran_type: Any) -> Any:
         if value is None:
@@ -268,8 +278,8 @@ class SuiteQL:
         with self.db.lock:
             self._names = {}
             try:
+                total = self.totals.total(conn, sql)
                 # Running the caller's SELECT is the point; the connection is read-only.
-                total = conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]  # noqa: S608
                 page = f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?"  # noqa: S608
                 # A page ends at the row cap; totalResults and hasMore still count every
                 # row, so a client that follows ``next`` past the cap is refused there.
