@@ -10,9 +10,10 @@ of 100,000 invoices would itself hold 100,000 records, about 3.7 KB each).
 
 Printed per run: microseconds of wall time per invoice, the client process's memory
 growth while streaming (the peak of its resident set, sampled every 20 ms, minus the
-resident set before the run: the emulator's memory is in the other process), and per
+resident set before the run: the emulator's memory is in the other process), the
+emulator process's CPU per invoice (what wall time on a loaded machine hides), and per
 ERP the ratio of the largest N's time per invoice to the smallest's (target: within
-1.20) and the largest growth (target < 20 MB).
+1.20), the same ratio of the emulator's CPU, and the largest growth (target < 20 MB).
 
 What the client keeps per invoice, whatever N: the external ids seen (to catch a
 repeat without writing it twice, about 100 bytes each), nothing else. ``--quick``

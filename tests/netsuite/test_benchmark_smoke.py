@@ -47,6 +47,9 @@ def test_streaming_benchmark_runs_for_netsuite(capsys: pytest.CaptureFixture[str
     assert module.main(["--quick", "--erp", "netsuite"]) == 0
     out = capsys.readouterr().out
     assert "netsuite   time per invoice N=1500 / N=300: " in out
+    assert "netsuite   emulator CPU per invoice N=1500 / N=300: " in out
+    cpu = float(out.split("N=1500 ")[1].split("emulator CPU")[1].split()[0])
+    assert cpu > 0  # the emulator's own process did the work
     growth = float(out.split("largest memory growth ")[1].split()[0])
     assert growth < 20
 
