@@ -131,7 +131,9 @@ class Totals:
         if name not in self._keys:
             if name not in self._seen:  # the first page of this query: just count
                 self._seen.add(name)
-                return None
+                where = "" if key is None else f" WHERE {key} > {match['last']}"
+                # The same rows without the ORDER BY, which a count does not need.
+                return _count(conn, f"SELECT * FROM ({match['inner']}){where}")  # noqa: S608
             self._keys[name] = _read_keys(conn, match["inner"], order)
             if len(self._keys) > _KEY_LISTS:
                 self._keys.popitem(last=False)
