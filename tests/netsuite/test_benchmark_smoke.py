@@ -47,5 +47,26 @@ def test_streaming_benchmark_runs_for_netsuite(capsys: pytest.CaptureFixture[str
     assert module.main(["--quick", "--erp", "netsuite"]) == 0
     out = capsys.readouterr().out
     assert "netsuite   time per invoice N=1500 / N=300: " in out
+    assert "netsuite   emulator CPU per invoice N=1500 / N=300: " in out
+    cpu = float(out.split("N=1500 ")[1].split("emulator CPU")[1].split()[0])
+    assert cpu > 0  # the emulator's own process did the work
     growth = float(out.split("largest memory growth ")[1].split()[0])
     assert growth < 20
+
+
+def test_emulator_benchmark_runs_quick(capsys: pytest.CaptureFixture[str]) -> None:
+    """FakeNetSuite's own speed (issues 13, 15): every kind of request erpsync sends, at
+    three account sizes, with the ratio and the memory per invoice (loosely checked:
+    the full run holds the targets)."""
+    module = _load("emulator_netsuite.py")
+    assert module.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "N=0 / N=1,000 / N=5,000" in out
+    for kind in module.KINDS:
+        assert f"  {kind}" in out
+    worst = float(out.split("worst ratio largest/smallest N: ")[1].split()[0])
+    assert 0 < worst < 5  # a scan would be ~5x at these sizes
+    heap = float(
+        out.split("memory per stored invoice N=5,000: heap ")[1].split()[0].replace(",", "")
+    )
+    assert 0 < heap < 3 * 1024

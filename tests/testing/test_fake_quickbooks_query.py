@@ -562,3 +562,22 @@ def test_cdc_cut_keeps_the_earliest_changes_deletions_included(base, headers, cl
         "Id": doomed["Id"],
         "MetaData": block["Invoice"][-1]["MetaData"],
     }
+
+
+def test_a_batch_answers_each_query_as_the_books_were_then(
+    base: str, headers: dict[str, str]
+) -> None:
+    """A query answer shares the stored values but not the stored rows: the invoice a
+    later item of the same batch creates moves the customer's Balance, and the earlier
+    item's answer still shows the Balance it was read with."""
+    items = [
+        {"bId": "q", "Query": "SELECT * FROM Customer WHERE Id = '1'"},
+        {"bId": "c", "operation": "create", "Invoice": invoice_body(40.0)},
+        {"bId": "r", "Query": "SELECT * FROM Customer WHERE Id = '1'"},
+    ]
+    response = requests.post(f"{base}/batch", json={"BatchItemRequest": items}, headers=headers)
+    assert response.status_code == 200, response.text
+    answers = {a["bId"]: a for a in response.json()["BatchItemResponse"]}
+    before = answers["q"]["QueryResponse"]["Customer"][0]["Balance"]
+    after = answers["r"]["QueryResponse"]["Customer"][0]["Balance"]
+    assert after == before + 40.0

@@ -1,6 +1,6 @@
 """FakeNetSuite: an offline NetSuite, in moto's layout.
 
-REST records, SuiteQL over SQLite (db.py, suiteql.py), auth, RESTlets, seed and errors
+REST records, SuiteQL over SQLite (db.py, suiteql.py, totals.py), auth, RESTlets, seed and errors
 beside the emulator.
 
 The public names live here; the modules beside this one are its parts.

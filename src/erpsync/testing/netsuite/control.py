@@ -43,6 +43,26 @@ class RecordControls:
         rt = _record_type(record_type)
         return str(_checked(rt, "new", lambda: self.account.create(rt, dict(body))))
 
+    def seed_records(self, record_type: str, bodies: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Create many records of one type from REST bodies, fast; their internal ids.
+
+        Each body goes through the same record rules as ``POST /{type}`` (totals,
+        postings, unique external ids, document numbers), but the whole batch is one
+        database transaction and nothing is rendered back, so seeding 100,000 invoices
+        takes seconds rather than the minutes 100,000 signed requests would. All or
+        nothing: a body NetSuite would refuse raises ConfigurationError naming its
+        position and field, and none of the batch is kept."""
+        rt = _record_type(record_type)
+        made: list[str] = []
+        with self.account.db.write():
+            for position, body in enumerate(bodies):
+                given = dict(body) if isinstance(body, Mapping) else body
+                rid = _checked(
+                    rt, f"#{position}", lambda given=given: self.account.create(rt, given)
+                )
+                made.append(str(rid))
+        return made
+
     def update_record(
         self,
         record_type: str,

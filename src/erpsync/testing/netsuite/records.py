@@ -181,6 +181,17 @@ class Account(Rendering):
             return " AND itemtype = ? AND subtype IS ?", (itemtype, subtype)
         return "", ()
 
+    def id_page(self, rt: RecordType, limit: int, offset: int) -> tuple[list[int], int]:
+        """One page of a type's ids in id order, and how many it has: a listing reads
+        its page from the index, not every id of the type."""
+        where, params = self._type_filter(rt)
+        total = self.db.one(f'SELECT COUNT(*) AS n FROM "{rt.table}" WHERE 1 = 1{where}', params)
+        rows = self.db.all(
+            f'SELECT id FROM "{rt.table}" WHERE 1 = 1{where} ORDER BY id LIMIT ? OFFSET ?',
+            (*params, limit, offset),
+        )
+        return [int(r["id"]) for r in rows], int(total["n"]) if total is not None else 0
+
     def ids(self, rt: RecordType) -> list[int]:
         where, params = self._type_filter(rt)
         rows = self.db.all(f'SELECT id FROM "{rt.table}" WHERE 1 = 1{where} ORDER BY id', params)

@@ -126,17 +126,16 @@ def _collection(account: Account, rt: RecordType, request: WireRequest) -> dict[
         raise NetSuiteFault(400, "INVALID_PARAMETER", "limit and offset must be numbers.") from None
     if not 1 <= limit <= DEFAULT_PAGE or offset < 0:
         raise NetSuiteFault(400, "INVALID_PARAMETER", "Invalid value for limit or offset.")
-    ids = account.ids(rt)
-    page = ids[offset : offset + limit]
+    page, total = account.id_page(rt, limit, offset)
     href = f"{request.base}{wire.RECORD_ROOT}/{rt.name.lower()}"
-    has_more = offset + len(page) < len(ids)
+    has_more = offset + len(page) < total
     return {
-        "links": page_links(href, limit, offset, len(ids), has_more),
+        "links": page_links(href, limit, offset, total, has_more),
         "count": len(page),
         "hasMore": has_more,
         "items": [
             {"links": [{"rel": "self", "href": f"{href}/{rid}"}], "id": str(rid)} for rid in page
         ],
         "offset": offset,
-        "totalResults": len(ids),
+        "totalResults": total,
     }

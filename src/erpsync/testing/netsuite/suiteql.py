@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from erpsync.testing.netsuite.db import Database, Stamp
 from erpsync.testing.netsuite.errors import NetSuiteFault
 from erpsync.testing.netsuite.paging import page_links
 from erpsync.testing.netsuite.sqlfunctions import OracleFunctions, format_value
+from erpsync.testing.netsuite.totals import Totals
 from erpsync.testing.netsuite.types import BY_TRAN_TYPE
 
 _TOKEN = re.compile(
@@ -50,6 +51,15 @@ _REF_TABLES = {
     "item": ("item",),
     "currency": ("currency",),
     "subsidiary": ("subsidiary",),
+}
+#: How ``BUILTIN.DF`` finds a record's display name, by id.
+_NAME_SQL = {
+    "customer": "SELECT altname AS n FROM customer WHERE id = ?",
+    "vendor": "SELECT altname AS n FROM vendor WHERE id = ?",
+    "item": "SELECT itemid AS n FROM item WHERE id = ?",
+    "currency": "SELECT name AS n FROM currency WHERE id = ?",
+    "subsidiary": "SELECT name AS n FROM subsidiary WHERE id = ?",
+    "transaction": 'SELECT tranid AS n, type FROM "transaction" WHERE id = ?',
 }
 _TRANSACTION_REFS = frozenset({"transaction", "createdfrom", "previousdoc", "nextdoc"})
 
@@ -179,14 +189,23 @@ class SuiteQL:
 
     def __init__(self, db: Database, now: Callable[[], datetime], time_zone: str = "UTC") -> None:
         self.db = db
+        self._now = now
         self.row_cap = wire.SUITEQL_ROW_CAP
         #: NetSuite pages by offsets that are multiples of the limit.
         self.offset_multiple_of_limit = True
-        self._names: dict[str, dict[int, str]] = {}
+        self._names: dict[tuple[str, int], str | None] = {}
         #: The SQL functions, in the account's time zone (``functions.zone``).
         self.functions = OracleFunctions(now, time_zone)
         self.functions.register(db.query_connection)
         db.query_connection.create_function("ns_df", 3, self._display)
+        #: Totals learnt from the data, reused while it stays the same (:mod:`.totals`).
+        self.totals = Totals(db, self._context)
+
+    def _context(self, lowered_sql: str) -> Hashable:
+        """What a query's rows depend on besides the data: the account's time zone, and
+        the emulator's time if the query reads the clock."""
+        reads_clock = "ns_sysdate(" in lowered_sql or "ns_current_date(" in lowered_sql
+        return (str(self.functions.zone), self._now() if reads_clock else None)
 
     def _display(self, column: str, value: Any, tran_type: Any) -> Any:
         if value is None:
@@ -198,33 +217,32 @@ class SuiteQL:
         if column == "type" and value in BY_TRAN_TYPE:
             return BY_TRAN_TYPE[value].label
         if column in _TRANSACTION_REFS:
-            return self._names.get("transaction", {}).get(int(value), str(value))
+            name = self._name("transaction", int(value))
+            return str(value) if name is None else name
         if column in _REF_TABLES:
             for table in _REF_TABLES[column]:
-                name = self._names.get(table, {}).get(_as_int(value))
+                name = self._name(table, _as_int(value))
                 if name is not None:
                     return name
         return value
 
-    def _load_names(self) -> None:
-        rows = {
-            "customer": "SELECT id, altname AS n FROM customer",
-            "vendor": "SELECT id, altname AS n FROM vendor",
-            "item": "SELECT id, itemid AS n FROM item",
-            "currency": "SELECT id, name AS n FROM currency",
-            "subsidiary": "SELECT id, name AS n FROM subsidiary",
-            "transaction": 'SELECT id, type, tranid AS n FROM "transaction"',
-        }
-        names: dict[str, dict[int, str]] = {}
-        for table, sql in rows.items():
-            names[table] = {}
-            for row in self.db.all(sql):
-                text = str(row["n"])
+    def _name(self, table: str, rid: int) -> str | None:
+        """The display name of one record, read by its id (the primary key) the first
+        time a query asks for it: the cost of ``BUILTIN.DF`` is the rows it shows, not
+        the size of the account. Remembered for the rest of the query only."""
+        key = (table, rid)
+        if key not in self._names:
+            # On the query connection, whose statement is running: a read on the record
+            # connection would wait for that statement's shared-cache lock forever.
+            row = self.db.query_connection.execute(_NAME_SQL[table], (rid,)).fetchone()
+            text: str | None = None
+            if row is not None:
+                text = str(row[0])
                 if table == "transaction":
-                    rt = BY_TRAN_TYPE.get(row["type"])
-                    text = f"{rt.label if rt else row['type']} #{row['n']}"
-                names[table][int(row["id"])] = text
-        self._names = names
+                    rt = BY_TRAN_TYPE.get(row[1])
+                    text = f"{rt.label if rt else row[1]} #{row[0]}"
+            self._names[key] = text
+        return self._names[key]
 
     def run(
         self, query: Any, limit_raw: str | None, offset_raw: str | None, base: str
@@ -258,11 +276,10 @@ class SuiteQL:
         sql = translate(query)
         conn = self.db.query_connection
         with self.db.lock:
-            if "ns_df(" in sql:
-                self._load_names()
+            self._names = {}
             try:
+                total = self.totals.total(conn, sql)
                 # Running the caller's SELECT is the point; the connection is read-only.
-                total = conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0]  # noqa: S608
                 page = f"SELECT * FROM ({sql}) LIMIT ? OFFSET ?"  # noqa: S608
                 # A page ends at the row cap; totalResults and hasMore still count every
                 # row, so a client that follows ``next`` past the cap is refused there.

@@ -307,10 +307,12 @@ class DataApi:
     def _query(self, text: str) -> dict[str, Any]:
         query = parse_query(text, QUERYABLE)
         stored = self.company.stored(query.entity)
+        # Rows of their own (a later write cannot change them), values shared with the
+        # books, which are never changed in place below a record's top level: no copy.
         if query.entity == "TaxCode":
-            answer = copy.deepcopy(taxes.query_tax_codes(query, stored))
+            answer = taxes.query_tax_codes(query, stored)
         else:
-            answer = copy.deepcopy(run_query(query, stored))
+            answer = run_query(query, stored)
         if query.entity in answer:
             answer[query.entity] = [self.shown(query.entity, r) for r in answer[query.entity]]
         return answer

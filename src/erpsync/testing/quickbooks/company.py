@@ -3,8 +3,9 @@
 This module is the bookkeeping every entity shares (create, read, sparse and full
 update, delete, void, what changed since when); the per-entity rules (required fields,
 computed totals, payments against invoices) live in :mod:`_qbo_rules`. Records are
-stored in wire format and handed out as deep copies, so nothing a caller does to an
-answer can change the books.
+stored in wire format, compacted (:mod:`.storage`: repeated parts shared, so a stored
+record is never changed in place) and handed out as clones, so nothing a caller does
+to an answer can change the books.
 
 The awkward parts kept on purpose: ``Id`` and ``SyncToken`` are server-owned, a write
 with a stale ``SyncToken`` is refused (5010), an update without ``"sparse": true``
@@ -15,8 +16,7 @@ inactive (QuickBooks then shows them as ``"Name (deleted)"``).
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -32,7 +32,8 @@ from erpsync.testing.quickbooks.errors import (
     stale_object,
     unsupported_operation,
 )
-from erpsync.testing.quickbooks.query_index import EntityIndex, IndexedRecords
+from erpsync.testing.quickbooks.query_index import EntityIndex, IndexedRecords, id_seq
+from erpsync.testing.quickbooks.storage import Compactor, clone
 from erpsync.testing.quickbooks.values import money, ref_value, to_decimal
 
 _BASE_READ_ONLY = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
@@ -67,46 +68,64 @@ class Company:
     #: Refuse a second invoice with a DocNumber already in use (6140). QuickBooks does so
     #: while the company warns on duplicate numbers; with the warning off it accepts them.
     refuse_duplicate_doc_numbers: bool = True
-    #: (entity, key) -> ids holding it (names case-folded, document numbers exact), so
-    #: the uniqueness rules stay O(1) in a company with many thousands of records.
-    _keys: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    #: entity -> key -> the id holding it, or the ids when several do (names case-folded,
+    #: document numbers exact), so the uniqueness rules stay O(1) in a company with many
+    #: thousands of records (one id, not a set, per key: most keys are unique).
+    _keys: dict[str, dict[str, str | set[str]]] = field(default_factory=dict)
     #: customer id -> open balance (its invoices' Balance less its payments' UnappliedAmt),
     #: kept as a running total so a company with many thousands of invoices stays fast.
     open_balance: dict[str, Decimal] = field(default_factory=dict)
     #: entity -> the query indexes of its records (see :mod:`.query_index`).
     indexes: dict[str, EntityIndex] = field(default_factory=dict)
+    #: What stores records with their repeated parts shared (see :mod:`.storage`).
+    compactor: Compactor = field(default_factory=Compactor)
 
     def __post_init__(self) -> None:
         for name in ENTITIES:
             self.records.setdefault(name, {})
             self.tombstones.setdefault(name, {})
             self.indexes.setdefault(name, EntityIndex())
+            self._keys.setdefault(name, {})
 
     def holders(self, entity: str, value: str) -> set[str]:
         """Ids of the ``entity`` records whose key field (DisplayName, Name, DocNumber)
         equals ``value`` (names compared case-insensitively, as QuickBooks does)."""
-        return set(self._keys.get(self._key(entity, value), ()))
+        held = self._keys[entity].get(self._key(entity, value))
+        if held is None:
+            return set()
+        return {held} if isinstance(held, str) else set(held)
 
     @staticmethod
-    def _key(entity: str, value: str) -> tuple[str, str]:
+    def _key(entity: str, value: str) -> str:
         if ENTITIES[entity].key_field == "DocNumber":
-            return (entity, value)
-        return (entity, value.casefold())
+            return value
+        return value.casefold()
 
     def _reindex(
         self, entity: str, record_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None
     ) -> None:
         self.indexes[entity].change(record_id, old, new)
         key_field = ENTITIES[entity].key_field
+        keys = self._keys[entity]
         for record, adding in ((old, False), (new, True)):
             if record is None:
                 continue
             if key_field is not None and record.get(key_field) not in (None, ""):
-                ids = self._keys.setdefault(self._key(entity, str(record[key_field])), set())
+                key = self._key(entity, str(record[key_field]))
+                held = keys.get(key)
                 if adding:
-                    ids.add(record_id)
-                else:
-                    ids.discard(record_id)
+                    if held is None or held == record_id:
+                        keys[key] = record_id
+                    elif isinstance(held, str):
+                        keys[key] = {held, record_id}
+                    else:
+                        held.add(record_id)
+                elif held == record_id:
+                    del keys[key]
+                elif isinstance(held, set):
+                    held.discard(record_id)
+                    if len(held) == 1:
+                        keys[key] = next(iter(held))
             if entity in ("Invoice", "Payment"):
                 self._rebalance(entity, record, 1 if adding else -1)
 
@@ -123,8 +142,10 @@ class Company:
         self.open_balance[customer_id] = total
         customer = self.records["Customer"].get(customer_id)
         if customer is not None:
-            # A customer's balance moves with its transactions without a new version.
+            # A customer's balance moves with its transactions without a new version
+            # (the one change made to a stored record in place: its top level only).
             customer["Balance"] = customer["BalanceWithJobs"] = money(total)
+            self.indexes["Customer"].cursors.forget()  # a paused walk may filter on it
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -136,11 +157,11 @@ class Company:
         record = self.get(entity, record_id)
         if record is None:
             raise object_not_found()
-        return copy.deepcopy(record)
+        return clone(record)
 
     def all(self, entity: str) -> list[dict[str, Any]]:
-        """Deep copies of every record (callers may keep or change them)."""
-        return [copy.deepcopy(r) for r in self.records[entity].values()]
+        """Copies of every record (callers may keep or change them)."""
+        return [clone(r) for r in self.records[entity].values()]
 
     def stored(self, entity: str) -> IndexedRecords:
         """The stored records themselves with their indexes, for read-only queries
@@ -166,12 +187,22 @@ class Company:
             text = record.get("MetaData", {}).get("LastUpdatedTime", "")
             return parse_instant(text) or since
 
-        live = [(stamp(r), False, r) for r in self.records[entity].values()]
+        index = self.indexes[entity]
+        stamps = index.fields["MetaData.LastUpdatedTime"]
+        stored = self.records[entity]
+        rows: Iterable[dict[str, Any]] = stored.values()
+        if index.id_ordered and not (stamps.texts or stamps.numbers or stamps.odd):
+            # Every stamp is an instant: the index holds those at or after ``since``
+            # (a superset, filtered below), met here in insertion order as a scan would.
+            recent = stamps.span(">=", since.isoformat(), None)
+            if recent is not None:
+                rows = list(index_records(stored, recent.ids()))
+        live = [(stamp(r), False, r) for r in rows]
         dead = [(stamp(r), True, r) for r in self.tombstones[entity].values()]
-        recent = [c for c in live + dead if c[0] >= since]
-        changed = sorted(recent, key=lambda c: (c[0], c[1]))[:limit]
+        recent_changes = [c for c in live + dead if c[0] >= since]
+        changed = sorted(recent_changes, key=lambda c: (c[0], c[1]))[:limit]
         changed.sort(key=lambda c: c[1])  # stable: by time within live, then within dead
-        return [copy.deepcopy(r) for _, _, r in changed]
+        return [clone(r) for _, _, r in changed]
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -197,6 +228,7 @@ class Company:
             **{k: v for k, v in record.items() if k not in _BASE_READ_ONLY},
             "MetaData": {"CreateTime": iso(now), "LastUpdatedTime": iso(now)},
         }
+        stamped = self.compactor.compact(stamped)
         self.records[entity][record_id] = stamped
         self._reindex(entity, record_id, None, stamped)
         if notify:
@@ -217,6 +249,7 @@ class Company:
             **{k: v for k, v in record.items() if k not in _BASE_READ_ONLY},
             "MetaData": {**old["MetaData"], "LastUpdatedTime": iso(now)},
         }
+        stamped = self.compactor.compact(stamped)
         self.records[entity][record_id] = stamped
         self._reindex(entity, record_id, old, stamped)
         self.on_change(Change(entity, record_id, operation, now))
@@ -230,7 +263,7 @@ class Company:
         record = generic.normalize(self, entity, payload, None, options)
         stored = self.insert(entity, record)
         generic.after_write(self, entity, stored, None)
-        return copy.deepcopy(self.records[entity][stored["Id"]])
+        return clone(self.records[entity][stored["Id"]])
 
     def update(
         self, entity: str, body: Any, options: frozenset[str] = frozenset()
@@ -241,16 +274,16 @@ class Company:
         existing = self._current(entity, body)
         payload = self._payload(spec, body)
         if body.get("sparse") in (True, "true"):
-            kept = {k: copy.deepcopy(v) for k, v in existing.items() if k not in spec.read_only}
+            kept = {k: clone(v) for k, v in existing.items() if k not in spec.read_only}
             candidate = {**kept, **payload}
             candidate = {k: v for k, v in candidate.items() if k not in _BASE_READ_ONLY}
         else:
             candidate = payload
-        previous = copy.deepcopy(existing)
+        previous = clone(existing)
         record = generic.normalize(self, entity, candidate, previous, options)
         stored = self.replace(entity, existing["Id"], record)
         generic.after_write(self, entity, stored, previous)
-        return copy.deepcopy(self.records[entity][stored["Id"]])
+        return clone(self.records[entity][stored["Id"]])
 
     def delete(self, entity: str, body: Any) -> dict[str, Any]:
         self._spec(entity, "delete")
@@ -277,11 +310,11 @@ class Company:
         if not isinstance(body, dict):
             raise malformed_request(f"The request body must be a {entity} object.")
         existing = self._current(entity, body)
-        previous = copy.deepcopy(existing)
-        record = generic.voided(self, entity, copy.deepcopy(existing))
+        previous = clone(existing)
+        record = generic.voided(self, entity, clone(existing))
         stored = self.replace(entity, existing["Id"], record, operation="Void")
         generic.after_write(self, entity, stored, previous)
-        return copy.deepcopy(self.records[entity][stored["Id"]])
+        return clone(self.records[entity][stored["Id"]])
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -296,7 +329,7 @@ class Company:
         if not isinstance(body, dict):
             raise malformed_request(f"The request body must be a {spec.name} object.")
         return {
-            k: copy.deepcopy(v)
+            k: clone(v)
             for k, v in body.items()
             if k not in _BASE_READ_ONLY and k not in spec.read_only
         }
@@ -314,3 +347,10 @@ class Company:
         if str(body["SyncToken"]).strip() != existing["SyncToken"]:
             raise stale_object()
         return existing
+
+
+def index_records(
+    stored: dict[str, dict[str, Any]], ids: Iterable[str]
+) -> Iterator[dict[str, Any]]:
+    """The stored records of ``ids`` that exist, in insertion (id) order."""
+    return (stored[i] for i in sorted((i for i in ids if i in stored), key=id_seq))
