@@ -428,3 +428,42 @@ def test_limiter_for_is_thread_safe():
 def test_limiter_for_rejects_a_bad_factory():
     with pytest.raises(ConfigurationError):
         limiter_for(f"test:{uuid.uuid4().hex}", lambda: object())  # type: ignore[arg-type,return-value]
+
+
+def test_a_freed_place_is_taken_by_the_waiting_thread_before_the_freer_goes_on() -> None:
+    # The thread that frees a place would otherwise keep the interpreter for its own work
+    # after the answer while the woken thread waits for it, and the place stands idle.
+    limiter = LocalLimiter(concurrency=1, handoff=5.0)  # long: the test does not race it
+    taken = threading.Event()
+
+    def waiter() -> None:
+        with limiter.slot():
+            taken.set()
+
+    with limiter.slot():
+        thread = threading.Thread(target=waiter, daemon=True)
+        thread.start()
+        while limiter.waiting == 0:
+            time.sleep(0.001)
+        time.sleep(0.05)  # past the count, into the gate's wait
+    # Leaving returned only once the waiter held the place.
+    assert taken.is_set()
+    thread.join(5)
+    assert limiter.waiting == 0
+
+
+def test_no_handoff_when_nobody_waits_or_it_is_off() -> None:
+    limiter = LocalLimiter(concurrency=1, handoff=5.0)
+    started = time.monotonic()
+    with limiter.slot():
+        pass
+    assert time.monotonic() - started < 1.0  # nobody waited: no wait for a taker
+    off = LocalLimiter(concurrency=1, handoff=0)
+    with off.slot():
+        pass
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), "2ms", True])
+def test_a_bad_handoff_is_a_configuration_error(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="handoff"):
+        LocalLimiter(concurrency=1, handoff=bad)  # type: ignore[arg-type]

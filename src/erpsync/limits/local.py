@@ -107,7 +107,9 @@ class LocalLimiter(Configured):
 
     ``concurrency`` None means no concurrency limit; ``rates`` empty means no rate limit.
     With ``adaptive`` false the configured values are fixed and :meth:`on_throttle` only
-    pauses admissions for the ``retry_after`` it is given.
+    pauses admissions for the ``retry_after`` it is given. ``handoff`` is the longest a
+    thread that frees a concurrency place waits for a thread blocked on the gate to take
+    it before going on (see :meth:`slot`; 0: it does not wait).
     """
 
     def __init__(
@@ -119,8 +121,17 @@ class LocalLimiter(Configured):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         name: str = "",
+        handoff: float = 0.002,
     ) -> None:
         check_configuration("LocalLimiter", concurrency, rates)
+        if (
+            isinstance(handoff, bool)
+            or not isinstance(handoff, int | float)
+            or not math.isfinite(handoff)
+            or handoff < 0
+        ):
+            raise ConfigurationError(f"LocalLimiter handoff must be seconds >= 0, not {handoff!r}")
+        self._handoff = float(handoff)
         self._max_concurrency = concurrency
         self._rates = tuple(rates)
         self._adaptive = adaptive
@@ -130,6 +141,9 @@ class LocalLimiter(Configured):
         self._cond = threading.Condition()
         self._windows = [_Window(rate) for rate in self._rates]
         self._in_flight = 0
+        self._waiting = 0  # threads asking for a place
+        self._gate_waiters = 0  # of which waiting for a concurrency place
+        self._handoffs: deque[threading.Event] = deque()  # releasers waiting for a taker
         # Fractional so that additive increase can be +1 per "round" of successes.
         self._concurrency_level = float(concurrency) if concurrency is not None else 0.0
         self._rate_factor = 1.0
@@ -165,30 +179,65 @@ class LocalLimiter(Configured):
         with self._cond:
             return self._in_flight
 
+    @property
+    def waiting(self) -> int:
+        """How many requests wait for a place right now (as ``RedisLimiter.waiting``)."""
+        with self._cond:
+            return self._waiting
+
     # -- admission ------------------------------------------------------------------------
 
     @contextmanager
     def slot(self, scope: str | None = None) -> Iterator[None]:
         """Hold a place for one request; blocks until the gate and every window admit it.
-        The request counts in its windows until ``per`` after the slot is left."""
+        The request counts in its windows until ``per`` after the slot is left. A thread
+        leaving the slot while another waits for a concurrency place waits (at most
+        ``handoff``) until that one has taken it."""
         windows = [w for w in self._windows if w.limit.applies_to(scope)]
         self._acquire(windows)
         try:
             yield
         finally:
+            handoff: threading.Event | None = None
             with self._cond:
                 self._in_flight -= 1
                 now = self._clock()
                 for window in windows:
                     window.close(now)
+                if self._gate_waiters and self._handoff > 0:
+                    handoff = threading.Event()
+                    self._handoffs.append(handoff)
                 self._cond.notify_all()
+            if handoff is not None:
+                # Hand the place over before doing anything else. The thread woken for it
+                # needs the interpreter, which this thread would otherwise keep for its
+                # own work after the answer (decoding it, building and signing its next
+                # request: milliseconds), up to the 5 ms switch interval, while the
+                # place stands idle; against NetSuite's 5 places at 50 ms that was
+                # 3 to 4 ms a cycle, 7% of the throughput. Waiting here lets the woken
+                # thread take the place and send; it gives the interpreter back as soon
+                # as its request is on the wire.
+                handoff.wait(self._handoff)
 
     def _acquire(self, windows: list[_Window]) -> None:
+        with self._cond:
+            self._waiting += 1
+        try:
+            self._admit(windows)
+        finally:
+            with self._cond:
+                self._waiting -= 1
+
+    def _admit(self, windows: list[_Window]) -> None:
         while True:
             with self._cond:
                 limit = self._effective_concurrency()
                 while limit is not None and self._in_flight >= limit:
-                    self._cond.wait()
+                    self._gate_waiters += 1
+                    try:
+                        self._cond.wait()
+                    finally:
+                        self._gate_waiters -= 1
                     limit = self._effective_concurrency()
                 now = self._clock()
                 wait: float | None = self._paused_until - now
@@ -204,6 +253,8 @@ class LocalLimiter(Configured):
                     for window in windows:
                         window.open += 1
                     self._in_flight += 1
+                    if self._handoffs:
+                        self._handoffs.popleft().set()  # the place a releaser freed: taken
                     return
             # Sleep outside the lock so that other threads can release and re-check.
             self._sleep(max(wait, _MIN_WAIT))
