@@ -418,3 +418,49 @@ def test_records_are_what_a_read_answers():
     assert attachment["Size"] == 4 and attachment["FileAccessUri"].endswith("/download/1")
     (kept,) = fake.records("RecurringTransaction")
     assert list(kept) == ["Invoice"] and kept["Invoice"]["Id"] == "1"
+
+
+def test_the_chart_of_accounts_comes_in_name_order_without_orderby(api):
+    rows = api.query("select * from Account").json()["QueryResponse"]["Account"]
+    names = [row["FullyQualifiedName"] for row in rows]
+    assert names == sorted(names, key=str.lower)
+    assert names[0] == "Accounts Payable (A/P)"
+    by_id = api.query("select * from Account orderby Id").json()["QueryResponse"]["Account"]
+    assert [int(r["Id"]) for r in by_id] == sorted(int(r["Id"]) for r in by_id)
+    # other entities keep Id order
+    items = api.query("select * from Item").json()["QueryResponse"]["Item"]
+    assert [int(r["Id"]) for r in items] == sorted(int(r["Id"]) for r in items)
+
+
+def test_credit_card_payments_are_answered_as_credit_card_payment_txn(api):
+    bank = api.account("Bank")
+    card = api.account("Credit Card")
+    created = api.post(
+        "/creditcardpayment",
+        {"Amount": 25, "BankAccountRef": bank, "CreditCardAccountRef": card},
+    )
+    assert created.status_code == 200, created.text
+    assert "CreditCardPayment" not in created.json()
+    payment = created.json()["CreditCardPaymentTxn"]
+    read = requests.get(f"{api.base}/creditcardpayment/{payment['Id']}", headers=api.headers)
+    assert read.json()["CreditCardPaymentTxn"]["Amount"] == 25
+    rows = api.query("select * from CreditCardPayment").json()["QueryResponse"]
+    assert [r["Id"] for r in rows["CreditCardPaymentTxn"]] == [payment["Id"]]
+    batch = api.post(
+        "/batch",
+        {
+            "BatchItemRequest": [
+                {
+                    "bId": "1",
+                    "operation": "create",
+                    "CreditCardPayment": {
+                        "Amount": 5,
+                        "BankAccountRef": bank,
+                        "CreditCardAccountRef": card,
+                    },
+                }
+            ]
+        },
+    )
+    item = batch.json()["BatchItemResponse"][0]
+    assert item["CreditCardPaymentTxn"]["Amount"] == 5

@@ -314,7 +314,8 @@ class DataApi:
         else:
             answer = run_query(query, stored)
         if query.entity in answer:
-            answer[query.entity] = [self.shown(query.entity, r) for r in answer[query.entity]]
+            rows = answer.pop(query.entity)
+            answer[_answer_key(query.entity)] = [self.shown(query.entity, r) for r in rows]
         return answer
 
     def _batch(self, request: WireRequest) -> dict[str, Any]:
@@ -341,25 +342,26 @@ class DataApi:
             if "Query" in item:
                 answer["QueryResponse"] = self._query(str(item["Query"] or ""))
                 return answer
-            entity = next((key for key in item if key in ENTITIES), None)
-            if entity is None:
+            named = next((key for key in item if key in ENTITIES or key in _BY_ANSWER_KEY), None)
+            if named is None:
                 raise malformed_request("The batch item names no entity and no Query.")
+            entity = _BY_ANSWER_KEY.get(named, named)
             operation = str(item.get("operation") or "").lower()
             options = frozenset(
                 x.strip().lower() for x in str(item.get("optionsData") or "").split(",") if x
             )
-            body = _taken(entity, item[entity])
+            body = _taken(entity, item[named])
             if operation == "create":
-                answer[entity] = self.company.create(entity, body, options)
+                done = self.company.create(entity, body, options)
             elif operation == "update" and "void" in options:
-                answer[entity] = self.company.void(entity, body)
+                done = self.company.void(entity, body)
             elif operation == "update":
-                answer[entity] = self.company.update(entity, body, options)
+                done = self.company.update(entity, body, options)
             elif operation == "delete":
-                answer[entity] = self.company.delete(entity, body)
+                done = self.company.delete(entity, body)
             else:
                 raise unsupported_operation(f"batch operation '{operation}'")
-            answer[entity] = self.shown(entity, answer[entity])
+            answer[_answer_key(entity)] = self.shown(entity, done)
         except QboFault as fault:
             answer = {"bId": b_id, "Fault": fault.fault()}
         return answer
@@ -399,7 +401,7 @@ class DataApi:
             if changed:
                 responses.append(
                     {
-                        entity: changed,
+                        _answer_key(entity): changed,
                         "startPosition": 1,
                         "maxResults": len(changed),
                         "totalCount": len(changed),
@@ -433,7 +435,7 @@ class DataApi:
         return WireResponse.json(200, {**payload, "time": iso_ms(self._now())})
 
     def _entity(self, entity: str, record: dict[str, Any]) -> WireResponse:
-        return self._ok({entity: self.shown(entity, record)})
+        return self._ok({_answer_key(entity): self.shown(entity, record)})
 
     def shown(self, entity: str, record: dict[str, Any]) -> dict[str, Any]:
         """A stored record in the wire form QuickBooks answers (see :func:`_taken`): a
@@ -464,3 +466,13 @@ class DataApi:
             raise malformed_request(
                 "Property Name:Unexpected character specified is unsupported or invalid"
             ) from None
+
+
+#: Entities whose answers carry them under another key, by that key.
+_BY_ANSWER_KEY = {spec.answer_key: name for name, spec in ENTITIES.items() if spec.wire_key}
+
+
+def _answer_key(entity: str) -> str:
+    """The JSON key QuickBooks answers ``entity`` under (``CreditCardPaymentTxn``)."""
+    spec = ENTITIES.get(entity)
+    return spec.answer_key if spec is not None else entity

@@ -72,6 +72,21 @@ class EntitySpec:
     sortable: frozenset[str] | None = None
     #: Queries hide inactive records unless they constrain ``Active``.
     name_list: bool = False
+    #: The order of a query without ORDERBY, as (field, descending) pairs (empty: Id).
+    #: The chart of accounts comes in name order: python-quickbooks' own suite, written
+    #: against a sandbox, takes ``Account.all()[0]`` as the A/P account and drops
+    #: "Accounts Receivable (A/R)" to take the first other asset as a bank account,
+    #: which is what name order gives and Id order does not.
+    default_order: tuple[tuple[str, bool], ...] = ()
+    #: The JSON key its answers carry it under, when it is not ``name``: QuickBooks
+    #: answers ``/creditcardpayment`` with ``CreditCardPaymentTxn`` (Intuit's reference
+    #: samples; python-quickbooks reads that key).
+    wire_key: str | None = None
+
+    @property
+    def answer_key(self) -> str:
+        """The key a single, batch, query or CDC answer holds the records under."""
+        return self.wire_key or self.name
     #: Which normalizer checks a write: "generic", or one of the hand-written rules.
     rule: str = "generic"
 
@@ -157,6 +172,7 @@ ENTITIES: dict[str, EntitySpec] = {
             )
             | {"CurrentBalance", "ParentRef"},
             rule="account",
+            default_order=(("FullyQualifiedName", False),),
         ),
         _named("Class", extra=frozenset({"SubClass", "ParentRef"})),
         _named("Department", extra=frozenset({"SubDepartment", "ParentRef"})),
@@ -277,7 +293,12 @@ ENTITIES: dict[str, EntitySpec] = {
             filterable=frozenset({"Adjustment"}),
             rule="journal_entry",
         ),
-        _txn("CreditCardPayment", party=None, rule="credit_card_payment"),
+        _txn(
+            "CreditCardPayment",
+            party=None,
+            rule="credit_card_payment",
+            wire_key="CreditCardPaymentTxn",
+        ),
         EntitySpec(
             "TimeActivity",
             operations=_TXN,

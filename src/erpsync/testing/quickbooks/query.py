@@ -84,6 +84,8 @@ def parse_query(text: str, known_entities: Iterable[str]) -> Query:
     for field_name, _ in order:
         if spec is not None and not _allowed(field_name, spec.sort_fields):
             raise query_validation_error(f"property '{field_name}' is not sortable")
+    if not order and spec is not None and spec.default_order:
+        order = list(spec.default_order)
     if maximum is not None and maximum > MAX_RESULTS_LIMIT:
         # The wording users report from QuickBooks.
         raise query_validation_error(
