@@ -612,3 +612,14 @@ def test_an_invoice_reads_the_same_in_any_decimal_context() -> None:
         )
     assert expected.lines[2].quantity == Decimal(3)  # 3 x 16.6666666667 rounds to 50.00
     assert rows.lines[0].unit_price == Decimal("412.5")
+
+
+def test_a_purchase_order_reads_the_same_in_any_decimal_context() -> None:
+    import decimal
+
+    wire = _po_wire({"id": "B", "refName": "Pending Receipt"})
+    wire["item"]["items"][0].update(quantity=7.0, rate=123.45, amount=864.15)
+    expected = rec.purchase_order_from_wire(wire, CURRENCIES)
+    assert expected.lines[0].rate == Decimal("123.45")
+    with decimal.localcontext(decimal.Context(prec=3)):  # 7 x 123.45 would round to 864
+        assert rec.purchase_order_from_wire(wire, CURRENCIES) == expected

@@ -17,6 +17,7 @@ from erpsync.models import (
 )
 from erpsync.netsuite.records.statuses import po_status
 from erpsync.netsuite.values import (
+    EXACT,
     WireReader,
     currency_code,
     currency_ref,
@@ -79,7 +80,7 @@ def purchase_order_from_wire(data: Any, currencies: Mapping[str, str]) -> Purcha
             rate is not None
             and amount is not None
             and quantity is not None
-            and (round_money(quantity * rate, currency) != amount)
+            and round_money(EXACT.multiply(quantity, rate), currency) != amount
         ):
             rate = None
         closed = line.flag("isClosed")
