@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -169,6 +170,19 @@ def _child(conn: Connection, kind: Kind, latency: float, governed: bool, options
         except Exception as exc:  # reported to the parent, which raises it
             conn.send((False, f"{type(exc).__name__}: {exc}"))
     fake.shutdown()
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int:
+    """Resident set size of this process in bytes (Linux /proc; 0 elsewhere): the memory
+    figure of the streaming and emulator benchmarks."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 @contextlib.contextmanager

@@ -29,7 +29,6 @@ import argparse
 import gc
 import json
 import multiprocessing
-import os
 import random
 import statistics
 import sys
@@ -56,6 +55,8 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
+from _served import resident_bytes  # noqa: E402 - after the path is set
+
 TARGET_RATIO = 1.20
 TARGET_BYTES = 3 * 1024
 CUSTOMERS = 20
@@ -65,7 +66,6 @@ PER_DAY = 100
 #: so a count past them (a keyset page's ``totalResults``) still counts all N.
 WORKING = 1_000
 FIRST_DAY = date(2026, 1, 1)
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _RECORD = "/services/rest/record/v1"
 _SUITEQL = "/services/rest/query/v1/suiteql"
 _TRAN_COLUMNS = (  # reads.py's _TRAN_COLUMNS, as erpsync sends them
@@ -81,15 +81,6 @@ _PARTY_COLUMNS = (
     "e.id, e.entityid, e.companyname, e.altname, e.firstname, e.lastname, e.email, "
     "e.currency, e.externalid, TO_CHAR(e.lastmodifieddate, 'YYYY-MM-DD HH24:MI:SS') AS lastmodified"
 )
-
-
-def _rss() -> int:
-    """Resident set size of this process in bytes (Linux /proc; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 @dataclass
@@ -172,14 +163,14 @@ def seeded(size: int) -> Account:
     _seed(account, 0, WORKING)
     gc.collect()
     tracemalloc.start()
-    heap, rss = tracemalloc.get_traced_memory()[0], _rss()
+    heap, rss = tracemalloc.get_traced_memory()[0], resident_bytes()
     started = time.process_time()
     _seed(account, WORKING, size)
     account.seconds = time.process_time() - started
     account.size = size
     gc.collect()
     account.heap_bytes = tracemalloc.get_traced_memory()[0] - heap
-    account.rss_bytes = _rss() - rss
+    account.rss_bytes = resident_bytes() - rss
     tracemalloc.stop()
     return account
 

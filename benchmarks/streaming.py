@@ -23,7 +23,6 @@ repeat without writing it twice, about 100 bytes each), nothing else. ``--quick`
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import threading
 import time
@@ -36,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _served import NETSUITE_CUSTOMER, NETSUITE_ITEM, Served, quiet_erpsync
+from _served import NETSUITE_CUSTOMER, NETSUITE_ITEM, Served, quiet_erpsync, resident_bytes
 
 from erpsync.limits import LocalLimiter
 from erpsync.models import Invoice, InvoiceLine, Ref
@@ -45,30 +44,20 @@ from erpsync.testing import connect_quickbooks
 
 LINEAR_TARGET = 1.20
 MEMORY_TARGET_MB = 20.0
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def _rss() -> int:
-    """Resident set size of this process in bytes (Linux /proc; 0 elsewhere)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 class _PeakRss:
     """Samples the resident set every 20 ms while a run streams."""
 
     def __init__(self) -> None:
-        self.start = _rss()
+        self.start = resident_bytes()
         self.peak = self.start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss())
+            self.peak = max(self.peak, resident_bytes())
 
     def __enter__(self) -> _PeakRss:
         self._thread.start()
@@ -77,7 +66,7 @@ class _PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(2)
-        self.peak = max(self.peak, _rss())
+        self.peak = max(self.peak, resident_bytes())
 
     @property
     def growth_mb(self) -> float:
