@@ -19,6 +19,10 @@ every entity of :mod:`.catalogue` with its rules, queries, batch, CDC, PDFs, e-m
 sending, ``requestid`` replay, webhooks, the governance limits and the three error
 shapes; several companies per emulator (:meth:`FakeQuickBooks.add_company`). What is
 and is not emulated, per entity: docs/emulators.md.
+
+Over ~400 lines, much of it docstrings: this is the public face users read (each
+constructor option, control and assertion helper documented where it is); the work
+behind each is in its own module (companies, realms, control, webhooks, api).
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ canonical ``Id`` ("1", "42") costs nothing: it is looked up in the records thems
 Memory matters as much as speed (issue 13: under 3 KB a stored invoice, index
 included): no per-record tuples, no ``Decimal`` or ``datetime`` keys, a set only for
 keys that several records share.
+
+Over ~400 lines: the index kinds (unique keys, equality, ranges, text prefixes,
+creation order) and the walks over them must change together, and every one is
+checked against a full scan by the same hypothesis tests; splitting them would only
+spread one data structure's invariants over several files.
 """
 
 from __future__ import annotations

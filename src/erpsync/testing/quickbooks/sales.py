@@ -12,6 +12,10 @@
 * PurchaseOrder: ``VendorRef`` and lines required, ``APAccountRef`` defaults to the
   Accounts Payable account, ``POStatus`` Open/Closed, numbered like invoices.
 * Preferences: sections merge on update; multicurrency cannot be turned off again.
+
+Just over 400 lines: invoice, payment and purchase-order rules share the document
+links (``LinkedTxn`` between a customer's documents, balances moved by payments);
+the estimate link could move to its own module if estimates grow more rules.
 """
 
 from __future__ import annotations
@@ -123,6 +127,24 @@ def invoice(
     return rules.without_empty(record)
 
 
+def _linked(
+    company: Company, entity: str, link: dict[str, Any], customer_id: str, field: str, rule: str
+) -> str:
+    """The id of the ``entity`` a ``LinkedTxn`` names, checked to exist and to belong to
+    ``customer_id`` (QuickBooks links a customer's documents only to each other)."""
+    txn_id = str(link.get("TxnId") or "").strip()
+    linked = company.get(entity, txn_id) if txn_id else None
+    if linked is None:
+        raise object_not_found(f"{field}.TxnId")
+    if ref_value(linked.get("CustomerRef")) != customer_id:
+        raise business_validation(
+            f"{entity} {txn_id} belongs to another customer; {rule} its customer's "
+            f"{entity.lower()}s.",
+            field,
+        )
+    return txn_id
+
+
 def _estimate_links(company: Company, raw: Any, customer_id: str) -> list[dict[str, Any]]:
     """The estimates a new invoice says it comes from, checked; any other link is the
     server's to make (payments link themselves) and is dropped."""
@@ -136,16 +158,9 @@ def _estimate_links(company: Company, raw: Any, customer_id: str) -> list[dict[s
             raise malformed_request("Each LinkedTxn must be an object.")
         if link.get("TxnType") != "Estimate":
             continue
-        estimate_id = str(link.get("TxnId") or "").strip()
-        estimate = company.get("Estimate", estimate_id) if estimate_id else None
-        if estimate is None:
-            raise object_not_found("LinkedTxn.TxnId")
-        if ref_value(estimate.get("CustomerRef")) != customer_id:
-            raise business_validation(
-                f"Estimate {estimate_id} belongs to another customer; an invoice can only "
-                "be made from its customer's estimates.",
-                "LinkedTxn",
-            )
+        estimate_id = _linked(
+            company, "Estimate", link, customer_id, "LinkedTxn", "an invoice can only be made from"
+        )
         entry = {"TxnId": estimate_id, "TxnType": "Estimate"}
         if entry not in links:
             links.append(entry)
@@ -268,16 +283,14 @@ def _payment_lines(
                     "Line.LinkedTxn.TxnType",
                     f"Invalid Enumeration : {link.get('TxnType')} (only Invoice is supported)",
                 )
-            invoice_id = str(link.get("TxnId") or "").strip()
-            invoice = company.get("Invoice", invoice_id) if invoice_id else None
-            if invoice is None:
-                raise object_not_found("Line.LinkedTxn.TxnId")
-            if ref_value(invoice.get("CustomerRef")) != customer_id:
-                raise business_validation(
-                    f"Invoice {invoice_id} belongs to another customer; a payment can only "
-                    "be applied to its customer's invoices.",
-                    "Line.LinkedTxn",
-                )
+            invoice_id = _linked(
+                company,
+                "Invoice",
+                link,
+                customer_id,
+                "Line.LinkedTxn",
+                "a payment can only be applied to",
+            )
             per_invoice[invoice_id] = per_invoice.get(invoice_id, Decimal(0)) + amount
         out = {k: copy.deepcopy(v) for k, v in line.items() if v is not None}
         out["Amount"] = money(amount)
